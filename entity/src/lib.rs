@@ -1,0 +1,52 @@
+//! SeaORM entities for Convene's database: one module per table.
+//!
+//! The schema itself is created by the `migration` crate; these models mirror it.
+
+pub mod api_key;
+pub mod booking;
+pub mod closure;
+pub mod cohort;
+pub mod cohort_school;
+pub mod event;
+pub mod facilitator_assignment;
+pub mod idempotency_key;
+pub mod notification;
+pub mod participant;
+pub mod programme;
+pub mod reflection;
+pub mod school;
+pub mod session;
+pub mod session_school_count;
+pub mod survey;
+pub mod survey_invitation;
+pub mod survey_question;
+pub mod survey_response;
+pub mod triad;
+pub mod triad_member;
+pub mod visit;
+
+/// Every table's `Entity` under its CamelCase name.
+pub mod prelude {
+    pub use super::api_key::Entity as ApiKey;
+    pub use super::booking::Entity as Booking;
+    pub use super::closure::Entity as Closure;
+    pub use super::cohort::Entity as Cohort;
+    pub use super::cohort_school::Entity as CohortSchool;
+    pub use super::event::Entity as Event;
+    pub use super::facilitator_assignment::Entity as FacilitatorAssignment;
+    pub use super::idempotency_key::Entity as IdempotencyKey;
+    pub use super::notification::Entity as Notification;
+    pub use super::participant::Entity as Participant;
+    pub use super::programme::Entity as Programme;
+    pub use super::reflection::Entity as Reflection;
+    pub use super::school::Entity as School;
+    pub use super::session::Entity as Session;
+    pub use super::session_school_count::Entity as SessionSchoolCount;
+    pub use super::survey::Entity as Survey;
+    pub use super::survey_invitation::Entity as SurveyInvitation;
+    pub use super::survey_question::Entity as SurveyQuestion;
+    pub use super::survey_response::Entity as SurveyResponse;
+    pub use super::triad::Entity as Triad;
+    pub use super::triad_member::Entity as TriadMember;
+    pub use super::visit::Entity as Visit;
+}
