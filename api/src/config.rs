@@ -1,0 +1,159 @@
+//! Configuration: defaults, then an optional `convene.toml`, then environment variables
+//! prefixed `CONVENE_` (e.g. `CONVENE_BIND`, `CONVENE_DATABASE_URL`). Secrets are never logged:
+//! [`Settings`]'s `Debug` hides the database password.
+
+use std::fmt;
+use std::path::Path;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+use crate::db::Backend;
+
+/// The file read when it exists (or the one `--config` names).
+pub const DEFAULT_CONFIG_FILE: &str = "convene.toml";
+
+/// Everything the service can be told.
+#[derive(Clone, Deserialize, Serialize)]
+pub struct Settings {
+    /// Address to listen on (`127.0.0.1:8080`; port 0 picks a free one).
+    pub bind: String,
+    /// `sqlite://convene.db` (the default: created and migrated on start) or `postgres://…`.
+    pub database_url: String,
+    /// The URL people reach the service at, used in links and feed URLs (default `http://<bind>`).
+    pub public_url: Option<String>,
+    /// Database pool size (default 32 on PostgreSQL, 8 on SQLite).
+    pub db_pool: Option<u32>,
+    /// The log filter, e.g. `info` or `convene_api=debug` (`RUST_LOG` wins when set).
+    pub log: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".to_owned(),
+            database_url: "sqlite://convene.db".to_owned(),
+            public_url: None,
+            db_pool: None,
+            log: "info".to_owned(),
+        }
+    }
+}
+
+/// Why configuration could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file or an environment variable could not be parsed.
+    #[error("configuration: {0}")]
+    Parse(String),
+    /// A value is out of range or of the wrong form.
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+impl Settings {
+    /// Loads defaults, then `file` (or `convene.toml` if it exists), then `CONVENE_*` variables.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        match file {
+            Some(path) => {
+                if !path.exists() {
+                    return Err(ConfigError::Invalid(format!(
+                        "the file {} does not exist",
+                        path.display()
+                    )));
+                }
+                figment = figment.merge(Toml::file(path));
+            }
+            None => figment = figment.merge(Toml::file(DEFAULT_CONFIG_FILE)),
+        }
+        let settings: Settings = figment
+            .merge(Env::prefixed("CONVENE_"))
+            .extract()
+            .map_err(|e| ConfigError::Parse(e.to_string()))?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    /// Checks values that parse but make no sense.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        if Backend::of_url(&self.database_url).is_none() {
+            return Err(ConfigError::Invalid(
+                "CONVENE_DATABASE_URL must start with sqlite:// (a file) or postgres:// (a server)".to_owned(),
+            ));
+        }
+        if self.db_pool == Some(0) {
+            return Err(ConfigError::Invalid("CONVENE_DB_POOL must be at least 1".to_owned()));
+        }
+        if let Some(url) = &self.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(ConfigError::Invalid(
+                "CONVENE_PUBLIC_URL must start with http:// or https://".to_owned(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The pool size: as configured, else 32 connections on PostgreSQL and 8 on SQLite.
+    pub fn pool_size(&self) -> u32 {
+        self.db_pool.unwrap_or(match Backend::of_url(&self.database_url) {
+            Some(Backend::Postgres) => 32,
+            _ => 8,
+        })
+    }
+
+    /// The public URL without a trailing slash, given the address actually bound.
+    pub fn public_url_for(&self, bound: std::net::SocketAddr) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{bound}"),
+        }
+    }
+}
+
+/// The database URL with any password replaced by `***`, for logs.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("bind", &self.bind)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("public_url", &self.public_url)
+            .field("db_pool", &self.db_pool)
+            .field("log", &self.log)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_reach_the_logs() {
+        assert_eq!(
+            redact_url("postgres://convene:s3cret@db:5432/convene"),
+            "postgres://convene:***@db:5432/convene"
+        );
+        assert_eq!(redact_url("sqlite://convene.db"), "sqlite://convene.db");
+        let settings = Settings {
+            database_url: "postgres://u:s3cret@h/d".into(),
+            ..Settings::default()
+        };
+        assert!(!format!("{settings:?}").contains("s3cret"));
+    }
+}

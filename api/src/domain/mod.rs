@@ -1,0 +1,121 @@
+//! The rules: what may be created, changed and seen. No actix types here; each function takes a
+//! connection (or transaction) and plain values, and returns plain values or a [`DomainError`].
+
+pub mod event;
+pub mod keys;
+pub mod page;
+pub mod participant;
+pub mod programme;
+pub mod school;
+pub mod session;
+pub mod validate;
+
+use sea_orm::sea_query::{Expr, ExprTrait as _, Func, LikeExpr};
+use sea_orm::{ColumnTrait, Condition, DbErr, SqlErr};
+
+use crate::time::TimeError;
+pub use validate::{FieldError, Validator};
+
+/// Why a domain operation was refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    /// The thing named does not exist (or is not visible to the caller).
+    #[error("{what} {id} was not found")]
+    NotFound {
+        /// The kind of thing, e.g. `school`.
+        what: &'static str,
+        /// The id as given.
+        id: i64,
+    },
+    /// One or more fields are invalid.
+    #[error("{} field(s) are invalid", .0.len())]
+    Invalid(Vec<FieldError>),
+    /// A local time could not be placed in its zone (gap or overlap at a clocks change).
+    #[error("{field}: {error}")]
+    LocalTime {
+        /// The field that held the time.
+        field: &'static str,
+        /// What went wrong.
+        error: TimeError,
+    },
+    /// The request clashes with the current state (a duplicate, a state that forbids it).
+    #[error("{detail}")]
+    Conflict {
+        /// The stable machine-readable code, e.g. `urn_taken`.
+        code: &'static str,
+        /// What clashed, in words.
+        detail: String,
+        /// The field at fault, if one is.
+        field: Option<&'static str>,
+    },
+    /// The database failed.
+    #[error("database error: {0}")]
+    Database(#[from] DbErr),
+}
+
+impl DomainError {
+    /// A not-found error for `what` with `id`.
+    pub fn not_found(what: &'static str, id: i64) -> Self {
+        Self::NotFound { what, id }
+    }
+
+    /// A conflict with a code, a sentence and optionally the field at fault.
+    pub fn conflict(code: &'static str, detail: impl Into<String>, field: Option<&'static str>) -> Self {
+        Self::Conflict {
+            code,
+            detail: detail.into(),
+            field,
+        }
+    }
+
+    /// Maps a database error, turning a unique-constraint violation (a race between two
+    /// identical creates) into a conflict instead of a server error.
+    pub fn from_db_unique(err: DbErr, code: &'static str, detail: &str, field: Option<&'static str>) -> Self {
+        match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => Self::conflict(code, detail, field),
+            _ => Self::Database(err),
+        }
+    }
+}
+
+/// The error for a field that names a row that does not exist, e.g. `school_id: 99`.
+pub fn unknown_reference(field: &str, what: &str, id: i64) -> DomainError {
+    DomainError::Invalid(vec![FieldError::new(field, format!("no {what} has id {id}"))])
+}
+
+impl From<Vec<FieldError>> for DomainError {
+    fn from(errors: Vec<FieldError>) -> Self {
+        Self::Invalid(errors)
+    }
+}
+
+/// The result of a domain operation.
+pub type DomainResult<T> = Result<T, DomainError>;
+
+/// Escapes `%`, `_` and `\` in user text for a `LIKE … ESCAPE '\'` pattern, and wraps it in `%…%`.
+pub fn like_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// A condition matching rows where any of `columns` contains `text`, ignoring case, on both
+/// SQLite and PostgreSQL (`LOWER(col) LIKE '%text%' ESCAPE '\\'`).
+pub fn text_search<C: ColumnTrait>(columns: &[C], text: &str) -> Condition {
+    let pattern = like_pattern(text.trim());
+    columns.iter().fold(Condition::any(), |any, column| {
+        any.add(Expr::expr(Func::lower(Expr::col(*column))).like(LikeExpr::new(&pattern).escape('\\')))
+    })
+}
+
+/// A condition matching rows where `column` equals `value`, ignoring case.
+pub fn equals_ignoring_case<C: ColumnTrait>(column: C, value: &str) -> Condition {
+    Condition::all().add(Expr::expr(Func::lower(Expr::col(column))).eq(value.trim().to_lowercase()))
+}

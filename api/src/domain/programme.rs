@@ -1,0 +1,180 @@
+//! Programmes: a series of events — a conference series, an SLP programme, a triad cohort.
+
+use chrono::Utc;
+use entity::programme;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::page::{Page, PageRequest, fetch_page};
+use super::validate::{NAME_MAX, TEXT_MAX, nullable};
+use super::{DomainError, DomainResult, Validator, text_search};
+use crate::time::format_utc;
+
+/// The kinds of programme.
+pub const KINDS: &[&str] = &["conference_series", "slp_programme", "triad_cohort", "other"];
+/// A programme's states: only a published programme has a public feed.
+pub const STATUSES: &[&str] = &["draft", "published", "archived"];
+
+/// A programme as sent to create or change one (`name` and `kind` required on create).
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProgrammeInput {
+    /// The programme's name.
+    #[schema(example = "Growing the Top 2027")]
+    pub name: Option<String>,
+    /// One of `conference_series`, `slp_programme`, `triad_cohort`, `other`.
+    #[schema(example = "triad_cohort")]
+    pub kind: Option<String>,
+    /// What it is for (`null` clears it).
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+    /// `draft` (the default), `published` or `archived`.
+    pub status: Option<String>,
+}
+
+/// A programme as Convene shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct Programme {
+    /// Its id.
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+    /// Its kind.
+    pub kind: String,
+    /// What it is for.
+    pub description: Option<String>,
+    /// `draft`, `published` or `archived`.
+    pub status: String,
+    /// When it was created (UTC).
+    pub created_at: String,
+    /// When it was last changed (UTC).
+    pub updated_at: String,
+}
+
+/// Filters for the programme list.
+#[derive(Clone, Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ProgrammeFilter {
+    /// Only programmes of this kind.
+    pub kind: Option<String>,
+    /// Only programmes in this state.
+    pub status: Option<String>,
+    /// Text to find in the name.
+    pub q: Option<String>,
+    /// How many to return (default 50, at most 500).
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl From<programme::Model> for Programme {
+    fn from(m: programme::Model) -> Self {
+        Self {
+            id: m.id,
+            name: m.name,
+            kind: m.kind,
+            description: m.description,
+            status: m.status,
+            created_at: format_utc(m.created_at),
+            updated_at: format_utc(m.updated_at),
+        }
+    }
+}
+
+fn fill(
+    active: &mut programme::ActiveModel,
+    input: ProgrammeInput,
+    existing: Option<&programme::Model>,
+) -> DomainResult<()> {
+    let mut v = Validator::new();
+    let name = v.required_line(
+        "name",
+        input.name.or_else(|| existing.map(|e| e.name.clone())),
+        NAME_MAX,
+    );
+    let kind = v.one_of("kind", input.kind.or_else(|| existing.map(|e| e.kind.clone())), KINDS);
+    let status = v.one_of(
+        "status",
+        input
+            .status
+            .or_else(|| existing.map(|e| e.status.clone()))
+            .or_else(|| Some("draft".into())),
+        STATUSES,
+    );
+    let description = match input.description {
+        Some(given) => v.optional_text("description", given, TEXT_MAX),
+        None => existing.and_then(|e| e.description.clone()),
+    };
+    v.finish()?;
+    active.name = Set(name);
+    active.kind = Set(kind.unwrap_or("other").to_owned());
+    active.status = Set(status.unwrap_or("draft").to_owned());
+    active.description = Set(description);
+    active.updated_at = Set(Utc::now());
+    Ok(())
+}
+
+/// Creates a programme.
+#[tracing::instrument(skip(db, input))]
+pub async fn create<C: ConnectionTrait>(db: &C, input: ProgrammeInput) -> DomainResult<Programme> {
+    let mut active = programme::ActiveModel {
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    };
+    fill(&mut active, input, None)?;
+    Ok(active.insert(db).await?.into())
+}
+
+/// Reads a programme row.
+pub async fn find<C: ConnectionTrait>(db: &C, id: i64) -> DomainResult<programme::Model> {
+    programme::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| DomainError::not_found("programme", id))
+}
+
+/// Reads a programme.
+pub async fn get<C: ConnectionTrait>(db: &C, id: i64) -> DomainResult<Programme> {
+    Ok(find(db, id).await?.into())
+}
+
+/// Lists programmes matching `filter`, a page at a time.
+pub async fn list<C: ConnectionTrait>(
+    db: &C,
+    filter: &ProgrammeFilter,
+    page: PageRequest,
+) -> DomainResult<Page<Programme>> {
+    let mut query = programme::Entity::find();
+    if let Some(kind) = filter.kind.as_deref().filter(|s| !s.is_empty()) {
+        query = query.filter(programme::Column::Kind.eq(kind));
+    }
+    if let Some(status) = filter.status.as_deref().filter(|s| !s.is_empty()) {
+        query = query.filter(programme::Column::Status.eq(status));
+    }
+    if let Some(q) = filter.q.as_deref().filter(|s| !s.trim().is_empty()) {
+        query = query.filter(text_search(&[programme::Column::Name], q));
+    }
+    Ok(fetch_page(db, query, programme::Column::Id, |m| m.id, page)
+        .await?
+        .map(Programme::from))
+}
+
+/// Changes the fields given.
+#[tracing::instrument(skip(db, input))]
+pub async fn update<C: ConnectionTrait>(db: &C, id: i64, input: ProgrammeInput) -> DomainResult<Programme> {
+    let existing = find(db, id).await?;
+    let mut active: programme::ActiveModel = existing.clone().into();
+    fill(&mut active, input, Some(&existing))?;
+    Ok(active.update(db).await?.into())
+}
+
+/// Deletes a programme; its events stay, no longer part of a series.
+#[tracing::instrument(skip(db))]
+pub async fn delete<C: ConnectionTrait>(db: &C, id: i64) -> DomainResult<()> {
+    if programme::Entity::delete_by_id(id).exec(db).await?.rows_affected == 0 {
+        return Err(DomainError::not_found("programme", id));
+    }
+    Ok(())
+}

@@ -1,0 +1,382 @@
+//! Sessions: the bookable units of an event — a start and end (UTC instants, shown in the
+//! event's zone), a capacity, an optional per-school limit and a waitlist.
+
+use chrono::{DateTime, Utc};
+use entity::{booking, event, session};
+use sea_orm::prelude::Expr;
+use sea_orm::sea_query::ExprTrait as _;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::event::{Audience, find_visible};
+use super::page::{Page, PageRequest, fetch_page};
+use super::validate::{NAME_MAX, nullable};
+use super::{DomainError, DomainResult, FieldError, Validator};
+use crate::db::begin_write;
+use crate::time::{TimeError, TimeInput, TimeZoneName, format_local, format_utc};
+
+/// The largest capacity a session may have.
+pub const MAX_CAPACITY: i64 = 1_000_000;
+
+/// A session as sent to create or change one. On create `start`, `end` and `capacity` are
+/// required. Times are RFC 3339 instants (`2027-06-04T08:30:00Z`) or local date-times
+/// (`2027-06-04T09:30`) read in the event's zone.
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SessionInput {
+    /// A label shown after the event's title, e.g. `Workshop A: phonics`.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, example = "Workshop A: phonics")]
+    pub label: Option<Option<String>>,
+    /// When it starts: an instant with an offset, or a local time in the event's zone.
+    #[schema(example = "2027-06-04T09:30")]
+    pub start: Option<String>,
+    /// When it ends, after `start`.
+    #[schema(example = "2027-06-04T12:00")]
+    pub end: Option<String>,
+    /// Seats, 1 to 1,000,000.
+    #[schema(example = 30)]
+    pub capacity: Option<i64>,
+    /// At most this many confirmed seats for one school (`null` for no limit).
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<i64>, example = 2)]
+    pub per_school_limit: Option<Option<i64>>,
+    /// Whether a full session keeps a waitlist (default true).
+    pub waitlist: Option<bool>,
+    /// `scheduled` or `cancelled` (changing only).
+    pub status: Option<String>,
+}
+
+/// A session as Convene shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct Session {
+    /// Its id.
+    pub id: i64,
+    /// The event it belongs to.
+    pub event_id: i64,
+    /// Its label.
+    pub label: Option<String>,
+    /// When it starts, in UTC.
+    #[schema(example = "2027-06-04T08:30:00Z")]
+    pub start: String,
+    /// When it ends, in UTC.
+    #[schema(example = "2027-06-04T11:00:00Z")]
+    pub end: String,
+    /// The IANA zone of the local times (the event's).
+    #[schema(example = "Europe/London")]
+    pub time_zone: String,
+    /// When it starts, in its zone.
+    #[schema(example = "2027-06-04T09:30:00")]
+    pub start_local: String,
+    /// When it ends, in its zone.
+    #[schema(example = "2027-06-04T12:00:00")]
+    pub end_local: String,
+    /// Seats.
+    pub capacity: i32,
+    /// Confirmed seats taken.
+    pub booked: i32,
+    /// Seats left.
+    pub available: i32,
+    /// The per-school limit.
+    pub per_school_limit: Option<i32>,
+    /// Whether it keeps a waitlist.
+    pub waitlist: bool,
+    /// `scheduled` or `cancelled`.
+    pub status: String,
+    /// Bumped whenever its time, place or state changes (the calendars' `SEQUENCE`).
+    pub revision: i32,
+}
+
+/// Paging for a session list.
+#[derive(Clone, Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SessionFilter {
+    /// How many to return (default 50, at most 500).
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl From<session::Model> for Session {
+    fn from(m: session::Model) -> Self {
+        let zone = TimeZoneName::parse(&m.time_zone).unwrap_or(TimeZoneName::UTC).tz();
+        Self {
+            id: m.id,
+            event_id: m.event_id,
+            label: m.label,
+            start: format_utc(m.starts_at),
+            end: format_utc(m.ends_at),
+            start_local: format_local(m.starts_at, zone),
+            end_local: format_local(m.ends_at, zone),
+            time_zone: m.time_zone,
+            capacity: m.capacity,
+            booked: m.booked,
+            available: std::cmp::max(m.capacity - m.booked, 0),
+            per_school_limit: m.per_school_limit,
+            waitlist: m.waitlist_enabled,
+            status: m.status,
+            revision: m.revision,
+        }
+    }
+}
+
+/// The checked fields of a session.
+struct SessionFields {
+    label: Option<String>,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+    capacity: i32,
+    per_school_limit: Option<i32>,
+    waitlist: bool,
+    status: &'static str,
+}
+
+/// Places a time in the zone, reporting a gap or overlap at a clocks change with its own code.
+fn place(
+    v: &mut Validator,
+    field: &'static str,
+    time: Option<TimeInput>,
+    zone: TimeZoneName,
+) -> DomainResult<Option<DateTime<Utc>>> {
+    let Some(time) = time else { return Ok(None) };
+    match time.resolve(zone) {
+        Ok(t) => Ok(Some(t)),
+        Err(error @ (TimeError::Nonexistent { .. } | TimeError::Ambiguous { .. })) => {
+            Err(DomainError::LocalTime { field, error })
+        }
+        Err(other) => {
+            v.fail_time(field, &other);
+            Ok(None)
+        }
+    }
+}
+
+fn parse(input: SessionInput, zone: TimeZoneName, existing: Option<&session::Model>) -> DomainResult<SessionFields> {
+    let mut v = Validator::new();
+    let label = match input.label {
+        Some(given) => v.optional_line("label", given, NAME_MAX),
+        None => existing.and_then(|e| e.label.clone()),
+    };
+    let start = match (input.start, existing) {
+        (None, Some(e)) => Some(TimeInput::Instant(e.starts_at)),
+        (given, _) => v.time("start", given),
+    };
+    let end = match (input.end, existing) {
+        (None, Some(e)) => Some(TimeInput::Instant(e.ends_at)),
+        (given, _) => v.time("end", given),
+    };
+    let capacity = match input.capacity.or_else(|| existing.map(|e| i64::from(e.capacity))) {
+        None => {
+            v.fail("capacity", "is required (1 to 1,000,000 seats)");
+            0
+        }
+        Some(c) => v.int_in("capacity", c, 1..=MAX_CAPACITY),
+    };
+    let per_school_limit = match input.per_school_limit {
+        Some(given) => given,
+        None => existing.and_then(|e| e.per_school_limit.map(i64::from)),
+    }
+    .map(|limit| v.int_in("per_school_limit", limit, 1..=MAX_CAPACITY));
+    if let Some(limit) = per_school_limit
+        && capacity > 0
+        && limit > capacity
+    {
+        v.fail(
+            "per_school_limit",
+            format!("must not be more than the capacity ({capacity})"),
+        );
+    }
+    let status = v
+        .one_of(
+            "status",
+            input
+                .status
+                .or_else(|| existing.map(|e| e.status.clone()))
+                .or_else(|| Some("scheduled".into())),
+            &["scheduled", "cancelled"],
+        )
+        .unwrap_or("scheduled");
+    let starts_at = place(&mut v, "start", start, zone)?;
+    let ends_at = place(&mut v, "end", end, zone)?;
+    if let (Some(s), Some(e)) = (starts_at, ends_at)
+        && e <= s
+    {
+        v.fail("end", "must be after start");
+    }
+    v.finish()?;
+    let (Some(starts_at), Some(ends_at)) = (starts_at, ends_at) else {
+        return Err(DomainError::Invalid(vec![FieldError::new("start", "is required")]));
+    };
+    Ok(SessionFields {
+        label,
+        starts_at,
+        ends_at,
+        capacity,
+        per_school_limit,
+        waitlist: input
+            .waitlist
+            .or_else(|| existing.map(|e| e.waitlist_enabled))
+            .unwrap_or(true),
+        status,
+    })
+}
+
+fn zone_of(event: &event::Model) -> TimeZoneName {
+    TimeZoneName::parse(&event.time_zone).unwrap_or(TimeZoneName::UTC)
+}
+
+fn refuse_if_cancelled(event: &event::Model) -> DomainResult<()> {
+    if event.status == "cancelled" {
+        return Err(DomainError::conflict(
+            "event_cancelled",
+            format!("event {} was cancelled; its sessions cannot change", event.id),
+            None,
+        ));
+    }
+    Ok(())
+}
+
+/// Adds a session to an event that is not cancelled (a published event can gain sessions).
+#[tracing::instrument(skip(db, input))]
+pub async fn create<C: ConnectionTrait>(db: &C, event_id: i64, input: SessionInput) -> DomainResult<Session> {
+    let event = super::event::find(db, event_id).await?;
+    refuse_if_cancelled(&event)?;
+    let f = parse(input, zone_of(&event), None)?;
+    if f.status == "cancelled" {
+        return Err(DomainError::Invalid(vec![FieldError::new(
+            "status",
+            "a new session is scheduled",
+        )]));
+    }
+    let now = Utc::now();
+    let row = session::ActiveModel {
+        event_id: Set(event_id),
+        label: Set(f.label),
+        starts_at: Set(f.starts_at),
+        ends_at: Set(f.ends_at),
+        time_zone: Set(event.time_zone.clone()),
+        capacity: Set(f.capacity),
+        booked: Set(0),
+        per_school_limit: Set(f.per_school_limit),
+        waitlist_enabled: Set(f.waitlist),
+        status: Set(f.status.to_owned()),
+        revision: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(row.into())
+}
+
+/// Reads a session row.
+pub async fn find<C: ConnectionTrait>(db: &C, id: i64) -> DomainResult<session::Model> {
+    session::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| DomainError::not_found("session", id))
+}
+
+/// Reads a session that `audience` may see (its event must be visible to them).
+pub async fn get<C: ConnectionTrait>(db: &C, id: i64, audience: Audience) -> DomainResult<Session> {
+    let session = find(db, id).await?;
+    find_visible(db, session.event_id, audience)
+        .await
+        .map_err(|_| DomainError::not_found("session", id))?;
+    Ok(session.into())
+}
+
+/// Lists an event's sessions, a page at a time, ordered by id.
+pub async fn list_for_event<C: ConnectionTrait>(
+    db: &C,
+    event_id: i64,
+    page: PageRequest,
+    audience: Audience,
+) -> DomainResult<Page<Session>> {
+    find_visible(db, event_id, audience).await?;
+    let query = session::Entity::find().filter(session::Column::EventId.eq(event_id));
+    Ok(fetch_page(db, query, session::Column::Id, |m| m.id, page)
+        .await?
+        .map(Session::from))
+}
+
+/// Changes a session. Capacity never goes below the confirmed seats; moving it or cancelling it
+/// bumps its revision, and its bookings move with it.
+#[tracing::instrument(skip(db, input))]
+pub async fn update(db: &DatabaseConnection, id: i64, input: SessionInput) -> DomainResult<Session> {
+    let txn = begin_write(db).await?;
+    let existing = find(&txn, id).await?;
+    let event = super::event::find(&txn, existing.event_id).await?;
+    refuse_if_cancelled(&event)?;
+    if existing.status == "cancelled" {
+        return Err(DomainError::conflict(
+            "session_cancelled",
+            format!("session {id} was cancelled and cannot be changed"),
+            None,
+        ));
+    }
+    let f = parse(input, zone_of(&event), Some(&existing))?;
+    let moved = f.starts_at != existing.starts_at || f.ends_at != existing.ends_at;
+    let cancelling = f.status == "cancelled";
+    let now = Utc::now();
+    let mut update = session::Entity::update_many()
+        .col_expr(session::Column::Label, Expr::value(f.label))
+        .col_expr(session::Column::StartsAt, Expr::value(f.starts_at))
+        .col_expr(session::Column::EndsAt, Expr::value(f.ends_at))
+        .col_expr(session::Column::Capacity, Expr::value(f.capacity))
+        .col_expr(session::Column::PerSchoolLimit, Expr::value(f.per_school_limit))
+        .col_expr(session::Column::WaitlistEnabled, Expr::value(f.waitlist))
+        .col_expr(session::Column::Status, Expr::value(f.status))
+        .col_expr(session::Column::UpdatedAt, Expr::value(now))
+        .filter(session::Column::Id.eq(id))
+        // Guarded: the capacity may not drop below the seats confirmed at this instant.
+        .filter(Expr::col(session::Column::Booked).lte(f.capacity));
+    if moved || cancelling {
+        update = update.col_expr(session::Column::Revision, Expr::col(session::Column::Revision).add(1));
+    }
+    if update.exec(&txn).await?.rows_affected == 0 {
+        let booked = find(&txn, id).await?.booked;
+        return Err(DomainError::conflict(
+            "capacity_below_booked",
+            format!(
+                "session {id} has {booked} confirmed bookings, so its capacity cannot be {}",
+                f.capacity
+            ),
+            Some("capacity"),
+        ));
+    }
+    if moved {
+        booking::Entity::update_many()
+            .col_expr(booking::Column::StartsAt, Expr::value(f.starts_at))
+            .col_expr(booking::Column::EndsAt, Expr::value(f.ends_at))
+            .filter(booking::Column::SessionId.eq(id))
+            .exec(&txn)
+            .await?;
+    }
+    let row = find(&txn, id).await?;
+    txn.commit().await?;
+    Ok(row.into())
+}
+
+/// Deletes a session nobody has booked; a booked session is cancelled instead, so people are told.
+#[tracing::instrument(skip(db))]
+pub async fn delete(db: &DatabaseConnection, id: i64) -> DomainResult<()> {
+    let txn = begin_write(db).await?;
+    find(&txn, id).await?;
+    let booked = booking::Entity::find()
+        .filter(booking::Column::SessionId.eq(id))
+        .one(&txn)
+        .await?;
+    if booked.is_some() {
+        return Err(DomainError::conflict(
+            "session_has_bookings",
+            format!("session {id} has bookings; cancel it instead so the people booked are told"),
+            None,
+        ));
+    }
+    session::Entity::delete_by_id(id).exec(&txn).await?;
+    txn.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,268 @@
+//! Every error the service gives is an RFC 7807 `application/problem+json` body with a stable
+//! `code`: this module maps domain errors and HTTP-level failures to one in one place, and the
+//! [`problem_for_any_error`] middleware rewrites any other error response (actix's own) the same way.
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::ServiceResponse;
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::middleware::ErrorHandlerResponse;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::domain::{DomainError, FieldError};
+
+/// The media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// An RFC 7807 problem.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the kind of problem: `urn:convene:problem:<code>`.
+    #[serde(rename = "type")]
+    #[schema(example = "urn:convene:problem:validation_failed")]
+    pub kind: String,
+    /// A short summary of the kind of problem.
+    #[schema(example = "Some fields are invalid")]
+    pub title: String,
+    /// The HTTP status.
+    #[schema(example = 422)]
+    pub status: u16,
+    /// What went wrong this time, in words.
+    pub detail: String,
+    /// A stable machine-readable code, e.g. `validation_failed`, `not_found`, `unauthorized`.
+    #[schema(example = "validation_failed")]
+    pub code: String,
+    /// Each field at fault (empty when no field is).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+/// An error on its way to becoming an HTTP response.
+#[derive(Debug, thiserror::Error)]
+#[error("{code}: {detail}")]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    title: &'static str,
+    detail: String,
+    errors: Vec<FieldError>,
+}
+
+impl ApiError {
+    /// An error with a status, stable code, title and detail.
+    pub fn new(status: StatusCode, code: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            title,
+            detail: detail.into(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// Adds the fields at fault.
+    pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
+        self.errors = errors;
+        self
+    }
+
+    /// 400: the request could not be read (bad JSON, query or path parameter).
+    pub fn bad_request(code: &'static str, detail: impl Into<String>, field: Option<String>) -> Self {
+        let detail = detail.into();
+        let errors = field
+            .map(|f| vec![FieldError::new(f, detail.clone())])
+            .unwrap_or_default();
+        Self::new(StatusCode::BAD_REQUEST, code, "The request could not be read", detail).with_errors(errors)
+    }
+
+    /// 422: the fields were read but are invalid.
+    pub fn invalid(errors: Vec<FieldError>) -> Self {
+        let detail = errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            "Some fields are invalid",
+            detail,
+        )
+        .with_errors(errors)
+    }
+
+    /// 400: query parameters that parsed but are out of range (e.g. `limit=0`, a foreign cursor).
+    pub fn invalid_query(errors: Vec<FieldError>) -> Self {
+        let detail = errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            "The query parameters are invalid",
+            detail,
+        )
+        .with_errors(errors)
+    }
+
+    /// 401: no key, or a key that is unknown or revoked.
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "An API key is needed", detail)
+    }
+
+    /// 403: a valid key that may not do this.
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", "This key may not do that", detail)
+    }
+
+    /// 404: no such thing, or no such route.
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "Not found", detail)
+    }
+
+    /// The stable code.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    /// The problem body.
+    pub fn problem(&self) -> Problem {
+        Problem {
+            kind: format!("urn:convene:problem:{}", self.code),
+            title: self.title.to_owned(),
+            status: self.status.as_u16(),
+            detail: self.detail.clone(),
+            code: self.code.to_owned(),
+            errors: self.errors.clone(),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status);
+        response.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"convene\""));
+        }
+        match serde_json::to_string(&self.problem()) {
+            Ok(body) => response.body(body),
+            Err(_) => response.finish(),
+        }
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(err: DomainError) -> Self {
+        match err {
+            DomainError::NotFound { what, id } => Self::not_found(format!("there is no {what} with id {id}")),
+            DomainError::Invalid(errors) => Self::invalid(errors),
+            DomainError::LocalTime { field, error } => {
+                let code = match error {
+                    crate::time::TimeError::Ambiguous { .. } => "ambiguous_local_time",
+                    _ => "nonexistent_local_time",
+                };
+                let detail = error.to_string();
+                Self::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    code,
+                    "The local time cannot be placed",
+                    detail.clone(),
+                )
+                .with_errors(vec![FieldError::new(field, detail)])
+            }
+            DomainError::Conflict { code, detail, field } => {
+                let errors = field
+                    .map(|f| vec![FieldError::new(f, detail.clone())])
+                    .unwrap_or_default();
+                Self::new(
+                    StatusCode::CONFLICT,
+                    code,
+                    "The request conflicts with the current state",
+                    detail,
+                )
+                .with_errors(errors)
+            }
+            DomainError::Database(db) => database_error(&db),
+        }
+    }
+}
+
+/// A database failure: logged in full, answered without internals. A pool that timed out or a
+/// database that is unreachable is a 503 the client may retry; anything else is a 500.
+fn database_error(err: &sea_orm::DbErr) -> ApiError {
+    tracing::error!(error = %err, "database error");
+    let unavailable = matches!(err, sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_));
+    if unavailable {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database_unavailable",
+            "The database is unavailable",
+            "the database did not answer in time; try again shortly",
+        )
+    } else {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "Something went wrong",
+            "the server failed to complete the request; it has been logged",
+        )
+    }
+}
+
+/// The code and title for an error status that did not come from this module (actix's own).
+fn code_for(status: StatusCode) -> (&'static str, &'static str) {
+    match status {
+        StatusCode::NOT_FOUND => ("not_found", "Not found"),
+        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "Method not allowed"),
+        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "The request body is too large"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "Unsupported media type"),
+        StatusCode::URI_TOO_LONG => ("uri_too_long", "The URI is too long"),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => ("headers_too_large", "The request headers are too large"),
+        StatusCode::UNAUTHORIZED => ("unauthorized", "An API key is needed"),
+        StatusCode::FORBIDDEN => ("forbidden", "Forbidden"),
+        s if s.is_server_error() => ("internal_error", "Something went wrong"),
+        _ => ("bad_request", "The request could not be read"),
+    }
+}
+
+/// Middleware handler: turns any error response that is not already problem+json into one,
+/// keeping its status (actix's 404, 405, 413 and extractor errors included).
+pub fn problem_for_any_error<B: MessageBody>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    if is_problem {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let (code, title) = code_for(status);
+    let request = res.request();
+    let detail = match status {
+        StatusCode::NOT_FOUND => format!("no resource at {}", request.path()),
+        StatusCode::METHOD_NOT_ALLOWED => format!("{} is not allowed on {}", request.method(), request.path()),
+        StatusCode::PAYLOAD_TOO_LARGE => "the request body is larger than this service accepts".to_owned(),
+        _ => res
+            .response()
+            .error()
+            .map(|e| e.to_string())
+            .unwrap_or_else(|| title.to_owned()),
+    };
+    let error = ApiError::new(status, code, title, detail);
+    let mut response: HttpResponse<BoxBody> = error.error_response();
+    if let Some(allow) = res.headers().get(header::ALLOW) {
+        response.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    let (req, _) = res.into_parts();
+    let res = ServiceResponse::new(req, response).map_into_right_body();
+    Ok(ErrorHandlerResponse::Response(res))
+}

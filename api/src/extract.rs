@@ -1,0 +1,157 @@
+//! Request extractors that answer bad input with problem+json naming the field at fault:
+//! [`JsonBody`] for bodies and [`QueryParams`] for query strings.
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+/// The largest JSON body accepted, in bytes.
+pub const JSON_LIMIT: usize = 256 * 1024;
+
+/// A JSON request body. Malformed JSON is a 400 `malformed_json`; a value of the wrong type or an
+/// unknown field is a 422 `validation_failed` naming the field; a body over [`JSON_LIMIT`] is a 413.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+/// Trims serde's messages to what a person needs (drops "at line 1 column 20").
+fn plain(message: &str) -> String {
+    match message.find(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// Parses JSON bytes into `T`, mapping errors as [`JsonBody`] describes.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad_request(
+            "malformed_json",
+            "the body is empty: send a JSON object",
+            None,
+        ));
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+        let path = err.path().clone();
+        let inner = err.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                let message = plain(&inner.to_string());
+                ApiError::invalid(vec![crate::domain::FieldError::new(path.to_string(), message)])
+            }
+            _ => ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {inner}"), None),
+        }
+    })?;
+    de.end()
+        .map_err(|e| ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"), None))?;
+    Ok(value)
+}
+
+fn is_json(req: &HttpRequest) -> bool {
+    let Some(value) = req.headers().get(header::CONTENT_TYPE) else {
+        return true;
+    };
+    let Ok(text) = value.to_str() else { return false };
+    let essence = text.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        if !is_json(req) {
+            return Box::pin(async {
+                Err(ApiError::new(
+                    actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    "Unsupported media type",
+                    "send the body as JSON with Content-Type: application/json",
+                ))
+            });
+        }
+        let bytes = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            let bytes = bytes.await.map_err(|e| {
+                let status = e.as_response_error().status_code();
+                if status == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(
+                        status,
+                        "payload_too_large",
+                        "The request body is too large",
+                        format!("the body is larger than {JSON_LIMIT} bytes"),
+                    )
+                } else {
+                    ApiError::bad_request("unreadable_body", format!("the body could not be read: {e}"), None)
+                }
+            })?;
+            parse_json(&bytes).map(JsonBody)
+        })
+    }
+}
+
+/// A query string read into `T`; a bad value is a 400 `invalid_query` naming the parameter.
+#[derive(Debug)]
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest for QueryParams<T> {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let parsed = form_urlencoded::parse(req.query_string().as_bytes());
+        let de = serde_urlencoded::Deserializer::new(parsed);
+        std::future::ready(serde_path_to_error::deserialize(de).map(QueryParams).map_err(|err| {
+            let field = err.path().to_string();
+            let message = plain(&err.into_inner().to_string());
+            ApiError::bad_request("invalid_query", format!("{field}: {message}"), Some(field))
+        }))
+    }
+}
+
+/// The handler for path parameters that do not parse (an id that is not a number).
+pub fn path_error(err: actix_web::error::PathError, req: &HttpRequest) -> actix_web::Error {
+    let detail = format!("{} is not a valid path here: {err}", req.path());
+    ApiError::bad_request("invalid_path", detail, Some("id".to_owned())).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Input {
+        capacity: Option<i64>,
+        tags: Option<Vec<String>>,
+    }
+
+    #[test]
+    fn a_wrong_type_names_its_field() {
+        let err = parse_json::<Input>(br#"{"tags": ["a", 3]}"#).unwrap_err();
+        assert_eq!(err.code(), "validation_failed");
+        assert_eq!(err.problem().errors[0].field, "tags[1]");
+    }
+
+    #[test]
+    fn an_unknown_field_is_named() {
+        let err = parse_json::<Input>(br#"{"capcity": 3}"#).unwrap_err();
+        assert_eq!(err.problem().errors[0].field, "capcity");
+    }
+
+    #[test]
+    fn broken_json_is_malformed() {
+        assert_eq!(
+            parse_json::<Input>(br#"{"capacity": "#).unwrap_err().code(),
+            "malformed_json"
+        );
+        assert_eq!(parse_json::<Input>(b"").unwrap_err().code(), "malformed_json");
+        assert_eq!(parse_json::<Input>(b"{} {}").unwrap_err().code(), "malformed_json");
+    }
+}

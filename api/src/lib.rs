@@ -1,0 +1,17 @@
+//! Convene's service: the REST API for organisers, and the rules behind it.
+//!
+//! Layers point one way: [`routes`] (thin HTTP handlers) → [`domain`] (rules, no actix types) →
+//! the `entity` crate and sea-orm. Pure code ([`time`]) touches no database.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod extract;
+pub mod metrics;
+pub mod openapi;
+pub mod routes;
+pub mod startup;
+pub mod time;

@@ -1,0 +1,53 @@
+//! The OpenAPI document, derived from the handlers' own annotations and types so it cannot drift.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::routes::{events, health, participants, programmes, schools, sessions};
+
+/// Convene's v1 API.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Convene",
+        description = "Scheduling for school-improvement networks: schools, people, programmes, events and sessions. \
+Errors are RFC 7807 `application/problem+json` with a stable `code`. Lists take `?limit=&cursor=` and answer \
+`{\"items\": [...], \"next_cursor\": ...}`. Organisers send `Authorization: Bearer <key>` (made with `convene-api keys create`)."
+    ),
+    paths(
+        health::healthz, health::readyz, health::metrics,
+        schools::list, schools::create, schools::read, schools::update, schools::delete,
+        participants::list, participants::create, participants::read, participants::update, participants::erase,
+        programmes::list, programmes::create, programmes::read, programmes::update, programmes::delete,
+        events::list, events::create, events::read, events::update, events::delete,
+        sessions::list, sessions::create, sessions::read, sessions::update, sessions::delete,
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "schools", description = "The network's schools"),
+        (name = "participants", description = "School leaders, staff, facilitators and organisers"),
+        (name = "programmes", description = "Series of events"),
+        (name = "events", description = "Conferences, SLP sessions and triad visits"),
+        (name = "sessions", description = "The bookable units of events"),
+        (name = "operations", description = "Health and metrics"),
+    )
+)]
+pub struct ApiDoc;
+
+/// Declares the `bearer` security scheme the paths refer to.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("cvn_…")
+                    .build(),
+            ),
+        );
+    }
+}

@@ -1,0 +1,139 @@
+//! Building the application: connect, migrate, bind, and wire the routes and middleware.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_web::dev::{Server, Service as _};
+use actix_web::middleware::{ErrorHandlers, NormalizePath, TrailingSlash};
+use actix_web::{App, HttpResponse, HttpServer, web};
+use sea_orm::{DatabaseConnection, DbErr};
+use tracing_actix_web::TracingLogger;
+use utoipa::OpenApi as _;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::config::Settings;
+use crate::error::{ApiError, problem_for_any_error};
+use crate::extract::{JSON_LIMIT, path_error};
+use crate::metrics::{Metrics, RequestLabels};
+use crate::openapi::ApiDoc;
+use crate::{db, routes};
+
+/// What every handler can reach.
+pub struct AppState {
+    /// The database pool.
+    pub db: DatabaseConnection,
+    /// The URL people reach the service at, without a trailing slash.
+    pub public_url: String,
+    /// Request metrics.
+    pub metrics: Arc<Metrics>,
+}
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The database could not be opened or migrated.
+    #[error("database: {0}")]
+    Database(#[from] DbErr),
+    /// The address could not be bound.
+    #[error("could not listen: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A bound, not yet running, server.
+pub struct Application {
+    port: u16,
+    public_url: String,
+    db: DatabaseConnection,
+    server: Server,
+}
+
+impl Application {
+    /// Connects to and migrates the configured database, then binds the configured address.
+    pub async fn build(settings: &Settings) -> Result<Self, StartError> {
+        let db = db::connect(&settings.database_url, settings.pool_size()).await?;
+        db::migrate(&db, &settings.database_url).await?;
+        Self::build_with_db(settings, db)
+    }
+
+    /// Binds the configured address over an already migrated database.
+    pub fn build_with_db(settings: &Settings, db: DatabaseConnection) -> Result<Self, StartError> {
+        let listener = TcpListener::bind(&settings.bind)?;
+        let address = listener.local_addr()?;
+        let public_url = settings.public_url_for(address);
+        let state = web::Data::new(AppState {
+            db: db.clone(),
+            public_url: public_url.clone(),
+            metrics: Arc::new(Metrics::new()),
+        });
+        let openapi = ApiDoc::openapi();
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(ErrorHandlers::new().default_handler(problem_for_any_error))
+                .wrap_fn(|req, srv| {
+                    let started = Instant::now();
+                    let method = req.method().to_string();
+                    let metrics = req.app_data::<web::Data<AppState>>().map(|s| s.metrics.clone());
+                    let response = srv.call(req);
+                    async move {
+                        let response = response.await?;
+                        if let Some(metrics) = metrics {
+                            let route = response
+                                .request()
+                                .match_pattern()
+                                .unwrap_or_else(|| "unmatched".to_owned());
+                            let labels = RequestLabels {
+                                route,
+                                method,
+                                status: response.status().as_u16(),
+                            };
+                            metrics.observe(labels, started.elapsed().as_secs_f64());
+                        }
+                        Ok(response)
+                    }
+                })
+                .wrap(TracingLogger::default())
+                .wrap(NormalizePath::new(TrailingSlash::MergeOnly))
+                .app_data(state.clone())
+                .app_data(web::PayloadConfig::new(JSON_LIMIT))
+                .app_data(web::PathConfig::default().error_handler(path_error))
+                .configure(routes::configure)
+                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi.clone()))
+                .route(
+                    "/docs",
+                    web::get().to(|| async { HttpResponse::Found().insert_header(("Location", "/docs/")).finish() }),
+                )
+                .default_service(web::to(|req: actix_web::HttpRequest| async move {
+                    Err::<HttpResponse, _>(ApiError::not_found(format!("no resource at {}", req.path())))
+                }))
+        })
+        .listen(listener)?
+        .run();
+        Ok(Self {
+            port: address.port(),
+            public_url,
+            db,
+            server,
+        })
+    }
+
+    /// The port actually bound (useful with port 0).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The URL people reach the service at.
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
+    /// The database pool the server uses.
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Serves until the process is told to stop (SIGINT or SIGTERM finish in-flight requests first).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
