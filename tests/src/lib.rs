@@ -1,0 +1,386 @@
+//! Test harness: [`spawn_apps`] starts the real Convene API on port 0 against a fresh database —
+//! a new SQLite file always, and a new PostgreSQL database too when `TEST_DATABASE_URL` names a
+//! server — and gives back a client with an organiser key for each.
+
+use std::path::PathBuf;
+
+use convene_api::config::Settings;
+use convene_api::domain::keys::{self, KeyRole};
+use convene_api::startup::Application;
+use rand::Rng as _;
+use reqwest::{Method, RequestBuilder, StatusCode};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use serde_json::Value;
+
+pub use reqwest;
+pub use serde_json::json;
+
+/// Which database a test app runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// A fresh SQLite file in a temporary folder.
+    Sqlite,
+    /// A fresh database on the PostgreSQL server of `TEST_DATABASE_URL`.
+    Postgres,
+}
+
+/// The backends to test on: SQLite always, PostgreSQL when `TEST_DATABASE_URL` is set.
+pub fn backends() -> Vec<Backend> {
+    let mut backends = vec![Backend::Sqlite];
+    if std::env::var("TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty()) {
+        backends.push(Backend::Postgres);
+    }
+    backends
+}
+
+/// A running app and a way to talk to it.
+pub struct TestApp {
+    /// Which database it runs on.
+    pub backend: Backend,
+    /// `http://127.0.0.1:<port>`.
+    pub address: String,
+    /// An organiser key.
+    pub key: String,
+    /// The app's database, for checking rows directly.
+    pub db: DatabaseConnection,
+    /// The database URL the app uses.
+    pub database_url: String,
+    client: reqwest::Client,
+    _scratch: Scratch,
+}
+
+/// What a test database leaves behind, removed on drop.
+enum Scratch {
+    Dir(PathBuf),
+    PgDatabase { admin_url: String, name: String },
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        match self {
+            Scratch::Dir(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Scratch::PgDatabase { admin_url, name } => {
+                let (admin_url, name) = (admin_url.clone(), name.clone());
+                // Drop runs inside the test's runtime; a fresh thread and runtime can block on the drop.
+                let _ = std::thread::spawn(move || {
+                    let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                        return;
+                    };
+                    rt.block_on(async {
+                        if let Ok(admin) = Database::connect(&admin_url).await {
+                            let _ = admin
+                                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                                .await;
+                        }
+                    });
+                })
+                .join();
+            }
+        }
+    }
+}
+
+/// A short random suffix for scratch names.
+fn random_suffix() -> String {
+    let n: u64 = rand::rng().random();
+    format!("{n:016x}")
+}
+
+/// `url` with its database name replaced by `name`.
+pub fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let prefix = match base.rfind('/') {
+        Some(i) if i > base.find("://").map_or(0, |j| j + 2) => &base[..i],
+        _ => base,
+    };
+    match query {
+        Some(q) => format!("{prefix}/{name}?{q}"),
+        None => format!("{prefix}/{name}"),
+    }
+}
+
+/// Makes a fresh, empty database for `backend` and returns its URL and what to clean up.
+async fn fresh_database(backend: Backend) -> (String, Scratch) {
+    match backend {
+        Backend::Sqlite => {
+            let dir = std::env::temp_dir().join(format!("convene-test-{}", random_suffix()));
+            std::fs::create_dir_all(&dir).expect("make a scratch folder");
+            (format!("sqlite://{}/convene.db", dir.display()), Scratch::Dir(dir))
+        }
+        Backend::Postgres => {
+            let admin_url = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
+            let name = format!("convene_test_{}", random_suffix());
+            let admin = Database::connect(&admin_url).await.unwrap_or_else(|e| {
+                panic!("TEST_DATABASE_URL is set but PostgreSQL does not answer at {admin_url}: {e}")
+            });
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .expect("create a test database");
+            admin.close().await.ok();
+            (
+                with_database(&admin_url, &name),
+                Scratch::PgDatabase { admin_url, name },
+            )
+        }
+    }
+}
+
+/// Settings for a test app on `database_url`, listening on a random port.
+pub fn test_settings(database_url: &str) -> Settings {
+    Settings {
+        bind: "127.0.0.1:0".to_owned(),
+        database_url: database_url.to_owned(),
+        db_pool: Some(10),
+        ..Settings::default()
+    }
+}
+
+/// Starts the real app on a fresh database of `backend`, with an organiser key.
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    let (database_url, scratch) = fresh_database(backend).await;
+    let settings = test_settings(&database_url);
+    let app = Application::build(&settings).await.expect("the app starts");
+    let db = app.db().clone();
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let key = keys::create(&db, "test-organiser", KeyRole::Organiser)
+        .await
+        .expect("make a key")
+        .secret;
+    TestApp {
+        backend,
+        address,
+        key,
+        db,
+        database_url,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client"),
+        _scratch: scratch,
+    }
+}
+
+/// Starts one app per backend under test.
+pub async fn spawn_apps() -> Vec<TestApp> {
+    let mut apps = Vec::new();
+    for backend in backends() {
+        apps.push(spawn_app(backend).await);
+    }
+    apps
+}
+
+/// A response read whole: status, headers and body.
+#[derive(Debug)]
+pub struct Reply {
+    /// The status.
+    pub status: StatusCode,
+    /// The headers.
+    pub headers: reqwest::header::HeaderMap,
+    /// The body as text.
+    pub text: String,
+}
+
+impl Reply {
+    /// The body as JSON (panics with the body if it is not).
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+
+    /// The `Content-Type` header.
+    pub fn content_type(&self) -> &str {
+        self.headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// Asserts this is a problem+json error with `status` and `code`, and returns the body.
+    #[track_caller]
+    pub fn problem(&self, status: u16, code: &str) -> Value {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "expected {status} {code}, got: {}",
+            self.text
+        );
+        assert!(
+            self.content_type().starts_with("application/problem+json"),
+            "expected problem+json, got {}: {}",
+            self.content_type(),
+            self.text
+        );
+        let body = self.json();
+        assert_eq!(body["code"], code, "{}", self.text);
+        assert_eq!(body["status"], status, "{}", self.text);
+        assert!(
+            body["title"].is_string() && body["detail"].is_string() && body["type"].is_string(),
+            "{}",
+            self.text
+        );
+        body
+    }
+
+    /// The fields a problem lists as at fault.
+    pub fn fields(&self) -> Vec<String> {
+        self.json()["errors"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|e| e["field"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl TestApp {
+    /// A request with the organiser key.
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.address))
+            .bearer_auth(&self.key)
+    }
+
+    /// A request without any key.
+    pub fn anonymous(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client.request(method, format!("{}{path}", self.address))
+    }
+
+    /// Sends a request and reads the whole reply.
+    pub async fn send(&self, request: RequestBuilder) -> Reply {
+        let response = request.send().await.expect("the request is answered");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("a body");
+        Reply { status, headers, text }
+    }
+
+    /// GET with the organiser key.
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send(self.request(Method::GET, path)).await
+    }
+
+    /// POST JSON with the organiser key.
+    pub async fn post(&self, path: &str, body: &Value) -> Reply {
+        self.send(self.request(Method::POST, path).json(body)).await
+    }
+
+    /// PATCH JSON with the organiser key.
+    pub async fn patch(&self, path: &str, body: &Value) -> Reply {
+        self.send(self.request(Method::PATCH, path).json(body)).await
+    }
+
+    /// DELETE with the organiser key.
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.send(self.request(Method::DELETE, path)).await
+    }
+
+    /// Creates a school with a unique URN (fields in `overrides` replace the defaults) and returns it.
+    pub async fn create_school(&self, overrides: Value) -> Value {
+        let mut body = json!({
+            "name": "Northfield Primary School",
+            "urn": format!("{}", rand::rng().random_range(100_000..999_999_999u32)),
+            "local_authority": "Camden",
+            "region": "London",
+            "phase": "primary",
+            "strengths": ["reading", "early years"],
+            "priorities": ["maths"],
+            "accredited_practice": ["reading"],
+        });
+        merge(&mut body, overrides);
+        let reply = self.post("/v1/schools", &body).await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        reply.json()
+    }
+
+    /// Creates a participant with a unique email and returns it.
+    pub async fn create_participant(&self, overrides: Value) -> Value {
+        let mut body = json!({
+            "name": "Ann Jones",
+            "email": format!("ann.{}@northfield.sch.uk", random_suffix()),
+            "role": "head",
+            "time_zone": "Europe/London",
+        });
+        merge(&mut body, overrides);
+        let reply = self.post("/v1/participants", &body).await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        reply.json()
+    }
+
+    /// Creates an event (a published conference in Europe/London unless overridden) and returns it.
+    pub async fn create_event(&self, overrides: Value) -> Value {
+        let mut body = json!({
+            "kind": "conference",
+            "title": "Summer conference",
+            "time_zone": "Europe/London",
+            "venue": "Northfield Primary School, Hall 2",
+            "status": "published",
+        });
+        merge(&mut body, overrides);
+        let reply = self.post("/v1/events", &body).await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        reply.json()
+    }
+
+    /// Adds a session to an event and returns it.
+    pub async fn create_session(&self, event_id: &Value, body: Value) -> Value {
+        let reply = self.post(&format!("/v1/events/{event_id}/sessions"), &body).await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        reply.json()
+    }
+
+    /// Counts the rows of `table`.
+    pub async fn count(&self, table: &str) -> i64 {
+        let row = self
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(
+                self.db.get_database_backend(),
+                format!("SELECT COUNT(*) AS n FROM {table}"),
+            ))
+            .await
+            .expect("count")
+            .expect("a row");
+        row.try_get::<i64>("", "n").expect("a count")
+    }
+}
+
+/// Lays `overrides` (a JSON object) over `body`; a `null` override removes the field.
+pub fn merge(body: &mut Value, overrides: Value) {
+    if let (Some(body), Value::Object(overrides)) = (body.as_object_mut(), overrides) {
+        for (k, v) in overrides {
+            if v.is_null() {
+                body.remove(&k);
+            } else {
+                body.insert(k, v);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_names_are_swapped_in_urls() {
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/test", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+        assert_eq!(
+            with_database("postgres://u:p@h/test?sslmode=disable", "x"),
+            "postgres://u:p@h/x?sslmode=disable"
+        );
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+    }
+}

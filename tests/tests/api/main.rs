@@ -1,0 +1,11 @@
+//! End-to-end tests of the HTTP API: each test starts the real app on a fresh database (SQLite,
+//! and PostgreSQL too when `TEST_DATABASE_URL` is set) and talks HTTP to it.
+
+mod cli;
+mod errors;
+mod events;
+mod health;
+mod participants;
+mod programmes;
+mod schools;
+mod sessions;
