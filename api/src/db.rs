@@ -7,7 +7,7 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    EntityTrait, QuerySelect, Select, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
 /// An arbitrary constant naming Convene's migration lock among PostgreSQL advisory locks.
@@ -108,4 +108,20 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
         ..Default::default()
     })
     .await
+}
+
+/// `SELECT … FOR UPDATE` on PostgreSQL, so concurrent writers of the same row queue; on SQLite
+/// the select is left as it is, since `BEGIN IMMEDIATE` already lets only one writer in.
+pub fn for_update<E: EntityTrait>(select: Select<E>, backend: DatabaseBackend) -> Select<E> {
+    match backend {
+        DatabaseBackend::Postgres => select.lock_exclusive(),
+        _ => select,
+    }
+}
+
+/// Whether a failed transaction may simply be tried again: PostgreSQL broke a deadlock
+/// (`40P01`) or a serialization conflict (`40001`) by aborting it.
+pub fn is_retryable(err: &DbErr) -> bool {
+    let text = err.to_string();
+    text.contains("40P01") || text.contains("40001") || text.contains("deadlock detected")
 }

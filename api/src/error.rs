@@ -191,6 +191,18 @@ impl From<DomainError> for ApiError {
                 )
                 .with_errors(errors)
             }
+            DomainError::Unprocessable { code, detail, field } => {
+                let errors = field
+                    .map(|f| vec![FieldError::new(f, detail.clone())])
+                    .unwrap_or_default();
+                Self::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    code,
+                    "The request cannot be carried out",
+                    detail,
+                )
+                .with_errors(errors)
+            }
             DomainError::Database(db) => database_error(&db),
         }
     }

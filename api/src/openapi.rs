@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{events, health, participants, programmes, schools, sessions};
+use crate::routes::{bookings, events, health, participants, programmes, schools, sessions};
 
 /// Convene's v1 API.
 #[derive(OpenApi)]
@@ -21,6 +21,7 @@ Errors are RFC 7807 `application/problem+json` with a stable `code`. Lists take 
         programmes::list, programmes::create, programmes::read, programmes::update, programmes::delete,
         events::list, events::create, events::read, events::update, events::delete,
         sessions::list, sessions::create, sessions::read, sessions::update, sessions::delete,
+        bookings::create, bookings::list, bookings::read, bookings::cancel, bookings::mark, bookings::attendance, bookings::register,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -29,6 +30,7 @@ Errors are RFC 7807 `application/problem+json` with a stable `code`. Lists take 
         (name = "programmes", description = "Series of events"),
         (name = "events", description = "Conferences, SLP sessions and triad visits"),
         (name = "sessions", description = "The bookable units of events"),
+        (name = "bookings", description = "Booking, waitlists, cancellation and attendance"),
         (name = "operations", description = "Health and metrics"),
     )
 )]

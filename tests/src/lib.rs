@@ -384,3 +384,52 @@ mod tests {
         );
     }
 }
+
+impl TestApp {
+    /// Makes `n` participants (over HTTP, a few at a time), each from `school_id` if given, and returns their ids.
+    pub async fn create_participants(&self, n: usize, school_id: Option<&Value>) -> Vec<i64> {
+        use futures_util::StreamExt as _;
+        futures_util::stream::iter(0..n)
+            .map(|i| {
+                let mut body = json!({"name": format!("Person {i:04}")});
+                if let Some(school) = school_id {
+                    body["school_id"] = school.clone();
+                }
+                async move { self.create_participant(body).await["id"].as_i64().expect("an id") }
+            })
+            .buffered(16)
+            .collect()
+            .await
+    }
+
+    /// Books `participant_id` onto `session_id` and returns the reply.
+    pub async fn book(&self, session_id: &Value, participant_id: i64) -> Reply {
+        self.post(
+            &format!("/v1/sessions/{session_id}/bookings"),
+            &json!({"participant_id": participant_id}),
+        )
+        .await
+    }
+
+    /// A published event with one session of `capacity` seats (plus `extra` session fields), a week from now.
+    pub async fn open_session(&self, capacity: i64, extra: Value) -> Value {
+        let event = self.create_event(json!({})).await;
+        let start = chrono::Utc::now() + chrono::Duration::days(7);
+        let mut body = json!({
+            "start": start.format("%Y-%m-%dT09:30").to_string(),
+            "end": start.format("%Y-%m-%dT12:00").to_string(),
+            "capacity": capacity,
+        });
+        merge(&mut body, extra);
+        self.create_session(&event["id"], body).await
+    }
+
+    /// Counts outbox rows of `kind`, optionally for one participant.
+    pub async fn notifications(&self, kind: &str, participant_id: Option<i64>) -> i64 {
+        let filter = participant_id
+            .map(|p| format!(" AND participant_id = {p}"))
+            .unwrap_or_default();
+        self.count(&format!("notifications WHERE kind = '{kind}'{filter}"))
+            .await
+    }
+}

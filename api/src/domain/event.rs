@@ -468,6 +468,18 @@ pub async fn update(db: &DatabaseConnection, id: i64, input: EventInput) -> Doma
             sessions = sessions.col_expr(session::Column::Status, Expr::value("cancelled"));
         }
         sessions.exec(&txn).await?;
+        if cancelling {
+            let ids: Vec<i64> = session::Entity::find()
+                .filter(session::Column::EventId.eq(id))
+                .all(&txn)
+                .await?
+                .into_iter()
+                .map(|s| s.id)
+                .collect();
+            for session_id in ids {
+                super::booking::cancel_all_for_session(&txn, session_id, now).await?;
+            }
+        }
     }
     let row = active.update(&txn).await?;
     txn.commit().await?;

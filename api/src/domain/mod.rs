@@ -1,8 +1,11 @@
 //! The rules: what may be created, changed and seen. No actix types here; each function takes a
 //! connection (or transaction) and plain values, and returns plain values or a [`DomainError`].
 
+pub mod booking;
 pub mod event;
+pub mod idempotency;
 pub mod keys;
+pub mod outbox;
 pub mod page;
 pub mod participant;
 pub mod programme;
@@ -44,6 +47,16 @@ pub enum DomainError {
         /// The stable machine-readable code, e.g. `urn_taken`.
         code: &'static str,
         /// What clashed, in words.
+        detail: String,
+        /// The field at fault, if one is.
+        field: Option<&'static str>,
+    },
+    /// The request is well-formed but cannot be carried out as asked (a 422 with its own code).
+    #[error("{detail}")]
+    Unprocessable {
+        /// The stable machine-readable code, e.g. `idempotency_key_reused`.
+        code: &'static str,
+        /// What is wrong, in words.
         detail: String,
         /// The field at fault, if one is.
         field: Option<&'static str>,

@@ -347,6 +347,11 @@ pub async fn update(db: &DatabaseConnection, id: i64, input: SessionInput) -> Do
             Some("capacity"),
         ));
     }
+    if cancelling {
+        super::booking::cancel_all_for_session(&txn, id, now).await?;
+    } else if f.capacity > existing.capacity || f.per_school_limit != existing.per_school_limit {
+        super::booking::promote_after_change(&txn, id, now).await?;
+    }
     if moved {
         booking::Entity::update_many()
             .col_expr(booking::Column::StartsAt, Expr::value(f.starts_at))

@@ -1,5 +1,6 @@
 //! HTTP routes: thin handlers that parse the request, make one domain call and map the result.
 
+pub mod bookings;
 pub mod events;
 pub mod health;
 pub mod participants;
@@ -66,6 +67,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::resource("/v1/events/{id}/sessions")
                 .route(web::get().to(sessions::list))
                 .route(web::post().to(sessions::create)),
+        )
+        .service(
+            web::resource("/v1/sessions/{id}/bookings")
+                .route(web::get().to(bookings::list))
+                .route(web::post().to(bookings::create)),
+        )
+        .service(web::resource("/v1/sessions/{id}/attendance").route(web::post().to(bookings::attendance)))
+        .service(web::resource("/v1/sessions/{id}/register.csv").route(web::get().to(bookings::register)))
+        .service(
+            web::resource("/v1/bookings/{id}")
+                .route(web::get().to(bookings::read))
+                .route(web::patch().to(bookings::mark))
+                .route(web::delete().to(bookings::cancel)),
         )
         .service(
             web::resource("/v1/sessions/{id}")

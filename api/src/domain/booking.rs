@@ -1,0 +1,896 @@
+//! Bookings: capacity, waitlist, promotion, clashes and per-school limits, correct under any
+//! concurrency on SQLite and PostgreSQL.
+//!
+//! Every booking change runs in one write transaction (`BEGIN IMMEDIATE` on SQLite). On
+//! PostgreSQL the session row is locked first, then the participant's, always in that order,
+//! so bookings of one session queue and a person's bookings cannot race past the clash rule.
+//! Seats and per-school seats are taken with guarded `UPDATE … WHERE booked < limit`: no count is
+//! ever read and written back. Messages go into the outbox in the same transaction.
+
+use chrono::{DateTime, Utc};
+use entity::{booking, event, participant, school, session, session_school_count};
+use sea_orm::prelude::Expr;
+use sea_orm::sea_query::{ExprTrait as _, OnConflict};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::idempotency::{self, IdempotentRequest, StoredResponse};
+use super::outbox::{self, Kind};
+use super::page::{Page, PageRequest, fetch_page};
+use super::{DomainError, DomainResult, FieldError, Validator, unknown_reference};
+use crate::db::{begin_write, for_update, is_retryable};
+use crate::time::{TimeZoneName, format_local, format_utc};
+
+/// Bookings that hold or wait for a seat.
+const ACTIVE: [&str; 2] = ["confirmed", "waitlisted"];
+/// Bookings that hold a seat (attendance keeps the seat).
+const SEATED: [&str; 3] = ["confirmed", "attended", "no_show"];
+
+/// A request to book a session.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BookingInput {
+    /// Who is booking.
+    #[schema(example = 1)]
+    pub participant_id: Option<i64>,
+}
+
+/// A booking as Convene shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Booking {
+    /// Its id.
+    pub id: i64,
+    /// The session booked.
+    pub session_id: i64,
+    /// Who booked.
+    pub participant_id: i64,
+    /// `confirmed`, `waitlisted`, `cancelled`, `attended` or `no_show`.
+    pub status: String,
+    /// Place on the waitlist (1 is next), while waitlisted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waitlist_position: Option<i64>,
+    /// Why it is waitlisted: `capacity` (the session is full) or `per_school_limit`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waitlist_reason: Option<String>,
+    /// When it was made (UTC).
+    pub created_at: String,
+    /// When it last changed (UTC).
+    pub updated_at: String,
+}
+
+impl Booking {
+    fn view(m: &booking::Model, waitlist_position: Option<i64>) -> Self {
+        Self {
+            id: m.id,
+            session_id: m.session_id,
+            participant_id: m.participant_id,
+            status: m.status.clone(),
+            waitlist_position: if m.status == "waitlisted" {
+                waitlist_position
+            } else {
+                None
+            },
+            waitlist_reason: if m.status == "waitlisted" {
+                m.waitlist_reason.clone()
+            } else {
+                None
+            },
+            created_at: format_utc(m.created_at),
+            updated_at: format_utc(m.updated_at),
+        }
+    }
+}
+
+/// What booking did: made a new booking, or found the one the person already had.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Booked {
+    /// A new booking (confirmed or waitlisted).
+    Created(Booking),
+    /// The person already held an active booking for this session; it is returned unchanged.
+    Existing(Booking),
+    /// A retry of an idempotent request: the first answer, as it was given.
+    Replayed(StoredResponse),
+}
+
+/// Filters for a session's bookings.
+#[derive(Clone, Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct BookingFilter {
+    /// Only bookings in this state.
+    pub status: Option<String>,
+    /// How many to return (default 50, at most 500).
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// A change of attendance.
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttendanceInput {
+    /// `attended` or `no_show`.
+    #[schema(example = "attended")]
+    pub status: Option<String>,
+}
+
+/// One line of a register being marked.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttendanceMark {
+    /// Whose attendance.
+    pub participant_id: Option<i64>,
+    /// `attended` or `no_show`.
+    pub status: Option<String>,
+}
+
+/// Attendance for many people of one session at once: all are marked, or none.
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttendanceSheet {
+    /// The marks.
+    pub marks: Option<Vec<AttendanceMark>>,
+}
+
+/// Runs `work` in a write transaction, again (up to three times) if PostgreSQL aborted it to
+/// break a deadlock between two bookings; the error of the last try is returned.
+async fn in_write_txn<T, F>(db: &DatabaseConnection, work: F) -> DomainResult<T>
+where
+    F: for<'t> AsyncFn(&'t DatabaseTransaction) -> DomainResult<T>,
+{
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let txn = begin_write(db).await?;
+        let result = match work(&txn).await {
+            Ok(value) => txn.commit().await.map(|()| value).map_err(DomainError::from),
+            Err(err) => {
+                txn.rollback().await.ok();
+                Err(err)
+            }
+        };
+        match result {
+            Err(DomainError::Database(ref e)) if attempt < 3 && is_retryable(e) => {
+                tracing::info!(
+                    attempt,
+                    "retrying a booking transaction PostgreSQL aborted to break a deadlock"
+                );
+            }
+            other => return other,
+        }
+    }
+}
+
+/// The session, locked for the rest of the transaction.
+async fn lock_session<C: ConnectionTrait>(txn: &C, id: i64) -> DomainResult<session::Model> {
+    for_update(session::Entity::find_by_id(id), txn.get_database_backend())
+        .one(txn)
+        .await?
+        .ok_or_else(|| DomainError::not_found("session", id))
+}
+
+/// Refuses bookings on sessions that are not open: unpublished, cancelled or already started.
+fn check_open(event: &event::Model, session: &session::Model, now: DateTime<Utc>) -> DomainResult<()> {
+    let refuse = |code, detail: String| Err(DomainError::conflict(code, detail, None));
+    match event.status.as_str() {
+        "cancelled" => return refuse("event_cancelled", format!("event {} was cancelled", event.id)),
+        "published" => {}
+        _ => {
+            return refuse(
+                "event_not_published",
+                format!("event {} is not published yet", event.id),
+            );
+        }
+    }
+    if session.status == "cancelled" {
+        return refuse("session_cancelled", format!("session {} was cancelled", session.id));
+    }
+    if session.starts_at <= now {
+        return refuse(
+            "session_started",
+            format!("session {} started at {}", session.id, format_utc(session.starts_at)),
+        );
+    }
+    Ok(())
+}
+
+/// Takes one seat for a school if the session limits seats per school. `Ok(true)` when a seat
+/// was taken (or no limit applies), `Ok(false)` when the school's seats are all taken.
+async fn take_school_seat<C: ConnectionTrait>(
+    txn: &C,
+    session: &session::Model,
+    school_id: Option<i64>,
+) -> DomainResult<bool> {
+    let (Some(limit), Some(school_id)) = (session.per_school_limit, school_id) else {
+        return Ok(true);
+    };
+    session_school_count::Entity::insert(session_school_count::ActiveModel {
+        session_id: Set(session.id),
+        school_id: Set(school_id),
+        booked: Set(0),
+    })
+    .on_conflict(
+        OnConflict::columns([
+            session_school_count::Column::SessionId,
+            session_school_count::Column::SchoolId,
+        ])
+        .do_nothing()
+        .to_owned(),
+    )
+    .try_insert()
+    .exec_without_returning(txn)
+    .await?;
+    let taken = session_school_count::Entity::update_many()
+        .col_expr(
+            session_school_count::Column::Booked,
+            Expr::col(session_school_count::Column::Booked).add(1),
+        )
+        .filter(session_school_count::Column::SessionId.eq(session.id))
+        .filter(session_school_count::Column::SchoolId.eq(school_id))
+        .filter(Expr::col(session_school_count::Column::Booked).lt(limit))
+        .exec(txn)
+        .await?;
+    Ok(taken.rows_affected == 1)
+}
+
+/// Gives a school's seat back (when the session seat could not be had, or on cancellation).
+async fn release_school_seat<C: ConnectionTrait>(
+    txn: &C,
+    session: &session::Model,
+    school_id: Option<i64>,
+) -> DomainResult<()> {
+    let (Some(_), Some(school_id)) = (session.per_school_limit, school_id) else {
+        return Ok(());
+    };
+    session_school_count::Entity::update_many()
+        .col_expr(
+            session_school_count::Column::Booked,
+            Expr::col(session_school_count::Column::Booked).sub(1),
+        )
+        .filter(session_school_count::Column::SessionId.eq(session.id))
+        .filter(session_school_count::Column::SchoolId.eq(school_id))
+        .filter(Expr::col(session_school_count::Column::Booked).gt(0))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// Takes one seat of the session if one is free.
+async fn take_seat<C: ConnectionTrait>(txn: &C, session_id: i64) -> DomainResult<bool> {
+    let taken = session::Entity::update_many()
+        .col_expr(session::Column::Booked, Expr::col(session::Column::Booked).add(1))
+        .filter(session::Column::Id.eq(session_id))
+        .filter(Expr::col(session::Column::Booked).lt(Expr::col(session::Column::Capacity)))
+        .exec(txn)
+        .await?;
+    Ok(taken.rows_affected == 1)
+}
+
+/// Gives one seat back.
+async fn release_seat<C: ConnectionTrait>(txn: &C, session_id: i64) -> DomainResult<()> {
+    session::Entity::update_many()
+        .col_expr(session::Column::Booked, Expr::col(session::Column::Booked).sub(1))
+        .filter(session::Column::Id.eq(session_id))
+        .filter(Expr::col(session::Column::Booked).gt(0))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// Takes a school seat and a session seat together; `Err(reason)` names what was full.
+async fn take_seats<C: ConnectionTrait>(
+    txn: &C,
+    session: &session::Model,
+    school_id: Option<i64>,
+) -> DomainResult<Result<(), &'static str>> {
+    if !take_school_seat(txn, session, school_id).await? {
+        return Ok(Err("per_school_limit"));
+    }
+    if !take_seat(txn, session.id).await? {
+        release_school_seat(txn, session, school_id).await?;
+        return Ok(Err("capacity"));
+    }
+    Ok(Ok(()))
+}
+
+/// The confirmed booking of `participant_id` that overlaps `[starts_at, ends_at)`, outside `except_session`.
+async fn clash_of<C: ConnectionTrait>(
+    txn: &C,
+    participant_id: i64,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+    except_session: i64,
+) -> DomainResult<Option<booking::Model>> {
+    Ok(booking::Entity::find()
+        .filter(booking::Column::ParticipantId.eq(participant_id))
+        .filter(booking::Column::Status.eq("confirmed"))
+        .filter(booking::Column::StartsAt.lt(ends_at))
+        .filter(booking::Column::EndsAt.gt(starts_at))
+        .filter(booking::Column::SessionId.ne(except_session))
+        .one(txn)
+        .await?)
+}
+
+/// The error naming the session a booking clashes with.
+async fn clash_error<C: ConnectionTrait>(txn: &C, other: &booking::Model) -> DomainError {
+    let described = async {
+        let session = session::Entity::find_by_id(other.session_id).one(txn).await.ok()??;
+        let event = event::Entity::find_by_id(session.event_id).one(txn).await.ok()??;
+        let zone = TimeZoneName::parse(&session.time_zone)
+            .unwrap_or(TimeZoneName::UTC)
+            .tz();
+        Some(format!(
+            "it overlaps session {} of '{}' ({} to {}, {}), which is already booked",
+            session.id,
+            event.title,
+            format_local(session.starts_at, zone),
+            format_local(session.ends_at, zone),
+            session.time_zone
+        ))
+    }
+    .await;
+    DomainError::conflict(
+        "booking_clash",
+        described.unwrap_or_else(|| format!("it overlaps session {}, which is already booked", other.session_id)),
+        None,
+    )
+}
+
+/// The place of a waitlisted booking in its session's queue (1 is next).
+async fn waitlist_position<C: ConnectionTrait>(txn: &C, b: &booking::Model) -> DomainResult<Option<i64>> {
+    if b.status != "waitlisted" {
+        return Ok(None);
+    }
+    let ahead = booking::Entity::find()
+        .filter(booking::Column::SessionId.eq(b.session_id))
+        .filter(booking::Column::Status.eq("waitlisted"))
+        .filter(booking::Column::Id.lte(b.id))
+        .count(txn)
+        .await?;
+    Ok(Some(i64::try_from(ahead).unwrap_or(i64::MAX)))
+}
+
+/// A person's active booking and any clash with the session, in one query.
+async fn existing_and_clash<C: ConnectionTrait>(
+    txn: &C,
+    participant_id: i64,
+    session: &session::Model,
+) -> DomainResult<(Option<booking::Model>, Option<booking::Model>)> {
+    let rows = booking::Entity::find()
+        .filter(booking::Column::ParticipantId.eq(participant_id))
+        .filter(
+            Condition::any()
+                .add(
+                    Condition::all()
+                        .add(booking::Column::SessionId.eq(session.id))
+                        .add(booking::Column::Status.is_in(ACTIVE)),
+                )
+                .add(
+                    Condition::all()
+                        .add(booking::Column::Status.eq("confirmed"))
+                        .add(booking::Column::StartsAt.lt(session.ends_at))
+                        .add(booking::Column::EndsAt.gt(session.starts_at)),
+                ),
+        )
+        .all(txn)
+        .await?;
+    let (mine, others): (Vec<_>, Vec<_>) = rows.into_iter().partition(|b| b.session_id == session.id);
+    Ok((mine.into_iter().next(), others.into_iter().next()))
+}
+
+/// Books `input.participant_id` onto session `session_id`: a seat if one is free (and their
+/// school is under its limit), else the waitlist in arrival order. A person who already holds an
+/// active booking for the session gets it back. With an idempotency key, a retry gets the first answer.
+#[tracing::instrument(skip(db, input, idempotent))]
+pub async fn book(
+    db: &DatabaseConnection,
+    session_id: i64,
+    input: &BookingInput,
+    idempotent: Option<&IdempotentRequest>,
+) -> DomainResult<Booked> {
+    let participant_id = input
+        .participant_id
+        .ok_or_else(|| DomainError::Invalid(vec![FieldError::new("participant_id", "is required")]))?;
+    in_write_txn(db, async |txn| {
+        let now = Utc::now();
+        if let Some(request) = idempotent
+            && let Some(stored) = idempotency::claim(txn, request, now).await?
+        {
+            return Ok(Booked::Replayed(stored));
+        }
+        let booked = book_in(txn, session_id, participant_id, now).await?;
+        if let Some(request) = idempotent {
+            let (status, view) = match &booked {
+                Booked::Created(b) => (201, b),
+                Booked::Existing(b) => (200, b),
+                Booked::Replayed(_) => return Ok(booked),
+            };
+            let body = serde_json::to_string(view).unwrap_or_default();
+            idempotency::save(txn, request, &StoredResponse { status, body }).await?;
+        }
+        Ok(booked)
+    })
+    .await
+}
+
+async fn book_in(
+    txn: &DatabaseTransaction,
+    session_id: i64,
+    participant_id: i64,
+    now: DateTime<Utc>,
+) -> DomainResult<Booked> {
+    let session = lock_session(txn, session_id).await?;
+    let event = super::event::find(txn, session.event_id).await?;
+    check_open(&event, &session, now)?;
+    let person = for_update(
+        participant::Entity::find_by_id(participant_id),
+        txn.get_database_backend(),
+    )
+    .one(txn)
+    .await?
+    .filter(|p| p.erased_at.is_none())
+    .ok_or_else(|| unknown_reference("participant_id", "participant", participant_id))?;
+
+    let (existing, clash) = existing_and_clash(txn, participant_id, &session).await?;
+    if let Some(existing) = existing {
+        let position = waitlist_position(txn, &existing).await?;
+        return Ok(Booked::Existing(Booking::view(&existing, position)));
+    }
+    if let Some(other) = clash {
+        return Err(clash_error(txn, &other).await);
+    }
+
+    let waitlist_reason = take_seats(txn, &session, person.school_id).await?.err();
+    if let Some(reason) = waitlist_reason
+        && !session.waitlist_enabled
+    {
+        let (code, detail) = match reason {
+            "per_school_limit" => (
+                "per_school_limit_reached",
+                format!(
+                    "session {session_id} allows {} people per school and has no waitlist",
+                    session.per_school_limit.unwrap_or(0)
+                ),
+            ),
+            _ => (
+                "session_full",
+                format!("session {session_id} is full and has no waitlist"),
+            ),
+        };
+        return Err(DomainError::conflict(code, detail, None));
+    }
+    let status = if waitlist_reason.is_some() {
+        "waitlisted"
+    } else {
+        "confirmed"
+    };
+    let row = booking::ActiveModel {
+        session_id: Set(session_id),
+        participant_id: Set(participant_id),
+        school_id: Set(person.school_id),
+        status: Set(status.to_owned()),
+        waitlist_reason: Set(waitlist_reason.map(str::to_owned)),
+        starts_at: Set(session.starts_at),
+        ends_at: Set(session.ends_at),
+        created_at: Set(now),
+        updated_at: Set(now),
+        confirmed_at: Set((status == "confirmed").then_some(now)),
+        cancelled_at: Set(None),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    let position = waitlist_position(txn, &row).await?;
+    let kind = if status == "confirmed" {
+        Kind::BookingConfirmed
+    } else {
+        Kind::BookingWaitlisted
+    };
+    let payload = serde_json::json!({"waitlist_position": position, "waitlist_reason": waitlist_reason});
+    outbox::notify_booking(txn, &person, kind, row.id, session_id, payload, now).await?;
+    Ok(Booked::Created(Booking::view(&row, position)))
+}
+
+/// Fills free seats from the waitlist in arrival order, skipping people whose school is at its
+/// limit or who now hold a clashing booking; tells each person promoted. Returns their bookings' ids.
+pub async fn promote(
+    txn: &DatabaseTransaction,
+    session: &session::Model,
+    now: DateTime<Utc>,
+) -> DomainResult<Vec<i64>> {
+    let mut promoted = Vec::new();
+    let mut after = 0;
+    loop {
+        let fresh = session::Entity::find_by_id(session.id).one(txn).await?;
+        if fresh.is_none_or(|s| s.booked >= s.capacity) {
+            return Ok(promoted);
+        }
+        let candidates = booking::Entity::find()
+            .filter(booking::Column::SessionId.eq(session.id))
+            .filter(booking::Column::Status.eq("waitlisted"))
+            .filter(booking::Column::Id.gt(after))
+            .order_by_asc(booking::Column::Id)
+            .limit(50)
+            .all(txn)
+            .await?;
+        if candidates.is_empty() {
+            return Ok(promoted);
+        }
+        for candidate in candidates {
+            after = candidate.id;
+            let person = for_update(
+                participant::Entity::find_by_id(candidate.participant_id),
+                txn.get_database_backend(),
+            )
+            .one(txn)
+            .await?;
+            let Some(person) = person else { continue };
+            if clash_of(txn, person.id, candidate.starts_at, candidate.ends_at, session.id)
+                .await?
+                .is_some()
+            {
+                continue;
+            }
+            match take_seats(txn, session, candidate.school_id).await? {
+                Ok(()) => {}
+                Err("capacity") => return Ok(promoted),
+                Err(_) => continue,
+            }
+            let flipped = booking::Entity::update_many()
+                .col_expr(booking::Column::Status, Expr::value("confirmed"))
+                .col_expr(booking::Column::WaitlistReason, Expr::value(Option::<String>::None))
+                .col_expr(booking::Column::ConfirmedAt, Expr::value(now))
+                .col_expr(booking::Column::UpdatedAt, Expr::value(now))
+                .filter(booking::Column::Id.eq(candidate.id))
+                .filter(booking::Column::Status.eq("waitlisted"))
+                .exec(txn)
+                .await?;
+            if flipped.rows_affected == 0 {
+                release_seat(txn, session.id).await?;
+                release_school_seat(txn, session, candidate.school_id).await?;
+                continue;
+            }
+            outbox::notify_booking(
+                txn,
+                &person,
+                Kind::BookingPromoted,
+                candidate.id,
+                session.id,
+                serde_json::json!({}),
+                now,
+            )
+            .await?;
+            promoted.push(candidate.id);
+        }
+    }
+}
+
+/// Reads a booking row.
+pub async fn find<C: ConnectionTrait>(db: &C, id: i64) -> DomainResult<booking::Model> {
+    booking::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| DomainError::not_found("booking", id))
+}
+
+/// Reads a booking, with its waitlist position.
+pub async fn get<C: ConnectionTrait>(db: &C, id: i64) -> DomainResult<Booking> {
+    let b = find(db, id).await?;
+    let position = waitlist_position(db, &b).await?;
+    Ok(Booking::view(&b, position))
+}
+
+/// Cancels a booking. A confirmed one frees its seat, which goes to the head of the waitlist in
+/// the same transaction. Cancelling a cancelled booking again changes nothing.
+#[tracing::instrument(skip(db))]
+pub async fn cancel(db: &DatabaseConnection, booking_id: i64) -> DomainResult<Booking> {
+    in_write_txn(db, async |txn| {
+        let now = Utc::now();
+        let current = find(txn, booking_id).await?;
+        let session = lock_session(txn, current.session_id).await?;
+        let current = find(txn, booking_id).await?;
+        match current.status.as_str() {
+            "cancelled" => return Ok(Booking::view(&current, None)),
+            "attended" | "no_show" => {
+                return Err(DomainError::conflict(
+                    "booking_attendance_marked",
+                    format!(
+                        "booking {booking_id} is marked {}; it can no longer be cancelled",
+                        current.status
+                    ),
+                    None,
+                ));
+            }
+            _ => {}
+        }
+        booking::Entity::update_many()
+            .col_expr(booking::Column::Status, Expr::value("cancelled"))
+            .col_expr(booking::Column::CancelledAt, Expr::value(now))
+            .col_expr(booking::Column::UpdatedAt, Expr::value(now))
+            .filter(booking::Column::Id.eq(booking_id))
+            .exec(txn)
+            .await?;
+        if current.status == "confirmed" {
+            release_seat(txn, session.id).await?;
+            release_school_seat(txn, &session, current.school_id).await?;
+        }
+        if let Some(person) = participant::Entity::find_by_id(current.participant_id).one(txn).await? {
+            outbox::notify_booking(
+                txn,
+                &person,
+                Kind::BookingCancelled,
+                booking_id,
+                session.id,
+                serde_json::json!({}),
+                now,
+            )
+            .await?;
+        }
+        if current.status == "confirmed" {
+            promote(txn, &session, now).await?;
+        }
+        Ok(Booking::view(&find(txn, booking_id).await?, None))
+    })
+    .await
+}
+
+/// Cancels every active booking of a session that is itself being cancelled, frees its seats and
+/// tells everyone who was booked or waiting. Runs inside the caller's transaction.
+pub async fn cancel_all_for_session(
+    txn: &DatabaseTransaction,
+    session_id: i64,
+    now: DateTime<Utc>,
+) -> DomainResult<usize> {
+    let active = booking::Entity::find()
+        .filter(booking::Column::SessionId.eq(session_id))
+        .filter(booking::Column::Status.is_in(ACTIVE))
+        .all(txn)
+        .await?;
+    booking::Entity::update_many()
+        .col_expr(booking::Column::Status, Expr::value("cancelled"))
+        .col_expr(booking::Column::CancelledAt, Expr::value(now))
+        .col_expr(booking::Column::UpdatedAt, Expr::value(now))
+        .filter(booking::Column::SessionId.eq(session_id))
+        .filter(booking::Column::Status.is_in(ACTIVE))
+        .exec(txn)
+        .await?;
+    session::Entity::update_many()
+        .col_expr(session::Column::Booked, Expr::value(0))
+        .filter(session::Column::Id.eq(session_id))
+        .exec(txn)
+        .await?;
+    session_school_count::Entity::delete_many()
+        .filter(session_school_count::Column::SessionId.eq(session_id))
+        .exec(txn)
+        .await?;
+    let people = participant::Entity::find()
+        .filter(participant::Column::Id.is_in(active.iter().map(|b| b.participant_id)))
+        .all(txn)
+        .await?;
+    for b in &active {
+        if let Some(person) = people.iter().find(|p| p.id == b.participant_id) {
+            let payload = serde_json::json!({"was": b.status});
+            outbox::notify_booking(txn, person, Kind::SessionCancelled, b.id, session_id, payload, now).await?;
+        }
+    }
+    Ok(active.len())
+}
+
+/// Lists a session's bookings in arrival order, with waitlist positions.
+pub async fn list_for_session<C: ConnectionTrait>(
+    db: &C,
+    session_id: i64,
+    filter: &BookingFilter,
+    page: PageRequest,
+) -> DomainResult<Page<Booking>> {
+    super::session::find(db, session_id).await?;
+    let mut v = Validator::new();
+    let status = filter.status.as_deref().filter(|s| !s.is_empty()).and_then(|s| {
+        v.one_of(
+            "status",
+            Some(s.to_owned()),
+            &["confirmed", "waitlisted", "cancelled", "attended", "no_show"],
+        )
+    });
+    v.finish()?;
+    let mut query = booking::Entity::find().filter(booking::Column::SessionId.eq(session_id));
+    if let Some(status) = status {
+        query = query.filter(booking::Column::Status.eq(status));
+    }
+    let rows = fetch_page(db, query, booking::Column::Id, |m| m.id, page).await?;
+    // Positions: the waitlisted ahead of this page, then counting along it.
+    let mut position = match rows.items.iter().find(|b| b.status == "waitlisted") {
+        Some(first) => waitlist_position(db, first).await?.unwrap_or(1) - 1,
+        None => 0,
+    };
+    Ok(rows.map(|b| {
+        let here = if b.status == "waitlisted" {
+            position += 1;
+            Some(position)
+        } else {
+            None
+        };
+        Booking::view(&b, here)
+    }))
+}
+
+fn attendance_status(v: &mut Validator, field: &str, status: Option<String>) -> &'static str {
+    v.one_of(field, status, &["attended", "no_show"]).unwrap_or("attended")
+}
+
+/// Marks whether someone came, once the session has started. Only seated bookings are marked.
+async fn mark_in(
+    txn: &DatabaseTransaction,
+    b: &booking::Model,
+    status: &'static str,
+    now: DateTime<Utc>,
+) -> DomainResult<()> {
+    if !SEATED.contains(&b.status.as_str()) {
+        return Err(DomainError::conflict(
+            "booking_not_confirmed",
+            format!(
+                "booking {} is {}; only confirmed bookings are marked attended or no-show",
+                b.id, b.status
+            ),
+            None,
+        ));
+    }
+    booking::Entity::update_many()
+        .col_expr(booking::Column::Status, Expr::value(status))
+        .col_expr(booking::Column::UpdatedAt, Expr::value(now))
+        .filter(booking::Column::Id.eq(b.id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+fn check_started(session: &session::Model, now: DateTime<Utc>) -> DomainResult<()> {
+    if session.starts_at > now {
+        return Err(DomainError::conflict(
+            "session_not_started",
+            format!(
+                "session {} starts at {}; attendance is marked once it has started",
+                session.id,
+                format_utc(session.starts_at)
+            ),
+            None,
+        ));
+    }
+    Ok(())
+}
+
+/// Marks one booking `attended` or `no_show`.
+#[tracing::instrument(skip(db, input))]
+pub async fn mark_attendance(
+    db: &DatabaseConnection,
+    booking_id: i64,
+    input: AttendanceInput,
+) -> DomainResult<Booking> {
+    let mut v = Validator::new();
+    let status = attendance_status(&mut v, "status", input.status);
+    v.finish()?;
+    in_write_txn(db, async |txn| {
+        let now = Utc::now();
+        let b = find(txn, booking_id).await?;
+        let session = lock_session(txn, b.session_id).await?;
+        check_started(&session, now)?;
+        mark_in(txn, &b, status, now).await?;
+        Ok(Booking::view(&find(txn, booking_id).await?, None))
+    })
+    .await
+}
+
+/// Marks a whole register at once: every mark is checked first, and either all are made or none.
+#[tracing::instrument(skip(db, sheet))]
+pub async fn mark_register(
+    db: &DatabaseConnection,
+    session_id: i64,
+    sheet: AttendanceSheet,
+) -> DomainResult<Vec<Booking>> {
+    let mut v = Validator::new();
+    let marks = sheet.marks.unwrap_or_default();
+    if marks.is_empty() {
+        v.fail("marks", "list at least one {participant_id, status}");
+    }
+    let checked: Vec<(i64, &'static str)> = marks
+        .into_iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let status = attendance_status(&mut v, &format!("marks[{i}].status"), m.status);
+            let id = m.participant_id.unwrap_or_else(|| {
+                v.fail(format!("marks[{i}].participant_id"), "is required");
+                0
+            });
+            (id, status)
+        })
+        .collect();
+    v.finish()?;
+    in_write_txn(db, async |txn| {
+        let now = Utc::now();
+        let session = lock_session(txn, session_id).await?;
+        check_started(&session, now)?;
+        let mut marked = Vec::with_capacity(checked.len());
+        for (i, (participant_id, status)) in checked.iter().enumerate() {
+            let b = booking::Entity::find()
+                .filter(booking::Column::SessionId.eq(session_id))
+                .filter(booking::Column::ParticipantId.eq(*participant_id))
+                .filter(booking::Column::Status.is_in(SEATED))
+                .one(txn)
+                .await?
+                .ok_or_else(|| {
+                    DomainError::Invalid(vec![FieldError::new(
+                        format!("marks[{i}].participant_id"),
+                        format!("participant {participant_id} holds no confirmed booking for session {session_id}"),
+                    )])
+                })?;
+            mark_in(txn, &b, status, now).await?;
+            marked.push(b.id);
+        }
+        let rows = booking::Entity::find()
+            .filter(booking::Column::Id.is_in(marked))
+            .order_by_asc(booking::Column::Id)
+            .all(txn)
+            .await?;
+        Ok(rows.iter().map(|b| Booking::view(b, None)).collect())
+    })
+    .await
+}
+
+/// One line of a printed register.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegisterLine {
+    /// The person's name.
+    pub name: String,
+    /// Their school's name, if any.
+    pub school: String,
+    /// `confirmed`, `attended` or `no_show`.
+    pub status: String,
+}
+
+/// The register of a session: everyone holding a seat, by name.
+pub async fn register<C: ConnectionTrait>(db: &C, session_id: i64) -> DomainResult<Vec<RegisterLine>> {
+    super::session::find(db, session_id).await?;
+    let rows = booking::Entity::find()
+        .filter(booking::Column::SessionId.eq(session_id))
+        .filter(booking::Column::Status.is_in(SEATED))
+        .find_also_related(participant::Entity)
+        .all(db)
+        .await?;
+    let school_ids: Vec<i64> = rows.iter().filter_map(|(b, _)| b.school_id).collect();
+    let schools = school::Entity::find()
+        .filter(school::Column::Id.is_in(school_ids))
+        .all(db)
+        .await?;
+    let mut lines: Vec<RegisterLine> = rows
+        .into_iter()
+        .map(|(b, person)| RegisterLine {
+            name: person.map(|p| p.name).unwrap_or_default(),
+            school: b
+                .school_id
+                .and_then(|id| schools.iter().find(|s| s.id == id))
+                .map(|s| s.name.clone())
+                .unwrap_or_default(),
+            status: b.status,
+        })
+        .collect();
+    lines.sort_by(|a, b| {
+        a.name
+            .to_lowercase()
+            .cmp(&b.name.to_lowercase())
+            .then(a.school.cmp(&b.school))
+    });
+    Ok(lines)
+}
+
+/// Used by [`super::session`] when a session's capacity or per-school limit grows.
+pub async fn promote_after_change(
+    txn: &DatabaseTransaction,
+    session_id: i64,
+    now: DateTime<Utc>,
+) -> DomainResult<Vec<i64>> {
+    let session = lock_session(txn, session_id).await?;
+    promote(txn, &session, now).await
+}

@@ -1,0 +1,216 @@
+//! Bookings: `/v1/sessions/{id}/bookings`, `/v1/bookings/{id}`, attendance and the register.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use crate::auth::Organiser;
+use crate::domain::booking::{self, AttendanceInput, AttendanceSheet, Booked, Booking, BookingFilter, BookingInput};
+use crate::domain::idempotency::IdempotentRequest;
+use crate::error::{ApiError, Problem};
+use crate::extract::{JsonBody, QueryParams};
+use crate::startup::AppState;
+
+crate::list_schema!(BookingList, Booking);
+
+/// The header a client sets so that a retried request is answered once.
+pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+
+/// Book a participant onto a session. A free seat confirms the booking (`201`, `confirmed`); a
+/// full session puts it on the waitlist (`201`, `waitlisted` with its position), or answers `409
+/// session_full` when the session keeps no waitlist. A person who already holds a booking for the
+/// session gets it back (`200`). With `Idempotency-Key`, a retry gets the first answer again.
+#[utoipa::path(post, path = "/v1/sessions/{id}/bookings", tag = "bookings", request_body = BookingInput,
+    params(("id" = i64, Path, description = "The session's id"),
+           ("Idempotency-Key" = Option<String>, Header, description = "Any unique string; a retry with the same key and body returns the first answer (kept 24 h)")),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Booked: confirmed or waitlisted", body = Booking),
+        (status = 200, description = "The person's existing booking for this session", body = Booking),
+        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid organiser key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such session", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`booking_clash`, `session_full`, `per_school_limit_reached`, `event_not_published`, `event_cancelled`, `session_cancelled`, `session_started` or `idempotency_in_progress`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields (`validation_failed`) or `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create(
+    state: web::Data<AppState>,
+    Organiser(key): Organiser,
+    req: HttpRequest,
+    id: web::Path<i64>,
+    JsonBody(input): JsonBody<BookingInput>,
+) -> Result<HttpResponse, ApiError> {
+    let session_id = id.into_inner();
+    let idempotent = match req.headers().get(IDEMPOTENCY_KEY) {
+        None => None,
+        Some(value) => {
+            let text = value.to_str().unwrap_or("");
+            let request = format!(
+                "POST /v1/sessions/{session_id}/bookings {}",
+                serde_json::to_string(&input).unwrap_or_default()
+            );
+            Some(IdempotentRequest::new(key.id, text, &request)?)
+        }
+    };
+    Ok(
+        match booking::book(&state.db, session_id, &input, idempotent.as_ref()).await? {
+            Booked::Created(b) => super::created(format!("/v1/bookings/{}", b.id), &b),
+            Booked::Existing(b) => HttpResponse::Ok().json(b),
+            Booked::Replayed(stored) => {
+                HttpResponse::build(StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK))
+                    .content_type("application/json")
+                    .insert_header(("Idempotency-Replayed", "true"))
+                    .body(stored.body)
+            }
+        },
+    )
+}
+
+/// List a session's bookings in arrival order, waitlisted ones with their positions.
+#[utoipa::path(get, path = "/v1/sessions/{id}/bookings", tag = "bookings",
+    params(("id" = i64, Path, description = "The session's id"), BookingFilter),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of bookings", body = BookingList),
+        (status = 400, description = "A bad query parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid organiser key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such session", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad status filter", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list(
+    state: web::Data<AppState>,
+    _: Organiser,
+    id: web::Path<i64>,
+    QueryParams(filter): QueryParams<BookingFilter>,
+) -> Result<HttpResponse, ApiError> {
+    let page = super::page_request(filter.limit, filter.cursor.as_deref())?;
+    Ok(super::page(
+        booking::list_for_session(&state.db, id.into_inner(), &filter, page).await?,
+    ))
+}
+
+/// Read a booking.
+#[utoipa::path(get, path = "/v1/bookings/{id}", tag = "bookings", params(("id" = i64, Path, description = "The booking's id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The booking", body = Booking),
+        (status = 401, description = "No valid organiser key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such booking", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn read(state: web::Data<AppState>, _: Organiser, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(booking::get(&state.db, id.into_inner()).await?))
+}
+
+/// Cancel a booking. A confirmed booking's seat goes to the head of the waitlist at once, and
+/// that person is told. Cancelling again changes nothing.
+#[utoipa::path(delete, path = "/v1/bookings/{id}", tag = "bookings", params(("id" = i64, Path, description = "The booking's id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The cancelled booking", body = Booking),
+        (status = 401, description = "No valid organiser key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such booking", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Attendance was already marked (`booking_attendance_marked`)", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn cancel(state: web::Data<AppState>, _: Organiser, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(booking::cancel(&state.db, id.into_inner()).await?))
+}
+
+/// Mark a booking `attended` or `no_show`, once its session has started.
+#[utoipa::path(patch, path = "/v1/bookings/{id}", tag = "bookings", request_body = AttendanceInput,
+    params(("id" = i64, Path, description = "The booking's id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The marked booking", body = Booking),
+        (status = 401, description = "No valid organiser key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such booking", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`session_not_started` or `booking_not_confirmed`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad status", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn mark(
+    state: web::Data<AppState>,
+    _: Organiser,
+    id: web::Path<i64>,
+    JsonBody(input): JsonBody<AttendanceInput>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(booking::mark_attendance(&state.db, id.into_inner(), input).await?))
+}
+
+/// Mark a session's register at once: `{"marks": [{"participant_id": 1, "status": "attended"}, …]}`.
+/// Either every mark is made or none is.
+#[utoipa::path(post, path = "/v1/sessions/{id}/attendance", tag = "bookings", request_body = AttendanceSheet,
+    params(("id" = i64, Path, description = "The session's id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The marked bookings", body = BookingList),
+        (status = 401, description = "No valid organiser key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such session", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`session_not_started`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad mark, or someone without a confirmed booking", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn attendance(
+    state: web::Data<AppState>,
+    _: Organiser,
+    id: web::Path<i64>,
+    JsonBody(sheet): JsonBody<AttendanceSheet>,
+) -> Result<HttpResponse, ApiError> {
+    let items = booking::mark_register(&state.db, id.into_inner(), sheet).await?;
+    Ok(super::page(crate::domain::page::Page {
+        items,
+        next_cursor: None,
+    }))
+}
+
+/// One CSV field: quoted when it holds a comma, quote or line break, and with a leading `'` when
+/// it would start a spreadsheet formula.
+fn csv_field(text: &str) -> String {
+    let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    };
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text
+    }
+}
+
+/// The register to print: name, school and status of everyone holding a seat, by name.
+#[utoipa::path(get, path = "/v1/sessions/{id}/register.csv", tag = "bookings", params(("id" = i64, Path, description = "The session's id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "CSV with a header row: name,school,status", content_type = "text/csv", body = String),
+        (status = 401, description = "No valid organiser key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such session", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn register(state: web::Data<AppState>, _: Organiser, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    let session_id = id.into_inner();
+    let mut csv = String::from("name,school,status\r\n");
+    for line in booking::register(&state.db, session_id).await? {
+        csv.push_str(&format!(
+            "{},{},{}\r\n",
+            csv_field(&line.name),
+            csv_field(&line.school),
+            csv_field(&line.status)
+        ));
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"session-{session_id}-register.csv\""),
+        ))
+        .body(csv))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_field;
+
+    #[test]
+    fn csv_fields_are_quoted_and_formulas_defused() {
+        assert_eq!(csv_field("Ann Jones"), "Ann Jones");
+        assert_eq!(csv_field("Smith, Jo"), "\"Smith, Jo\"");
+        assert_eq!(csv_field("Say \"hi\""), "\"Say \"\"hi\"\"\"");
+        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+    }
+}
