@@ -143,8 +143,16 @@ pub fn test_settings(database_url: &str) -> Settings {
 
 /// Starts the real app on a fresh database of `backend`, with an organiser key.
 pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with_pool(backend, Some(10)).await
+}
+
+/// Starts the real app with `pool` database connections (`None`: the service's own default).
+pub async fn spawn_app_with_pool(backend: Backend, pool: Option<u32>) -> TestApp {
     let (database_url, scratch) = fresh_database(backend).await;
-    let settings = test_settings(&database_url);
+    let settings = Settings {
+        db_pool: pool,
+        ..test_settings(&database_url)
+    };
     let app = Application::build(&settings).await.expect("the app starts");
     let db = app.db().clone();
     let address = format!("http://127.0.0.1:{}", app.port());

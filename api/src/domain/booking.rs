@@ -10,10 +10,10 @@
 use chrono::{DateTime, Utc};
 use entity::{booking, event, participant, school, session, session_school_count};
 use sea_orm::prelude::Expr;
-use sea_orm::sea_query::{ExprTrait as _, OnConflict};
+use sea_orm::sea_query::{ExprTrait as _, LockType, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -170,6 +170,18 @@ async fn lock_session<C: ConnectionTrait>(txn: &C, id: i64) -> DomainResult<sess
         .one(txn)
         .await?
         .ok_or_else(|| DomainError::not_found("session", id))
+}
+
+/// The session, locked for the rest of the transaction, and its event (not locked), in one query.
+async fn lock_session_with_event<C: ConnectionTrait>(txn: &C, id: i64) -> DomainResult<(session::Model, event::Model)> {
+    let mut select = session::Entity::find_by_id(id).find_also_related(event::Entity);
+    if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        QueryTrait::query(&mut select).lock_with_tables(LockType::Update, [session::Entity]);
+    }
+    match select.one(txn).await? {
+        Some((session, Some(event))) => Ok((session, event)),
+        _ => Err(DomainError::not_found("session", id)),
+    }
 }
 
 /// Refuses bookings on sessions that are not open: unpublished, cancelled or already started.
@@ -422,8 +434,7 @@ async fn book_in(
     participant_id: i64,
     now: DateTime<Utc>,
 ) -> DomainResult<Booked> {
-    let session = lock_session(txn, session_id).await?;
-    let event = super::event::find(txn, session.event_id).await?;
+    let (session, event) = lock_session_with_event(txn, session_id).await?;
     check_open(&event, &session, now)?;
     let person = for_update(
         participant::Entity::find_by_id(participant_id),

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use entity::{notification, participant};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+use sea_orm::{ConnectionTrait, EntityTrait, Set};
 
 use super::DomainResult;
 
@@ -59,7 +59,7 @@ pub async fn notify_booking<C: ConnectionTrait>(
     }
     let now = Utc::now();
     for channel in channels {
-        notification::ActiveModel {
+        let row = notification::ActiveModel {
             channel: Set(channel.to_owned()),
             kind: Set(kind.as_str().to_owned()),
             participant_id: Set(Some(person.id)),
@@ -77,9 +77,8 @@ pub async fn notify_booking<C: ConnectionTrait>(
             created_at: Set(now),
             updated_at: Set(now),
             ..Default::default()
-        }
-        .insert(txn)
-        .await?;
+        };
+        notification::Entity::insert(row).exec_without_returning(txn).await?;
     }
     Ok(())
 }
