@@ -1,7 +1,7 @@
 //! Who is calling: `Authorization: Bearer <key>` checked against the hashed keys.
 
 use actix_web::dev::Payload;
-use actix_web::http::header;
+use actix_web::http::{StatusCode, header};
 use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 
@@ -27,23 +27,25 @@ fn bearer(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     }
 }
 
-/// Checks the request's key, if it has one.
-async fn key_of(state: web::Data<AppState>, token: Option<String>) -> Result<Option<AuthenticatedKey>, ApiError> {
-    let Some(token) = token else { return Ok(None) };
-    match keys::authenticate(&state.db, &token).await? {
-        Some(key) => Ok(Some(key)),
-        None => Err(ApiError::unauthorized("the key is unknown or was revoked")),
-    }
-}
-
-fn state_of(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
-    req.app_data::<web::Data<AppState>>().cloned().ok_or_else(|| {
-        ApiError::new(
-            actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
-            "Misconfigured",
-            "no application state",
-        )
+/// The request's key: `None` without an `Authorization` header; an error for a malformed
+/// header or a key that is unknown or revoked.
+fn key_of(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Option<AuthenticatedKey>, ApiError>> {
+    let token = bearer(req);
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    Box::pin(async move {
+        let Some(token) = token? else { return Ok(None) };
+        let state = state.ok_or_else(|| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "Misconfigured",
+                "no application state",
+            )
+        })?;
+        match keys::authenticate(&state.db, &token).await? {
+            Some(key) => Ok(Some(key)),
+            None => Err(ApiError::unauthorized("the key is unknown or was revoked")),
+        }
     })
 }
 
@@ -56,14 +58,11 @@ impl FromRequest for Organiser {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let token = bearer(req);
-        let state = state_of(req);
+        let key = key_of(req);
         Box::pin(async move {
-            let token = token?
-                .ok_or_else(|| ApiError::unauthorized("this needs an organiser key: Authorization: Bearer <key>"))?;
-            let key = key_of(state?, Some(token))
+            let key = key
                 .await?
-                .ok_or_else(|| ApiError::unauthorized("no key"))?;
+                .ok_or_else(|| ApiError::unauthorized("this needs an organiser key: Authorization: Bearer <key>"))?;
             if key.role != KeyRole::Organiser {
                 return Err(ApiError::forbidden(format!(
                     "the {} key '{}' cannot use organiser routes",
@@ -85,15 +84,9 @@ impl FromRequest for Viewer {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let token = bearer(req);
-        let state = state_of(req);
+        let key = key_of(req);
         Box::pin(async move {
-            let token = token?;
-            if token.is_none() {
-                return Ok(Viewer(Audience::Public));
-            }
-            let key = key_of(state?, token).await?;
-            Ok(Viewer(match key {
+            Ok(Viewer(match key.await? {
                 Some(k) if k.role == KeyRole::Organiser => Audience::Organiser,
                 _ => Audience::Public,
             }))

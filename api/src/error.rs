@@ -79,34 +79,32 @@ impl ApiError {
 
     /// 422: the fields were read but are invalid.
     pub fn invalid(errors: Vec<FieldError>) -> Self {
-        let detail = errors
-            .iter()
-            .map(|e| format!("{}: {}", e.field, e.message))
-            .collect::<Vec<_>>()
-            .join("; ");
-        Self::new(
+        Self::fields(
             StatusCode::UNPROCESSABLE_ENTITY,
             "validation_failed",
             "Some fields are invalid",
-            detail,
+            errors,
         )
-        .with_errors(errors)
     }
 
     /// 400: query parameters that parsed but are out of range (e.g. `limit=0`, a foreign cursor).
     pub fn invalid_query(errors: Vec<FieldError>) -> Self {
+        Self::fields(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            "The query parameters are invalid",
+            errors,
+        )
+    }
+
+    /// An error listing `errors`, its detail joining each field's message.
+    fn fields(status: StatusCode, code: &'static str, title: &'static str, errors: Vec<FieldError>) -> Self {
         let detail = errors
             .iter()
             .map(|e| format!("{}: {}", e.field, e.message))
             .collect::<Vec<_>>()
             .join("; ");
-        Self::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_query",
-            "The query parameters are invalid",
-            detail,
-        )
-        .with_errors(errors)
+        Self::new(status, code, title, detail).with_errors(errors)
     }
 
     /// 401: no key, or a key that is unknown or revoked.
