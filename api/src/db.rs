@@ -59,7 +59,21 @@ pub async fn connect(url: &str, pool_size: u32) -> Result<DatabaseConnection, Db
                 .foreign_keys(true)
         });
     }
-    Database::connect(options).await
+    if backend == Backend::Postgres {
+        return Database::connect(options).await;
+    }
+    // Opening a SQLite file switches it to WAL, which briefly needs the lock; another process
+    // migrating the same new file at that moment makes the open fail with "database is locked".
+    let mut attempt = 0;
+    loop {
+        match Database::connect(options.clone()).await {
+            Err(err) if attempt < 20 && err.to_string().contains("database is locked") => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Applies every pending migration. On PostgreSQL this holds an advisory lock on a connection of

@@ -104,6 +104,17 @@ impl<T: DeserializeOwned> FromRequest for QueryParams<T> {
     type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        // PostgreSQL refuses NUL in text, and no filter needs a control character: refuse them here.
+        if let Some((name, _)) = form_urlencoded::parse(req.query_string().as_bytes())
+            .find(|(name, value)| name.chars().chain(value.chars()).any(char::is_control))
+        {
+            let field = name.chars().filter(|c| !c.is_control()).collect::<String>();
+            return std::future::ready(Err(ApiError::bad_request(
+                "invalid_query",
+                format!("{field}: must not contain control characters"),
+                Some(field),
+            )));
+        }
         let parsed = form_urlencoded::parse(req.query_string().as_bytes());
         let de = serde_urlencoded::Deserializer::new(parsed);
         std::future::ready(serde_path_to_error::deserialize(de).map(QueryParams).map_err(|err| {

@@ -137,7 +137,7 @@ pub struct AttendanceSheet {
 
 /// Runs `work` in a write transaction, again (up to three times) if PostgreSQL aborted it to
 /// break a deadlock between two bookings; the error of the last try is returned.
-async fn in_write_txn<T, F>(db: &DatabaseConnection, work: F) -> DomainResult<T>
+pub(crate) async fn in_write_txn<T, F>(db: &DatabaseConnection, work: F) -> DomainResult<T>
 where
     F: for<'t> AsyncFn(&'t DatabaseTransaction) -> DomainResult<T>,
 {
@@ -165,7 +165,7 @@ where
 }
 
 /// The session, locked for the rest of the transaction.
-async fn lock_session<C: ConnectionTrait>(txn: &C, id: i64) -> DomainResult<session::Model> {
+pub(crate) async fn lock_session<C: ConnectionTrait>(txn: &C, id: i64) -> DomainResult<session::Model> {
     for_update(session::Entity::find_by_id(id), txn.get_database_backend())
         .one(txn)
         .await?
@@ -640,7 +640,7 @@ pub async fn cancel(db: &DatabaseConnection, booking_id: i64) -> DomainResult<Bo
             )
             .await?;
         }
-        if current.status == "confirmed" {
+        if current.status == "confirmed" && session.starts_at > now {
             promote(txn, &session, now).await?;
         }
         Ok(Booking::view(&find(txn, booking_id).await?, None))
@@ -753,6 +753,7 @@ async fn mark_in(
         .col_expr(booking::Column::Status, Expr::value(status))
         .col_expr(booking::Column::UpdatedAt, Expr::value(now))
         .filter(booking::Column::Id.eq(b.id))
+        .filter(booking::Column::Status.is_in(SEATED))
         .exec(txn)
         .await?;
     Ok(())
@@ -785,9 +786,10 @@ pub async fn mark_attendance(
     v.finish()?;
     in_write_txn(db, async |txn| {
         let now = Utc::now();
-        let b = find(txn, booking_id).await?;
-        let session = lock_session(txn, b.session_id).await?;
+        let session = lock_session(txn, find(txn, booking_id).await?.session_id).await?;
         check_started(&session, now)?;
+        // Read again under the session's lock: a cancellation may have just committed.
+        let b = find(txn, booking_id).await?;
         mark_in(txn, &b, status, now).await?;
         Ok(Booking::view(&find(txn, booking_id).await?, None))
     })

@@ -1,7 +1,7 @@
 //! Events: conferences, Sharing Leading Practice sessions and triad visits, each with a zone,
 //! a state (draft, published, cancelled) and sessions. The online join link is never public.
 
-use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, Datelike as _, NaiveDate, NaiveTime, Utc};
 use entity::{event, programme, school, session};
 use sea_orm::prelude::Expr;
 use sea_orm::sea_query::ExprTrait as _;
@@ -12,10 +12,11 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::booking::in_write_txn;
 use super::page::{Page, PageRequest, fetch_page};
 use super::validate::{NAME_MAX, TEXT_MAX, nullable};
 use super::{DomainError, DomainResult, FieldError, Validator, text_search, unknown_reference};
-use crate::db::begin_write;
+use crate::db::for_update;
 use crate::time::{TimeInput, TimeZoneName, format_utc};
 
 /// The kinds of event.
@@ -194,17 +195,27 @@ pub async fn get<C: ConnectionTrait>(db: &C, id: i64, audience: Audience) -> Dom
 /// Reads `from`/`to` filters: an RFC 3339 instant, or a date meaning its start (for `from`) or end (for `to`) in UTC.
 fn bound(v: &mut Validator, field: &str, text: Option<&str>, end_of_day: bool) -> Option<DateTime<Utc>> {
     let text = text.filter(|t| !t.trim().is_empty())?.trim();
-    if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        let time = if end_of_day {
-            NaiveTime::from_hms_opt(23, 59, 59)
-        } else {
-            Some(NaiveTime::MIN)
-        };
-        return time.map(|t| date.and_time(t).and_utc());
-    }
-    match TimeInput::parse(text) {
-        Ok(TimeInput::Instant(t)) => Some(t),
-        _ => {
+    let instant = match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        Ok(date) => {
+            let time = if end_of_day {
+                NaiveTime::from_hms_opt(23, 59, 59)
+            } else {
+                Some(NaiveTime::MIN)
+            };
+            time.map(|t| date.and_time(t).and_utc())
+        }
+        Err(_) => match TimeInput::parse(text) {
+            Ok(TimeInput::Instant(t)) => Some(t),
+            _ => None,
+        },
+    };
+    match instant {
+        Some(t) if crate::time::YEARS.contains(&t.year()) => Some(t),
+        Some(_) => {
+            v.fail(field, "must be in the years 2000 to 2099");
+            None
+        }
+        None => {
             v.fail(
                 field,
                 "must be a date (2027-06-01) or an instant with an offset (2027-06-01T08:00:00Z)",
@@ -420,87 +431,98 @@ fn check_status_change(event: &event::Model, to: &str) -> DomainResult<()> {
 /// link bumps its sessions' revisions (the calendars' `SEQUENCE`). A cancelled event is final.
 #[tracing::instrument(skip(db, input))]
 pub async fn update(db: &DatabaseConnection, id: i64, input: EventInput) -> DomainResult<Event> {
-    let txn = begin_write(db).await?;
-    let existing = find(&txn, id).await?;
-    if existing.status == "cancelled" {
-        return Err(DomainError::conflict(
-            "event_cancelled",
-            format!("event {id} was cancelled and cannot be changed"),
-            None,
-        ));
-    }
-    let fields = parse(input, Some(&existing))?;
-    check_status_change(&existing, fields.status)?;
-    check_references(&txn, &fields).await?;
-    if fields.time_zone.name() != existing.time_zone
-        && session::Entity::find()
-            .filter(session::Column::EventId.eq(id))
-            .count(&txn)
+    let input = &input;
+    in_write_txn(db, async |txn| {
+        let existing = for_update(event::Entity::find_by_id(id), txn.get_database_backend())
+            .one(txn)
             .await?
-            > 0
-    {
-        return Err(DomainError::conflict(
-            "event_has_sessions",
-            format!("event {id} has sessions, so its time zone cannot change; delete or move its sessions first"),
-            Some("time_zone"),
-        ));
-    }
-    let now = Utc::now();
-    let cancelling = fields.status == "cancelled";
-    let publishing = fields.status == "published" && existing.published_at.is_none();
-    let place_moved = fields.venue != existing.venue || fields.online_url != existing.online_url;
-    let mut active: event::ActiveModel = existing.clone().into();
-    fill(&mut active, fields, now);
-    if publishing {
-        active.published_at = Set(Some(now));
-    }
-    if cancelling {
-        active.cancelled_at = Set(Some(now));
-    }
-    if cancelling || place_moved {
-        active.revision = Set(existing.revision + 1);
-        let mut sessions = session::Entity::update_many()
-            .col_expr(session::Column::Revision, Expr::col(session::Column::Revision).add(1))
-            .col_expr(session::Column::UpdatedAt, Expr::value(now))
-            .filter(session::Column::EventId.eq(id))
-            .filter(session::Column::Status.ne("cancelled"));
-        if cancelling {
-            sessions = sessions.col_expr(session::Column::Status, Expr::value("cancelled"));
+            .ok_or_else(|| DomainError::not_found("event", id))?;
+        if existing.status == "cancelled" {
+            return Err(DomainError::conflict(
+                "event_cancelled",
+                format!("event {id} was cancelled and cannot be changed"),
+                None,
+            ));
         }
-        sessions.exec(&txn).await?;
-        if cancelling {
-            let ids: Vec<i64> = session::Entity::find()
+        let fields = parse(input.clone(), Some(&existing))?;
+        check_status_change(&existing, fields.status)?;
+        check_references(txn, &fields).await?;
+        if fields.time_zone.name() != existing.time_zone
+            && session::Entity::find()
                 .filter(session::Column::EventId.eq(id))
-                .all(&txn)
+                .count(txn)
                 .await?
-                .into_iter()
-                .map(|s| s.id)
-                .collect();
-            for session_id in ids {
-                super::booking::cancel_all_for_session(&txn, session_id, now).await?;
+                > 0
+        {
+            return Err(DomainError::conflict(
+                "event_has_sessions",
+                format!("event {id} has sessions, so its time zone cannot change; delete or move its sessions first"),
+                Some("time_zone"),
+            ));
+        }
+        let now = Utc::now();
+        let cancelling = fields.status == "cancelled";
+        let publishing = fields.status == "published" && existing.published_at.is_none();
+        let place_moved = fields.venue != existing.venue || fields.online_url != existing.online_url;
+        let mut active: event::ActiveModel = existing.clone().into();
+        fill(&mut active, fields, now);
+        if publishing {
+            active.published_at = Set(Some(now));
+        }
+        if cancelling {
+            active.cancelled_at = Set(Some(now));
+        }
+        if cancelling || place_moved {
+            active.revision = Set(existing.revision + 1);
+            let mut sessions = session::Entity::update_many()
+                .col_expr(session::Column::Revision, Expr::col(session::Column::Revision).add(1))
+                .col_expr(session::Column::UpdatedAt, Expr::value(now))
+                .filter(session::Column::EventId.eq(id))
+                .filter(session::Column::Status.ne("cancelled"));
+            if cancelling {
+                sessions = sessions.col_expr(session::Column::Status, Expr::value("cancelled"));
+            }
+            sessions.exec(txn).await?;
+            if cancelling {
+                let ids: Vec<i64> = session::Entity::find()
+                    .filter(session::Column::EventId.eq(id))
+                    .all(txn)
+                    .await?
+                    .into_iter()
+                    .map(|s| s.id)
+                    .collect();
+                for session_id in ids {
+                    super::booking::cancel_all_for_session(txn, session_id, now).await?;
+                }
             }
         }
-    }
-    let row = active.update(&txn).await?;
-    txn.commit().await?;
-    Ok(Event::view(row, Audience::Organiser))
+        let row = active.update(txn).await?;
+        Ok(Event::view(row, Audience::Organiser))
+    })
+    .await
 }
 
 /// Deletes a draft event and its sessions. A published event is cancelled instead, so that
 /// the people booked on it are told and calendars drop it.
 #[tracing::instrument(skip(db))]
-pub async fn delete<C: ConnectionTrait>(db: &C, id: i64) -> DomainResult<()> {
-    let event = find(db, id).await?;
-    if event.status != "draft" {
-        return Err(DomainError::conflict(
-            "event_not_draft",
-            format!(
-                "event {id} is {}; only drafts can be deleted (cancel a published event instead)",
-                event.status
-            ),
-            None,
-        ));
-    }
-    event::Entity::delete_by_id(id).exec(db).await?;
-    Ok(())
+pub async fn delete(db: &DatabaseConnection, id: i64) -> DomainResult<()> {
+    in_write_txn(db, async |txn| {
+        let event = for_update(event::Entity::find_by_id(id), txn.get_database_backend())
+            .one(txn)
+            .await?
+            .ok_or_else(|| DomainError::not_found("event", id))?;
+        if event.status != "draft" {
+            return Err(DomainError::conflict(
+                "event_not_draft",
+                format!(
+                    "event {id} is {}; only drafts can be deleted (cancel a published event instead)",
+                    event.status
+                ),
+                None,
+            ));
+        }
+        event::Entity::delete_by_id(id).exec(txn).await?;
+        Ok(())
+    })
+    .await
 }

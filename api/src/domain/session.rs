@@ -2,18 +2,22 @@
 //! event's zone), a capacity, an optional per-school limit and a waitlist.
 
 use chrono::{DateTime, Utc};
-use entity::{booking, event, session};
+use entity::{booking, event, session, session_school_count};
 use sea_orm::prelude::Expr;
 use sea_orm::sea_query::ExprTrait as _;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use sea_orm::sea_query::Query;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter,
+    Set,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::booking::{in_write_txn, lock_session};
 use super::event::{Audience, find_visible};
 use super::page::{Page, PageRequest, fetch_page};
 use super::validate::{NAME_MAX, nullable};
 use super::{DomainError, DomainResult, FieldError, Validator};
-use crate::db::begin_write;
 use crate::time::{TimeError, TimeInput, TimeZoneName, format_local, format_utc};
 
 /// The largest capacity a session may have.
@@ -303,85 +307,149 @@ pub async fn list_for_event<C: ConnectionTrait>(
 }
 
 /// Changes a session. Capacity never goes below the confirmed seats; moving it or cancelling it
-/// bumps its revision, and its bookings move with it.
+/// bumps its revision, and its bookings move with it (unless that would give someone two
+/// overlapping confirmed bookings). The session row is locked first, so a booking or another
+/// change of the same session waits.
 #[tracing::instrument(skip(db, input))]
 pub async fn update(db: &DatabaseConnection, id: i64, input: SessionInput) -> DomainResult<Session> {
-    let txn = begin_write(db).await?;
-    let existing = find(&txn, id).await?;
-    let event = super::event::find(&txn, existing.event_id).await?;
-    refuse_if_cancelled(&event)?;
-    if existing.status == "cancelled" {
-        return Err(DomainError::conflict(
-            "session_cancelled",
-            format!("session {id} was cancelled and cannot be changed"),
-            None,
-        ));
-    }
-    let f = parse(input, zone_of(&event), Some(&existing))?;
-    let moved = f.starts_at != existing.starts_at || f.ends_at != existing.ends_at;
-    let cancelling = f.status == "cancelled";
-    let now = Utc::now();
-    let mut update = session::Entity::update_many()
-        .col_expr(session::Column::Label, Expr::value(f.label))
-        .col_expr(session::Column::StartsAt, Expr::value(f.starts_at))
-        .col_expr(session::Column::EndsAt, Expr::value(f.ends_at))
-        .col_expr(session::Column::Capacity, Expr::value(f.capacity))
-        .col_expr(session::Column::PerSchoolLimit, Expr::value(f.per_school_limit))
-        .col_expr(session::Column::WaitlistEnabled, Expr::value(f.waitlist))
-        .col_expr(session::Column::Status, Expr::value(f.status))
-        .col_expr(session::Column::UpdatedAt, Expr::value(now))
-        .filter(session::Column::Id.eq(id))
-        // Guarded: the capacity may not drop below the seats confirmed at this instant.
-        .filter(Expr::col(session::Column::Booked).lte(f.capacity));
-    if moved || cancelling {
-        update = update.col_expr(session::Column::Revision, Expr::col(session::Column::Revision).add(1));
-    }
-    if update.exec(&txn).await?.rows_affected == 0 {
-        let booked = find(&txn, id).await?.booked;
-        return Err(DomainError::conflict(
-            "capacity_below_booked",
+    let input = &input;
+    in_write_txn(db, async |txn| {
+        let existing = lock_session(txn, id).await?;
+        let event = super::event::find(txn, existing.event_id).await?;
+        refuse_if_cancelled(&event)?;
+        if existing.status == "cancelled" {
+            return Err(DomainError::conflict(
+                "session_cancelled",
+                format!("session {id} was cancelled and cannot be changed"),
+                None,
+            ));
+        }
+        let f = parse(input.clone(), zone_of(&event), Some(&existing))?;
+        if f.capacity < existing.booked {
+            return Err(DomainError::conflict(
+                "capacity_below_booked",
+                format!(
+                    "session {id} has {} confirmed bookings, so its capacity cannot be {}",
+                    existing.booked, f.capacity
+                ),
+                Some("capacity"),
+            ));
+        }
+        let moved = f.starts_at != existing.starts_at || f.ends_at != existing.ends_at;
+        let cancelling = f.status == "cancelled";
+        if moved && !cancelling {
+            refuse_move_into_clash(txn, id, f.starts_at, f.ends_at).await?;
+        }
+        let now = Utc::now();
+        let mut update = session::Entity::update_many()
+            .col_expr(session::Column::Label, Expr::value(f.label.clone()))
+            .col_expr(session::Column::StartsAt, Expr::value(f.starts_at))
+            .col_expr(session::Column::EndsAt, Expr::value(f.ends_at))
+            .col_expr(session::Column::Capacity, Expr::value(f.capacity))
+            .col_expr(session::Column::PerSchoolLimit, Expr::value(f.per_school_limit))
+            .col_expr(session::Column::WaitlistEnabled, Expr::value(f.waitlist))
+            .col_expr(session::Column::Status, Expr::value(f.status))
+            .col_expr(session::Column::UpdatedAt, Expr::value(now))
+            .filter(session::Column::Id.eq(id));
+        if moved || cancelling {
+            update = update.col_expr(session::Column::Revision, Expr::col(session::Column::Revision).add(1));
+        }
+        update.exec(txn).await?;
+        if moved {
+            booking::Entity::update_many()
+                .col_expr(booking::Column::StartsAt, Expr::value(f.starts_at))
+                .col_expr(booking::Column::EndsAt, Expr::value(f.ends_at))
+                .filter(booking::Column::SessionId.eq(id))
+                .exec(txn)
+                .await?;
+        }
+        if f.per_school_limit != existing.per_school_limit {
+            recount_school_seats(txn, id).await?;
+        }
+        if cancelling {
+            super::booking::cancel_all_for_session(txn, id, now).await?;
+        } else if (f.capacity > existing.capacity || f.per_school_limit != existing.per_school_limit)
+            && f.starts_at > now
+        {
+            super::booking::promote_after_change(txn, id, now).await?;
+        }
+        Ok(find(txn, id).await?.into())
+    })
+    .await
+}
+
+/// Refuses to move a session to times that overlap another confirmed booking of someone
+/// confirmed on it, naming the first such clash.
+async fn refuse_move_into_clash(
+    txn: &DatabaseTransaction,
+    id: i64,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+) -> DomainResult<()> {
+    let attendees = Query::select()
+        .column(booking::Column::ParticipantId)
+        .from(booking::Entity)
+        .and_where(Expr::col(booking::Column::SessionId).eq(id))
+        .and_where(Expr::col(booking::Column::Status).eq("confirmed"))
+        .to_owned();
+    let clash = booking::Entity::find()
+        .filter(booking::Column::Status.eq("confirmed"))
+        .filter(booking::Column::SessionId.ne(id))
+        .filter(booking::Column::StartsAt.lt(ends_at))
+        .filter(booking::Column::EndsAt.gt(starts_at))
+        .filter(booking::Column::ParticipantId.in_subquery(attendees))
+        .one(txn)
+        .await?;
+    match clash {
+        None => Ok(()),
+        Some(other) => Err(DomainError::conflict(
+            "booking_clash",
             format!(
-                "session {id} has {booked} confirmed bookings, so its capacity cannot be {}",
-                f.capacity
+                "moving session {id} there would give participant {} two overlapping bookings (session {} is at that time)",
+                other.participant_id, other.session_id
             ),
-            Some("capacity"),
-        ));
+            Some("start"),
+        )),
     }
-    if cancelling {
-        super::booking::cancel_all_for_session(&txn, id, now).await?;
-    } else if f.capacity > existing.capacity || f.per_school_limit != existing.per_school_limit {
-        super::booking::promote_after_change(&txn, id, now).await?;
-    }
-    if moved {
-        booking::Entity::update_many()
-            .col_expr(booking::Column::StartsAt, Expr::value(f.starts_at))
-            .col_expr(booking::Column::EndsAt, Expr::value(f.ends_at))
-            .filter(booking::Column::SessionId.eq(id))
-            .exec(&txn)
-            .await?;
-    }
-    let row = find(&txn, id).await?;
-    txn.commit().await?;
-    Ok(row.into())
+}
+
+/// Recounts a session's seats per school from its bookings, after its per-school limit changed
+/// (seats are only counted per school while a limit applies).
+async fn recount_school_seats(txn: &DatabaseTransaction, id: i64) -> DomainResult<()> {
+    session_school_count::Entity::delete_many()
+        .filter(session_school_count::Column::SessionId.eq(id))
+        .exec(txn)
+        .await?;
+    // `id` is a number, so it is safe to write into the statement.
+    let sql = format!(
+        "INSERT INTO session_school_counts (session_id, school_id, booked) \
+         SELECT session_id, school_id, COUNT(*) FROM bookings \
+         WHERE session_id = {id} AND school_id IS NOT NULL AND status IN ('confirmed', 'attended', 'no_show') \
+         GROUP BY session_id, school_id"
+    );
+    txn.execute_unprepared(&sql).await?;
+    Ok(())
 }
 
 /// Deletes a session nobody has booked; a booked session is cancelled instead, so people are told.
+/// The session row is locked first, so a booking cannot slip in between the check and the delete.
 #[tracing::instrument(skip(db))]
 pub async fn delete(db: &DatabaseConnection, id: i64) -> DomainResult<()> {
-    let txn = begin_write(db).await?;
-    find(&txn, id).await?;
-    let booked = booking::Entity::find()
-        .filter(booking::Column::SessionId.eq(id))
-        .one(&txn)
-        .await?;
-    if booked.is_some() {
-        return Err(DomainError::conflict(
-            "session_has_bookings",
-            format!("session {id} has bookings; cancel it instead so the people booked are told"),
-            None,
-        ));
-    }
-    session::Entity::delete_by_id(id).exec(&txn).await?;
-    txn.commit().await?;
-    Ok(())
+    in_write_txn(db, async |txn| {
+        lock_session(txn, id).await?;
+        let booked = booking::Entity::find()
+            .filter(booking::Column::SessionId.eq(id))
+            .one(txn)
+            .await?;
+        if booked.is_some() {
+            return Err(DomainError::conflict(
+                "session_has_bookings",
+                format!("session {id} has bookings; cancel it instead so the people booked are told"),
+                None,
+            ));
+        }
+        session::Entity::delete_by_id(id).exec(txn).await?;
+        Ok(())
+    })
+    .await
 }

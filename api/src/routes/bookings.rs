@@ -56,7 +56,13 @@ pub async fn create(
             Booked::Created(b) => super::created(format!("/v1/bookings/{}", b.id), &b),
             Booked::Existing(b) => HttpResponse::Ok().json(b),
             Booked::Replayed(stored) => {
-                HttpResponse::build(StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK))
+                let mut reply = HttpResponse::build(StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK));
+                if stored.status == 201
+                    && let Ok(first) = serde_json::from_str::<Booking>(&stored.body)
+                {
+                    reply.insert_header(("Location", format!("/v1/bookings/{}", first.id)));
+                }
+                reply
                     .content_type("application/json")
                     .insert_header(("Idempotency-Replayed", "true"))
                     .body(stored.body)

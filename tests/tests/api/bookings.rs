@@ -247,6 +247,7 @@ async fn a_retry_with_the_same_idempotency_key_returns_the_first_answer_and_book
         assert_eq!(retry.status, 201, "{}", retry.text);
         assert_eq!(retry.json(), first.json());
         assert_eq!(retry.headers["idempotency-replayed"], "true");
+        assert_eq!(retry.headers["location"], first.headers["location"]);
         assert_eq!(app.count("bookings").await, 1);
         let reused = send(people[1], "retry-1").await;
         reused.problem(422, "idempotency_key_reused");
@@ -385,5 +386,65 @@ async fn attendance_is_marked_once_the_session_starts_and_the_register_lists_it(
             "name,school,status\r\n'=Bob Smith,,no_show\r\nAnn Jones,\"Hill, Dale & Vale School\",attended\r\n"
         );
         app.delete(&path).await.problem(409, "booking_attendance_marked");
+    }
+}
+
+#[tokio::test]
+async fn adding_a_per_school_limit_later_counts_the_seats_already_taken() {
+    for app in spawn_apps().await {
+        let session = app.open_session(10, json!({})).await;
+        let school = app.create_school(json!({})).await;
+        let staff = app.create_participants(4, Some(&school["id"])).await;
+        for p in &staff[..3] {
+            assert_eq!(app.book(&session["id"], *p).await.json()["status"], "confirmed");
+        }
+        app.patch(
+            &format!("/v1/sessions/{}", session["id"]),
+            &json!({"per_school_limit": 2}),
+        )
+        .await;
+        let fourth = app.book(&session["id"], staff[3]).await.json();
+        assert_eq!(
+            fourth["status"], "waitlisted",
+            "{:?}: three already hold seats",
+            app.backend
+        );
+        assert_eq!(fourth["waitlist_reason"], "per_school_limit");
+    }
+}
+
+#[tokio::test]
+async fn moving_a_session_onto_someones_other_booking_is_refused() {
+    for app in spawn_apps().await {
+        let event = app.create_event(json!({})).await;
+        let day = (chrono::Utc::now() + chrono::Duration::days(7))
+            .format("%Y-%m-%d")
+            .to_string();
+        let morning = app
+            .create_session(
+                &event["id"],
+                json!({"start": format!("{day}T09:00"), "end": format!("{day}T10:00"), "capacity": 5}),
+            )
+            .await;
+        let later = app
+            .create_session(
+                &event["id"],
+                json!({"start": format!("{day}T11:00"), "end": format!("{day}T12:00"), "capacity": 5}),
+            )
+            .await;
+        let ann = app.create_participant(json!({})).await["id"].as_i64().unwrap();
+        app.book(&morning["id"], ann).await;
+        app.book(&later["id"], ann).await;
+        let reply = app
+            .patch(
+                &format!("/v1/sessions/{}", later["id"]),
+                &json!({"start": format!("{day}T09:30")}),
+            )
+            .await;
+        reply.problem(409, "booking_clash");
+        assert_eq!(
+            app.get(&format!("/v1/sessions/{}", later["id"])).await.json()["start_local"],
+            format!("{day}T11:00:00")
+        );
     }
 }

@@ -146,3 +146,29 @@ async fn huge_numbers_are_refused_not_crashed_on() {
         assert_eq!(app.count("sessions").await, 0);
     }
 }
+
+#[tokio::test]
+async fn control_characters_and_impossible_dates_in_query_strings_are_400s_not_500s() {
+    for app in spawn_apps().await {
+        for path in ["/v1/events?q=%00", "/v1/events?topic=a%00b", "/v1/events?q%00=x"] {
+            app.send(app.anonymous(Method::GET, path))
+                .await
+                .problem(400, "invalid_query");
+        }
+        for path in [
+            "/v1/schools?q=%00",
+            "/v1/schools?local_authority=%01",
+            "/v1/participants?role=%00",
+        ] {
+            app.get(path).await.problem(400, "invalid_query");
+        }
+        for path in [
+            "/v1/events?from=-5000-01-01",
+            "/v1/events?to=9999-12-31",
+            "/v1/events?from=1900-01-01T00:00:00Z",
+        ] {
+            let reply = app.send(app.anonymous(Method::GET, path)).await;
+            reply.problem(422, "validation_failed");
+        }
+    }
+}
