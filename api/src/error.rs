@@ -68,13 +68,17 @@ impl ApiError {
         self
     }
 
+    /// Names `field` (if any) as at fault, with the detail as its message.
+    fn with_field(self, field: Option<impl Into<String>>) -> Self {
+        let errors = field
+            .map(|f| vec![FieldError::new(f, self.detail.clone())])
+            .unwrap_or_default();
+        self.with_errors(errors)
+    }
+
     /// 400: the request could not be read (bad JSON, query or path parameter).
     pub fn bad_request(code: &'static str, detail: impl Into<String>, field: Option<String>) -> Self {
-        let detail = detail.into();
-        let errors = field
-            .map(|f| vec![FieldError::new(f, detail.clone())])
-            .unwrap_or_default();
-        Self::new(StatusCode::BAD_REQUEST, code, "The request could not be read", detail).with_errors(errors)
+        Self::new(StatusCode::BAD_REQUEST, code, "The request could not be read", detail).with_field(field)
     }
 
     /// 422: the fields were read but are invalid.
@@ -168,39 +172,28 @@ impl From<DomainError> for ApiError {
                     crate::time::TimeError::Ambiguous { .. } => "ambiguous_local_time",
                     _ => "nonexistent_local_time",
                 };
-                let detail = error.to_string();
                 Self::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     code,
                     "The local time cannot be placed",
-                    detail.clone(),
+                    error.to_string(),
                 )
-                .with_errors(vec![FieldError::new(field, detail)])
+                .with_field(Some(field))
             }
-            DomainError::Conflict { code, detail, field } => {
-                let errors = field
-                    .map(|f| vec![FieldError::new(f, detail.clone())])
-                    .unwrap_or_default();
-                Self::new(
-                    StatusCode::CONFLICT,
-                    code,
-                    "The request conflicts with the current state",
-                    detail,
-                )
-                .with_errors(errors)
-            }
-            DomainError::Unprocessable { code, detail, field } => {
-                let errors = field
-                    .map(|f| vec![FieldError::new(f, detail.clone())])
-                    .unwrap_or_default();
-                Self::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    code,
-                    "The request cannot be carried out",
-                    detail,
-                )
-                .with_errors(errors)
-            }
+            DomainError::Conflict { code, detail, field } => Self::new(
+                StatusCode::CONFLICT,
+                code,
+                "The request conflicts with the current state",
+                detail,
+            )
+            .with_field(field),
+            DomainError::Unprocessable { code, detail, field } => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                code,
+                "The request cannot be carried out",
+                detail,
+            )
+            .with_field(field),
             DomainError::Database(db) => database_error(&db),
         }
     }

@@ -21,8 +21,8 @@ use utoipa::{IntoParams, ToSchema};
 use super::idempotency::{self, IdempotentRequest, StoredResponse};
 use super::outbox::{self, Kind};
 use super::page::{Page, PageRequest, fetch_page};
-use super::{DomainError, DomainResult, FieldError, Validator, unknown_reference};
-use crate::db::{begin_write, for_update, is_retryable};
+use super::{DomainError, DomainResult, FieldError, Validator, in_write_txn, unknown_reference};
+use crate::db::for_update;
 use crate::time::{TimeZoneName, format_local, format_utc};
 
 /// Bookings that hold or wait for a seat.
@@ -133,43 +133,6 @@ pub struct AttendanceMark {
 pub struct AttendanceSheet {
     /// The marks.
     pub marks: Option<Vec<AttendanceMark>>,
-}
-
-/// Runs `work` in a write transaction, again (up to three times) if PostgreSQL aborted it to
-/// break a deadlock between two bookings; the error of the last try is returned.
-pub(crate) async fn in_write_txn<T, F>(db: &DatabaseConnection, work: F) -> DomainResult<T>
-where
-    F: for<'t> AsyncFn(&'t DatabaseTransaction) -> DomainResult<T>,
-{
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let txn = begin_write(db).await?;
-        let result = match work(&txn).await {
-            Ok(value) => txn.commit().await.map(|()| value).map_err(DomainError::from),
-            Err(err) => {
-                txn.rollback().await.ok();
-                Err(err)
-            }
-        };
-        match result {
-            Err(DomainError::Database(ref e)) if attempt < 3 && is_retryable(e) => {
-                tracing::info!(
-                    attempt,
-                    "retrying a booking transaction PostgreSQL aborted to break a deadlock"
-                );
-            }
-            other => return other,
-        }
-    }
-}
-
-/// The session, locked for the rest of the transaction.
-pub(crate) async fn lock_session<C: ConnectionTrait>(txn: &C, id: i64) -> DomainResult<session::Model> {
-    for_update(session::Entity::find_by_id(id), txn.get_database_backend())
-        .one(txn)
-        .await?
-        .ok_or_else(|| DomainError::not_found("session", id))
 }
 
 /// The session, locked for the rest of the transaction, and its event (not locked), in one query.
@@ -308,6 +271,14 @@ async fn take_seats<C: ConnectionTrait>(
     Ok(Ok(()))
 }
 
+/// Confirmed bookings whose times overlap `[starts_at, ends_at)` (back to back is no overlap).
+pub(crate) fn confirmed_overlapping(starts_at: DateTime<Utc>, ends_at: DateTime<Utc>) -> Condition {
+    Condition::all()
+        .add(booking::Column::Status.eq("confirmed"))
+        .add(booking::Column::StartsAt.lt(ends_at))
+        .add(booking::Column::EndsAt.gt(starts_at))
+}
+
 /// The confirmed booking of `participant_id` that overlaps `[starts_at, ends_at)`, outside `except_session`.
 async fn clash_of<C: ConnectionTrait>(
     txn: &C,
@@ -318,9 +289,7 @@ async fn clash_of<C: ConnectionTrait>(
 ) -> DomainResult<Option<booking::Model>> {
     Ok(booking::Entity::find()
         .filter(booking::Column::ParticipantId.eq(participant_id))
-        .filter(booking::Column::Status.eq("confirmed"))
-        .filter(booking::Column::StartsAt.lt(ends_at))
-        .filter(booking::Column::EndsAt.gt(starts_at))
+        .filter(confirmed_overlapping(starts_at, ends_at))
         .filter(booking::Column::SessionId.ne(except_session))
         .one(txn)
         .await?)
@@ -380,12 +349,7 @@ async fn existing_and_clash<C: ConnectionTrait>(
                         .add(booking::Column::SessionId.eq(session.id))
                         .add(booking::Column::Status.is_in(ACTIVE)),
                 )
-                .add(
-                    Condition::all()
-                        .add(booking::Column::Status.eq("confirmed"))
-                        .add(booking::Column::StartsAt.lt(session.ends_at))
-                        .add(booking::Column::EndsAt.gt(session.starts_at)),
-                ),
+                .add(confirmed_overlapping(session.starts_at, session.ends_at)),
         )
         .all(txn)
         .await?;
@@ -601,7 +565,7 @@ pub async fn cancel(db: &DatabaseConnection, booking_id: i64) -> DomainResult<Bo
     in_write_txn(db, async |txn| {
         let now = Utc::now();
         let current = find(txn, booking_id).await?;
-        let session = lock_session(txn, current.session_id).await?;
+        let session = super::session::find_for_update(txn, current.session_id).await?;
         let current = find(txn, booking_id).await?;
         match current.status.as_str() {
             "cancelled" => return Ok(Booking::view(&current, None)),
@@ -786,7 +750,7 @@ pub async fn mark_attendance(
     v.finish()?;
     in_write_txn(db, async |txn| {
         let now = Utc::now();
-        let session = lock_session(txn, find(txn, booking_id).await?.session_id).await?;
+        let session = super::session::find_for_update(txn, find(txn, booking_id).await?.session_id).await?;
         check_started(&session, now)?;
         // Read again under the session's lock: a cancellation may have just committed.
         let b = find(txn, booking_id).await?;
@@ -823,7 +787,7 @@ pub async fn mark_register(
     v.finish()?;
     in_write_txn(db, async |txn| {
         let now = Utc::now();
-        let session = lock_session(txn, session_id).await?;
+        let session = super::session::find_for_update(txn, session_id).await?;
         check_started(&session, now)?;
         let mut marked = Vec::with_capacity(checked.len());
         for (i, (participant_id, status)) in checked.iter().enumerate() {
@@ -904,6 +868,6 @@ pub async fn promote_after_change(
     session_id: i64,
     now: DateTime<Utc>,
 ) -> DomainResult<Vec<i64>> {
-    let session = lock_session(txn, session_id).await?;
+    let session = super::session::find_for_update(txn, session_id).await?;
     promote(txn, &session, now).await
 }

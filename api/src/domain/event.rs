@@ -12,10 +12,9 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::booking::in_write_txn;
 use super::page::{Page, PageRequest, fetch_page};
 use super::validate::{NAME_MAX, TEXT_MAX, nullable};
-use super::{DomainError, DomainResult, FieldError, Validator, text_search, unknown_reference};
+use super::{DomainError, DomainResult, FieldError, Validator, in_write_txn, text_search, unknown_reference};
 use crate::db::for_update;
 use crate::time::{TimeInput, TimeZoneName, format_utc};
 

@@ -14,7 +14,9 @@ pub mod session;
 pub mod validate;
 
 use sea_orm::sea_query::{Expr, ExprTrait as _, Func, LikeExpr};
-use sea_orm::{ColumnTrait, Condition, DbErr, SqlErr};
+use sea_orm::{ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, DbErr, SqlErr};
+
+use crate::db::{begin_write, is_retryable};
 
 use crate::time::TimeError;
 pub use validate::{FieldError, Validator};
@@ -104,6 +106,32 @@ impl From<Vec<FieldError>> for DomainError {
 
 /// The result of a domain operation.
 pub type DomainResult<T> = Result<T, DomainError>;
+
+/// Runs `work` in a write transaction (`BEGIN IMMEDIATE` on SQLite), again (up to three times)
+/// if PostgreSQL aborted it to break a deadlock; the error of the last try is returned.
+pub(crate) async fn in_write_txn<T, F>(db: &DatabaseConnection, work: F) -> DomainResult<T>
+where
+    F: for<'t> AsyncFn(&'t DatabaseTransaction) -> DomainResult<T>,
+{
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let txn = begin_write(db).await?;
+        let result = match work(&txn).await {
+            Ok(value) => txn.commit().await.map(|()| value).map_err(DomainError::from),
+            Err(err) => {
+                txn.rollback().await.ok();
+                Err(err)
+            }
+        };
+        match result {
+            Err(DomainError::Database(ref e)) if attempt < 3 && is_retryable(e) => {
+                tracing::info!(attempt, "retrying a transaction PostgreSQL aborted to break a deadlock");
+            }
+            other => return other,
+        }
+    }
+}
 
 /// Escapes `%`, `_` and `\` in user text for a `LIKE … ESCAPE '\'` pattern, and wraps it in `%…%`.
 pub fn like_pattern(text: &str) -> String {

@@ -13,11 +13,11 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::booking::{in_write_txn, lock_session};
 use super::event::{Audience, find_visible};
 use super::page::{Page, PageRequest, fetch_page};
 use super::validate::{NAME_MAX, nullable};
-use super::{DomainError, DomainResult, FieldError, Validator};
+use super::{DomainError, DomainResult, FieldError, Validator, in_write_txn};
+use crate::db::for_update;
 use crate::time::{TimeError, TimeInput, TimeZoneName, format_local, format_utc};
 
 /// The largest capacity a session may have.
@@ -283,6 +283,15 @@ pub async fn find<C: ConnectionTrait>(db: &C, id: i64) -> DomainResult<session::
         .ok_or_else(|| DomainError::not_found("session", id))
 }
 
+/// Reads a session row and locks it for the rest of the transaction (on PostgreSQL; SQLite
+/// write transactions already run one at a time).
+pub async fn find_for_update<C: ConnectionTrait>(txn: &C, id: i64) -> DomainResult<session::Model> {
+    for_update(session::Entity::find_by_id(id), txn.get_database_backend())
+        .one(txn)
+        .await?
+        .ok_or_else(|| DomainError::not_found("session", id))
+}
+
 /// Reads a session that `audience` may see (its event must be visible to them).
 pub async fn get<C: ConnectionTrait>(db: &C, id: i64, audience: Audience) -> DomainResult<Session> {
     let session = find(db, id).await?;
@@ -314,7 +323,7 @@ pub async fn list_for_event<C: ConnectionTrait>(
 pub async fn update(db: &DatabaseConnection, id: i64, input: SessionInput) -> DomainResult<Session> {
     let input = &input;
     in_write_txn(db, async |txn| {
-        let existing = lock_session(txn, id).await?;
+        let existing = find_for_update(txn, id).await?;
         let event = super::event::find(txn, existing.event_id).await?;
         refuse_if_cancelled(&event)?;
         if existing.status == "cancelled" {
@@ -393,10 +402,8 @@ async fn refuse_move_into_clash(
         .and_where(Expr::col(booking::Column::Status).eq("confirmed"))
         .to_owned();
     let clash = booking::Entity::find()
-        .filter(booking::Column::Status.eq("confirmed"))
+        .filter(super::booking::confirmed_overlapping(starts_at, ends_at))
         .filter(booking::Column::SessionId.ne(id))
-        .filter(booking::Column::StartsAt.lt(ends_at))
-        .filter(booking::Column::EndsAt.gt(starts_at))
         .filter(booking::Column::ParticipantId.in_subquery(attendees))
         .one(txn)
         .await?;
@@ -436,7 +443,7 @@ async fn recount_school_seats(txn: &DatabaseTransaction, id: i64) -> DomainResul
 #[tracing::instrument(skip(db))]
 pub async fn delete(db: &DatabaseConnection, id: i64) -> DomainResult<()> {
     in_write_txn(db, async |txn| {
-        lock_session(txn, id).await?;
+        find_for_update(txn, id).await?;
         let booked = booking::Entity::find()
             .filter(booking::Column::SessionId.eq(id))
             .one(txn)
