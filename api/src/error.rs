@@ -126,6 +126,11 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "not_found", "Not found", detail)
     }
 
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
     /// The stable code.
     pub fn code(&self) -> &'static str {
         self.code

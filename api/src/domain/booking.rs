@@ -543,6 +543,31 @@ pub async fn promote(
     }
 }
 
+/// After `cancelled` (a confirmed booking) is cancelled, its person may take seats they were
+/// passed over for because of it: re-runs promotion on the sessions where they wait at
+/// overlapping times.
+async fn reoffer_freed_by(
+    txn: &DatabaseTransaction,
+    cancelled: &booking::Model,
+    now: DateTime<Utc>,
+) -> DomainResult<()> {
+    let waiting = booking::Entity::find()
+        .filter(booking::Column::ParticipantId.eq(cancelled.participant_id))
+        .filter(booking::Column::Status.eq("waitlisted"))
+        .filter(booking::Column::StartsAt.lt(cancelled.ends_at))
+        .filter(booking::Column::EndsAt.gt(cancelled.starts_at))
+        .filter(booking::Column::SessionId.ne(cancelled.session_id))
+        .all(txn)
+        .await?;
+    for w in waiting {
+        let session = super::session::find_for_update(txn, w.session_id).await?;
+        if session.starts_at > now && session.status != "cancelled" {
+            promote(txn, &session, now).await?;
+        }
+    }
+    Ok(())
+}
+
 /// Reads a booking row.
 pub async fn find<C: ConnectionTrait>(db: &C, id: i64) -> DomainResult<booking::Model> {
     booking::Entity::find_by_id(id)
@@ -606,6 +631,9 @@ pub async fn cancel(db: &DatabaseConnection, booking_id: i64) -> DomainResult<Bo
         }
         if current.status == "confirmed" && session.starts_at > now {
             promote(txn, &session, now).await?;
+        }
+        if current.status == "confirmed" {
+            reoffer_freed_by(txn, &current, now).await?;
         }
         Ok(Booking::view(&find(txn, booking_id).await?, None))
     })

@@ -145,3 +145,34 @@ pub async fn save<C: ConnectionTrait>(
         .await?;
     Ok(())
 }
+
+/// Stores a refusal (a 4xx answer) as the first answer of a request whose transaction rolled
+/// back, so a retry is refused the same way even if the state has changed since. If a duplicate
+/// already stored an answer, that one stands.
+pub async fn save_refusal<C: ConnectionTrait>(
+    db: &C,
+    request: &IdempotentRequest,
+    response: &StoredResponse,
+    now: DateTime<Utc>,
+) -> DomainResult<()> {
+    let row = idempotency_key::ActiveModel {
+        api_key_id: Set(request.api_key_id),
+        key: Set(request.key.clone()),
+        request_hash: Set(request.request_hash.clone()),
+        response_status: Set(Some(i32::from(response.status))),
+        response_body: Set(Some(response.body.clone())),
+        created_at: Set(now),
+        expires_at: Set(now + KEEP_FOR),
+        ..Default::default()
+    };
+    idempotency_key::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([idempotency_key::Column::ApiKeyId, idempotency_key::Column::Key])
+                .do_nothing()
+                .to_owned(),
+        )
+        .try_insert()
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}

@@ -5,8 +5,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::auth::Organiser;
 use crate::domain::booking::{self, AttendanceInput, AttendanceSheet, Booked, Booking, BookingFilter, BookingInput};
-use crate::domain::idempotency::IdempotentRequest;
-use crate::error::{ApiError, Problem};
+use crate::domain::idempotency::{self, IdempotentRequest, StoredResponse};
+use crate::error::{ApiError, PROBLEM_JSON, Problem};
 use crate::extract::{JsonBody, QueryParams};
 use crate::startup::AppState;
 
@@ -18,7 +18,8 @@ pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
 /// Book a participant onto a session. A free seat confirms the booking (`201`, `confirmed`); a
 /// full session puts it on the waitlist (`201`, `waitlisted` with its position), or answers `409
 /// session_full` when the session keeps no waitlist. A person who already holds a booking for the
-/// session gets it back (`200`). With `Idempotency-Key`, a retry gets the first answer again.
+/// session gets it back (`200`). With `Idempotency-Key`, a retry gets the first answer again,
+/// refusals included.
 #[utoipa::path(post, path = "/v1/sessions/{id}/bookings", tag = "bookings", request_body = BookingInput,
     params(("id" = i64, Path, description = "The session's id"),
            ("Idempotency-Key" = Option<String>, Header, description = "Any unique string; a retry with the same key and body returns the first answer (kept 24 h)")),
@@ -51,24 +52,47 @@ pub async fn create(
             Some(IdempotentRequest::new(key.id, text, &request)?)
         }
     };
-    Ok(
-        match booking::book(&state.db, session_id, &input, idempotent.as_ref()).await? {
-            Booked::Created(b) => super::created(format!("/v1/bookings/{}", b.id), &b),
-            Booked::Existing(b) => HttpResponse::Ok().json(b),
-            Booked::Replayed(stored) => {
-                let mut reply = HttpResponse::build(StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK));
-                if stored.status == 201
-                    && let Ok(first) = serde_json::from_str::<Booking>(&stored.body)
-                {
-                    reply.insert_header(("Location", format!("/v1/bookings/{}", first.id)));
-                }
-                reply
-                    .content_type("application/json")
-                    .insert_header(("Idempotency-Replayed", "true"))
-                    .body(stored.body)
+    let booked = match booking::book(&state.db, session_id, &input, idempotent.as_ref()).await {
+        Ok(booked) => booked,
+        Err(err) => return Err(remember_refusal(&state, idempotent.as_ref(), err.into()).await),
+    };
+    Ok(match booked {
+        Booked::Created(b) => super::created(format!("/v1/bookings/{}", b.id), &b),
+        Booked::Existing(b) => HttpResponse::Ok().json(b),
+        Booked::Replayed(stored) => {
+            let mut reply = HttpResponse::build(StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK));
+            if stored.status == 201
+                && let Ok(first) = serde_json::from_str::<Booking>(&stored.body)
+            {
+                reply.insert_header(("Location", format!("/v1/bookings/{}", first.id)));
             }
-        },
-    )
+            let content_type = if stored.status >= 400 {
+                PROBLEM_JSON
+            } else {
+                "application/json"
+            };
+            reply
+                .content_type(content_type)
+                .insert_header(("Idempotency-Replayed", "true"))
+                .body(stored.body)
+        }
+    })
+}
+
+/// Stores a refusal as the first answer of an idempotent request, so its retries are refused
+/// alike; errors about the key itself and server errors are not answers to store.
+async fn remember_refusal(state: &AppState, request: Option<&IdempotentRequest>, error: ApiError) -> ApiError {
+    let storable = error.status().is_client_error() && !error.code().starts_with("idempotency_");
+    if let (Some(request), true) = (request, storable) {
+        let stored = StoredResponse {
+            status: error.status().as_u16(),
+            body: serde_json::to_string(&error.problem()).unwrap_or_default(),
+        };
+        if let Err(e) = idempotency::save_refusal(&state.db, request, &stored, chrono::Utc::now()).await {
+            tracing::warn!(error = %e, "could not store a refused request's answer under its idempotency key");
+        }
+    }
+    error
 }
 
 /// List a session's bookings in arrival order, waitlisted ones with their positions.

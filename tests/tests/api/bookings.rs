@@ -448,3 +448,74 @@ async fn moving_a_session_onto_someones_other_booking_is_refused() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_retry_of_a_refused_idempotent_request_is_refused_the_same_way() {
+    for app in spawn_apps().await {
+        let session = app.open_session(1, json!({"waitlist": false})).await;
+        let people = app.create_participants(2, None).await;
+        let first = app.book(&session["id"], people[0]).await.json();
+        let path = format!("/v1/sessions/{}/bookings", session["id"]);
+        let send = || {
+            app.send(
+                app.request(reqwest::Method::POST, &path)
+                    .header("Idempotency-Key", "full-click")
+                    .json(&json!({"participant_id": people[1]})),
+            )
+        };
+        let refused = send().await;
+        refused.problem(409, "session_full");
+        // A seat frees, but the retry still gets the first answer.
+        app.delete(&format!("/v1/bookings/{}", first["id"])).await;
+        let retry = send().await;
+        retry.problem(409, "session_full");
+        assert_eq!(retry.headers["idempotency-replayed"], "true");
+        assert_eq!(retry.json(), refused.json());
+        assert_eq!(
+            app.count("bookings WHERE status = 'confirmed'").await,
+            0,
+            "{:?}",
+            app.backend
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_seat_passed_over_because_of_a_clash_is_offered_again_when_the_clash_goes() {
+    for app in spawn_apps().await {
+        let event = app.create_event(json!({})).await;
+        let day = (chrono::Utc::now() + chrono::Duration::days(7))
+            .format("%Y-%m-%d")
+            .to_string();
+        let workshop = app
+            .create_session(
+                &event["id"],
+                json!({"start": format!("{day}T09:00"), "end": format!("{day}T10:00"), "capacity": 1}),
+            )
+            .await;
+        let talk = app
+            .create_session(
+                &event["id"],
+                json!({"start": format!("{day}T09:30"), "end": format!("{day}T10:30"), "capacity": 5}),
+            )
+            .await;
+        let people = app.create_participants(2, None).await;
+        let (ann, pat) = (people[0], people[1]);
+        let ann_seat = app.book(&workshop["id"], ann).await.json();
+        let pat_waiting = app.book(&workshop["id"], pat).await.json();
+        assert_eq!(pat_waiting["status"], "waitlisted");
+        let pat_talk = app.book(&talk["id"], pat).await.json();
+        assert_eq!(pat_talk["status"], "confirmed");
+        // Ann leaves: Pat is next, but holds the overlapping talk, so the seat stays free.
+        app.delete(&format!("/v1/bookings/{}", ann_seat["id"])).await;
+        assert_eq!(
+            app.get(&format!("/v1/bookings/{}", pat_waiting["id"])).await.json()["status"],
+            "waitlisted"
+        );
+        // Pat leaves the talk: the workshop seat is offered to Pat at once.
+        app.delete(&format!("/v1/bookings/{}", pat_talk["id"])).await;
+        let now = app.get(&format!("/v1/bookings/{}", pat_waiting["id"])).await.json();
+        assert_eq!(now["status"], "confirmed", "{:?}: {now}", app.backend);
+        assert_eq!(app.notifications("booking_promoted", Some(pat)).await, 1);
+    }
+}
