@@ -94,9 +94,14 @@ where
     )
 }
 
-/// The ids the API run books with: participant and session for the `k`-th booking, never repeated.
+/// The participant and session of the `k`-th booking: never the same pair twice (for the first
+/// people × sessions bookings), and consecutive bookings far apart, so concurrent requests spread
+/// over sessions and people as random `:s` would in pgbench, instead of queueing on one row.
 fn pair(k: usize, people: &[i64], sessions: &[i64]) -> (i64, i64) {
-    (people[k % people.len()], sessions[(k / people.len()) % sessions.len()])
+    let pairs = people.len() * sessions.len();
+    // 7919 is prime and divides neither 2 nor 5, the only factors of 2000 x 200: a bijection.
+    let i = (k % pairs) * 7919 % pairs;
+    (people[i / sessions.len()], sessions[i % sessions.len()])
 }
 
 async fn setup(app: &TestApp) -> (Vec<i64>, Vec<i64>, Vec<i64>) {
