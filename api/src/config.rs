@@ -27,6 +27,10 @@ pub struct Settings {
     pub db_pool: Option<u32>,
     /// The log filter, e.g. `info` or `convene_api=debug` (`RUST_LOG` wins when set).
     pub log: String,
+    /// The address mail comes from and calendars name as `ORGANIZER` (default `convene@<public host>`).
+    pub mail_from: Option<String>,
+    /// The name shown with that address.
+    pub mail_from_name: String,
 }
 
 impl Default for Settings {
@@ -37,6 +41,8 @@ impl Default for Settings {
             public_url: None,
             db_pool: None,
             log: "info".to_owned(),
+            mail_from: None,
+            mail_from_name: "Convene".to_owned(),
         }
     }
 }
@@ -93,7 +99,22 @@ impl Settings {
                 "CONVENE_PUBLIC_URL must start with http:// or https://".to_owned(),
             ));
         }
+        if let Some(from) = &self.mail_from
+            && !looks_like_email(from)
+        {
+            return Err(ConfigError::Invalid(format!(
+                "CONVENE_MAIL_FROM must be an email address like convene@example.org, not {from:?}"
+            )));
+        }
         Ok(())
+    }
+
+    /// The organiser address: as configured, else `convene@<host of the public URL>`.
+    pub fn mail_from_for(&self, public_url: &str) -> String {
+        match &self.mail_from {
+            Some(from) => from.trim().to_owned(),
+            None => format!("convene@{}", host_of(public_url)),
+        }
     }
 
     /// The pool size: as configured, else 32 connections on PostgreSQL and 8 on SQLite.
@@ -111,6 +132,31 @@ impl Settings {
             None => format!("http://{bound}"),
         }
     }
+}
+
+/// The host of a URL, without scheme, port or path: `https://convene.example.org:8443/x` gives
+/// `convene.example.org`. Calendar `UID`s end in it.
+pub fn host_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let host = if host.starts_with('[') {
+        host.split_inclusive(']').next().unwrap_or(host)
+    } else {
+        host.split(':').next().unwrap_or(host)
+    };
+    if host.is_empty() {
+        "localhost".to_owned()
+    } else {
+        host.to_ascii_lowercase()
+    }
+}
+
+fn looks_like_email(text: &str) -> bool {
+    let text = text.trim();
+    text.split_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty() && !domain.is_empty() && !text.contains([' ', '<', '>', ',', ';'])
+    })
 }
 
 /// The database URL with any password replaced by `***`, for logs.
@@ -135,6 +181,8 @@ impl fmt::Debug for Settings {
             .field("public_url", &self.public_url)
             .field("db_pool", &self.db_pool)
             .field("log", &self.log)
+            .field("mail_from", &self.mail_from)
+            .field("mail_from_name", &self.mail_from_name)
             .finish()
     }
 }
@@ -142,6 +190,14 @@ impl fmt::Debug for Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_host_of_a_url_drops_scheme_port_path_and_userinfo() {
+        assert_eq!(host_of("https://Convene.Example.org:8443/x?y"), "convene.example.org");
+        assert_eq!(host_of("http://127.0.0.1:8080"), "127.0.0.1");
+        assert_eq!(host_of("http://u:p@[::1]:80/"), "[::1]");
+        assert_eq!(host_of("http://"), "localhost");
+    }
 
     #[test]
     fn passwords_never_reach_the_logs() {

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{bookings, events, health, participants, programmes, schools, sessions};
+use crate::routes::{bookings, closures, events, feeds, health, participants, programmes, schools, sessions};
 
 /// Convene's v1 API.
 #[derive(OpenApi)]
@@ -22,6 +22,8 @@ Errors are RFC 7807 `application/problem+json` with a stable `code`. Lists take 
         events::list, events::create, events::read, events::update, events::delete,
         sessions::list, sessions::create, sessions::read, sessions::update, sessions::delete,
         bookings::create, bookings::list, bookings::read, bookings::cancel, bookings::mark, bookings::attendance, bookings::register,
+        closures::import, closures::list, closures::delete,
+        feeds::rotate, feeds::participant, feeds::event, feeds::programme,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -31,6 +33,7 @@ Errors are RFC 7807 `application/problem+json` with a stable `code`. Lists take 
         (name = "events", description = "Conferences, SLP sessions and triad visits"),
         (name = "sessions", description = "The bookable units of events"),
         (name = "bookings", description = "Booking, waitlists, cancellation and attendance"),
+        (name = "calendars", description = "iCalendar feeds for calendar apps (no key: the URL is the secret or the event is public)"),
         (name = "operations", description = "Health and metrics"),
     )
 )]

@@ -12,9 +12,11 @@ use tracing_actix_web::TracingLogger;
 use utoipa::OpenApi as _;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::config::Settings;
+use crate::config::{Settings, host_of};
+use crate::domain::feed::FeedSite;
 use crate::error::{ApiError, problem_for_any_error};
 use crate::extract::{JSON_LIMIT, path_error};
+use crate::ical::Person;
 use crate::metrics::{Metrics, RequestLabels};
 use crate::openapi::ApiDoc;
 use crate::{db, routes};
@@ -27,6 +29,8 @@ pub struct AppState {
     pub public_url: String,
     /// Request metrics.
     pub metrics: Arc<Metrics>,
+    /// What feeds and invitations say about the service (host for `UID`s, `ORGANIZER`).
+    pub site: FeedSite,
 }
 
 /// Why the service could not start.
@@ -65,6 +69,14 @@ impl Application {
             db: db.clone(),
             public_url: public_url.clone(),
             metrics: Arc::new(Metrics::new()),
+            site: FeedSite {
+                public_url: public_url.clone(),
+                host: host_of(&public_url),
+                organiser: Person {
+                    email: settings.mail_from_for(&public_url),
+                    name: Some(settings.mail_from_name.clone()),
+                },
+            },
         });
         let openapi = ApiDoc::openapi();
         let server = HttpServer::new(move || {

@@ -12,6 +12,8 @@ use reqwest::{Method, RequestBuilder, StatusCode};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::Value;
 
+pub mod python;
+
 pub use reqwest;
 pub use serde_json::json;
 

@@ -2,7 +2,9 @@
 //! connection (or transaction) and plain values, and returns plain values or a [`DomainError`].
 
 pub mod booking;
+pub mod closure;
 pub mod event;
+pub mod feed;
 pub mod idempotency;
 pub mod keys;
 pub mod outbox;

@@ -1,7 +1,9 @@
 //! HTTP routes: thin handlers that parse the request, make one domain call and map the result.
 
 pub mod bookings;
+pub mod closures;
 pub mod events;
+pub mod feeds;
 pub mod health;
 pub mod participants;
 pub mod programmes;
@@ -41,6 +43,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::patch().to(participants::update))
                 .route(web::delete().to(participants::erase)),
         )
+        .service(web::resource("/v1/participants/{id}/feed-token").route(web::post().to(feeds::rotate)))
+        .service(
+            web::resource("/v1/schools/{id}/closures")
+                .route(web::get().to(closures::list))
+                .route(web::post().to(closures::import)),
+        )
+        .service(web::resource("/v1/schools/{id}/closures/{closure_id}").route(web::delete().to(closures::delete)))
+        .service(web::resource("/ical/p/{token:[A-Za-z0-9_-]+}.ics").route(web::get().to(feeds::participant)))
+        .service(web::resource("/ical/events/{id:[0-9]+}.ics").route(web::get().to(feeds::event)))
+        .service(web::resource("/ical/programmes/{id:[0-9]+}.ics").route(web::get().to(feeds::programme)))
         .service(
             web::resource("/v1/programmes")
                 .route(web::get().to(programmes::list))

@@ -2,7 +2,9 @@
 //! and PostgreSQL too when `TEST_DATABASE_URL` is set) and talks HTTP to it.
 
 mod bookings;
+mod calendars;
 mod cli;
+mod closures;
 mod concurrency;
 mod errors;
 mod events;

@@ -1,0 +1,333 @@
+//! Calendar feeds: a participant's private feed (reached by a secret token), a published event's
+//! sessions and a published programme's events, as [`Calendar`]s for the iCal writer. Join links
+//! appear only in a private feed, and only for a confirmed booking.
+
+use std::collections::{BTreeMap, HashMap};
+
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use entity::{booking, event, participant, programme, session, triad_member, visit};
+use rand::RngCore as _;
+use sea_orm::sea_query::Query;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::{DomainError, DomainResult};
+use crate::ical::{Calendar, Event, EventStatus, Method, Person, Tz};
+
+/// What every feed says about the service itself.
+#[derive(Clone, Debug)]
+pub struct FeedSite {
+    /// The public URL, without a trailing slash.
+    pub public_url: String,
+    /// The host `UID`s end in.
+    pub host: String,
+    /// The calendars' `ORGANIZER`.
+    pub organiser: Person,
+}
+
+/// A feed ready to write, with the time its contents last changed.
+pub struct Feed {
+    /// The calendar.
+    pub calendar: Calendar,
+    /// The latest change to anything in it (for `Last-Modified`).
+    pub last_modified: DateTime<Utc>,
+}
+
+/// A participant's feed URL.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct FeedToken {
+    /// The secret in the URL; anyone holding it can read the feed.
+    pub token: String,
+    /// The URL to subscribe to in a calendar app.
+    #[schema(example = "https://convene.example.org/ical/p/3q2-7wEXAMPLEtoken.ics")]
+    pub url: String,
+}
+
+/// The URL of a private feed.
+pub fn private_feed_url(public_url: &str, token: &str) -> String {
+    format!("{public_url}/ical/p/{token}.ics")
+}
+
+/// Gives a participant a new feed token (the first call creates one); the old URL stops working.
+pub async fn rotate_token<C: ConnectionTrait>(db: &C, site: &FeedSite, participant_id: i64) -> DomainResult<FeedToken> {
+    let existing = super::participant::find(db, participant_id).await?;
+    if existing.erased_at.is_some() {
+        return Err(DomainError::conflict(
+            "participant_erased",
+            format!("participant {participant_id} was erased and has no feed"),
+            None,
+        ));
+    }
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let mut active: participant::ActiveModel = existing.into();
+    active.feed_token = Set(Some(token.clone()));
+    active.updated_at = Set(Utc::now());
+    active.update(db).await?;
+    Ok(FeedToken {
+        url: private_feed_url(&site.public_url, &token),
+        token,
+    })
+}
+
+/// Why a session is in a private feed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Place {
+    Confirmed,
+    Waitlisted,
+    Visit,
+    /// A public feed: no join links.
+    Public,
+}
+
+/// A participant's private feed: confirmed and waitlisted bookings, and their triad's scheduled
+/// visits, on published events. `None` when no participant holds the token.
+pub async fn participant_feed<C: ConnectionTrait>(db: &C, site: &FeedSite, token: &str) -> DomainResult<Option<Feed>> {
+    if token.len() < 20 || token.len() > 64 {
+        return Ok(None);
+    }
+    let Some(person) = participant::Entity::find()
+        .filter(participant::Column::FeedToken.eq(token))
+        .filter(participant::Column::ErasedAt.is_null())
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let mut places: HashMap<i64, Place> = HashMap::new();
+    let bookings: Vec<(i64, String, DateTime<Utc>)> = booking::Entity::find()
+        .select_only()
+        .columns([
+            booking::Column::SessionId,
+            booking::Column::Status,
+            booking::Column::UpdatedAt,
+        ])
+        .filter(booking::Column::ParticipantId.eq(person.id))
+        .filter(booking::Column::Status.is_in(["confirmed", "attended", "no_show", "waitlisted"]))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut last_modified = person.updated_at;
+    for (session_id, status, updated_at) in bookings {
+        last_modified = last_modified.max(updated_at);
+        places.insert(
+            session_id,
+            if status == "waitlisted" {
+                Place::Waitlisted
+            } else {
+                Place::Confirmed
+            },
+        );
+    }
+    let mut visits = Condition::any().add(visit::Column::FacilitatorId.eq(person.id));
+    if let Some(school_id) = person.school_id {
+        visits = visits.add(
+            visit::Column::TriadId.in_subquery(
+                Query::select()
+                    .column(triad_member::Column::TriadId)
+                    .from(triad_member::Entity)
+                    .and_where(triad_member::Column::SchoolId.eq(school_id))
+                    .to_owned(),
+            ),
+        );
+    }
+    let visit_sessions: Vec<(Option<i64>, DateTime<Utc>)> = visit::Entity::find()
+        .select_only()
+        .columns([visit::Column::SessionId, visit::Column::UpdatedAt])
+        .filter(visit::Column::Status.eq("scheduled"))
+        .filter(visit::Column::SessionId.is_not_null())
+        .filter(visits)
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (session_id, updated_at) in visit_sessions {
+        if let Some(session_id) = session_id {
+            last_modified = last_modified.max(updated_at);
+            places.entry(session_id).or_insert(Place::Visit);
+        }
+    }
+    let zone = person.time_zone.parse::<Tz>().unwrap_or(chrono_tz::Europe::London);
+    let mut events = Vec::with_capacity(places.len());
+    let ids: Vec<i64> = places.keys().copied().collect();
+    for chunk in ids.chunks(1000) {
+        let rows = session::Entity::find()
+            .find_also_related(event::Entity)
+            .filter(session::Column::Id.is_in(chunk.iter().copied()))
+            .filter(session::Column::Status.eq("scheduled"))
+            .filter(event::Column::Status.eq("published"))
+            .all(db)
+            .await?;
+        for (s, e) in rows {
+            let (Some(e), Some(place)) = (e, places.get(&s.id).copied()) else {
+                continue;
+            };
+            last_modified = last_modified.max(s.updated_at).max(e.updated_at);
+            events.push((s.starts_at, s.id, vevent(site, &s, &e, place)));
+        }
+    }
+    events.sort_by_key(|(starts_at, id, _)| (*starts_at, *id));
+    Ok(Some(Feed {
+        calendar: calendar(
+            format!("Convene: {}", person.name),
+            zone,
+            events.into_iter().map(|(_, _, e)| e).collect(),
+        ),
+        last_modified,
+    }))
+}
+
+/// A published event's scheduled sessions (a cancelled event's feed is empty, so subscribers
+/// drop it). `None` for an unknown or draft event.
+pub async fn event_feed<C: ConnectionTrait>(db: &C, site: &FeedSite, id: i64) -> DomainResult<Option<Feed>> {
+    let Some(e) = event::Entity::find_by_id(id).one(db).await? else {
+        return Ok(None);
+    };
+    if e.status == "draft" {
+        return Ok(None);
+    }
+    let zone = e.time_zone.parse::<Tz>().unwrap_or(chrono_tz::Europe::London);
+    let mut last_modified = e.updated_at;
+    let sessions = if e.status == "published" {
+        session::Entity::find()
+            .filter(session::Column::EventId.eq(e.id))
+            .filter(session::Column::Status.eq("scheduled"))
+            .order_by_asc(session::Column::StartsAt)
+            .order_by_asc(session::Column::Id)
+            .all(db)
+            .await?
+    } else {
+        Vec::new()
+    };
+    let events = sessions
+        .iter()
+        .map(|s| {
+            last_modified = last_modified.max(s.updated_at);
+            vevent(site, s, &e, Place::Public)
+        })
+        .collect();
+    Ok(Some(Feed {
+        calendar: calendar(e.title.clone(), zone, events),
+        last_modified,
+    }))
+}
+
+/// A published (or archived) programme's published events. `None` for an unknown or draft one.
+pub async fn programme_feed<C: ConnectionTrait>(db: &C, site: &FeedSite, id: i64) -> DomainResult<Option<Feed>> {
+    let Some(p) = programme::Entity::find_by_id(id).one(db).await? else {
+        return Ok(None);
+    };
+    if p.status == "draft" {
+        return Ok(None);
+    }
+    let rows = session::Entity::find()
+        .find_also_related(event::Entity)
+        .filter(event::Column::ProgrammeId.eq(p.id))
+        .filter(event::Column::Status.eq("published"))
+        .filter(session::Column::Status.eq("scheduled"))
+        .order_by_asc(session::Column::StartsAt)
+        .order_by_asc(session::Column::Id)
+        .all(db)
+        .await?;
+    let mut last_modified = p.updated_at;
+    let mut zones: BTreeMap<String, usize> = BTreeMap::new();
+    let mut events = Vec::with_capacity(rows.len());
+    for (s, e) in rows {
+        let Some(e) = e else { continue };
+        last_modified = last_modified.max(s.updated_at).max(e.updated_at);
+        *zones.entry(e.time_zone.clone()).or_default() += 1;
+        events.push(vevent(site, &s, &e, Place::Public));
+    }
+    let zone = zones
+        .into_iter()
+        .max_by_key(|(_, n)| *n)
+        .and_then(|(z, _)| z.parse::<Tz>().ok())
+        .unwrap_or(chrono_tz::Europe::London);
+    Ok(Some(Feed {
+        calendar: calendar(p.name.clone(), zone, events),
+        last_modified,
+    }))
+}
+
+fn calendar(name: String, zone: Tz, events: Vec<Event>) -> Calendar {
+    Calendar {
+        prod_id: "-//Convene//Convene feeds//EN".to_owned(),
+        method: Some(Method::Publish),
+        name: Some(name),
+        time_zone: Some(zone),
+        refresh_hourly: true,
+        events,
+    }
+}
+
+/// The `UID` of a session, the same in feeds and invitations.
+pub fn session_uid(site: &FeedSite, session_id: i64) -> String {
+    format!("session-{session_id}@{}", site.host)
+}
+
+/// `Title — Label`, or the title alone.
+pub fn session_title(s: &session::Model, e: &event::Model) -> String {
+    match s.label.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
+        Some(label) => format!("{} — {label}", e.title),
+        None => e.title.clone(),
+    }
+}
+
+/// One session as a `VEVENT`. Only a confirmed participant's feed carries the join link.
+fn vevent(site: &FeedSite, s: &session::Model, e: &event::Model, place: Place) -> Event {
+    let mut summary = session_title(s, e);
+    if place == Place::Waitlisted {
+        summary.push_str(" (waitlisted)");
+    }
+    let join = match place {
+        Place::Confirmed | Place::Visit => e.online_url.clone(),
+        Place::Waitlisted | Place::Public => None,
+    };
+    let mut description = e.description.clone().unwrap_or_default();
+    if place == Place::Waitlisted {
+        push_paragraph(
+            &mut description,
+            "You are on the waitlist: this place is not confirmed yet.",
+        );
+    }
+    if let Some(url) = &join {
+        push_paragraph(&mut description, &format!("Join online: {url}"));
+    }
+    let location = e
+        .venue
+        .clone()
+        .or_else(|| e.online_url.as_ref().map(|_| "Online".to_owned()));
+    let changed = s.updated_at.max(e.updated_at);
+    Event {
+        uid: session_uid(site, s.id),
+        sequence: s.revision,
+        dtstamp: changed,
+        start: s.starts_at,
+        end: s.ends_at,
+        time_zone: s.time_zone.parse::<Tz>().unwrap_or(chrono_tz::Europe::London),
+        summary,
+        description: Some(description).filter(|d| !d.is_empty()),
+        location,
+        url: join,
+        status: if place == Place::Waitlisted {
+            EventStatus::Tentative
+        } else {
+            EventStatus::Confirmed
+        },
+        organizer: Some(site.organiser.clone()),
+        attendees: Vec::new(),
+        created: Some(s.created_at),
+        last_modified: Some(changed),
+    }
+}
+
+fn push_paragraph(text: &mut String, paragraph: &str) {
+    if !text.is_empty() {
+        text.push_str("\n\n");
+    }
+    text.push_str(paragraph);
+}

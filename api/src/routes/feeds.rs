@@ -1,0 +1,133 @@
+//! Calendar feeds for calendar apps: `/ical/p/{token}.ics` (a participant's private feed),
+//! `/ical/events/{id}.ics` and `/ical/programmes/{id}.ics` (public), each with a strong `ETag`
+//! and `304` to a matching `If-None-Match`; and the organisers' route that rotates a feed token.
+
+use std::time::SystemTime;
+
+use actix_web::http::header::{self, HttpDate};
+use actix_web::{HttpRequest, HttpResponse, web};
+use sha2::{Digest as _, Sha256};
+
+use crate::auth::Organiser;
+use crate::domain::DomainResult;
+use crate::domain::feed::{self, Feed, FeedToken};
+use crate::error::{ApiError, Problem};
+use crate::startup::AppState;
+
+/// `text/calendar` as every calendar app expects it.
+pub const CALENDAR: &str = "text/calendar; charset=utf-8";
+
+/// A participant's private feed: their confirmed bookings, waitlisted ones (tentative), their
+/// triad visits, and the join links of their online sessions. Anyone holding the URL can read it.
+#[utoipa::path(get, path = "/ical/p/{token}.ics", tag = "calendars",
+    params(("token" = String, Path, description = "The feed token from `POST /v1/participants/{id}/feed-token`"),
+        ("If-None-Match" = Option<String>, Header, description = "The `ETag` of the copy held")),
+    responses(
+        (status = 200, description = "The feed", content_type = "text/calendar", body = String),
+        (status = 304, description = "The copy held is current"),
+        (status = 404, description = "No feed has this token (it may have been rotated)", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn participant(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    token: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let feed = feed::participant_feed(&state.db, &state.site, &token).await;
+    respond(
+        &req,
+        feed,
+        "no calendar feed has this address; it may have been replaced by a new one",
+    )
+}
+
+/// A published event's sessions, without join links. A cancelled event's feed is empty.
+#[utoipa::path(get, path = "/ical/events/{id}.ics", tag = "calendars",
+    params(("id" = i64, Path, description = "The event's id"),
+        ("If-None-Match" = Option<String>, Header, description = "The `ETag` of the copy held")),
+    responses(
+        (status = 200, description = "The feed", content_type = "text/calendar", body = String),
+        (status = 304, description = "The copy held is current"),
+        (status = 404, description = "No such published event", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn event(state: web::Data<AppState>, req: HttpRequest, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let feed = feed::event_feed(&state.db, &state.site, id).await;
+    respond(&req, feed, &format!("there is no published event with id {id}"))
+}
+
+/// A published programme's events, without join links.
+#[utoipa::path(get, path = "/ical/programmes/{id}.ics", tag = "calendars",
+    params(("id" = i64, Path, description = "The programme's id"),
+        ("If-None-Match" = Option<String>, Header, description = "The `ETag` of the copy held")),
+    responses(
+        (status = 200, description = "The feed", content_type = "text/calendar", body = String),
+        (status = 304, description = "The copy held is current"),
+        (status = 404, description = "No such published programme", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn programme(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let feed = feed::programme_feed(&state.db, &state.site, id).await;
+    respond(&req, feed, &format!("there is no published programme with id {id}"))
+}
+
+/// Give a participant a (new) private feed URL. The first call creates it; each later call
+/// replaces it, and the old URL then answers `404`.
+#[utoipa::path(post, path = "/v1/participants/{id}/feed-token", tag = "participants",
+    params(("id" = i64, Path, description = "The participant's id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The new token and URL", body = FeedToken),
+        (status = 401, description = "No valid organiser key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such participant", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The participant was erased (`participant_erased`)", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn rotate(state: web::Data<AppState>, _: Organiser, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    let token = feed::rotate_token(&state.db, &state.site, id.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(token))
+}
+
+/// The strong `ETag` of a body: a hash of its bytes.
+pub fn etag_of(body: &[u8]) -> String {
+    let digest = Sha256::digest(body);
+    format!("\"{}\"", hex::encode(&digest[..16]))
+}
+
+/// Whether an `If-None-Match` header names `etag` (or is `*`). Weak comparison, as RFC 9110
+/// asks for `If-None-Match`.
+pub fn none_match(req: &HttpRequest, etag: &str) -> bool {
+    let bare = etag.trim_start_matches("W/");
+    req.headers().get_all(header::IF_NONE_MATCH).any(|value| {
+        value.to_str().is_ok_and(|list| {
+            list.split(',')
+                .map(str::trim)
+                .any(|tag| tag == "*" || tag.trim_start_matches("W/") == bare)
+        })
+    })
+}
+
+fn respond(req: &HttpRequest, feed: DomainResult<Option<Feed>>, missing: &str) -> Result<HttpResponse, ApiError> {
+    let Some(feed) = feed? else {
+        return Err(ApiError::not_found(missing));
+    };
+    let body = feed.calendar.render();
+    let etag = etag_of(body.as_bytes());
+    let last_modified = HttpDate::from(SystemTime::from(feed.last_modified));
+    let fresh = none_match(req, &etag);
+    let mut response = if fresh {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    response
+        .insert_header((header::ETAG, etag))
+        .insert_header((header::LAST_MODIFIED, last_modified))
+        .insert_header((header::CACHE_CONTROL, "private, no-cache"));
+    if fresh {
+        return Ok(response.finish());
+    }
+    Ok(response.content_type(CALENDAR).body(body))
+}

@@ -1,0 +1,95 @@
+//! Independent readers written in Python, installed by the tests themselves: on first use a
+//! virtual environment is made under the target folder with pinned packages, so a new machine
+//! needs only `python3`. A missing Python fails the test with the reason; nothing is skipped.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+use serde_json::Value;
+
+/// The `icalendar` release the feeds are checked against.
+const ICALENDAR: &str = "icalendar==7.3.0";
+
+static INSTALL: Mutex<()> = Mutex::new(());
+
+fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("target"),
+    }
+}
+
+fn run(command: &mut Command, what: &str) {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: could not start {command:?}: {e} (the tests need python3 on PATH)"));
+    assert!(
+        output.status.success(),
+        "{what} failed: {}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The virtual environment's `python`, made on first use.
+pub fn venv_python() -> PathBuf {
+    let venv = target_dir().join("test-tools").join("py-icalendar-7.3.0");
+    let python = venv.join("bin").join("python");
+    let _guard = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
+    if venv.join(".installed").exists() {
+        return python;
+    }
+    // Build beside, then rename: a half-made environment (an interrupted run, another test
+    // binary) is never taken for a whole one.
+    let building = venv.with_extension(format!("building-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&building);
+    std::fs::create_dir_all(building.parent().unwrap()).unwrap();
+    run(
+        Command::new("python3").args(["-m", "venv"]).arg(&building),
+        "making a Python venv for the feed checks",
+    );
+    run(
+        Command::new(building.join("bin").join("python")).args([
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "--quiet",
+            ICALENDAR,
+        ]),
+        "installing icalendar from PyPI (needs the network once)",
+    );
+    std::fs::write(building.join(".installed"), ICALENDAR).unwrap();
+    if std::fs::rename(&building, &venv).is_err() {
+        // Another process finished first; use theirs.
+        let _ = std::fs::remove_dir_all(&building);
+        assert!(
+            venv.join(".installed").exists(),
+            "could not move the venv into {}",
+            venv.display()
+        );
+    }
+    python
+}
+
+/// Reads a calendar with Python's `icalendar` (see `tools/check_ics.py`): fails the test, with
+/// the reader's reason, if the feed does not parse, has a TZID without a VTIMEZONE, folds badly,
+/// or has a VTIMEZONE that disagrees with the zone database; else returns what it read.
+pub fn read_ics(ics: &[u8]) -> Value {
+    let python = venv_python();
+    let dir = std::env::temp_dir().join(format!("convene-ics-{}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("feed.ics");
+    std::fs::write(&file, ics).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tools").join("check_ics.py");
+    let output = Command::new(python).arg(script).arg(&file).output().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        output.status.success(),
+        "Python's icalendar refused the feed: {}\n--- feed ---\n{}",
+        String::from_utf8_lossy(&output.stderr),
+        String::from_utf8_lossy(ics)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
