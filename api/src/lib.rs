@@ -4,6 +4,7 @@
 //! the `entity` crate and sea-orm. Pure code ([`time`]) touches no database.
 
 pub mod auth;
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use actix_web::dev::{Server, Service as _};
+use actix_web::http::Method;
 use actix_web::middleware::{ErrorHandlers, NormalizePath, TrailingSlash};
 use actix_web::{App, HttpResponse, HttpServer, web};
 use sea_orm::{DatabaseConnection, DbErr};
@@ -12,6 +13,7 @@ use tracing_actix_web::TracingLogger;
 use utoipa::OpenApi as _;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::cache::ResponseCache;
 use crate::config::{Settings, host_of};
 use crate::domain::feed::FeedSite;
 use crate::error::{ApiError, problem_for_any_error};
@@ -31,6 +33,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// What feeds and invitations say about the service (host for `UID`s, `ORGANIZER`).
     pub site: FeedSite,
+    /// Rendered feeds, dropped after every write.
+    pub feeds: ResponseCache,
 }
 
 /// Why the service could not start.
@@ -77,6 +81,7 @@ impl Application {
                     name: Some(settings.mail_from_name.clone()),
                 },
             },
+            feeds: ResponseCache::default(),
         });
         let openapi = ApiDoc::openapi();
         let server = HttpServer::new(move || {
@@ -85,11 +90,17 @@ impl Application {
                 .wrap_fn(|req, srv| {
                     let started = Instant::now();
                     let method = req.method().to_string();
-                    let metrics = req.app_data::<web::Data<AppState>>().map(|s| s.metrics.clone());
+                    let state = req.app_data::<web::Data<AppState>>().cloned();
+                    let writes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
                     let response = srv.call(req);
                     async move {
-                        let response = response.await?;
-                        if let Some(metrics) = metrics {
+                        let response = response.await;
+                        if writes && let Some(state) = &state {
+                            // After the handler, so after its commit: feeds built before now are stale.
+                            state.feeds.bump();
+                        }
+                        let response = response?;
+                        if let Some(metrics) = state.map(|s| s.metrics.clone()) {
                             let route = response
                                 .request()
                                 .match_pattern()

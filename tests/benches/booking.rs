@@ -11,10 +11,10 @@
 //! `BENCH_SECONDS` sets each measurement's length (default 5).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::Utc;
+use convene_tests::bench::{Run, drive};
 use convene_tests::{Backend, TestApp, backends, json, spawn_app_with_pool};
 use sea_orm::sqlx::{self, Connection as _};
 use sea_orm::{ConnectionTrait as _, Statement};
@@ -23,76 +23,6 @@ use sea_orm::{ConnectionTrait as _, Statement};
 const SESSIONS: usize = 200;
 /// People booking through the API; another as many book through the baseline.
 const PEOPLE: usize = 2000;
-
-/// Latencies and count of one measured run.
-struct Run {
-    count: usize,
-    seconds: f64,
-    latencies: Vec<Duration>,
-}
-
-impl Run {
-    fn rate(&self) -> f64 {
-        self.count as f64 / self.seconds
-    }
-    fn percentile(&self, p: f64) -> f64 {
-        let mut sorted = self.latencies.clone();
-        sorted.sort_unstable();
-        if sorted.is_empty() {
-            return 0.0;
-        }
-        let i = ((sorted.len() as f64 * p).ceil() as usize)
-            .saturating_sub(1)
-            .min(sorted.len() - 1);
-        sorted[i].as_secs_f64() * 1000.0
-    }
-}
-
-/// Runs `work(k)` from `concurrency` workers until `duration` has passed; `k` counts up from `start`.
-async fn drive<F, Fut>(concurrency: usize, duration: Duration, start: usize, work: F) -> (Run, usize)
-where
-    F: Fn(usize) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = bool> + Send,
-{
-    let next = Arc::new(AtomicUsize::new(start));
-    let work = Arc::new(work);
-    let began = Instant::now();
-    let deadline = began + duration;
-    let mut workers = Vec::new();
-    for _ in 0..concurrency {
-        let (next, work) = (next.clone(), work.clone());
-        workers.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            let mut failures = 0;
-            while Instant::now() < deadline {
-                let k = next.fetch_add(1, Ordering::Relaxed);
-                let t = Instant::now();
-                if work(k).await {
-                    latencies.push(t.elapsed());
-                } else {
-                    failures += 1;
-                }
-            }
-            (latencies, failures)
-        }));
-    }
-    let mut latencies = Vec::new();
-    let mut failures = 0;
-    for w in workers {
-        let (l, f) = w.await.expect("a worker");
-        latencies.extend(l);
-        failures += f;
-    }
-    let seconds = began.elapsed().as_secs_f64();
-    (
-        Run {
-            count: latencies.len(),
-            seconds,
-            latencies,
-        },
-        failures,
-    )
-}
 
 /// The participant and session of the `k`-th booking: never the same pair twice (for the first
 /// people × sessions bookings), and consecutive bookings far apart, so concurrent requests spread

@@ -12,6 +12,7 @@ use reqwest::{Method, RequestBuilder, StatusCode};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::Value;
 
+pub mod bench;
 pub mod python;
 
 pub use reqwest;

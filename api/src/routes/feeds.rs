@@ -5,6 +5,7 @@
 use std::time::SystemTime;
 
 use actix_web::http::header::{self, HttpDate};
+use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use sha2::{Digest as _, Sha256};
 
@@ -32,12 +33,9 @@ pub async fn participant(
     req: HttpRequest,
     token: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let feed = feed::participant_feed(&state.db, &state.site, &token).await;
-    respond(
-        &req,
-        feed,
-        "no calendar feed has this address; it may have been replaced by a new one",
-    )
+    let missing = "no calendar feed has this address; it may have been replaced by a new one";
+    let build = feed::participant_feed(&state.db, &state.site, &token);
+    respond(&state, &req, format!("p:{token}"), missing, build).await
 }
 
 /// A published event's sessions, without join links. A cancelled event's feed is empty.
@@ -51,8 +49,15 @@ pub async fn participant(
     ))]
 pub async fn event(state: web::Data<AppState>, req: HttpRequest, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let feed = feed::event_feed(&state.db, &state.site, id).await;
-    respond(&req, feed, &format!("there is no published event with id {id}"))
+    let missing = format!("there is no published event with id {id}");
+    respond(
+        &state,
+        &req,
+        format!("e:{id}"),
+        &missing,
+        feed::event_feed(&state.db, &state.site, id),
+    )
+    .await
 }
 
 /// A published programme's events, without join links.
@@ -70,8 +75,15 @@ pub async fn programme(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let feed = feed::programme_feed(&state.db, &state.site, id).await;
-    respond(&req, feed, &format!("there is no published programme with id {id}"))
+    let missing = format!("there is no published programme with id {id}");
+    respond(
+        &state,
+        &req,
+        format!("g:{id}"),
+        &missing,
+        feed::programme_feed(&state.db, &state.site, id),
+    )
+    .await
 }
 
 /// Give a participant a (new) private feed URL. The first call creates it; each later call
@@ -109,25 +121,40 @@ pub fn none_match(req: &HttpRequest, etag: &str) -> bool {
     })
 }
 
-fn respond(req: &HttpRequest, feed: DomainResult<Option<Feed>>, missing: &str) -> Result<HttpResponse, ApiError> {
-    let Some(feed) = feed? else {
-        return Err(ApiError::not_found(missing));
+/// Answers from the cache when it holds a fresh copy, else builds the feed with `build` and keeps
+/// it; `304` when `If-None-Match` names the current `ETag`.
+async fn respond(
+    state: &AppState,
+    req: &HttpRequest,
+    key: String,
+    missing: &str,
+    build: impl Future<Output = DomainResult<Option<Feed>>>,
+) -> Result<HttpResponse, ApiError> {
+    let cached = match state.feeds.get(&key) {
+        Some(hit) => hit,
+        None => {
+            let generation = state.feeds.generation();
+            let Some(feed) = build.await? else {
+                return Err(ApiError::not_found(missing));
+            };
+            let body = Bytes::from(feed.calendar.render());
+            let etag = etag_of(&body);
+            let last_modified = HttpDate::from(SystemTime::from(feed.last_modified)).to_string();
+            state.feeds.put(key, generation, etag, last_modified, body)
+        }
     };
-    let body = feed.calendar.render();
-    let etag = etag_of(body.as_bytes());
-    let last_modified = HttpDate::from(SystemTime::from(feed.last_modified));
-    let fresh = none_match(req, &etag);
+    let fresh = none_match(req, &cached.etag);
     let mut response = if fresh {
         HttpResponse::NotModified()
     } else {
         HttpResponse::Ok()
     };
     response
-        .insert_header((header::ETAG, etag))
-        .insert_header((header::LAST_MODIFIED, last_modified))
+        .insert_header((header::ETAG, cached.etag.clone()))
+        .insert_header((header::LAST_MODIFIED, cached.last_modified.clone()))
         .insert_header((header::CACHE_CONTROL, "private, no-cache"));
     if fresh {
         return Ok(response.finish());
     }
-    Ok(response.content_type(CALENDAR).body(body))
+    Ok(response.content_type(CALENDAR).body(cached.body.clone()))
 }
