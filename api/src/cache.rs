@@ -1,4 +1,4 @@
-//! A cache of rendered feeds. A 1,000-event feed costs tens of milliseconds to read and write;
+//! A cache of rendered responses (feeds, the public events list). A 1,000-event feed costs tens of milliseconds to read and write;
 //! calendar apps ask for the same bytes again and again. An entry is served while nothing has
 //! been written through this process since it was built (every request other than `GET`, `HEAD`
 //! and `OPTIONS` bumps a generation) and it is younger than [`MAX_AGE`], the bound on how long a
@@ -21,8 +21,8 @@ pub const MAX_BYTES: usize = 64 * 1024 * 1024;
 pub struct Cached {
     /// The strong `ETag`.
     pub etag: String,
-    /// `Last-Modified`, formatted.
-    pub last_modified: String,
+    /// `Last-Modified`, formatted, when known.
+    pub last_modified: Option<String>,
     /// The body.
     pub body: Bytes,
     generation: u64,
@@ -70,7 +70,14 @@ impl ResponseCache {
 
     /// Keeps a response built at `generation`, evicting the least recently used entries over
     /// [`MAX_BYTES`]. A body larger than a quarter of that is not kept.
-    pub fn put(&self, key: String, generation: u64, etag: String, last_modified: String, body: Bytes) -> Arc<Cached> {
+    pub fn put(
+        &self,
+        key: String,
+        generation: u64,
+        etag: String,
+        last_modified: Option<String>,
+        body: Bytes,
+    ) -> Arc<Cached> {
         let entry = Arc::new(Cached {
             etag,
             last_modified,
@@ -111,7 +118,7 @@ mod tests {
     fn an_entry_is_served_until_a_write_bumps_the_generation() {
         let cache = ResponseCache::default();
         let at = cache.generation();
-        cache.put("a".into(), at, "\"1\"".into(), "x".into(), Bytes::from_static(b"body"));
+        cache.put("a".into(), at, "\"1\"".into(), None, Bytes::from_static(b"body"));
         assert_eq!(cache.get("a").unwrap().body, Bytes::from_static(b"body"));
         cache.bump();
         assert!(cache.get("a").is_none());
@@ -122,7 +129,7 @@ mod tests {
         let cache = ResponseCache::default();
         let at = cache.generation();
         cache.bump();
-        cache.put("a".into(), at, "\"1\"".into(), "x".into(), Bytes::from_static(b"old"));
+        cache.put("a".into(), at, "\"1\"".into(), None, Bytes::from_static(b"old"));
         assert!(cache.get("a").is_none());
     }
 
@@ -132,10 +139,10 @@ mod tests {
         let at = cache.generation();
         let big = Bytes::from(vec![b'x'; MAX_BYTES / 4]);
         for key in ["a", "b", "c", "d"] {
-            cache.put(key.into(), at, String::new(), String::new(), big.clone());
+            cache.put(key.into(), at, String::new(), None, big.clone());
         }
         assert!(cache.get("a").is_some());
-        cache.put("e".into(), at, String::new(), String::new(), big);
+        cache.put("e".into(), at, String::new(), None, big);
         assert!(cache.get("a").is_some(), "a was used most recently but one");
         assert!(cache.get("b").is_none(), "b was the least recently used");
     }

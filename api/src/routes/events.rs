@@ -1,10 +1,10 @@
 //! `/v1/events`: organisers create and change events; anyone may list and read published ones
 //! (never with their join links).
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::auth::{Organiser, Viewer};
-use crate::domain::event::{self, Event, EventFilter, EventInput};
+use crate::domain::event::{self, Audience, Event, EventFilter, EventInput};
 use crate::error::{ApiError, Problem};
 use crate::extract::{JsonBody, QueryParams};
 use crate::startup::AppState;
@@ -23,11 +23,29 @@ crate::list_schema!(EventList, Event);
     ))]
 pub async fn list(
     state: web::Data<AppState>,
+    req: HttpRequest,
     Viewer(audience): Viewer,
     QueryParams(filter): QueryParams<EventFilter>,
 ) -> Result<HttpResponse, ApiError> {
     let page = super::page_request(filter.limit, filter.cursor.as_deref())?;
-    Ok(super::page(event::list(&state.db, &filter, page, audience).await?))
+    if audience == Audience::Organiser {
+        return Ok(super::page(event::list(&state.db, &filter, page, audience).await?));
+    }
+    // The public list is the same for everyone: kept in the response cache, with an ETag.
+    let key = format!("events?{}", req.query_string());
+    super::cached(&state, &req, key, "application/json", async {
+        let page = event::list(&state.db, &filter, page, audience).await?;
+        let body = serde_json::to_vec(&super::ListBody {
+            items: page.items,
+            next_cursor: page.next_cursor,
+        })
+        .map_err(|e| ApiError::internal(&e))?;
+        Ok(super::Rendered {
+            body: body.into(),
+            last_modified: None,
+        })
+    })
+    .await
 }
 
 /// Create an event (a draft unless `status` is `published`).

@@ -2,12 +2,8 @@
 //! `/ical/events/{id}.ics` and `/ical/programmes/{id}.ics` (public), each with a strong `ETag`
 //! and `304` to a matching `If-None-Match`; and the organisers' route that rotates a feed token.
 
-use std::time::SystemTime;
-
-use actix_web::http::header::{self, HttpDate};
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
-use sha2::{Digest as _, Sha256};
 
 use crate::auth::Organiser;
 use crate::domain::DomainResult;
@@ -102,27 +98,7 @@ pub async fn rotate(state: web::Data<AppState>, _: Organiser, id: web::Path<i64>
     Ok(HttpResponse::Ok().json(token))
 }
 
-/// The strong `ETag` of a body: a hash of its bytes.
-pub fn etag_of(body: &[u8]) -> String {
-    let digest = Sha256::digest(body);
-    format!("\"{}\"", hex::encode(&digest[..16]))
-}
-
-/// Whether an `If-None-Match` header names `etag` (or is `*`). Weak comparison, as RFC 9110
-/// asks for `If-None-Match`.
-pub fn none_match(req: &HttpRequest, etag: &str) -> bool {
-    let bare = etag.trim_start_matches("W/");
-    req.headers().get_all(header::IF_NONE_MATCH).any(|value| {
-        value.to_str().is_ok_and(|list| {
-            list.split(',')
-                .map(str::trim)
-                .any(|tag| tag == "*" || tag.trim_start_matches("W/") == bare)
-        })
-    })
-}
-
-/// Answers from the cache when it holds a fresh copy, else builds the feed with `build` and keeps
-/// it; `304` when `If-None-Match` names the current `ETag`.
+/// Renders a feed for [`super::cached`]; `None` (a 404) when there is no such feed.
 async fn respond(
     state: &AppState,
     req: &HttpRequest,
@@ -130,31 +106,14 @@ async fn respond(
     missing: &str,
     build: impl Future<Output = DomainResult<Option<Feed>>>,
 ) -> Result<HttpResponse, ApiError> {
-    let cached = match state.feeds.get(&key) {
-        Some(hit) => hit,
-        None => {
-            let generation = state.feeds.generation();
-            let Some(feed) = build.await? else {
-                return Err(ApiError::not_found(missing));
-            };
-            let body = Bytes::from(feed.calendar.render());
-            let etag = etag_of(&body);
-            let last_modified = HttpDate::from(SystemTime::from(feed.last_modified)).to_string();
-            state.feeds.put(key, generation, etag, last_modified, body)
-        }
-    };
-    let fresh = none_match(req, &cached.etag);
-    let mut response = if fresh {
-        HttpResponse::NotModified()
-    } else {
-        HttpResponse::Ok()
-    };
-    response
-        .insert_header((header::ETAG, cached.etag.clone()))
-        .insert_header((header::LAST_MODIFIED, cached.last_modified.clone()))
-        .insert_header((header::CACHE_CONTROL, "private, no-cache"));
-    if fresh {
-        return Ok(response.finish());
-    }
-    Ok(response.content_type(CALENDAR).body(cached.body.clone()))
+    super::cached(state, req, key, CALENDAR, async {
+        let Some(feed) = build.await? else {
+            return Err(ApiError::not_found(missing));
+        };
+        Ok(super::Rendered {
+            body: Bytes::from(feed.calendar.render()),
+            last_modified: Some(feed.last_modified),
+        })
+    })
+    .await
 }

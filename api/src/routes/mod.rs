@@ -10,11 +10,18 @@ pub mod programmes;
 pub mod schools;
 pub mod sessions;
 
-use actix_web::{HttpResponse, web};
+use std::time::SystemTime;
+
+use actix_web::http::header::{self, HttpDate};
+use actix_web::web::Bytes;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
+use sha2::{Digest as _, Sha256};
 
 use crate::domain::page::{Page, PageRequest};
 use crate::error::ApiError;
+use crate::startup::AppState;
 
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -142,4 +149,70 @@ macro_rules! list_schema {
             pub next_cursor: Option<String>,
         }
     };
+}
+
+/// The strong `ETag` of a body: a hash of its bytes.
+pub fn etag_of(body: &[u8]) -> String {
+    let digest = Sha256::digest(body);
+    format!("\"{}\"", hex::encode(&digest[..16]))
+}
+
+/// Whether an `If-None-Match` header names `etag` (or is `*`). Weak comparison, as RFC 9110
+/// asks for `If-None-Match`.
+pub fn none_match(req: &HttpRequest, etag: &str) -> bool {
+    let bare = etag.trim_start_matches("W/");
+    req.headers().get_all(header::IF_NONE_MATCH).any(|value| {
+        value.to_str().is_ok_and(|list| {
+            list.split(',')
+                .map(str::trim)
+                .any(|tag| tag == "*" || tag.trim_start_matches("W/") == bare)
+        })
+    })
+}
+
+/// A body to keep in the response cache, and when what it shows last changed.
+pub struct Rendered {
+    /// The bytes sent.
+    pub body: Bytes,
+    /// Sent as `Last-Modified` when known.
+    pub last_modified: Option<DateTime<Utc>>,
+}
+
+/// Answers a `GET` from the response cache when it holds a fresh copy under `key`, else builds
+/// the body with `build` and keeps it; `304` when `If-None-Match` names the current `ETag`.
+pub async fn cached(
+    state: &AppState,
+    req: &HttpRequest,
+    key: String,
+    content_type: &'static str,
+    build: impl Future<Output = Result<Rendered, ApiError>>,
+) -> Result<HttpResponse, ApiError> {
+    let cached = match state.feeds.get(&key) {
+        Some(hit) => hit,
+        None => {
+            let generation = state.feeds.generation();
+            let rendered = build.await?;
+            let etag = etag_of(&rendered.body);
+            let last_modified = rendered
+                .last_modified
+                .map(|at| HttpDate::from(SystemTime::from(at)).to_string());
+            state.feeds.put(key, generation, etag, last_modified, rendered.body)
+        }
+    };
+    let fresh = none_match(req, &cached.etag);
+    let mut response = if fresh {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    response
+        .insert_header((header::ETAG, cached.etag.clone()))
+        .insert_header((header::CACHE_CONTROL, "no-cache"));
+    if let Some(at) = &cached.last_modified {
+        response.insert_header((header::LAST_MODIFIED, at.clone()));
+    }
+    if fresh {
+        return Ok(response.finish());
+    }
+    Ok(response.content_type(content_type).body(cached.body.clone()))
 }

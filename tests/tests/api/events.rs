@@ -52,6 +52,32 @@ async fn the_public_list_shows_only_published_events_and_never_join_links() {
 }
 
 #[tokio::test]
+async fn the_public_list_answers_304_to_its_etag_until_an_event_changes() {
+    for app in spawn_apps().await {
+        app.create_event(json!({"title": "First"})).await;
+        let first = app.send(app.anonymous(Method::GET, "/v1/events")).await;
+        let etag = first.headers["etag"].to_str().unwrap().to_owned();
+        let again = app
+            .send(app.anonymous(Method::GET, "/v1/events").header("If-None-Match", &etag))
+            .await;
+        assert_eq!(again.status, 304);
+        let second = app.create_event(json!({"title": "Second"})).await;
+        let changed = app
+            .send(app.anonymous(Method::GET, "/v1/events").header("If-None-Match", &etag))
+            .await;
+        assert_eq!(changed.status, 200, "a new event shows at once");
+        assert_eq!(changed.json()["items"].as_array().unwrap().len(), 2);
+        app.patch(
+            &format!("/v1/events/{}", second["id"]),
+            &json!({"title": "Second, renamed"}),
+        )
+        .await;
+        let renamed = app.send(app.anonymous(Method::GET, "/v1/events")).await;
+        assert!(renamed.text.contains("Second, renamed"), "{}", renamed.text);
+    }
+}
+
+#[tokio::test]
 async fn events_are_filtered_by_kind_topic_and_dates() {
     for app in spawn_apps().await {
         let june = app.create_event(json!({"kind": "conference", "title": "June"})).await;
