@@ -75,6 +75,32 @@ impl FromRequest for Organiser {
     }
 }
 
+/// The Discord bot: the request carries a live bot key (else 401, or 403 for an organiser key).
+#[derive(Clone, Debug)]
+pub struct Bot(pub AuthenticatedKey);
+
+impl FromRequest for Bot {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let key = key_of(req);
+        Box::pin(async move {
+            let key = key
+                .await?
+                .ok_or_else(|| ApiError::unauthorized("this needs a bot key: Authorization: Bearer <key>"))?;
+            if key.role != KeyRole::Bot {
+                return Err(ApiError::forbidden(format!(
+                    "the {} key '{}' cannot use the bot's routes (make one with keys create --role bot)",
+                    key.role.as_str(),
+                    key.name
+                )));
+            }
+            Ok(Bot(key))
+        })
+    }
+}
+
 /// Anyone: the public without a key, or an organiser with one. A key that is sent must be valid.
 #[derive(Clone, Debug)]
 pub struct Viewer(pub Audience);

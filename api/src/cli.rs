@@ -35,6 +35,9 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Run only the notifications worker: send due email from the outbox until stopped (SIGTERM
+    /// or Ctrl-C finish the message in hand and give back the rest).
+    Worker,
     /// Manage API keys.
     Keys {
         /// What to do with keys.
@@ -163,6 +166,7 @@ async fn execute(settings: &Settings, command: Option<Command>, out: &mut impl W
             writeln!(out, "migrated {}", redact_url(&settings.database_url))?;
             Ok(())
         }
+        Command::Worker => worker(&settings, out).await,
         Command::Keys { action } => {
             let db = open(&settings).await?;
             keys_command(&db, action, out).await
@@ -191,6 +195,53 @@ async fn serve(settings: &Settings, out: &mut impl Write) -> Result<(), CliError
     out.flush()?;
     app.run_until_stopped().await?;
     Ok(())
+}
+
+async fn worker(settings: &Settings, out: &mut impl Write) -> Result<(), CliError> {
+    let db = open(settings).await?;
+    let public_url = settings
+        .public_url
+        .clone()
+        .map(|u| u.trim_end_matches('/').to_owned())
+        .unwrap_or_else(|| format!("http://{}", settings.bind));
+    let site = crate::startup::feed_site(settings, &public_url);
+    let worker = crate::worker::Worker::new(db, settings, site, std::sync::Arc::new(tokio::sync::Notify::new()))
+        .map_err(|e| CliError::Start(StartError::Mail(e)))?;
+    writeln!(
+        out,
+        "Convene's notifications worker is sending to {}",
+        worker.describe()
+    )?;
+    out.flush()?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    worker.run(stopped).await;
+    Ok(())
+}
+
+/// Ctrl-C, or SIGTERM on Unix.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 /// Makes the first organiser key if no key exists; `None` if one did (or another instance starting

@@ -31,6 +31,20 @@ pub struct Settings {
     pub mail_from: Option<String>,
     /// The name shown with that address.
     pub mail_from_name: String,
+    /// Send mail through this SMTP server: `smtp://host:port` (plain), `smtp://…?tls=required`
+    /// (STARTTLS), `smtps://user:pass@host` (TLS). When unset, mail is written to `mail_dir`.
+    pub smtp_url: Option<String>,
+    /// The folder `.eml` files are written to when no SMTP server is set.
+    pub mail_dir: String,
+    /// Whether `serve` also runs the notifications worker (`convene-api worker` runs it alone).
+    pub worker: bool,
+    /// Tries before a message is declared dead.
+    pub mail_max_attempts: u32,
+    /// The first retry's delay in milliseconds; each later one doubles it (with jitter), up to an hour.
+    pub mail_retry_base_ms: u64,
+    /// How long a worker's claim on a batch holds; a worker that dies gives its messages back
+    /// after this long. Longer than a batch can take (10 messages × a 10 s SMTP timeout).
+    pub mail_lease_seconds: u64,
 }
 
 impl Default for Settings {
@@ -43,6 +57,12 @@ impl Default for Settings {
             log: "info".to_owned(),
             mail_from: None,
             mail_from_name: "Convene".to_owned(),
+            smtp_url: None,
+            mail_dir: "mail-outbox".to_owned(),
+            worker: true,
+            mail_max_attempts: 8,
+            mail_retry_base_ms: 30_000,
+            mail_lease_seconds: 120,
         }
     }
 }
@@ -97,6 +117,23 @@ impl Settings {
         {
             return Err(ConfigError::Invalid(
                 "CONVENE_PUBLIC_URL must start with http:// or https://".to_owned(),
+            ));
+        }
+        if let Some(url) = &self.smtp_url
+            && !(url.starts_with("smtp://") || url.starts_with("smtps://"))
+        {
+            return Err(ConfigError::Invalid(
+                "CONVENE_SMTP_URL must start with smtp:// or smtps://".to_owned(),
+            ));
+        }
+        if self.mail_lease_seconds < 2 {
+            return Err(ConfigError::Invalid(
+                "CONVENE_MAIL_LEASE_SECONDS must be at least 2".to_owned(),
+            ));
+        }
+        if self.mail_max_attempts == 0 {
+            return Err(ConfigError::Invalid(
+                "CONVENE_MAIL_MAX_ATTEMPTS must be at least 1".to_owned(),
             ));
         }
         if let Some(from) = &self.mail_from
@@ -183,6 +220,12 @@ impl fmt::Debug for Settings {
             .field("log", &self.log)
             .field("mail_from", &self.mail_from)
             .field("mail_from_name", &self.mail_from_name)
+            .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
+            .field("mail_dir", &self.mail_dir)
+            .field("worker", &self.worker)
+            .field("mail_max_attempts", &self.mail_max_attempts)
+            .field("mail_retry_base_ms", &self.mail_retry_base_ms)
+            .field("mail_lease_seconds", &self.mail_lease_seconds)
             .finish()
     }
 }

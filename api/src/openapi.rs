@@ -3,7 +3,9 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{bookings, closures, events, feeds, health, participants, programmes, schools, sessions};
+use crate::routes::{
+    bookings, closures, events, feeds, health, notifications, participants, programmes, schools, sessions,
+};
 
 /// Convene's v1 API.
 #[derive(OpenApi)]
@@ -24,6 +26,7 @@ Errors are RFC 7807 `application/problem+json` with a stable `code`. Lists take 
         bookings::create, bookings::list, bookings::read, bookings::cancel, bookings::mark, bookings::attendance, bookings::register,
         closures::import, closures::list, closures::delete,
         feeds::rotate, feeds::participant, feeds::event, feeds::programme,
+        notifications::list, notifications::retry, notifications::lease, notifications::ack,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -33,6 +36,8 @@ Errors are RFC 7807 `application/problem+json` with a stable `code`. Lists take 
         (name = "events", description = "Conferences, SLP sessions and triad visits"),
         (name = "sessions", description = "The bookable units of events"),
         (name = "bookings", description = "Booking, waitlists, cancellation and attendance"),
+        (name = "notifications", description = "The outbox: messages queued, sent and dead"),
+        (name = "bot", description = "Routes for the Discord bot's key"),
         (name = "calendars", description = "iCalendar feeds for calendar apps (no key: the URL is the secret or the event is public)"),
         (name = "operations", description = "Health and metrics"),
     )

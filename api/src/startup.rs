@@ -4,6 +4,8 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Instant;
 
+use tokio::sync::{Notify, watch};
+
 use actix_web::dev::{Server, Service as _};
 use actix_web::http::Method;
 use actix_web::middleware::{ErrorHandlers, NormalizePath, TrailingSlash};
@@ -21,6 +23,7 @@ use crate::extract::{JSON_LIMIT, path_error};
 use crate::ical::Person;
 use crate::metrics::{Metrics, RequestLabels};
 use crate::openapi::ApiDoc;
+use crate::worker::Worker;
 use crate::{db, routes};
 
 /// What every handler can reach.
@@ -35,6 +38,8 @@ pub struct AppState {
     pub site: FeedSite,
     /// Rendered feeds, dropped after every write.
     pub feeds: ResponseCache,
+    /// Wakes this process's notifications worker after a write (it also polls).
+    pub wake: Arc<Notify>,
 }
 
 /// Why the service could not start.
@@ -46,6 +51,21 @@ pub enum StartError {
     /// The address could not be bound.
     #[error("could not listen: {0}")]
     Io(#[from] std::io::Error),
+    /// The mail settings cannot be used.
+    #[error("mail: {0}")]
+    Mail(String),
+}
+
+/// What feeds and invitations say about the service.
+pub fn feed_site(settings: &Settings, public_url: &str) -> FeedSite {
+    FeedSite {
+        public_url: public_url.to_owned(),
+        host: host_of(public_url),
+        organiser: Person {
+            email: settings.mail_from_for(public_url),
+            name: Some(settings.mail_from_name.clone()),
+        },
+    }
 }
 
 /// A bound, not yet running, server.
@@ -54,6 +74,7 @@ pub struct Application {
     public_url: String,
     db: DatabaseConnection,
     server: Server,
+    worker: Option<Worker>,
 }
 
 impl Application {
@@ -69,19 +90,20 @@ impl Application {
         let listener = TcpListener::bind(&settings.bind)?;
         let address = listener.local_addr()?;
         let public_url = settings.public_url_for(address);
+        let wake = Arc::new(Notify::new());
+        let site = feed_site(settings, &public_url);
+        let worker = if settings.worker {
+            Some(Worker::new(db.clone(), settings, site.clone(), wake.clone()).map_err(StartError::Mail)?)
+        } else {
+            None
+        };
         let state = web::Data::new(AppState {
             db: db.clone(),
             public_url: public_url.clone(),
             metrics: Arc::new(Metrics::new()),
-            site: FeedSite {
-                public_url: public_url.clone(),
-                host: host_of(&public_url),
-                organiser: Person {
-                    email: settings.mail_from_for(&public_url),
-                    name: Some(settings.mail_from_name.clone()),
-                },
-            },
+            site,
             feeds: ResponseCache::default(),
+            wake: wake.clone(),
         });
         let openapi = ApiDoc::openapi();
         let server = HttpServer::new(move || {
@@ -96,8 +118,10 @@ impl Application {
                     async move {
                         let response = response.await;
                         if writes && let Some(state) = &state {
-                            // After the handler, so after its commit: feeds built before now are stale.
+                            // After the handler, so after its commit: feeds built before now are
+                            // stale, and any message it queued can go.
                             state.feeds.bump();
+                            state.wake.notify_one();
                         }
                         let response = response?;
                         if let Some(metrics) = state.map(|s| s.metrics.clone()) {
@@ -137,6 +161,7 @@ impl Application {
             public_url,
             db,
             server,
+            worker,
         })
     }
 
@@ -155,8 +180,18 @@ impl Application {
         &self.db
     }
 
-    /// Serves until the process is told to stop (SIGINT or SIGTERM finish in-flight requests first).
+    /// Serves until the process is told to stop (SIGINT or SIGTERM finish in-flight requests
+    /// first), with the notifications worker beside it; the worker then finishes the message in
+    /// hand and gives back the rest of its claim.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let Some(worker) = self.worker else {
+            return self.server.await;
+        };
+        let (stop, stopped) = watch::channel(false);
+        let worker = tokio::spawn(worker.run(stopped));
+        let served = self.server.await;
+        let _ = stop.send(true);
+        let _ = worker.await;
+        served
     }
 }

@@ -124,6 +124,15 @@ impl TimeInput {
     }
 }
 
+/// The instant a wall-clock time names in `zone`, for times Convene computes itself (quiet
+/// hours): the earlier one in a repeated hour, and an hour on when it falls in a gap.
+pub fn earliest(zone: Tz, local: NaiveDateTime) -> Option<DateTime<Tz>> {
+    zone.from_local_datetime(&local).earliest().or_else(|| {
+        zone.from_local_datetime(&(local + chrono::Duration::hours(1)))
+            .earliest()
+    })
+}
+
 /// Formats an instant as RFC 3339 in UTC with whole seconds: `2027-06-04T08:30:00Z`.
 pub fn format_utc(instant: DateTime<Utc>) -> String {
     instant.to_rfc3339_opts(SecondsFormat::Secs, true)

@@ -4,6 +4,7 @@
 
 pub mod api_key;
 pub mod booking;
+pub mod calendar_sequence;
 pub mod closure;
 pub mod cohort;
 pub mod cohort_school;
@@ -29,6 +30,7 @@ pub mod visit;
 pub mod prelude {
     pub use super::api_key::Entity as ApiKey;
     pub use super::booking::Entity as Booking;
+    pub use super::calendar_sequence::Entity as CalendarSequence;
     pub use super::closure::Entity as Closure;
     pub use super::cohort::Entity as Cohort;
     pub use super::cohort_school::Entity as CohortSchool;

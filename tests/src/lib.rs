@@ -13,7 +13,9 @@ use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::Value;
 
 pub mod bench;
+pub mod itip;
 pub mod python;
+pub mod smtp;
 
 pub use reqwest;
 pub use serde_json::json;
@@ -48,8 +50,13 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     /// The database URL the app uses.
     pub database_url: String,
+    /// The folder mail is written to (when no SMTP server is set).
+    pub mail_dir: PathBuf,
+    /// The settings the app was started with.
+    pub settings: Settings,
     client: reqwest::Client,
     _scratch: Scratch,
+    _mail_scratch: Scratch,
 }
 
 /// What a test database leaves behind, removed on drop.
@@ -151,11 +158,19 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 
 /// Starts the real app with `pool` database connections (`None`: the service's own default).
 pub async fn spawn_app_with_pool(backend: Backend, pool: Option<u32>) -> TestApp {
+    spawn_app_with(backend, |s| s.db_pool = pool).await
+}
+
+/// Starts the real app with settings changed by `tweak` (an SMTP server, retry timings, ...).
+pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let (database_url, scratch) = fresh_database(backend).await;
-    let settings = Settings {
-        db_pool: pool,
+    let mail_dir = std::env::temp_dir().join(format!("convene-mail-{}", random_suffix()));
+    let mut settings = Settings {
+        mail_dir: mail_dir.display().to_string(),
+        mail_retry_base_ms: 100,
         ..test_settings(&database_url)
     };
+    tweak(&mut settings);
     let app = Application::build(&settings).await.expect("the app starts");
     let db = app.db().clone();
     let address = format!("http://127.0.0.1:{}", app.port());
@@ -170,11 +185,14 @@ pub async fn spawn_app_with_pool(backend: Backend, pool: Option<u32>) -> TestApp
         key,
         db,
         database_url,
+        mail_dir: mail_dir.clone(),
+        settings,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("client"),
         _scratch: scratch,
+        _mail_scratch: Scratch::Dir(mail_dir),
     }
 }
 
@@ -422,6 +440,36 @@ impl TestApp {
         self.count(&format!("notifications WHERE kind = '{kind}'{filter}"))
             .await
     }
+}
+
+/// The `convene-api` binary, built (debug profile) on first use, for tests and benchmarks that
+/// need real separate processes (two workers, `kill -9`).
+pub fn convene_binary() -> PathBuf {
+    static BUILT: std::sync::Mutex<Option<PathBuf>> = std::sync::Mutex::new(None);
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(path) = built.as_ref() {
+        return path.clone();
+    }
+    let target = python::target_dir();
+    let status = std::process::Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "convene-api",
+            "--bin",
+            "convene-api",
+            "--target-dir",
+        ])
+        .arg(&target)
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "building convene-api failed");
+    let path = target.join("debug").join("convene-api");
+    assert!(path.exists(), "no binary at {}", path.display());
+    *built = Some(path.clone());
+    path
 }
 
 #[cfg(test)]

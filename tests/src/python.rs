@@ -8,12 +8,16 @@ use std::sync::Mutex;
 
 use serde_json::Value;
 
-/// The `icalendar` release the feeds are checked against.
-const ICALENDAR: &str = "icalendar==7.3.0";
+/// The pinned packages of the one venv: the `icalendar` release the feeds are checked against, and
+/// the SMTP server the mail tests send to (see `smtp.rs`). The venv's folder is named after this
+/// list, so changing it makes a new venv beside the old one.
+const PACKAGES: &[&str] = &["icalendar==7.3.0", "aiosmtpd==1.4.6"];
 
 static INSTALL: Mutex<()> = Mutex::new(());
 
-fn target_dir() -> PathBuf {
+/// Cargo's target folder (`CARGO_TARGET_DIR`, else the workspace's `target`), under whose
+/// `test-tools` the tests keep what they install.
+pub fn target_dir() -> PathBuf {
     match std::env::var_os("CARGO_TARGET_DIR") {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir),
         _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("target"),
@@ -32,9 +36,19 @@ fn run(command: &mut Command, what: &str) {
     );
 }
 
-/// The virtual environment's `python`, made on first use.
+/// A file in `tests/tools`.
+pub fn tool(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tools").join(name)
+}
+
+/// The virtual environment's `python`, made on first use with the pinned `PACKAGES`.
 pub fn venv_python() -> PathBuf {
-    let venv = target_dir().join("test-tools").join("py-icalendar-7.3.0");
+    let name = PACKAGES
+        .iter()
+        .map(|p| p.replace("==", "-"))
+        .collect::<Vec<_>>()
+        .join("-");
+    let venv = target_dir().join("test-tools").join(format!("py-{name}"));
     let python = venv.join("bin").join("python");
     let _guard = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
     if venv.join(".installed").exists() {
@@ -50,17 +64,12 @@ pub fn venv_python() -> PathBuf {
         "making a Python venv for the feed checks",
     );
     run(
-        Command::new(building.join("bin").join("python")).args([
-            "-m",
-            "pip",
-            "install",
-            "--disable-pip-version-check",
-            "--quiet",
-            ICALENDAR,
-        ]),
-        "installing icalendar from PyPI (needs the network once)",
+        Command::new(building.join("bin").join("python"))
+            .args(["-m", "pip", "install", "--disable-pip-version-check", "--quiet"])
+            .args(PACKAGES),
+        "installing the test tools' Python packages from PyPI (needs the network once)",
     );
-    std::fs::write(building.join(".installed"), ICALENDAR).unwrap();
+    std::fs::write(building.join(".installed"), PACKAGES.join("\n")).unwrap();
     if std::fs::rename(&building, &venv).is_err() {
         // Another process finished first; use theirs.
         let _ = std::fs::remove_dir_all(&building);
@@ -82,7 +91,7 @@ pub fn read_ics(ics: &[u8]) -> Value {
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("feed.ics");
     std::fs::write(&file, ics).unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tools").join("check_ics.py");
+    let script = tool("check_ics.py");
     let output = Command::new(python).arg(script).arg(&file).output().unwrap();
     let _ = std::fs::remove_dir_all(&dir);
     assert!(

@@ -4,6 +4,9 @@ Reads one .ics file (path in argv[1]) with the `icalendar` package and fails (ex
 stderr) if it cannot be parsed, if any component collected parse errors, if a TZID has no
 VTIMEZONE, or if a VTIMEZONE places an event at a different instant than the zone database does.
 On success prints JSON describing what a calendar app would show.
+
+Importable too: `read_calendar(raw)` returns that JSON's dict or raises `IcsError` with the
+reason (`tools/read_mail.py` uses it for the text/calendar part of a mail).
 """
 import json
 import sys
@@ -13,13 +16,35 @@ from datetime import datetime, timezone
 import icalendar
 
 
+class IcsError(Exception):
+    """The calendar failed a check; the message is the reason."""
+
+
 def fail(message):
-    print(message, file=sys.stderr)
-    sys.exit(1)
+    raise IcsError(message)
 
 
-def main():
-    raw = open(sys.argv[1], "rb").read()
+def text_param(prop, name):
+    value = getattr(prop, "params", {}).get(name)
+    return None if value is None else str(value)
+
+
+def as_list(value):
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def read_calendar(raw, itip=False):
+    """Checks and reads one calendar's bytes; raises IcsError with the reason if a check fails.
+
+    With itip=False (the feeds, and the command line) every VEVENT must have DTSTART and DTEND and
+    `attendees` is their count. With itip=True (a calendar sent by mail) DTSTART and DTEND may be
+    absent (an iTIP CANCEL needs neither), `attendees` is the list of ATTENDEE values (mailto:
+    addresses) with their parameters in `attendee_params` ([{"address", "rsvp", "partstat",
+    "role", "cn", "cutype"}], a missing parameter as null), and `organizer_cn` and `dtstamp` are
+    added.
+    """
     for number, line in enumerate(raw.split(b"\r\n"), start=1):
         if b"\n" in line or b"\r" in line:
             fail(f"line {number}: a bare CR or LF")
@@ -49,8 +74,27 @@ def main():
         out["sequence"] = int(event.get("SEQUENCE", 0))
         if "ORGANIZER" in event:
             out["organizer"] = str(event["ORGANIZER"])
-        out["attendees"] = len(event.get("ATTENDEE", [])) if isinstance(event.get("ATTENDEE"), list) else (1 if "ATTENDEE" in event else 0)
+        if itip:
+            if "ORGANIZER" in event:
+                out["organizer_cn"] = text_param(event["ORGANIZER"], "CN")
+            if "DTSTAMP" in event:
+                out["dtstamp"] = event["DTSTAMP"].dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            attendees = as_list(event.get("ATTENDEE"))
+            out["attendees"] = [str(a) for a in attendees]
+            out["attendee_params"] = [
+                {
+                    "address": str(a),
+                    **{p.lower(): text_param(a, p) for p in ("RSVP", "PARTSTAT", "ROLE", "CN", "CUTYPE")},
+                }
+                for a in attendees
+            ]
+        else:
+            out["attendees"] = len(event.get("ATTENDEE", [])) if isinstance(event.get("ATTENDEE"), list) else (1 if "ATTENDEE" in event else 0)
         for key in ("DTSTART", "DTEND"):
+            if key not in event:
+                if itip:
+                    continue
+                fail(f"{out.get('uid')} has no {key}")
             prop = event[key]
             tzid = prop.params.get("TZID")
             value = prop.dt
@@ -70,7 +114,7 @@ def main():
             else:
                 out[key.lower()] = value.isoformat()
         events.append(out)
-    body = {
+    return {
         "method": str(cal.get("METHOD", "")) or None,
         "calname": str(cal.get("X-WR-CALNAME", "")) or None,
         "timezone": str(cal.get("X-WR-TIMEZONE", "")) or None,
@@ -79,7 +123,17 @@ def main():
         "vtimezones": sorted(zones),
         "events": events,
     }
+
+
+def main():
+    raw = open(sys.argv[1], "rb").read()
+    try:
+        body = read_calendar(raw)
+    except IcsError as e:
+        print(e, file=sys.stderr)
+        sys.exit(1)
     print(json.dumps(body))
 
 
-main()
+if __name__ == "__main__":
+    main()

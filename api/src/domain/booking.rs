@@ -465,7 +465,7 @@ async fn book_in(
         Kind::BookingWaitlisted
     };
     let payload = serde_json::json!({"waitlist_position": position, "waitlist_reason": waitlist_reason});
-    outbox::notify_booking(txn, &person, kind, row.id, session_id, payload, now).await?;
+    outbox::notify_booking(txn, &person, kind, row.id, session_id, session.starts_at, payload, now).await?;
     Ok(Booked::Created(Booking::view(&row, position)))
 }
 
@@ -534,6 +534,7 @@ pub async fn promote(
                 Kind::BookingPromoted,
                 candidate.id,
                 session.id,
+                session.starts_at,
                 serde_json::json!({}),
                 now,
             )
@@ -624,6 +625,7 @@ pub async fn cancel(db: &DatabaseConnection, booking_id: i64) -> DomainResult<Bo
                 Kind::BookingCancelled,
                 booking_id,
                 session.id,
+                session.starts_at,
                 serde_json::json!({}),
                 now,
             )
@@ -676,7 +678,17 @@ pub async fn cancel_all_for_session(
     for b in &active {
         if let Some(person) = people.iter().find(|p| p.id == b.participant_id) {
             let payload = serde_json::json!({"was": b.status});
-            outbox::notify_booking(txn, person, Kind::SessionCancelled, b.id, session_id, payload, now).await?;
+            outbox::notify_booking(
+                txn,
+                person,
+                Kind::SessionCancelled,
+                b.id,
+                session_id,
+                b.starts_at,
+                payload,
+                now,
+            )
+            .await?;
         }
     }
     Ok(active.len())

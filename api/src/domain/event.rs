@@ -493,6 +493,16 @@ pub async fn update(db: &DatabaseConnection, id: i64, input: EventInput) -> Doma
                 for session_id in ids {
                     super::booking::cancel_all_for_session(txn, session_id, now).await?;
                 }
+            } else if existing.status == "published" {
+                let moved: Vec<session::Model> = session::Entity::find()
+                    .filter(session::Column::EventId.eq(id))
+                    .filter(session::Column::Status.ne("cancelled"))
+                    .filter(session::Column::StartsAt.gt(now))
+                    .all(txn)
+                    .await?;
+                for s in moved {
+                    super::outbox::session_changed(txn, s.id, s.starts_at, false, now).await?;
+                }
             }
         }
         let row = active.update(txn).await?;

@@ -7,6 +7,7 @@ pub mod event;
 pub mod feed;
 pub mod idempotency;
 pub mod keys;
+pub mod notification;
 pub mod outbox;
 pub mod page;
 pub mod participant;

@@ -3,8 +3,9 @@
 //! rolled back. The notifications worker delivers them.
 
 use chrono::{DateTime, Utc};
-use entity::{notification, participant};
-use sea_orm::{ConnectionTrait, EntityTrait, Set};
+use entity::{booking, notification, participant};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set};
 
 use super::DomainResult;
 
@@ -21,6 +22,14 @@ pub enum Kind {
     BookingCancelled,
     /// The session was cancelled, so the booking was.
     SessionCancelled,
+    /// The session moved (time or place): an updated invitation.
+    SessionChanged,
+    /// A reminder before a confirmed session (`payload.offset_minutes` before it starts).
+    Reminder,
+    /// A follow-up survey invitation (`payload`: `survey_title`, `url`).
+    SurveyInvitation,
+    /// A code to link a Discord account (`payload.code`).
+    LinkCode,
 }
 
 impl Kind {
@@ -32,24 +41,34 @@ impl Kind {
             Self::BookingPromoted => "booking_promoted",
             Self::BookingCancelled => "booking_cancelled",
             Self::SessionCancelled => "session_cancelled",
+            Self::SessionChanged => "session_changed",
+            Self::Reminder => "reminder",
+            Self::SurveyInvitation => "survey_invitation",
+            Self::LinkCode => "link_code",
         }
     }
+
+    /// The kind stored as `name`.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
+    /// Every kind.
+    pub const ALL: [Kind; 9] = [
+        Self::BookingConfirmed,
+        Self::BookingWaitlisted,
+        Self::BookingPromoted,
+        Self::BookingCancelled,
+        Self::SessionCancelled,
+        Self::SessionChanged,
+        Self::Reminder,
+        Self::SurveyInvitation,
+        Self::LinkCode,
+    ];
 }
 
-/// Queues a message about a booking for its participant, on each channel they chose
-/// (email unless they turned it off; Discord when linked and chosen), due at `due_at`.
-pub async fn notify_booking<C: ConnectionTrait>(
-    txn: &C,
-    person: &participant::Model,
-    kind: Kind,
-    booking_id: i64,
-    session_id: i64,
-    payload: serde_json::Value,
-    due_at: DateTime<Utc>,
-) -> DomainResult<()> {
-    if person.erased_at.is_some() {
-        return Ok(());
-    }
+/// The channels a participant hears on: email unless turned off, Discord when linked and chosen.
+fn channels(person: &participant::Model) -> Vec<&'static str> {
     let mut channels = Vec::with_capacity(2);
     if person.notify_email && person.email.is_some() {
         channels.push("email");
@@ -57,14 +76,208 @@ pub async fn notify_booking<C: ConnectionTrait>(
     if person.notify_discord && person.discord_id.is_some() {
         channels.push("discord");
     }
+    channels
+}
+
+/// A participant's reminder offsets in minutes (an empty list turns reminders off).
+pub fn reminder_offsets(person: &participant::Model) -> Vec<i64> {
+    match person.reminder_offsets_minutes.as_array() {
+        Some(list) => list
+            .iter()
+            .filter_map(serde_json::Value::as_i64)
+            .filter(|m| *m > 0)
+            .collect(),
+        None => super::participant::DEFAULT_REMINDERS.to_vec(),
+    }
+}
+
+/// When a reminder due at `due` is sent, given the person's quiet hours (local `HH:MM` start and
+/// end, in their zone): outside them, as planned; inside, at their end if that is still at least
+/// 15 minutes before the session, else just before they begin.
+pub fn outside_quiet_hours(person: &participant::Model, due: DateTime<Utc>, starts_at: DateTime<Utc>) -> DateTime<Utc> {
+    let (Some(start), Some(end)) = (
+        person.quiet_hours_start.as_deref().and_then(parse_hhmm),
+        person.quiet_hours_end.as_deref().and_then(parse_hhmm),
+    ) else {
+        return due;
+    };
+    let zone: chrono_tz::Tz = person.time_zone.parse().unwrap_or(chrono_tz::Europe::London);
+    let local = due.with_timezone(&zone);
+    let time = local.time();
+    let quiet = if start <= end {
+        time >= start && time < end
+    } else {
+        time >= start || time < end
+    };
+    if !quiet {
+        return due;
+    }
+    // The quiet spell that holds `due`: it began on the day of `due` or the day before.
+    let began_day = if start > end && time < end {
+        local.date_naive().pred_opt().unwrap_or(local.date_naive())
+    } else {
+        local.date_naive()
+    };
+    let ends_day = if start > end {
+        began_day.succ_opt().unwrap_or(began_day)
+    } else {
+        began_day
+    };
+    let at = |day: chrono::NaiveDate, t: chrono::NaiveTime| {
+        crate::time::earliest(zone, day.and_time(t)).map(|l| l.with_timezone(&Utc))
+    };
+    match at(ends_day, end) {
+        Some(after) if after + chrono::Duration::minutes(15) <= starts_at => after,
+        _ => at(began_day, start)
+            .map(|before| before - chrono::Duration::minutes(1))
+            .unwrap_or(due),
+    }
+}
+
+fn parse_hhmm(text: &str) -> Option<chrono::NaiveTime> {
+    chrono::NaiveTime::parse_from_str(text, "%H:%M").ok()
+}
+
+/// Queues a participant's reminders for a confirmed booking, on each of their channels; a
+/// reminder whose time has passed is not queued.
+pub async fn schedule_reminders<C: ConnectionTrait>(
+    txn: &C,
+    person: &participant::Model,
+    booking_id: i64,
+    session_id: i64,
+    starts_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> DomainResult<()> {
+    if person.erased_at.is_some() {
+        return Ok(());
+    }
+    for minutes in reminder_offsets(person) {
+        let due = outside_quiet_hours(person, starts_at - chrono::Duration::minutes(minutes), starts_at);
+        if due <= now || due >= starts_at {
+            continue;
+        }
+        let payload = serde_json::json!({"offset_minutes": minutes});
+        insert(
+            txn,
+            person,
+            &channels(person),
+            Kind::Reminder,
+            Some(booking_id),
+            Some(session_id),
+            payload,
+            due,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Withdraws the reminders not yet sent for a booking (it was cancelled, or its session moved).
+pub async fn withdraw_reminders<C: ConnectionTrait>(txn: &C, booking_id: i64, reason: &str) -> DomainResult<()> {
+    notification::Entity::update_many()
+        .col_expr(notification::Column::State, Expr::value("withdrawn"))
+        .col_expr(notification::Column::LastError, Expr::value(reason))
+        .col_expr(notification::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(notification::Column::BookingId.eq(booking_id))
+        .filter(notification::Column::Kind.eq(Kind::Reminder.as_str()))
+        .filter(notification::Column::State.eq("pending"))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// Withdraws every message not yet sent to a participant (their data is being erased).
+pub async fn withdraw_all_for<C: ConnectionTrait>(txn: &C, participant_id: i64) -> DomainResult<()> {
+    notification::Entity::update_many()
+        .col_expr(notification::Column::State, Expr::value("withdrawn"))
+        .col_expr(
+            notification::Column::LastError,
+            Expr::value("the participant was erased"),
+        )
+        .col_expr(notification::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(notification::Column::ParticipantId.eq(participant_id))
+        .filter(notification::Column::State.eq("pending"))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// Tells everyone confirmed on a session that moved (its time, or its event's place): an updated
+/// invitation each; when its time moved, their reminders move with it.
+pub async fn session_changed(
+    txn: &DatabaseTransaction,
+    session_id: i64,
+    starts_at: DateTime<Utc>,
+    time_moved: bool,
+    now: DateTime<Utc>,
+) -> DomainResult<()> {
+    let confirmed = booking::Entity::find()
+        .filter(booking::Column::SessionId.eq(session_id))
+        .filter(booking::Column::Status.eq("confirmed"))
+        .all(txn)
+        .await?;
+    let people = participant::Entity::find()
+        .filter(participant::Column::Id.is_in(confirmed.iter().map(|b| b.participant_id)))
+        .all(txn)
+        .await?;
+    for b in &confirmed {
+        let Some(person) = people.iter().find(|p| p.id == b.participant_id) else {
+            continue;
+        };
+        let payload = serde_json::json!({"time_moved": time_moved});
+        insert(
+            txn,
+            person,
+            &channels(person),
+            Kind::SessionChanged,
+            Some(b.id),
+            Some(session_id),
+            payload,
+            now,
+        )
+        .await?;
+        if time_moved && starts_at > now {
+            withdraw_reminders(txn, b.id, "the session moved").await?;
+            schedule_reminders(txn, person, b.id, session_id, starts_at, now).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Queues a message to a participant that is not about a booking (a link code, a survey), on
+/// the channels given, due now.
+pub async fn notify_person<C: ConnectionTrait>(
+    txn: &C,
+    person: &participant::Model,
+    channels: &[&str],
+    kind: Kind,
+    payload: serde_json::Value,
+) -> DomainResult<()> {
+    insert(txn, person, channels, kind, None, None, payload, Utc::now()).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn insert<C: ConnectionTrait>(
+    txn: &C,
+    person: &participant::Model,
+    channels: &[&str],
+    kind: Kind,
+    booking_id: Option<i64>,
+    session_id: Option<i64>,
+    payload: serde_json::Value,
+    due_at: DateTime<Utc>,
+) -> DomainResult<()> {
+    if person.erased_at.is_some() {
+        return Ok(());
+    }
     let now = Utc::now();
     for channel in channels {
         let row = notification::ActiveModel {
-            channel: Set(channel.to_owned()),
+            channel: Set((*channel).to_owned()),
             kind: Set(kind.as_str().to_owned()),
             participant_id: Set(Some(person.id)),
-            booking_id: Set(Some(booking_id)),
-            session_id: Set(Some(session_id)),
+            booking_id: Set(booking_id),
+            session_id: Set(session_id),
             payload: Set(payload.clone()),
             due_at: Set(due_at),
             state: Set("pending".to_owned()),
@@ -81,4 +294,40 @@ pub async fn notify_booking<C: ConnectionTrait>(
         notification::Entity::insert(row).exec_without_returning(txn).await?;
     }
     Ok(())
+}
+
+/// Queues a message about a booking for its participant, on each channel they chose
+/// (email unless they turned it off; Discord when linked and chosen), due at `due_at`. A
+/// confirmation or promotion also queues the booking's reminders; a cancellation withdraws them.
+#[allow(clippy::too_many_arguments)]
+pub async fn notify_booking<C: ConnectionTrait>(
+    txn: &C,
+    person: &participant::Model,
+    kind: Kind,
+    booking_id: i64,
+    session_id: i64,
+    starts_at: DateTime<Utc>,
+    payload: serde_json::Value,
+    due_at: DateTime<Utc>,
+) -> DomainResult<()> {
+    insert(
+        txn,
+        person,
+        &channels(person),
+        kind,
+        Some(booking_id),
+        Some(session_id),
+        payload,
+        due_at,
+    )
+    .await?;
+    match kind {
+        Kind::BookingConfirmed | Kind::BookingPromoted => {
+            schedule_reminders(txn, person, booking_id, session_id, starts_at, due_at).await
+        }
+        Kind::BookingCancelled | Kind::SessionCancelled => {
+            withdraw_reminders(txn, booking_id, "the booking was cancelled").await
+        }
+        _ => Ok(()),
+    }
 }

@@ -54,6 +54,22 @@ pub struct ParticipantInput {
     /// Their IANA time zone, used in emails and bot replies (default `Europe/London`).
     #[schema(example = "Europe/London")]
     pub time_zone: Option<String>,
+    /// Whether they hear by email (default true).
+    pub notify_email: Option<bool>,
+    /// Whether they hear by Discord DM once their account is linked (default false).
+    pub notify_discord: Option<bool>,
+    /// Minutes before a session to remind them, e.g. `[1440, 60]` (the default); `[]` turns
+    /// reminders off. Each between 5 and 43200 (30 days), at most five.
+    #[schema(example = json!([1440, 60]))]
+    pub reminder_offsets_minutes: Option<Vec<i64>>,
+    /// Start of their quiet hours, local `HH:MM` (reminders wait until the end); `null` for none.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, example = "21:00")]
+    pub quiet_hours_start: Option<Option<String>>,
+    /// End of their quiet hours, local `HH:MM`.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, example = "07:00")]
+    pub quiet_hours_end: Option<Option<String>>,
 }
 
 /// A participant as Convene shows it to organisers.
@@ -71,6 +87,18 @@ pub struct Participant {
     pub role: String,
     /// Their time zone.
     pub time_zone: String,
+    /// Whether they hear by email.
+    pub notify_email: bool,
+    /// Whether they hear by Discord DM (when linked).
+    pub notify_discord: bool,
+    /// Whether a Discord account is linked.
+    pub discord_linked: bool,
+    /// Minutes before a session they are reminded.
+    pub reminder_offsets_minutes: Vec<i64>,
+    /// Start of their quiet hours (local `HH:MM`).
+    pub quiet_hours_start: Option<String>,
+    /// End of their quiet hours (local `HH:MM`).
+    pub quiet_hours_end: Option<String>,
     /// Whether their personal data was erased.
     pub erased: bool,
     /// When they were added (UTC).
@@ -97,6 +125,7 @@ pub struct ParticipantFilter {
 
 impl From<participant::Model> for Participant {
     fn from(m: participant::Model) -> Self {
+        let reminder_offsets_minutes = super::outbox::reminder_offsets(&m);
         Self {
             id: m.id,
             name: m.name,
@@ -104,6 +133,12 @@ impl From<participant::Model> for Participant {
             school_id: m.school_id,
             role: m.role,
             time_zone: m.time_zone,
+            notify_email: m.notify_email,
+            notify_discord: m.notify_discord,
+            discord_linked: m.discord_id.is_some(),
+            reminder_offsets_minutes,
+            quiet_hours_start: m.quiet_hours_start,
+            quiet_hours_end: m.quiet_hours_end,
             erased: m.erased_at.is_some(),
             created_at: format_utc(m.created_at),
             updated_at: format_utc(m.updated_at),
@@ -117,6 +152,10 @@ struct ParticipantFields {
     school_id: Option<i64>,
     role: &'static str,
     time_zone: &'static str,
+    notify_email: bool,
+    notify_discord: bool,
+    reminders: Vec<i64>,
+    quiet_hours: (Option<String>, Option<String>),
 }
 
 fn parse(
@@ -142,6 +181,61 @@ fn parse(
         .or_else(|| existing.map(|e| e.time_zone.clone()))
         .unwrap_or_else(|| DEFAULT_TIME_ZONE.to_owned());
     let time_zone = v.zone("time_zone", Some(zone)).map_or(DEFAULT_TIME_ZONE, |z| z.name());
+    let notify_email = input.notify_email.or(existing.map(|e| e.notify_email)).unwrap_or(true);
+    let notify_discord = input
+        .notify_discord
+        .or(existing.map(|e| e.notify_discord))
+        .unwrap_or(false);
+    let reminders = match input.reminder_offsets_minutes {
+        Some(list) => {
+            if list.len() > 5 {
+                v.fail("reminder_offsets_minutes", "at most five reminders");
+            }
+            for (i, m) in list.iter().enumerate() {
+                if !(5..=43_200).contains(m) {
+                    v.fail(
+                        format!("reminder_offsets_minutes[{i}]"),
+                        "must be between 5 and 43200 minutes",
+                    );
+                }
+            }
+            let mut list = list;
+            list.sort_unstable_by(|a, b| b.cmp(a));
+            list.dedup();
+            list
+        }
+        None => existing.map_or(DEFAULT_REMINDERS.to_vec(), super::outbox::reminder_offsets),
+    };
+    let start_text = match input.quiet_hours_start {
+        Some(given) => given,
+        None => existing.and_then(|e| e.quiet_hours_start.clone()),
+    };
+    let end_text = match input.quiet_hours_end {
+        Some(given) => given,
+        None => existing.and_then(|e| e.quiet_hours_end.clone()),
+    };
+    let mut quiet = |field: &str, text: &Option<String>| {
+        let text = text.as_deref()?;
+        match chrono::NaiveTime::parse_from_str(text.trim(), "%H:%M") {
+            Ok(t) => Some(t.format("%H:%M").to_string()),
+            Err(_) => {
+                v.fail(field, "must be a local time, HH:MM");
+                None
+            }
+        }
+    };
+    let quiet_start = quiet("quiet_hours_start", &start_text);
+    let quiet_end = quiet("quiet_hours_end", &end_text);
+    if start_text.is_some() != end_text.is_some() {
+        let missing = if start_text.is_some() {
+            "quiet_hours_end"
+        } else {
+            "quiet_hours_start"
+        };
+        v.fail(missing, "give both quiet_hours_start and quiet_hours_end, or neither");
+    } else if quiet_start.is_some() && quiet_start == quiet_end {
+        v.fail("quiet_hours_end", "must differ from quiet_hours_start");
+    }
     v.finish()?;
     Ok(ParticipantFields {
         name,
@@ -149,6 +243,10 @@ fn parse(
         school_id,
         role,
         time_zone,
+        notify_email,
+        notify_discord,
+        reminders,
+        quiet_hours: (quiet_start, quiet_end),
     })
 }
 
@@ -183,6 +281,11 @@ fn fill(active: &mut participant::ActiveModel, f: ParticipantFields) {
     active.school_id = Set(f.school_id);
     active.role = Set(f.role.to_owned());
     active.time_zone = Set(f.time_zone.to_owned());
+    active.notify_email = Set(f.notify_email);
+    active.notify_discord = Set(f.notify_discord);
+    active.reminder_offsets_minutes = Set(serde_json::Value::from(f.reminders));
+    active.quiet_hours_start = Set(f.quiet_hours.0);
+    active.quiet_hours_end = Set(f.quiet_hours.1);
     active.updated_at = Set(Utc::now());
 }
 
@@ -195,11 +298,6 @@ pub async fn create<C: ConnectionTrait>(db: &C, input: ParticipantInput) -> Doma
     let mut active = participant::ActiveModel {
         discord_id: Set(None),
         feed_token: Set(None),
-        notify_email: Set(true),
-        notify_discord: Set(false),
-        reminder_offsets_minutes: Set(serde_json::Value::from(DEFAULT_REMINDERS.to_vec())),
-        quiet_hours_start: Set(None),
-        quiet_hours_end: Set(None),
         erased_at: Set(None),
         created_at: Set(Utc::now()),
         ..Default::default()
@@ -260,13 +358,40 @@ pub async fn update<C: ConnectionTrait>(db: &C, id: i64, input: ParticipantInput
     let fields = parse(input, Some(&existing))?;
     check_references(db, &fields, Some(id)).await?;
     let email = fields.email.clone();
+    let before = existing.clone();
     let mut active: participant::ActiveModel = existing.into();
     fill(&mut active, fields);
     let row = active.update(db).await.map_err(|e| match e.sql_err() {
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => email_taken(&email, None),
         _ => DomainError::Database(e),
     })?;
+    let reminders_changed = before.reminder_offsets_minutes != row.reminder_offsets_minutes
+        || before.quiet_hours_start != row.quiet_hours_start
+        || before.quiet_hours_end != row.quiet_hours_end
+        || before.time_zone != row.time_zone
+        || before.notify_email != row.notify_email
+        || before.notify_discord != row.notify_discord;
+    if reminders_changed {
+        reschedule_reminders(db, &row).await?;
+    }
     Ok(row.into())
+}
+
+/// Queues a participant's reminders afresh for their upcoming confirmed bookings (their
+/// reminder times, quiet hours, zone or channels changed).
+async fn reschedule_reminders<C: ConnectionTrait>(db: &C, person: &participant::Model) -> DomainResult<()> {
+    let now = Utc::now();
+    let upcoming = entity::booking::Entity::find()
+        .filter(entity::booking::Column::ParticipantId.eq(person.id))
+        .filter(entity::booking::Column::Status.eq("confirmed"))
+        .filter(entity::booking::Column::StartsAt.gt(now))
+        .all(db)
+        .await?;
+    for b in upcoming {
+        super::outbox::withdraw_reminders(db, b.id, "the participant changed their reminders").await?;
+        super::outbox::schedule_reminders(db, person, b.id, b.session_id, b.starts_at, now).await?;
+    }
+    Ok(())
 }
 
 /// Erases a participant's personal data (name, email, Discord link, feed, preferences) and keeps
@@ -288,5 +413,6 @@ pub async fn erase<C: ConnectionTrait>(db: &C, id: i64) -> DomainResult<()> {
     active.erased_at = Set(Some(now));
     active.updated_at = Set(now);
     active.update(db).await?;
+    super::outbox::withdraw_all_for(db, id).await?;
     Ok(())
 }

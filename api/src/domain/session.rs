@@ -375,6 +375,9 @@ pub async fn update(db: &DatabaseConnection, id: i64, input: SessionInput) -> Do
         if f.per_school_limit != existing.per_school_limit {
             recount_school_seats(txn, id).await?;
         }
+        if moved && !cancelling {
+            super::outbox::session_changed(txn, id, f.starts_at, true, now).await?;
+        }
         if cancelling {
             super::booking::cancel_all_for_session(txn, id, now).await?;
         } else if (f.capacity > existing.capacity || f.per_school_limit != existing.per_school_limit)

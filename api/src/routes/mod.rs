@@ -5,6 +5,7 @@ pub mod closures;
 pub mod events;
 pub mod feeds;
 pub mod health;
+pub mod notifications;
 pub mod participants;
 pub mod programmes;
 pub mod schools;
@@ -50,6 +51,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::patch().to(participants::update))
                 .route(web::delete().to(participants::erase)),
         )
+        .service(web::resource("/v1/notifications").route(web::get().to(notifications::list)))
+        .service(web::resource("/v1/notifications/{id}/retry").route(web::post().to(notifications::retry)))
+        .service(web::resource("/v1/bot/notifications/lease").route(web::post().to(notifications::lease)))
+        .service(web::resource("/v1/bot/notifications/{id}/ack").route(web::post().to(notifications::ack)))
         .service(web::resource("/v1/participants/{id}/feed-token").route(web::post().to(feeds::rotate)))
         .service(
             web::resource("/v1/schools/{id}/closures")

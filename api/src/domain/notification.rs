@@ -1,0 +1,398 @@
+//! Delivering the outbox: claiming due messages under a lease, marking them sent, retrying with
+//! back-off, and the dead letters organisers can see and send again.
+//!
+//! A claim is one statement: `UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING *`, with
+//! `FOR UPDATE SKIP LOCKED` in the subquery on PostgreSQL so that workers never take the same
+//! row (SQLite runs one writer at a time). A lease that runs out (a worker that died) makes the
+//! row claimable again: delivery is at least once, never lost.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use entity::{booking, event, notification, participant, session};
+use rand::Rng as _;
+use sea_orm::sea_query::{Expr, ExprTrait as _};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter, Statement, Value,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::page::{Page, PageRequest, fetch_page};
+use super::{DomainError, DomainResult, Validator};
+use crate::time::format_utc;
+
+/// The states of a message.
+pub const STATES: &[&str] = &["pending", "leased", "sent", "dead", "withdrawn"];
+
+/// The longest wait between tries.
+const MAX_BACKOFF: Duration = Duration::from_secs(3600);
+
+/// Claims up to `limit` due messages of `channel` for `owner`, each leased for `lease`. Rows whose
+/// lease ran out are claimed again. Each claim counts as an attempt.
+pub async fn claim<C: ConnectionTrait>(
+    db: &C,
+    channel: &str,
+    owner: &str,
+    limit: u64,
+    lease: Duration,
+) -> DomainResult<Vec<notification::Model>> {
+    let backend = db.get_database_backend();
+    let now = Utc::now();
+    let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60));
+    let (p, lock) = match backend {
+        DatabaseBackend::Postgres => (["$1", "$2", "$3", "$4", "$5"], " FOR UPDATE SKIP LOCKED"),
+        _ => (["?", "?", "?", "?", "?"], ""),
+    };
+    // Parameters by position: until, owner, now, channel, limit; SQLite binds each `?` in order,
+    // so `now` is bound again for each later use.
+    let sql = format!(
+        "UPDATE notifications SET state = 'leased', leased_until = {until}, lease_owner = {owner}, \
+         attempts = attempts + 1, updated_at = {now} \
+         WHERE id IN (SELECT id FROM notifications WHERE channel = {channel} AND \
+         ((state = 'pending' AND due_at <= {now2}) OR (state = 'leased' AND leased_until < {now2})) \
+         ORDER BY due_at, id LIMIT {limit}{lock}) RETURNING *",
+        until = p[0],
+        owner = p[1],
+        now = p[2],
+        channel = p[3],
+        now2 = if backend == DatabaseBackend::Postgres {
+            "$3"
+        } else {
+            "?"
+        },
+        limit = p[4],
+    );
+    let mut values: Vec<Value> = vec![until.into(), owner.into(), now.into(), channel.into()];
+    if backend != DatabaseBackend::Postgres {
+        values.push(now.into());
+        values.push(now.into());
+    }
+    values.push((limit as i64).into());
+    let mut rows = notification::Entity::find()
+        .from_raw_sql(Statement::from_sql_and_values(backend, sql, values))
+        .all(db)
+        .await?;
+    rows.sort_by_key(|r| (r.due_at, r.id));
+    Ok(rows)
+}
+
+/// Marks a leased message sent, if `owner` still holds its lease; false if it did not.
+pub async fn mark_sent<C: ConnectionTrait>(db: &C, id: i64, owner: &str, message_id: &str) -> DomainResult<bool> {
+    let now = Utc::now();
+    let done = notification::Entity::update_many()
+        .col_expr(notification::Column::State, Expr::value("sent"))
+        .col_expr(notification::Column::SentAt, Expr::value(now))
+        .col_expr(notification::Column::MessageId, Expr::value(message_id))
+        .col_expr(
+            notification::Column::LeasedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(notification::Column::LastError, Expr::value(Option::<String>::None))
+        .col_expr(notification::Column::UpdatedAt, Expr::value(now))
+        .filter(notification::Column::Id.eq(id))
+        .filter(notification::Column::State.eq("leased"))
+        .filter(notification::Column::LeaseOwner.eq(owner))
+        .exec(db)
+        .await?;
+    Ok(done.rows_affected == 1)
+}
+
+/// The wait before try `attempt + 1`: `base` doubled per earlier try, at most an hour, with up to
+/// a quarter more or less at random so that failures do not retry in step.
+pub fn backoff(base: Duration, attempts: i32) -> Duration {
+    let doublings = u32::try_from(attempts.saturating_sub(1).clamp(0, 20)).unwrap_or(20);
+    let wait = base.saturating_mul(2u32.saturating_pow(doublings)).min(MAX_BACKOFF);
+    let jitter = rand::rng().random_range(0.75..1.25);
+    wait.mul_f64(jitter)
+}
+
+/// Records a failed try: the message is due again after [`backoff`], or `dead` once it has had
+/// `max_attempts` tries.
+pub async fn mark_failed<C: ConnectionTrait>(
+    db: &C,
+    row: &notification::Model,
+    owner: &str,
+    error: &str,
+    max_attempts: u32,
+    base: Duration,
+) -> DomainResult<()> {
+    let now = Utc::now();
+    let dead = i64::from(row.attempts) >= i64::from(max_attempts);
+    let due = now + chrono::Duration::from_std(backoff(base, row.attempts)).unwrap_or(chrono::Duration::hours(1));
+    let error: String = error.chars().take(2000).collect();
+    notification::Entity::update_many()
+        .col_expr(
+            notification::Column::State,
+            Expr::value(if dead { "dead" } else { "pending" }),
+        )
+        .col_expr(
+            notification::Column::DueAt,
+            Expr::value(if dead { row.due_at } else { due }),
+        )
+        .col_expr(notification::Column::LastError, Expr::value(error))
+        .col_expr(
+            notification::Column::LeasedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(notification::Column::LeaseOwner, Expr::value(Option::<String>::None))
+        .col_expr(notification::Column::UpdatedAt, Expr::value(now))
+        .filter(notification::Column::Id.eq(row.id))
+        .filter(notification::Column::State.eq("leased"))
+        .filter(notification::Column::LeaseOwner.eq(owner))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Marks a leased message withdrawn without sending it (it no longer applies), saying why.
+pub async fn withdraw<C: ConnectionTrait>(db: &C, id: i64, owner: &str, reason: &str) -> DomainResult<()> {
+    notification::Entity::update_many()
+        .col_expr(notification::Column::State, Expr::value("withdrawn"))
+        .col_expr(notification::Column::LastError, Expr::value(reason))
+        .col_expr(
+            notification::Column::LeasedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(notification::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(notification::Column::Id.eq(id))
+        .filter(notification::Column::State.eq("leased"))
+        .filter(notification::Column::LeaseOwner.eq(owner))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Gives back leased messages not yet tried (a worker shutting down): due again at once, and the
+/// claim does not count as a try.
+pub async fn release<C: ConnectionTrait>(db: &C, ids: &[i64], owner: &str) -> DomainResult<u64> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let done = notification::Entity::update_many()
+        .col_expr(notification::Column::State, Expr::value("pending"))
+        .col_expr(
+            notification::Column::LeasedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(notification::Column::LeaseOwner, Expr::value(Option::<String>::None))
+        .col_expr(
+            notification::Column::Attempts,
+            Expr::col(notification::Column::Attempts).sub(1i32),
+        )
+        .col_expr(notification::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(notification::Column::Id.is_in(ids.iter().copied()))
+        .filter(notification::Column::State.eq("leased"))
+        .filter(notification::Column::LeaseOwner.eq(owner))
+        .exec(db)
+        .await?;
+    Ok(done.rows_affected)
+}
+
+/// The next iCalendar `SEQUENCE` for a person and a session: the session's revision the first
+/// time, then always above the last one sent (so a re-booking after a cancellation goes higher).
+pub async fn next_sequence<C: ConnectionTrait>(
+    db: &C,
+    participant_id: i64,
+    session_id: i64,
+    revision: i32,
+) -> DomainResult<i32> {
+    let backend = db.get_database_backend();
+    let p = if backend == DatabaseBackend::Postgres {
+        ["$1", "$2", "$3", "$4"]
+    } else {
+        ["?", "?", "?", "?"]
+    };
+    let sql = format!(
+        "INSERT INTO calendar_sequences (participant_id, session_id, sequence, updated_at) \
+         VALUES ({}, {}, {}, {}) ON CONFLICT (participant_id, session_id) DO UPDATE SET \
+         sequence = CASE WHEN calendar_sequences.sequence + 1 > excluded.sequence \
+         THEN calendar_sequences.sequence + 1 ELSE excluded.sequence END, updated_at = excluded.updated_at \
+         RETURNING sequence",
+        p[0], p[1], p[2], p[3]
+    );
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [
+                participant_id.into(),
+                session_id.into(),
+                revision.into(),
+                Utc::now().into(),
+            ],
+        ))
+        .await?
+        .ok_or_else(|| DomainError::Database(sea_orm::DbErr::RecordNotFound("calendar_sequences".to_owned())))?;
+    Ok(row.try_get::<i32>("", "sequence")?)
+}
+
+/// What a message is about, as it is now.
+pub struct Subject {
+    /// The recipient.
+    pub person: participant::Model,
+    /// The booking, its session and the session's event, for messages about a booking.
+    pub booking: Option<(booking::Model, session::Model, event::Model)>,
+}
+
+/// Reads what a message is about; `None` when its participant, booking or session is gone.
+pub async fn subject_of<C: ConnectionTrait>(db: &C, row: &notification::Model) -> DomainResult<Option<Subject>> {
+    let Some(person) = participant::Entity::find_by_id(row.participant_id.unwrap_or_default())
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let booking = match (row.booking_id, row.session_id) {
+        (Some(booking_id), Some(session_id)) => {
+            let b = booking::Entity::find_by_id(booking_id).one(db).await?;
+            let s = session::Entity::find_by_id(session_id)
+                .find_also_related(event::Entity)
+                .one(db)
+                .await?;
+            match (b, s) {
+                (Some(b), Some((s, Some(e)))) => Some((b, s, e)),
+                _ => return Ok(None),
+            }
+        }
+        _ => None,
+    };
+    Ok(Some(Subject { person, booking }))
+}
+
+/// A message as organisers see it.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Notification {
+    /// Its id.
+    pub id: i64,
+    /// `email` or `discord`.
+    pub channel: String,
+    /// What it is about, e.g. `booking_confirmed`, `reminder`.
+    pub kind: String,
+    /// Whom it is for.
+    pub participant_id: Option<i64>,
+    /// The booking it is about.
+    pub booking_id: Option<i64>,
+    /// The session it is about.
+    pub session_id: Option<i64>,
+    /// `pending`, `leased`, `sent`, `dead` or `withdrawn`.
+    pub state: String,
+    /// Tries so far.
+    pub attempts: i32,
+    /// The last failure, or why it was withdrawn.
+    pub last_error: Option<String>,
+    /// When it is (or was) due (UTC).
+    pub due_at: String,
+    /// When it was sent (UTC).
+    pub sent_at: Option<String>,
+    /// The `Message-ID` it was sent with.
+    pub message_id: Option<String>,
+    /// When it was queued (UTC).
+    pub created_at: String,
+}
+
+impl From<notification::Model> for Notification {
+    fn from(m: notification::Model) -> Self {
+        Self {
+            id: m.id,
+            channel: m.channel,
+            kind: m.kind,
+            participant_id: m.participant_id,
+            booking_id: m.booking_id,
+            session_id: m.session_id,
+            state: m.state,
+            attempts: m.attempts,
+            last_error: m.last_error,
+            due_at: format_utc(m.due_at),
+            sent_at: m.sent_at.map(format_utc),
+            message_id: m.message_id,
+            created_at: format_utc(m.created_at),
+        }
+    }
+}
+
+/// Filters for the list of messages.
+#[derive(Clone, Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationFilter {
+    /// Only messages in this state (`dead` for those that could not be delivered).
+    pub state: Option<String>,
+    /// Only `email` or `discord`.
+    pub channel: Option<String>,
+    /// Only this kind.
+    pub kind: Option<String>,
+    /// Only messages to this participant.
+    pub participant_id: Option<i64>,
+    /// How many to return (default 50, at most 500).
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Lists messages, oldest first.
+pub async fn list<C: ConnectionTrait>(
+    db: &C,
+    filter: &NotificationFilter,
+    page: PageRequest,
+) -> DomainResult<Page<Notification>> {
+    let mut v = Validator::new();
+    let state = filter.state.clone().and_then(|s| v.one_of("state", Some(s), STATES));
+    let channel = filter
+        .channel
+        .clone()
+        .and_then(|c| v.one_of("channel", Some(c), &["email", "discord"]));
+    let kind = filter.kind.as_deref().and_then(|k| {
+        let known = super::outbox::Kind::parse(k);
+        if known.is_none() {
+            v.fail("kind", format!("{k:?} is not a kind of message"));
+        }
+        known
+    });
+    v.finish()?;
+    let mut select = notification::Entity::find();
+    if let Some(state) = state {
+        select = select.filter(notification::Column::State.eq(state));
+    }
+    if let Some(channel) = channel {
+        select = select.filter(notification::Column::Channel.eq(channel));
+    }
+    if let Some(kind) = kind {
+        select = select.filter(notification::Column::Kind.eq(kind.as_str()));
+    }
+    if let Some(p) = filter.participant_id {
+        select = select.filter(notification::Column::ParticipantId.eq(p));
+    }
+    let page = fetch_page(db, select, notification::Column::Id, |m| m.id, page).await?;
+    Ok(page.map(Notification::from))
+}
+
+/// Sends a dead message again: due at once, with its tries counted afresh.
+pub async fn retry(db: &DatabaseConnection, id: i64) -> DomainResult<Notification> {
+    let row = notification::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| DomainError::not_found("notification", id))?;
+    if row.state != "dead" {
+        return Err(DomainError::conflict(
+            "notification_not_dead",
+            format!("notification {id} is {}; only dead messages can be retried", row.state),
+            None,
+        ));
+    }
+    let now = Utc::now();
+    notification::Entity::update_many()
+        .col_expr(notification::Column::State, Expr::value("pending"))
+        .col_expr(notification::Column::Attempts, Expr::value(0))
+        .col_expr(notification::Column::DueAt, Expr::value(now))
+        .col_expr(notification::Column::UpdatedAt, Expr::value(now))
+        .filter(notification::Column::Id.eq(id))
+        .filter(notification::Column::State.eq("dead"))
+        .exec(db)
+        .await?;
+    let row = notification::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| DomainError::not_found("notification", id))?;
+    Ok(row.into())
+}

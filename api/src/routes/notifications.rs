@@ -1,0 +1,205 @@
+//! `/v1/notifications`: the outbox as organisers see it (dead letters above all), and
+//! `/v1/bot/notifications`: the Discord bot leases its messages and acknowledges each one sent.
+
+use std::time::Duration;
+
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::{Bot, Organiser};
+use crate::domain::notification::{self as outbox, Notification, NotificationFilter};
+use crate::domain::outbox::Kind;
+use crate::domain::{DomainError, Validator};
+use crate::error::{ApiError, Problem};
+use crate::extract::{QueryParams, parse_json};
+use crate::mail::{self, About};
+use crate::startup::AppState;
+
+crate::list_schema!(NotificationList, Notification);
+
+/// List queued and sent messages, oldest first; `?state=dead` lists those that could not be delivered.
+#[utoipa::path(get, path = "/v1/notifications", tag = "notifications", params(NotificationFilter),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of messages", body = NotificationList),
+        (status = 400, description = "A bad query parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid organiser key", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list(
+    state: web::Data<AppState>,
+    _: Organiser,
+    QueryParams(filter): QueryParams<NotificationFilter>,
+) -> Result<HttpResponse, ApiError> {
+    let page = super::page_request(filter.limit, filter.cursor.as_deref())?;
+    let page = outbox::list(&state.db, &filter, page).await.map_err(|e| match e {
+        DomainError::Invalid(errors) => ApiError::invalid_query(errors),
+        other => other.into(),
+    })?;
+    Ok(super::page(page))
+}
+
+/// Send a dead message again (its tries start afresh).
+#[utoipa::path(post, path = "/v1/notifications/{id}/retry", tag = "notifications",
+    params(("id" = i64, Path, description = "The message's id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The message, pending again", body = Notification),
+        (status = 401, description = "No valid organiser key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such message", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The message is not dead (`notification_not_dead`)", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn retry(state: web::Data<AppState>, _: Organiser, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    let row = outbox::retry(&state.db, id.into_inner()).await?;
+    state.wake.notify_one();
+    Ok(HttpResponse::Ok().json(row))
+}
+
+/// What the bot asks for.
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LeaseRequest {
+    /// At most this many messages (1–100, default 20).
+    pub limit: Option<i64>,
+    /// How long they are the bot's to send (10–600 s, default 60); unacknowledged ones come back after.
+    pub lease_seconds: Option<i64>,
+}
+
+/// A Discord message to send.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct DiscordMessage {
+    /// Acknowledge with this id once sent.
+    pub id: i64,
+    /// The Discord user to DM.
+    pub discord_user_id: String,
+    /// What it is about, e.g. `booking_promoted`, `reminder`.
+    pub kind: String,
+    /// A one-line title.
+    pub title: String,
+    /// The message, plain text, in the person's time zone.
+    pub text: String,
+    /// The booking it is about (the bot can offer a cancel button).
+    pub booking_id: Option<i64>,
+    /// The session it is about.
+    pub session_id: Option<i64>,
+    /// Which try this is (1 for the first).
+    pub attempt: i32,
+}
+
+/// The messages leased.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Leased {
+    /// Send each, then acknowledge it.
+    pub items: Vec<DiscordMessage>,
+}
+
+/// Lease due Discord messages (the body may be empty). Each must be acknowledged within the lease; one that is not (a
+/// DM that failed) comes back later, and after the set number of tries it is dead.
+#[utoipa::path(post, path = "/v1/bot/notifications/lease", tag = "bot", request_body = LeaseRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Messages to send", body = Leased),
+        (status = 401, description = "No valid bot key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a bot key", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad limit or lease", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn lease(state: web::Data<AppState>, Bot(key): Bot, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+    let input: LeaseRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        LeaseRequest::default()
+    } else {
+        parse_json(&body)?
+    };
+    let mut v = Validator::new();
+    let limit = v.int_in("limit", input.limit.unwrap_or(20), 1..=100);
+    let seconds = v.int_in("lease_seconds", input.lease_seconds.unwrap_or(60), 10..=600);
+    v.finish().map_err(ApiError::invalid)?;
+    let owner = bot_owner(&key.name);
+    let lease = Duration::from_secs(u64::try_from(seconds).unwrap_or(60));
+    let rows = outbox::claim(&state.db, "discord", &owner, u64::try_from(limit).unwrap_or(20), lease).await?;
+    let mut items = Vec::with_capacity(rows.len());
+    for row in rows {
+        match discord_message(&state, &row).await? {
+            Some(message) => items.push(message),
+            None => {
+                outbox::withdraw(
+                    &state.db,
+                    row.id,
+                    &owner,
+                    "no linked Discord account, or it no longer applies",
+                )
+                .await?;
+            }
+        }
+    }
+    Ok(HttpResponse::Ok().json(Leased { items }))
+}
+
+/// Acknowledge a Discord message as sent.
+#[utoipa::path(post, path = "/v1/bot/notifications/{id}/ack", tag = "bot",
+    params(("id" = i64, Path, description = "The message's id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Marked sent"),
+        (status = 401, description = "No valid bot key", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not leased to this bot, or the lease ran out (`not_leased`)", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn ack(state: web::Data<AppState>, Bot(key): Bot, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let message_id = format!("discord-{id}");
+    if outbox::mark_sent(&state.db, id, &bot_owner(&key.name), &message_id).await? {
+        Ok(HttpResponse::NoContent().finish())
+    } else {
+        Err(DomainError::conflict(
+            "not_leased",
+            format!("message {id} is not leased to this bot (it may have been sent already, or its lease ran out)"),
+            None,
+        )
+        .into())
+    }
+}
+
+fn bot_owner(key_name: &str) -> String {
+    format!("bot:{key_name}")
+}
+
+/// Writes a leased row as a Discord message; `None` when it no longer applies.
+async fn discord_message(
+    state: &AppState,
+    row: &entity::notification::Model,
+) -> Result<Option<DiscordMessage>, ApiError> {
+    let Some(kind) = Kind::parse(&row.kind) else {
+        return Ok(None);
+    };
+    let Some(subject) = outbox::subject_of(&state.db, row).await? else {
+        return Ok(None);
+    };
+    let person = &subject.person;
+    let Some(discord_user_id) = person.discord_id.clone().filter(|_| person.erased_at.is_none()) else {
+        return Ok(None);
+    };
+    let found = subject.booking.as_ref();
+    let join_link = found
+        .filter(|(b, _, _)| b.status == "confirmed")
+        .and_then(|(_, _, e)| e.online_url.as_deref());
+    let letter = mail::compose(
+        kind,
+        &About {
+            person,
+            session: found.map(|(_, s, e)| (s, e)),
+            payload: &row.payload,
+            join_link,
+            sequence: 0,
+            site: &state.site,
+        },
+    );
+    Ok(Some(DiscordMessage {
+        id: row.id,
+        discord_user_id,
+        kind: row.kind.clone(),
+        title: letter.subject,
+        text: letter.text,
+        booking_id: row.booking_id,
+        session_id: row.session_id,
+        attempt: row.attempts,
+    }))
+}

@@ -1,0 +1,227 @@
+//! The notifications worker: claims due email messages from the outbox, writes and sends them,
+//! and records the outcome. It runs inside `convene-api serve` and alone as `convene-api worker`;
+//! any number may run against one PostgreSQL database.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use entity::{booking, notification, session};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use tokio::sync::{Notify, watch};
+
+use crate::config::Settings;
+use crate::domain::feed::FeedSite;
+use crate::domain::notification as outbox;
+use crate::domain::outbox::Kind;
+use crate::domain::{DomainError, DomainResult};
+use crate::mail::{self, About, Mailer};
+
+/// Messages claimed at a time.
+pub const BATCH: u64 = 10;
+/// How often the outbox is looked at when nothing wakes the worker.
+pub const POLL: Duration = Duration::from_secs(1);
+
+/// A worker's settings and connections.
+pub struct Worker {
+    db: DatabaseConnection,
+    mailer: Arc<Mailer>,
+    site: FeedSite,
+    owner: String,
+    max_attempts: u32,
+    retry_base: Duration,
+    lease: Duration,
+    wake: Arc<Notify>,
+}
+
+/// What to do with a claimed message.
+enum Outcome {
+    Send(Box<lettre::Message>, String),
+    Withdraw(String),
+}
+
+impl Worker {
+    /// A worker sending through the configured mailer; `wake` lets this process's writes start it
+    /// at once.
+    pub fn new(db: DatabaseConnection, settings: &Settings, site: FeedSite, wake: Arc<Notify>) -> Result<Self, String> {
+        let mailer = Mailer::from_settings(settings)?;
+        let host = crate::config::host_of(&site.public_url);
+        let owner = format!("{host}:{}:{:08x}", std::process::id(), rand::random::<u32>());
+        Ok(Self {
+            db,
+            mailer: Arc::new(mailer),
+            site,
+            owner,
+            max_attempts: settings.mail_max_attempts,
+            retry_base: Duration::from_millis(settings.mail_retry_base_ms.max(1)),
+            lease: Duration::from_secs(settings.mail_lease_seconds),
+            wake,
+        })
+    }
+
+    /// Where mail goes, in words.
+    pub fn describe(&self) -> String {
+        self.mailer.describe()
+    }
+
+    /// Delivers until `stop` turns true; then finishes the message in hand and gives back the rest
+    /// of its claim.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        tracing::info!(owner = %self.owner, to = %self.mailer.describe(), "notifications worker started");
+        loop {
+            if *stop.borrow() {
+                break;
+            }
+            match self.run_once(&stop).await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {}
+                Err(err) => tracing::warn!(error = %err, "the outbox could not be read; trying again shortly"),
+            }
+            tokio::select! {
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(POLL) => {}
+                _ = stop.changed() => {}
+            }
+        }
+        tracing::info!(owner = %self.owner, "notifications worker stopped");
+    }
+
+    /// Claims one batch and delivers it; returns how many were claimed. Stops early (giving the
+    /// rest back) when `stop` turns true.
+    pub async fn run_once(&self, stop: &watch::Receiver<bool>) -> DomainResult<usize> {
+        let rows = outbox::claim(&self.db, "email", &self.owner, BATCH, self.lease).await?;
+        let claimed = rows.len();
+        for (i, row) in rows.iter().enumerate() {
+            if *stop.borrow() {
+                let rest: Vec<i64> = rows.iter().skip(i).map(|r| r.id).collect();
+                let released = outbox::release(&self.db, &rest, &self.owner).await?;
+                tracing::info!(released, "gave back unsent messages on shutdown");
+                break;
+            }
+            self.deliver(row).await;
+        }
+        Ok(claimed)
+    }
+
+    async fn deliver(&self, row: &notification::Model) {
+        let outcome = self.prepare(row).await;
+        let result = match outcome {
+            Ok(Outcome::Send(message, message_id)) => {
+                match self
+                    .mailer
+                    .send(&message, &format!("{:010}-{}", row.id, row.kind))
+                    .await
+                {
+                    Ok(()) => match outbox::mark_sent(&self.db, row.id, &self.owner, &message_id).await {
+                        Ok(true) => Ok(()),
+                        Ok(false) => {
+                            tracing::warn!(id = row.id, "sent, but the lease had run out; it may be sent again");
+                            Ok(())
+                        }
+                        Err(e) => Err(e),
+                    },
+                    Err(error) => {
+                        tracing::warn!(id = row.id, attempts = row.attempts, %error, "sending failed");
+                        outbox::mark_failed(&self.db, row, &self.owner, &error, self.max_attempts, self.retry_base)
+                            .await
+                    }
+                }
+            }
+            Ok(Outcome::Withdraw(reason)) => outbox::withdraw(&self.db, row.id, &self.owner, &reason).await,
+            Err(err) => {
+                let error = format!("the message could not be written: {err}");
+                outbox::mark_failed(&self.db, row, &self.owner, &error, self.max_attempts, self.retry_base).await
+            }
+        };
+        if let Err(err) = result {
+            tracing::warn!(id = row.id, error = %err, "the outcome could not be recorded; the lease will run out and it will be tried again");
+        }
+    }
+
+    /// Reads what the message is about, as it is now, and writes it — or says why it no longer
+    /// applies (the booking was cancelled since, the person turned email off, ...).
+    async fn prepare(&self, row: &notification::Model) -> DomainResult<Outcome> {
+        let withdraw = |why: &str| Ok(Outcome::Withdraw(why.to_owned()));
+        let Some(kind) = Kind::parse(&row.kind) else {
+            return withdraw("an unknown kind of message");
+        };
+        let Some(subject) = outbox::subject_of(&self.db, row).await? else {
+            return withdraw("the participant, booking or session no longer exists");
+        };
+        let person = subject.person;
+        let about_session = subject.booking;
+        let Some(email) = person.email.clone().filter(|_| person.erased_at.is_none()) else {
+            return withdraw("the participant has no email address");
+        };
+        if !person.notify_email && kind != Kind::LinkCode {
+            return withdraw("the participant turned email off");
+        }
+        if let Some((b, s, _)) = &about_session
+            && let Some(reason) = self.superseded(kind, b, s).await?
+        {
+            return withdraw(&reason);
+        }
+        let mut sequence = 0;
+        let mut join_link = None;
+        if let Some((b, s, e)) = &about_session {
+            if matches!(
+                kind,
+                Kind::BookingConfirmed
+                    | Kind::BookingPromoted
+                    | Kind::SessionChanged
+                    | Kind::BookingCancelled
+                    | Kind::SessionCancelled
+            ) {
+                sequence = outbox::next_sequence(&self.db, person.id, s.id, s.revision).await?;
+            }
+            if b.status == "confirmed" {
+                join_link = e.online_url.as_deref();
+            }
+        }
+        let letter = mail::compose(
+            kind,
+            &About {
+                person: &person,
+                session: about_session.as_ref().map(|(_, s, e)| (s, e)),
+                payload: &row.payload,
+                join_link,
+                sequence,
+                site: &self.site,
+            },
+        );
+        let message_id = format!("<notification-{}.{}@{}>", row.id, row.kind, self.site.host);
+        let message = mail::build(&letter, &self.site, &person.name, &email, &message_id).map_err(|e| {
+            DomainError::Unprocessable {
+                code: "unsendable",
+                detail: e,
+                field: None,
+            }
+        })?;
+        Ok(Outcome::Send(Box::new(message), message_id))
+    }
+
+    /// Why a message about a booking no longer applies, if it does not.
+    async fn superseded(&self, kind: Kind, b: &booking::Model, s: &session::Model) -> DomainResult<Option<String>> {
+        let reason = match kind {
+            Kind::BookingConfirmed | Kind::BookingPromoted | Kind::SessionChanged if b.status != "confirmed" => {
+                Some("the booking is no longer confirmed")
+            }
+            Kind::BookingWaitlisted if b.status != "waitlisted" => Some("the booking is no longer on the waitlist"),
+            Kind::Reminder if b.status != "confirmed" || s.status != "scheduled" => {
+                Some("the booking is no longer confirmed")
+            }
+            Kind::Reminder if s.starts_at <= Utc::now() => Some("the session has started"),
+            Kind::BookingCancelled => {
+                let again = booking::Entity::find()
+                    .filter(booking::Column::SessionId.eq(s.id))
+                    .filter(booking::Column::ParticipantId.eq(b.participant_id))
+                    .filter(booking::Column::Status.eq("confirmed"))
+                    .one(&self.db)
+                    .await?;
+                again.map(|_| "the participant booked the session again")
+            }
+            _ => None,
+        };
+        Ok(reason.map(str::to_owned))
+    }
+}
