@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use entity::{event, participant, session};
-use lettre::message::header::ContentType;
+use lettre::message::header::{Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor};
 
@@ -379,6 +379,25 @@ fn invitation(about: &About<'_>, s: &session::Model, e: &event::Model, status: E
     .render()
 }
 
+/// The calendar part's `Content-Type`, written as iTIP examples and Outlook write it
+/// (`charset=UTF-8`; lettre's own `ContentType` lower-cases the charset).
+#[derive(Clone, Debug)]
+struct CalendarType(String);
+
+impl Header for CalendarType {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("Content-Type")
+    }
+
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self(s.to_owned()))
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), self.0.clone())
+    }
+}
+
 /// Builds the email: `multipart/alternative` of text, HTML and (when there is one) the calendar
 /// part `text/calendar; method=…; charset=UTF-8`.
 pub fn build(
@@ -405,8 +424,7 @@ pub fn build(
         .singlepart(SinglePart::plain(letter.text.clone()))
         .singlepart(SinglePart::html(letter.html.clone()));
     if let Some((method, ics)) = &letter.calendar {
-        let content_type = ContentType::parse(&format!("text/calendar; method={}; charset=UTF-8", method.as_str()))
-            .map_err(|e| format!("calendar content type: {e}"))?;
+        let content_type = CalendarType(format!("text/calendar; method={}; charset=UTF-8", method.as_str()));
         body = body.singlepart(SinglePart::builder().header(content_type).body(ics.clone()));
     }
     Message::builder()

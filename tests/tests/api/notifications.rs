@@ -5,8 +5,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use convene_api::domain::keys::{self, KeyRole};
+use convene_tests::itip::itip_check;
 use convene_tests::reqwest::Method;
-use convene_tests::{TestApp, backends, json, spawn_app_with, spawn_apps};
+use convene_tests::smtp::{Mode, SmtpSink};
+use convene_tests::{TestApp, backends, convene_binary, json, spawn_app_with, spawn_apps};
 use sea_orm::{ConnectionTrait as _, Statement};
 use serde_json::Value;
 
@@ -306,5 +308,260 @@ async fn the_bot_leases_discord_messages_and_acknowledges_each_one_sent() {
             .await
             .json();
         assert!(email["items"].as_array().unwrap().is_empty(), "{email}");
+    }
+}
+
+/// An app sending mail to `sink`, retrying fast.
+async fn app_with_sink(backend: convene_tests::Backend, sink: &SmtpSink) -> TestApp {
+    let url = sink.url();
+    spawn_app_with(backend, move |s| {
+        s.smtp_url = Some(url);
+        s.mail_max_attempts = 3;
+        s.mail_retry_base_ms = 100;
+    })
+    .await
+}
+
+/// The first calendar part of a mail, checked by libical's iTIP rules.
+fn itip(mail: &Value) -> &Value {
+    let raw = mail["calendars"][0]["raw"].as_str().unwrap();
+    itip_check(raw.as_bytes()).unwrap_or_else(|e| panic!("libical refused the invitation: {e}\n{raw}"));
+    &mail["calendar"]["events"][0]
+}
+
+#[tokio::test]
+async fn a_booking_emails_an_invitation_and_a_cancellation_withdraws_it_with_a_higher_sequence() {
+    for backend in backends() {
+        let sink = SmtpSink::start(Mode::Accept).await;
+        let app = app_with_sink(backend, &sink).await;
+        let event = app
+            .create_event(json!({"title": "Oracy in the early years", "online_url": "https://meet.example.org/oracy"}))
+            .await;
+        let day = (Utc::now() + chrono::Duration::days(10)).format("%Y-%m-%d").to_string();
+        let session = app
+            .create_session(
+                &event["id"],
+                json!({"start": format!("{day}T16:00"), "end": format!("{day}T17:30"), "capacity": 5}),
+            )
+            .await;
+        let ann = app
+            .create_participant(
+                json!({"name": "Ann Jones", "email": "ann@northfield.example", "time_zone": "America/New_York"}),
+            )
+            .await["id"]
+            .as_i64()
+            .unwrap();
+        let booking = app.book(&session["id"], ann).await.json();
+        let mail = sink.wait_for(1, Duration::from_secs(20)).await[0].read();
+        assert_eq!(mail["to"], json!(["ann@northfield.example"]));
+        assert!(
+            mail["subject"]
+                .as_str()
+                .unwrap()
+                .starts_with("Booked: Oracy in the early years"),
+            "{mail}"
+        );
+        assert_eq!(
+            mail["structure"],
+            json!(["multipart/alternative", ["text/plain", "text/html", "text/calendar"]])
+        );
+        assert_eq!(mail["calendar_method"], "REQUEST");
+        assert!(
+            mail["calendar_content_type"]
+                .as_str()
+                .unwrap()
+                .contains("charset=UTF-8")
+        );
+        let text = mail["text"].as_str().unwrap();
+        assert!(text.contains("Hello Ann Jones"), "{text}");
+        // In Ann's zone (New York), with the venue's time beside it.
+        assert!(
+            text.contains(" ET") || text.contains("EST") || text.contains("EDT"),
+            "{text}"
+        );
+        assert!(text.contains("where it takes place"), "{text}");
+        assert!(
+            text.contains("https://meet.example.org/oracy"),
+            "the confirmed get the join link: {text}"
+        );
+        let message_id = mail["message_id"].as_str().unwrap().to_owned();
+        assert!(message_id.starts_with("<notification-"), "{message_id}");
+        let invite = itip(&mail).clone();
+        let host = app.address.trim_start_matches("http://").split(':').next().unwrap();
+        assert_eq!(invite["uid"], format!("session-{}@{host}", session["id"]));
+        assert_eq!(invite["attendees"], json!(["mailto:ann@northfield.example"]));
+        assert_eq!(invite["attendee_params"][0]["rsvp"], "TRUE");
+        assert!(invite["organizer"].as_str().unwrap().starts_with("mailto:"));
+        assert_eq!(invite["dtstart"], session["start"]);
+
+        assert_eq!(app.delete(&format!("/v1/bookings/{}", booking["id"])).await.status, 200);
+        let cancel = sink.wait_for(2, Duration::from_secs(20)).await[1].read();
+        assert_eq!(cancel["calendar_method"], "CANCEL");
+        let withdrawn = itip(&cancel).clone();
+        assert_eq!(withdrawn["uid"], invite["uid"]);
+        assert_eq!(withdrawn["status"], "CANCELLED");
+        assert!(
+            withdrawn["sequence"].as_i64() > invite["sequence"].as_i64(),
+            "{invite} then {withdrawn}"
+        );
+
+        // Booking again after a cancellation: a new invitation, higher again.
+        app.book(&session["id"], ann).await;
+        let again = sink.wait_for(3, Duration::from_secs(20)).await[2].read();
+        let renewed = itip(&again).clone();
+        assert_eq!(again["calendar_method"], "REQUEST");
+        assert!(
+            renewed["sequence"].as_i64() > withdrawn["sequence"].as_i64(),
+            "{withdrawn} then {renewed}"
+        );
+        assert_eq!(sink.messages().len(), 3, "one mail per change, no more");
+    }
+}
+
+#[tokio::test]
+async fn a_promotion_and_a_moved_session_email_the_people_booked() {
+    for backend in backends() {
+        let sink = SmtpSink::start(Mode::Accept).await;
+        let app = app_with_sink(backend, &sink).await;
+        let session = app.open_session(1, json!({})).await;
+        let ann = app.create_participant(json!({"email": "ann@example.org"})).await["id"]
+            .as_i64()
+            .unwrap();
+        let bob = app.create_participant(json!({"email": "bob@example.org"})).await["id"]
+            .as_i64()
+            .unwrap();
+        let first = app.book(&session["id"], ann).await.json();
+        assert_eq!(app.book(&session["id"], bob).await.json()["status"], "waitlisted");
+        sink.wait_for(2, Duration::from_secs(20)).await;
+        app.delete(&format!("/v1/bookings/{}", first["id"])).await;
+        let mails: Vec<Value> = sink
+            .wait_for(4, Duration::from_secs(20))
+            .await
+            .iter()
+            .map(|m| m.read())
+            .collect();
+        let to_bob: Vec<&Value> = mails.iter().filter(|m| m["to"] == json!(["bob@example.org"])).collect();
+        assert!(
+            to_bob[0]["subject"].as_str().unwrap().starts_with("On the waitlist"),
+            "{}",
+            to_bob[0]
+        );
+        assert!(to_bob[0]["text"].as_str().unwrap().contains("number 1 on its waitlist"));
+        assert!(to_bob[0].get("calendar").is_none(), "no invitation while waiting");
+        let promoted = to_bob[1];
+        assert!(
+            promoted["subject"].as_str().unwrap().starts_with("A place came up"),
+            "{promoted}"
+        );
+        let invite = itip(promoted).clone();
+
+        let start = at(session["start"].as_str().unwrap()) + chrono::Duration::hours(3);
+        let moved = app
+            .patch(
+                &format!("/v1/sessions/{}", session["id"]),
+                &json!({"start": start.to_rfc3339(), "end": (start + chrono::Duration::hours(1)).to_rfc3339()}),
+            )
+            .await;
+        assert_eq!(moved.status, 200, "{}", moved.text);
+        let update = sink.wait_for(5, Duration::from_secs(20)).await[4].read();
+        assert_eq!(update["to"], json!(["bob@example.org"]));
+        assert!(update["subject"].as_str().unwrap().starts_with("Changed:"), "{update}");
+        assert_eq!(update["calendar_method"], "REQUEST");
+        let changed = itip(&update);
+        assert_eq!(changed["uid"], invite["uid"]);
+        assert!(changed["sequence"].as_i64() > invite["sequence"].as_i64());
+        assert_eq!(changed["dtstart"], convene_api::time::format_utc(start));
+    }
+}
+
+#[tokio::test]
+async fn an_smtp_server_that_refuses_or_drops_gets_retries_and_nothing_is_lost() {
+    for backend in backends() {
+        for mode in [Mode::TempFail, Mode::Drop] {
+            let sink = SmtpSink::start(mode).await;
+            let app = app_with_sink(backend, &sink).await;
+            let session = app.open_session(10, json!({})).await;
+            let ann = app.create_participant(json!({})).await["id"].as_i64().unwrap();
+            app.book(&session["id"], ann).await;
+            eventually(&app, ann, "three refused tries end dead", |list| {
+                list.iter().any(|(k, s, _)| k == "booking_confirmed" && s == "dead")
+            })
+            .await;
+            let dead = &app.get("/v1/notifications?state=dead").await.json()["items"][0];
+            assert_eq!(dead["attempts"], 3, "{dead}");
+            assert!(sink.messages().is_empty(), "{mode:?}: nothing was accepted");
+            // The server recovers; the organiser sends it again; it arrives once.
+            sink.set_mode(Mode::Accept);
+            app.post(&format!("/v1/notifications/{}/retry", dead["id"]), &json!({}))
+                .await;
+            let mail = sink.wait_for(1, Duration::from_secs(20)).await;
+            eventually(&app, ann, "sent after the retry", |list| {
+                list.iter().any(|(k, s, _)| k == "booking_confirmed" && s == "sent")
+            })
+            .await;
+            assert_eq!(mail.len(), 1);
+            assert_eq!(mail[0].read()["calendar_method"], "REQUEST");
+        }
+    }
+}
+
+#[tokio::test]
+async fn two_worker_processes_never_send_the_same_message() {
+    for backend in backends() {
+        let sink = SmtpSink::start(Mode::Accept).await;
+        let url = sink.url();
+        let app = spawn_app_with(backend, move |s| {
+            s.worker = false;
+            s.smtp_url = Some(url);
+        })
+        .await;
+        let session = app.open_session(1000, json!({})).await;
+        let people = app.create_participants(120, None).await;
+        for p in &people {
+            assert_eq!(app.book(&session["id"], *p).await.status, 201);
+        }
+        let config = std::env::temp_dir().join(format!("convene-workers-{}.toml", rand::random::<u64>()));
+        std::fs::write(
+            &config,
+            format!(
+                "database_url = \"{}\"\nsmtp_url = \"{}\"\npublic_url = \"{}\"\nlog = \"warn\"\n",
+                app.database_url,
+                sink.url(),
+                app.address
+            ),
+        )
+        .unwrap();
+        let binary = convene_binary();
+        let mut workers: Vec<_> = (0..2)
+            .map(|_| {
+                std::process::Command::new(&binary)
+                    .arg("--config")
+                    .arg(&config)
+                    .arg("worker")
+                    .stdout(std::process::Stdio::null())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let mails = sink.wait_for(120, Duration::from_secs(90)).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        for w in &mut workers {
+            w.kill().unwrap();
+            w.wait().unwrap();
+        }
+        let _ = std::fs::remove_file(&config);
+        let mut ids: Vec<String> = mails
+            .iter()
+            .map(|m| m.read()["message_id"].as_str().unwrap().to_owned())
+            .collect();
+        let all = sink.messages().len();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(all, 120, "{backend:?}: one mail per booking");
+        assert_eq!(ids.len(), 120, "{backend:?}: no message sent twice");
+        let owners = app
+            .count("notifications WHERE state = 'sent' AND kind = 'booking_confirmed'")
+            .await;
+        assert_eq!(owners, 120);
     }
 }
