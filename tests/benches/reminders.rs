@@ -44,21 +44,48 @@ const POLL: Duration = Duration::from_millis(200);
 /// The lease the worker is given: how long the killed worker's claim blocks its rows.
 const LEASE_SECONDS: u64 = 5;
 /// The longest a run may take before the bench gives up.
-const GIVE_UP: Duration = Duration::from_secs(600);
+const GIVE_UP: Duration = Duration::from_secs(1800);
 
 /// The release build of `convene-api`, built on first use into the target folder this bench runs
-/// from (`CARGO_TARGET_DIR`, else the workspace's `target`). The bench's own build has already
-/// compiled the library and its dependencies with the same (release) settings, so this only
-/// compiles and links `main.rs`.
+/// from (`CARGO_TARGET_DIR`, else the workspace's `target`).
+///
+/// Two details keep this to compiling `main.rs` and linking, instead of rebuilding half the
+/// dependency tree (minutes on a small machine, and again on the next `cargo bench`):
+/// `-p convene-tests` beside `-p convene-api` resolves features as this bench's own build did, so
+/// its release artifacts are reused; and the variables cargo set for this process (`CARGO_PKG_*`,
+/// `CARGO_MANIFEST_DIR`, ...) are removed, since build scripts that watch them (ring's) would
+/// otherwise count as changed.
 fn worker_binary() -> PathBuf {
     let target = convene_tests::python::target_dir();
-    let status = Command::new(env!("CARGO"))
+    let mut cargo = Command::new(env!("CARGO"));
+    const PREFIXES: [&str; 5] = [
+        "CARGO_PKG_",
+        "CARGO_CFG_",
+        "CARGO_MANIFEST_",
+        "CARGO_CRATE_",
+        "CARGO_BIN_",
+    ];
+    const NAMES: [&str; 4] = [
+        "OUT_DIR",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_TARGET_TMPDIR",
+        "CARGO_RUSTC_CURRENT_DIR",
+    ];
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if PREFIXES.iter().any(|p| name.starts_with(p)) || NAMES.contains(&name.as_ref()) {
+            cargo.env_remove(name.as_ref());
+        }
+    }
+    let status = cargo
         .args([
             "build",
             "--quiet",
             "--release",
             "-p",
             "convene-api",
+            "-p",
+            "convene-tests",
             "--bin",
             "convene-api",
             "--target-dir",
@@ -249,19 +276,38 @@ fn message_id(mail: &ReceivedMail) -> Option<String> {
     })
 }
 
-/// A `convene-api worker` process, its stderr (the log, at `warn`) appended to `log`.
-fn start_worker(binary: &Path, config: &Path, log: &Path) -> Child {
-    let log = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
-    Command::new(binary)
-        .arg("--config")
-        .arg(config)
-        .arg("worker")
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("the worker starts")
+/// A running `convene-api worker` process, killed (SIGKILL) when dropped, so that a failed run
+/// leaves none behind.
+struct WorkerProcess(Child);
+
+impl WorkerProcess {
+    /// Starts one, its stderr (the log, at `warn`) appended to `log`.
+    fn start(binary: &Path, config: &Path, log: &Path) -> Self {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
+        let child = Command::new(binary)
+            .arg("--config")
+            .arg(config)
+            .arg("worker")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("the worker starts");
+        Self(child)
+    }
+
+    /// `kill -9`, and waits for it to be gone.
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
 }
 
 /// What one run measured.
@@ -296,7 +342,7 @@ async fn deliver(app: &TestApp, binary: &Path, n: usize, kill_at: Option<i64>) -
     .unwrap();
 
     let started = Instant::now();
-    let mut worker = start_worker(binary, &config, &log);
+    let mut worker = WorkerProcess::start(binary, &config, &log);
     let mut kill = None;
     let states = loop {
         tokio::time::sleep(POLL).await;
@@ -306,18 +352,17 @@ async fn deliver(app: &TestApp, binary: &Path, n: usize, kill_at: Option<i64>) -
             && kill.is_none()
             && sent >= at
         {
-            worker.kill().unwrap(); // SIGKILL
-            worker.wait().unwrap();
+            worker.kill();
             let after = by_state(app).await;
             let handed_over = sink.messages().len() as i64 - count(&after, "sent");
             kill = Some((count(&after, "sent"), count(&after, "leased"), handed_over));
-            worker = start_worker(binary, &config, &log);
+            worker = WorkerProcess::start(binary, &config, &log);
             continue;
         }
         if sent == n as i64 {
             break states;
         }
-        if let Some(status) = worker.try_wait().unwrap() {
+        if let Some(status) = worker.0.try_wait().unwrap() {
             panic!(
                 "the worker exited ({status}) with {sent} of {n} sent:\n{}",
                 std::fs::read_to_string(&log).unwrap_or_default()
@@ -330,8 +375,7 @@ async fn deliver(app: &TestApp, binary: &Path, n: usize, kill_at: Option<i64>) -
         );
     };
     let seconds = started.elapsed().as_secs_f64();
-    worker.kill().unwrap();
-    worker.wait().unwrap();
+    drop(worker);
 
     // Every row marked sent was accepted (saved) by the sink first, so all are there by now.
     let mail = sink.wait_for(n, Duration::from_secs(30)).await;

@@ -443,7 +443,9 @@ impl TestApp {
 }
 
 /// The `convene-api` binary, built (debug profile) on first use, for tests and benchmarks that
-/// need real separate processes (two workers, `kill -9`).
+/// need real separate processes (two workers, `kill -9`). The whole workspace's binaries are
+/// built, so that dependencies keep the features `cargo test --workspace` gave them and are
+/// not compiled a second time.
 pub fn convene_binary() -> PathBuf {
     static BUILT: std::sync::Mutex<Option<PathBuf>> = std::sync::Mutex::new(None);
     let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
@@ -451,16 +453,31 @@ pub fn convene_binary() -> PathBuf {
         return path.clone();
     }
     let target = python::target_dir();
-    let status = std::process::Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "convene-api",
-            "--bin",
-            "convene-api",
-            "--target-dir",
-        ])
+    let mut cargo = std::process::Command::new(env!("CARGO"));
+    // Only the variables a shell would give cargo: what `cargo test` sets for the test binary
+    // (CARGO_MANIFEST_DIR, CARGO_PKG_NAME, ...) is watched by build scripts such as ring's, and
+    // would make this cargo rebuild the workspace, and the next `cargo test` rebuild it back.
+    cargo.env_clear();
+    for name in [
+        "PATH",
+        "HOME",
+        "USER",
+        "TMPDIR",
+        "LANG",
+        "CARGO_HOME",
+        "RUSTUP_HOME",
+        "RUSTUP_TOOLCHAIN",
+        "CARGO_BUILD_JOBS",
+        "RUSTFLAGS",
+    ] {
+        if let Some(value) = std::env::var_os(name) {
+            cargo.env(name, value);
+        }
+    }
+    // The whole workspace's binaries, so dependencies keep the features `cargo test --workspace`
+    // gave them.
+    let status = cargo
+        .args(["build", "--quiet", "--workspace", "--bins", "--target-dir"])
         .arg(&target)
         .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
         .status()

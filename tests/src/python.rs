@@ -18,9 +18,11 @@ static INSTALL: Mutex<()> = Mutex::new(());
 /// Cargo's target folder (`CARGO_TARGET_DIR`, else the workspace's `target`), under whose
 /// `test-tools` the tests keep what they install.
 pub fn target_dir() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = root.canonicalize().unwrap_or(root);
     match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("target"),
+        Some(dir) if !dir.is_empty() => root.join(dir),
+        _ => root.join("target"),
     }
 }
 
