@@ -49,6 +49,32 @@ fn key_of(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Option<Authentica
     })
 }
 
+/// The request's key, which must be live and of `role`: 401 without one, 403 with another role.
+fn key_with_role(
+    req: &HttpRequest,
+    role: KeyRole,
+    missing: &'static str,
+) -> LocalBoxFuture<'static, Result<AuthenticatedKey, ApiError>> {
+    let key = key_of(req);
+    Box::pin(async move {
+        let key = key.await?.ok_or_else(|| ApiError::unauthorized(missing))?;
+        if key.role != role {
+            return Err(ApiError::forbidden(format!(
+                "the {} key '{}' cannot use {} routes{}",
+                key.role.as_str(),
+                key.name,
+                if role == KeyRole::Bot { "the bot's" } else { "organiser" },
+                if role == KeyRole::Bot {
+                    " (make one with keys create --role bot)"
+                } else {
+                    ""
+                },
+            )));
+        }
+        Ok(key)
+    })
+}
+
 /// An organiser: the request carries a live organiser key (else 401, or 403 for a bot key).
 #[derive(Clone, Debug)]
 pub struct Organiser(pub AuthenticatedKey);
@@ -58,20 +84,12 @@ impl FromRequest for Organiser {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let key = key_of(req);
-        Box::pin(async move {
-            let key = key
-                .await?
-                .ok_or_else(|| ApiError::unauthorized("this needs an organiser key: Authorization: Bearer <key>"))?;
-            if key.role != KeyRole::Organiser {
-                return Err(ApiError::forbidden(format!(
-                    "the {} key '{}' cannot use organiser routes",
-                    key.role.as_str(),
-                    key.name
-                )));
-            }
-            Ok(Organiser(key))
-        })
+        let key = key_with_role(
+            req,
+            KeyRole::Organiser,
+            "this needs an organiser key: Authorization: Bearer <key>",
+        );
+        Box::pin(async move { key.await.map(Organiser) })
     }
 }
 
@@ -84,20 +102,8 @@ impl FromRequest for Bot {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let key = key_of(req);
-        Box::pin(async move {
-            let key = key
-                .await?
-                .ok_or_else(|| ApiError::unauthorized("this needs a bot key: Authorization: Bearer <key>"))?;
-            if key.role != KeyRole::Bot {
-                return Err(ApiError::forbidden(format!(
-                    "the {} key '{}' cannot use the bot's routes (make one with keys create --role bot)",
-                    key.role.as_str(),
-                    key.name
-                )));
-            }
-            Ok(Bot(key))
-        })
+        let key = key_with_role(req, KeyRole::Bot, "this needs a bot key: Authorization: Bearer <key>");
+        Box::pin(async move { key.await.map(Bot) })
     }
 }
 
