@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use entity::{booking, notification, session};
+use futures_util::StreamExt as _;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use tokio::sync::{Notify, watch};
 
@@ -19,6 +20,8 @@ use crate::mail::{self, About, Mailer};
 
 /// Messages claimed at a time.
 pub const BATCH: u64 = 10;
+/// Messages of a batch sent at once.
+const CONCURRENT_SENDS: usize = 10;
 /// How often the outbox is looked at when nothing wakes the worker.
 pub const POLL: Duration = Duration::from_secs(1);
 
@@ -86,19 +89,27 @@ impl Worker {
         tracing::info!(owner = %self.owner, "notifications worker stopped");
     }
 
-    /// Claims one batch and delivers it; returns how many were claimed. Stops early (giving the
-    /// rest back) when `stop` turns true.
+    /// Claims one batch and delivers its messages side by side (each SMTP exchange waits on the
+    /// network; lettre pools connections); returns how many were claimed. Once `stop` turns
+    /// true, messages not yet started are given back.
     pub async fn run_once(&self, stop: &watch::Receiver<bool>) -> DomainResult<usize> {
         let rows = outbox::claim(&self.db, "email", &self.owner, BATCH, self.lease).await?;
         let claimed = rows.len();
-        for (i, row) in rows.iter().enumerate() {
-            if *stop.borrow() {
-                let rest: Vec<i64> = rows.iter().skip(i).map(|r| r.id).collect();
-                let released = outbox::release(&self.db, &rest, &self.owner).await?;
-                tracing::info!(released, "gave back unsent messages on shutdown");
-                break;
-            }
-            self.deliver(row).await;
+        let unsent: Vec<i64> = futures_util::stream::iter(rows)
+            .map(move |row| async move {
+                if *stop.borrow() {
+                    return Some(row.id);
+                }
+                self.deliver(&row).await;
+                None
+            })
+            .buffer_unordered(CONCURRENT_SENDS)
+            .filter_map(|unsent| async move { unsent })
+            .collect()
+            .await;
+        if !unsent.is_empty() {
+            let released = outbox::release(&self.db, &unsent, &self.owner).await?;
+            tracing::info!(released, "gave back unsent messages on shutdown");
         }
         Ok(claimed)
     }
