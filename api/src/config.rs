@@ -43,7 +43,8 @@ pub struct Settings {
     /// The first retry's delay in milliseconds; each later one doubles it (with jitter), up to an hour.
     pub mail_retry_base_ms: u64,
     /// How long a worker's claim on a batch holds; a worker that dies gives its messages back
-    /// after this long. Longer than a batch can take (10 messages × a 10 s SMTP timeout).
+    /// after this long. Longer than a batch can take (its 20 messages go side by side, each within
+    /// a 10 s SMTP timeout).
     pub mail_lease_seconds: u64,
 }
 

@@ -10,6 +10,7 @@ use chrono_tz::Tz;
 use entity::{event, participant, session};
 use lettre::message::header::{Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor};
 
 use crate::config::Settings;
@@ -36,6 +37,7 @@ impl Mailer {
                 let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
                     .map_err(|e| format!("CONVENE_SMTP_URL cannot be used: {e}"))?
                     .timeout(Some(SMTP_TIMEOUT))
+                    .pool_config(PoolConfig::new().max_size(crate::worker::BATCH as u32))
                     .build();
                 Ok(Self::Smtp(transport))
             }

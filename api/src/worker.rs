@@ -18,10 +18,10 @@ use crate::domain::outbox::Kind;
 use crate::domain::{DomainError, DomainResult};
 use crate::mail::{self, About, Mailer};
 
-/// Messages claimed at a time.
-pub const BATCH: u64 = 10;
+/// Messages claimed at a time, and sent side by side (each over its own pooled SMTP connection).
+pub const BATCH: u64 = 20;
 /// Messages of a batch sent at once.
-const CONCURRENT_SENDS: usize = 10;
+const CONCURRENT_SENDS: usize = BATCH as usize;
 /// How often the outbox is looked at when nothing wakes the worker.
 pub const POLL: Duration = Duration::from_secs(1);
 
