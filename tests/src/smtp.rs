@@ -3,7 +3,7 @@
 //! file, so a test can point the app at [`SmtpSink::url`], then [`SmtpSink::wait_for`] the mail and
 //! [`ReceivedMail::read`] it with Python's `email` package (`tools/read_mail.py`).
 //!
-//! ```ignore
+//! ```text
 //! let sink = SmtpSink::start(Mode::Accept).await;
 //! // ... start the app with sink.url() as its SMTP relay, book a session ...
 //! let mail = sink.wait_for(1, Duration::from_secs(10)).await;
