@@ -17,6 +17,7 @@ use crate::config::Settings;
 use crate::domain::feed::{FeedSite, session_title, session_uid};
 use crate::domain::outbox::Kind;
 use crate::ical::{Attendee, Calendar, Event, EventStatus, Method, Person};
+use crate::time::stored_zone;
 
 /// How long one SMTP conversation may take before it counts as a failed try.
 pub const SMTP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -139,10 +140,6 @@ pub fn when(start: DateTime<Utc>, end: DateTime<Utc>, reader: Tz, venue: Tz) -> 
     text
 }
 
-fn zone(name: &str) -> Tz {
-    name.parse().unwrap_or(chrono_tz::Europe::London)
-}
-
 /// Writes the message for `kind`.
 pub fn compose(kind: Kind, about: &About<'_>) -> Letter {
     let name = about.person.name.as_str();
@@ -154,8 +151,8 @@ pub fn compose(kind: Kind, about: &About<'_>) -> Letter {
         let time = when(
             s.starts_at,
             s.ends_at,
-            zone(&about.person.time_zone),
-            zone(&s.time_zone),
+            stored_zone(&about.person.time_zone),
+            stored_zone(&s.time_zone),
         );
         let place = e
             .venue
@@ -356,7 +353,7 @@ fn invitation(about: &About<'_>, s: &session::Model, e: &event::Model, status: E
         dtstamp: now,
         start: s.starts_at,
         end: s.ends_at,
-        time_zone: zone(&s.time_zone),
+        time_zone: stored_zone(&s.time_zone),
         summary: session_title(s, e),
         description: Some(description).filter(|d| !d.is_empty()),
         location: e

@@ -124,6 +124,12 @@ impl TimeInput {
     }
 }
 
+/// The zone of a stored IANA name (names are checked when stored; an unknown one reads as
+/// Europe/London, where the networks are).
+pub fn stored_zone(name: &str) -> Tz {
+    name.parse().unwrap_or(chrono_tz::Europe::London)
+}
+
 /// The instant a wall-clock time names in `zone`, for times Convene computes itself (quiet
 /// hours): the earlier one in a repeated hour, and an hour on when it falls in a gap.
 pub fn earliest(zone: Tz, local: NaiveDateTime) -> Option<DateTime<Tz>> {

@@ -17,6 +17,7 @@ use utoipa::ToSchema;
 
 use super::{DomainError, DomainResult};
 use crate::ical::{Calendar, Event, EventStatus, Method, Person, Tz};
+use crate::time::stored_zone;
 
 /// What every feed says about the service itself.
 #[derive(Clone, Debug)]
@@ -151,7 +152,7 @@ pub async fn participant_feed<C: ConnectionTrait>(db: &C, site: &FeedSite, token
             places.entry(session_id).or_insert(Place::Visit);
         }
     }
-    let zone = person.time_zone.parse::<Tz>().unwrap_or(chrono_tz::Europe::London);
+    let zone = stored_zone(&person.time_zone);
     let mut events = Vec::with_capacity(places.len());
     let ids: Vec<i64> = places.keys().copied().collect();
     for chunk in ids.chunks(1000) {
@@ -190,7 +191,7 @@ pub async fn event_feed<C: ConnectionTrait>(db: &C, site: &FeedSite, id: i64) ->
     if e.status == "draft" {
         return Ok(None);
     }
-    let zone = e.time_zone.parse::<Tz>().unwrap_or(chrono_tz::Europe::London);
+    let zone = stored_zone(&e.time_zone);
     let mut last_modified = e.updated_at;
     let sessions = if e.status == "published" {
         session::Entity::find()
@@ -245,8 +246,7 @@ pub async fn programme_feed<C: ConnectionTrait>(db: &C, site: &FeedSite, id: i64
     let zone = zones
         .into_iter()
         .max_by_key(|(_, n)| *n)
-        .and_then(|(z, _)| z.parse::<Tz>().ok())
-        .unwrap_or(chrono_tz::Europe::London);
+        .map_or(chrono_tz::Europe::London, |(z, _)| stored_zone(&z));
     Ok(Some(Feed {
         calendar: calendar(p.name.clone(), zone, events),
         last_modified,
@@ -308,7 +308,7 @@ fn vevent(site: &FeedSite, s: &session::Model, e: &event::Model, place: Place) -
         dtstamp: changed,
         start: s.starts_at,
         end: s.ends_at,
-        time_zone: s.time_zone.parse::<Tz>().unwrap_or(chrono_tz::Europe::London),
+        time_zone: stored_zone(&s.time_zone),
         summary,
         description: Some(description).filter(|d| !d.is_empty()),
         location,

@@ -101,7 +101,7 @@ pub fn outside_quiet_hours(person: &participant::Model, due: DateTime<Utc>, star
     ) else {
         return due;
     };
-    let zone: chrono_tz::Tz = person.time_zone.parse().unwrap_or(chrono_tz::Europe::London);
+    let zone = crate::time::stored_zone(&person.time_zone);
     let local = due.with_timezone(&zone);
     let time = local.time();
     let quiet = if start <= end {
