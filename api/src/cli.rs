@@ -199,11 +199,7 @@ async fn serve(settings: &Settings, out: &mut impl Write) -> Result<(), CliError
 
 async fn worker(settings: &Settings, out: &mut impl Write) -> Result<(), CliError> {
     let db = open(settings).await?;
-    let public_url = settings
-        .public_url
-        .clone()
-        .map(|u| u.trim_end_matches('/').to_owned())
-        .unwrap_or_else(|| format!("http://{}", settings.bind));
+    let public_url = settings.public_url_for(&settings.bind);
     let site = crate::startup::feed_site(settings, &public_url);
     let worker = crate::worker::Worker::new(db, settings, site, std::sync::Arc::new(tokio::sync::Notify::new()))
         .map_err(|e| CliError::Start(StartError::Mail(e)))?;

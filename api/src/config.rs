@@ -163,8 +163,9 @@ impl Settings {
         })
     }
 
-    /// The public URL without a trailing slash, given the address actually bound.
-    pub fn public_url_for(&self, bound: std::net::SocketAddr) -> String {
+    /// The public URL without a trailing slash, given the address actually bound (or, for a
+    /// process that binds nothing, the configured `bind`).
+    pub fn public_url_for(&self, bound: impl fmt::Display) -> String {
         match &self.public_url {
             Some(url) => url.trim_end_matches('/').to_owned(),
             None => format!("http://{bound}"),

@@ -101,6 +101,15 @@ impl ApiError {
         )
     }
 
+    /// A domain error about a query's values: invalid fields are the query's (400
+    /// `invalid_query`), anything else maps as usual.
+    pub fn from_query(err: DomainError) -> Self {
+        match err {
+            DomainError::Invalid(errors) => Self::invalid_query(errors),
+            other => other.into(),
+        }
+    }
+
     /// An error listing `errors`, its detail joining each field's message.
     fn fields(status: StatusCode, code: &'static str, title: &'static str, errors: Vec<FieldError>) -> Self {
         let detail = errors

@@ -15,6 +15,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor};
 
 use crate::config::Settings;
 use crate::domain::feed::{FeedSite, session_title, session_uid};
+use crate::domain::notification::Subject;
 use crate::domain::outbox::Kind;
 use crate::ical::{Attendee, Calendar, Event, EventStatus, Method, Person};
 use crate::time::stored_zone;
@@ -108,6 +109,23 @@ pub struct About<'a> {
     pub sequence: i32,
     /// The service.
     pub site: &'a FeedSite,
+}
+
+impl<'a> About<'a> {
+    /// What a message about `subject` may mention; the join link only for a confirmed booking.
+    pub fn of(subject: &'a Subject, payload: &'a serde_json::Value, sequence: i32, site: &'a FeedSite) -> Self {
+        let booking = subject.booking.as_ref();
+        Self {
+            person: &subject.person,
+            session: booking.map(|(_, s, e)| (s, e)),
+            payload,
+            join_link: booking
+                .filter(|(b, _, _)| b.status == "confirmed")
+                .and_then(|(_, _, e)| e.online_url.as_deref()),
+            sequence,
+            site,
+        }
+    }
 }
 
 /// `Tuesday 4 June 2027, 09:30–12:00 BST`, in the reader's zone (and the event's, if it differs).

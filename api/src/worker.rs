@@ -48,8 +48,7 @@ impl Worker {
     /// at once.
     pub fn new(db: DatabaseConnection, settings: &Settings, site: FeedSite, wake: Arc<Notify>) -> Result<Self, String> {
         let mailer = Mailer::from_settings(settings)?;
-        let host = crate::config::host_of(&site.public_url);
-        let owner = format!("{host}:{}:{:08x}", std::process::id(), rand::random::<u32>());
+        let owner = format!("{}:{}:{:08x}", site.host, std::process::id(), rand::random::<u32>());
         Ok(Self {
             db,
             mailer: Arc::new(mailer),
@@ -159,47 +158,32 @@ impl Worker {
         let Some(subject) = outbox::subject_of(&self.db, row).await? else {
             return withdraw("the participant, booking or session no longer exists");
         };
-        let person = subject.person;
-        let about_session = subject.booking;
+        let person = &subject.person;
         let Some(email) = person.email.clone().filter(|_| person.erased_at.is_none()) else {
             return withdraw("the participant has no email address");
         };
         if !person.notify_email && kind != Kind::LinkCode {
             return withdraw("the participant turned email off");
         }
-        if let Some((b, s, _)) = &about_session
+        if let Some((b, s, _)) = &subject.booking
             && let Some(reason) = self.superseded(kind, b, s).await?
         {
             return withdraw(&reason);
         }
         let mut sequence = 0;
-        let mut join_link = None;
-        if let Some((b, s, e)) = &about_session {
-            if matches!(
+        if let Some((_, s, _)) = &subject.booking
+            && matches!(
                 kind,
                 Kind::BookingConfirmed
                     | Kind::BookingPromoted
                     | Kind::SessionChanged
                     | Kind::BookingCancelled
                     | Kind::SessionCancelled
-            ) {
-                sequence = outbox::next_sequence(&self.db, person.id, s.id, s.revision).await?;
-            }
-            if b.status == "confirmed" {
-                join_link = e.online_url.as_deref();
-            }
+            )
+        {
+            sequence = outbox::next_sequence(&self.db, person.id, s.id, s.revision).await?;
         }
-        let letter = mail::compose(
-            kind,
-            &About {
-                person: &person,
-                session: about_session.as_ref().map(|(_, s, e)| (s, e)),
-                payload: &row.payload,
-                join_link,
-                sequence,
-                site: &self.site,
-            },
-        );
+        let letter = mail::compose(kind, &About::of(&subject, &row.payload, sequence, &self.site));
         let message_id = format!("<notification-{}.{}@{}>", row.id, row.kind, self.site.host);
         let message = mail::build(&letter, &self.site, &person.name, &email, &message_id).map_err(|e| {
             DomainError::Unprocessable {

@@ -113,10 +113,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let closures = closure::list(&state.db, id.into_inner(), &query)
         .await
-        .map_err(|e| match e {
-            crate::domain::DomainError::Invalid(errors) => ApiError::invalid_query(errors),
-            other => other.into(),
-        })?;
+        .map_err(ApiError::from_query)?;
     Ok(HttpResponse::Ok().json(closures))
 }
 

@@ -32,10 +32,9 @@ pub async fn list(
     QueryParams(filter): QueryParams<NotificationFilter>,
 ) -> Result<HttpResponse, ApiError> {
     let page = super::page_request(filter.limit, filter.cursor.as_deref())?;
-    let page = outbox::list(&state.db, &filter, page).await.map_err(|e| match e {
-        DomainError::Invalid(errors) => ApiError::invalid_query(errors),
-        other => other.into(),
-    })?;
+    let page = outbox::list(&state.db, &filter, page)
+        .await
+        .map_err(ApiError::from_query)?;
     Ok(super::page(page))
 }
 
@@ -177,21 +176,7 @@ async fn discord_message(
     let Some(discord_user_id) = person.discord_id.clone().filter(|_| person.erased_at.is_none()) else {
         return Ok(None);
     };
-    let found = subject.booking.as_ref();
-    let join_link = found
-        .filter(|(b, _, _)| b.status == "confirmed")
-        .and_then(|(_, _, e)| e.online_url.as_deref());
-    let letter = mail::compose(
-        kind,
-        &About {
-            person,
-            session: found.map(|(_, s, e)| (s, e)),
-            payload: &row.payload,
-            join_link,
-            sequence: 0,
-            site: &state.site,
-        },
-    );
+    let letter = mail::compose(kind, &About::of(&subject, &row.payload, 0, &state.site));
     Ok(Some(DiscordMessage {
         id: row.id,
         discord_user_id,
