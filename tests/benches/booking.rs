@@ -183,10 +183,7 @@ async fn sql_run(
 
 #[tokio::main]
 async fn main() {
-    let seconds: u64 = std::env::var("BENCH_SECONDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(5);
+    let seconds = convene_tests::bench::seconds();
     let duration = Duration::from_secs(seconds);
     println!(
         "Booking throughput: HTTP API vs the essential SQL (seat update + booking insert + outbox insert), {seconds} s each"

@@ -92,10 +92,7 @@ async fn run(url: String, if_none_match: Option<String>, expect: StatusCode, dur
 
 #[tokio::main]
 async fn main() {
-    let seconds: u64 = std::env::var("BENCH_SECONDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(5);
+    let seconds = convene_tests::bench::seconds();
     let duration = Duration::from_secs(seconds);
     println!("Feeds at {CONCURRENCY} connections, {seconds} s each (1,000-session private feed, 100 published events)");
     println!("| database | request | requests/s | p50 ms | p99 ms | failures |");

@@ -4,6 +4,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+/// Each measurement's length in seconds: `BENCH_SECONDS`, default 5.
+pub fn seconds() -> u64 {
+    std::env::var("BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5)
+}
+
 /// Latencies and count of one measured run.
 pub struct Run {
     /// Requests that succeeded.
