@@ -125,3 +125,61 @@ impl FromRequest for Viewer {
         })
     }
 }
+
+/// The header naming the Discord user the bot acts for.
+pub const DISCORD_USER: &str = "X-Discord-User";
+
+/// A linked participant, acting through the bot: a live bot key (else 401, or 403 for an
+/// organiser key) and `X-Discord-User` naming a Discord account linked to a participant (else
+/// `400 discord_user_missing`, or `403 not_linked`).
+#[derive(Clone, Debug)]
+pub struct Me {
+    /// The bot's key.
+    pub key: AuthenticatedKey,
+    /// The Discord user's id, as sent.
+    pub discord_id: String,
+    /// The participant it is linked to.
+    pub person: entity::participant::Model,
+}
+
+impl FromRequest for Me {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let key = key_with_role(req, KeyRole::Bot, "this needs a bot key: Authorization: Bearer <key>");
+        let discord_id = req
+            .headers()
+            .get(DISCORD_USER)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty());
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let key = key.await?;
+            let discord_id = discord_id.ok_or_else(|| {
+                ApiError::bad_request(
+                    "discord_user_missing",
+                    "name the Discord user the bot acts for in the X-Discord-User header",
+                    Some(DISCORD_USER.to_owned()),
+                )
+            })?;
+            let state = state.ok_or_else(|| ApiError::internal(&"no application state"))?;
+            let person = crate::domain::link::linked_participant(&state.db, &discord_id)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::new(
+                        StatusCode::FORBIDDEN,
+                        "not_linked",
+                        "This Discord account is not linked",
+                        format!("Discord user {discord_id} is not linked to a participant: link with /v1/bot/link and /v1/bot/verify"),
+                    )
+                })?;
+            Ok(Me {
+                key,
+                discord_id,
+                person,
+            })
+        })
+    }
+}

@@ -48,6 +48,8 @@ pub struct ApiError {
     title: &'static str,
     detail: String,
     errors: Vec<FieldError>,
+    /// Seconds for a `Retry-After` header (a 429).
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -59,6 +61,7 @@ impl ApiError {
             title,
             detail: detail.into(),
             errors: Vec::new(),
+            retry_after: None,
         }
     }
 
@@ -177,6 +180,9 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status);
         response.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
+        if let Some(seconds) = self.retry_after {
+            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"convene\""));
         }
@@ -219,6 +225,15 @@ impl From<DomainError> for ApiError {
                 detail,
             )
             .with_field(field),
+            DomainError::TooMany {
+                code,
+                detail,
+                retry_after_seconds,
+            } => {
+                let mut error = Self::new(StatusCode::TOO_MANY_REQUESTS, code, "Too many tries", detail);
+                error.retry_after = Some(retry_after_seconds);
+                error
+            }
             DomainError::Database(db) => database_error(&db),
         }
     }

@@ -4,7 +4,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    bookings, closures, events, feeds, health, notifications, participants, programmes, schools, sessions,
+    bookings, closures, events, feeds, health, me, notifications, participants, programmes, schools, sessions,
 };
 
 /// Convene's v1 API.
@@ -27,6 +27,8 @@ Errors are RFC 7807 `application/problem+json` with a stable `code`. Lists take 
         closures::import, closures::list, closures::delete,
         feeds::rotate, feeds::participant, feeds::event, feeds::programme,
         notifications::list, notifications::retry, notifications::lease, notifications::ack,
+        me::link, me::verify, me::read, me::sessions, me::bookings, me::book, me::booking, me::cancel,
+        me::feed, me::rotate_feed, me::preferences, me::update_preferences, me::reflections, me::reflect,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -37,7 +39,8 @@ Errors are RFC 7807 `application/problem+json` with a stable `code`. Lists take 
         (name = "sessions", description = "The bookable units of events"),
         (name = "bookings", description = "Booking, waitlists, cancellation and attendance"),
         (name = "notifications", description = "The outbox: messages queued, sent and dead"),
-        (name = "bot", description = "Routes for the Discord bot's key"),
+        (name = "bot", description = "Routes for the Discord bot's key: account linking and its share of the outbox"),
+        (name = "me", description = "What a linked participant sees and does, through the bot: a bot key plus `X-Discord-User`"),
         (name = "calendars", description = "iCalendar feeds for calendar apps (no key: the URL is the secret or the event is public)"),
         (name = "operations", description = "Health and metrics"),
     )

@@ -8,6 +8,7 @@ pub mod calendar_sequence;
 pub mod closure;
 pub mod cohort;
 pub mod cohort_school;
+pub mod discord_link_code;
 pub mod event;
 pub mod facilitator_assignment;
 pub mod idempotency_key;
@@ -34,6 +35,7 @@ pub mod prelude {
     pub use super::closure::Entity as Closure;
     pub use super::cohort::Entity as Cohort;
     pub use super::cohort_school::Entity as CohortSchool;
+    pub use super::discord_link_code::Entity as DiscordLinkCode;
     pub use super::event::Entity as Event;
     pub use super::facilitator_assignment::Entity as FacilitatorAssignment;
     pub use super::idempotency_key::Entity as IdempotencyKey;

@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_initial;
 mod m20261123_000002_calendar_sequences;
+mod m20261123_000003_discord_link_codes;
 
 /// All of Convene's migrations, oldest first.
 pub struct Migrator;
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261123_000001_initial::Migration),
             Box::new(m20261123_000002_calendar_sequences::Migration),
+            Box::new(m20261123_000003_discord_link_codes::Migration),
         ]
     }
 }

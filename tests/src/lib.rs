@@ -432,6 +432,57 @@ impl TestApp {
         self.create_session(&event["id"], body).await
     }
 
+    /// Makes a key for the Discord bot and returns its secret.
+    pub async fn bot_key(&self) -> String {
+        convene_api::domain::keys::create(&self.db, &format!("bot-{}", random_suffix()), KeyRole::Bot)
+            .await
+            .expect("a bot key")
+            .secret
+    }
+
+    /// A request as the bot acting for Discord user `discord_id`.
+    pub fn as_discord(&self, bot: &str, discord_id: &str, method: Method, path: &str) -> RequestBuilder {
+        self.anonymous(method, path)
+            .bearer_auth(bot)
+            .header("X-Discord-User", discord_id)
+    }
+
+    /// The code in the last link-code message queued for `participant_id` (read from the outbox).
+    pub async fn link_code_for(&self, participant_id: i64) -> String {
+        use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _};
+        let row = entity::notification::Entity::find()
+            .filter(entity::notification::Column::ParticipantId.eq(participant_id))
+            .filter(entity::notification::Column::Kind.eq("link_code"))
+            .order_by_desc(entity::notification::Column::Id)
+            .one(&self.db)
+            .await
+            .expect("the outbox can be read")
+            .expect("a link code was queued");
+        row.payload["code"].as_str().expect("a code").to_owned()
+    }
+
+    /// Links Discord user `discord_id` to `participant` (a participant as created) through
+    /// `/v1/bot/link` and `/v1/bot/verify`, as the bot does.
+    pub async fn link_discord(&self, bot: &str, participant: &Value, discord_id: &str) {
+        let asked = self
+            .send(
+                self.anonymous(Method::POST, "/v1/bot/link")
+                    .bearer_auth(bot)
+                    .json(&json!({"discord_id": discord_id, "email": participant["email"]})),
+            )
+            .await;
+        assert_eq!(asked.status, 202, "{}", asked.text);
+        let code = self.link_code_for(participant["id"].as_i64().expect("an id")).await;
+        let verified = self
+            .send(
+                self.anonymous(Method::POST, "/v1/bot/verify")
+                    .bearer_auth(bot)
+                    .json(&json!({"discord_id": discord_id, "code": code})),
+            )
+            .await;
+        assert_eq!(verified.status, 200, "{}", verified.text);
+    }
+
     /// Counts outbox rows of `kind`, optionally for one participant.
     pub async fn notifications(&self, kind: &str, participant_id: Option<i64>) -> i64 {
         let filter = participant_id

@@ -321,7 +321,7 @@ async fn clash_error<C: ConnectionTrait>(txn: &C, other: &booking::Model) -> Dom
 }
 
 /// The place of a waitlisted booking in its session's queue (1 is next).
-async fn waitlist_position<C: ConnectionTrait>(txn: &C, b: &booking::Model) -> DomainResult<Option<i64>> {
+pub(crate) async fn waitlist_position<C: ConnectionTrait>(txn: &C, b: &booking::Model) -> DomainResult<Option<i64>> {
     if b.status != "waitlisted" {
         return Ok(None);
     }
@@ -575,6 +575,30 @@ pub async fn find<C: ConnectionTrait>(db: &C, id: i64) -> DomainResult<booking::
         .one(db)
         .await?
         .ok_or_else(|| DomainError::not_found("booking", id))
+}
+
+/// A person's active (confirmed or waitlisted) bookings among `session_ids`, each with its
+/// waitlist position.
+pub async fn active_for_person<C: ConnectionTrait>(
+    db: &C,
+    participant_id: i64,
+    session_ids: &[i64],
+) -> DomainResult<Vec<(booking::Model, Option<i64>)>> {
+    if session_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = booking::Entity::find()
+        .filter(booking::Column::ParticipantId.eq(participant_id))
+        .filter(booking::Column::SessionId.is_in(session_ids.iter().copied()))
+        .filter(booking::Column::Status.is_in(ACTIVE))
+        .all(db)
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for b in rows {
+        let position = waitlist_position(db, &b).await?;
+        out.push((b, position));
+    }
+    Ok(out)
 }
 
 /// Reads a booking, with its waitlist position.

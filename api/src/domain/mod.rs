@@ -7,11 +7,14 @@ pub mod event;
 pub mod feed;
 pub mod idempotency;
 pub mod keys;
+pub mod link;
+pub mod me;
 pub mod notification;
 pub mod outbox;
 pub mod page;
 pub mod participant;
 pub mod programme;
+pub mod reflection;
 pub mod school;
 pub mod session;
 pub mod validate;
@@ -65,6 +68,16 @@ pub enum DomainError {
         detail: String,
         /// The field at fault, if one is.
         field: Option<&'static str>,
+    },
+    /// Too many tries: refused until `retry_after_seconds` have passed (a 429 with `Retry-After`).
+    #[error("{detail}")]
+    TooMany {
+        /// The stable machine-readable code, e.g. `verify_locked`.
+        code: &'static str,
+        /// What is locked and until when, in words.
+        detail: String,
+        /// Seconds until trying again can succeed.
+        retry_after_seconds: u64,
     },
     /// The database failed.
     #[error("database error: {0}")]

@@ -377,6 +377,39 @@ pub async fn update<C: ConnectionTrait>(db: &C, id: i64, input: ParticipantInput
     Ok(row.into())
 }
 
+/// Links Discord user `discord_id` to participant `id` (unlinking whoever held it before) and
+/// turns on Discord DMs for them, requeueing their reminders on their new channels.
+pub(crate) async fn link_discord<C: ConnectionTrait>(
+    txn: &C,
+    id: i64,
+    discord_id: &str,
+    now: chrono::DateTime<Utc>,
+) -> DomainResult<participant::Model> {
+    let person = find(txn, id).await?;
+    if person.erased_at.is_some() {
+        return Err(DomainError::not_found("participant", id));
+    }
+    let holders = participant::Entity::find()
+        .filter(participant::Column::DiscordId.eq(discord_id))
+        .filter(participant::Column::Id.ne(id))
+        .all(txn)
+        .await?;
+    for holder in holders {
+        let mut active: participant::ActiveModel = holder.into();
+        active.discord_id = Set(None);
+        active.updated_at = Set(now);
+        let row = active.update(txn).await?;
+        reschedule_reminders(txn, &row).await?;
+    }
+    let mut active: participant::ActiveModel = person.into();
+    active.discord_id = Set(Some(discord_id.to_owned()));
+    active.notify_discord = Set(true);
+    active.updated_at = Set(now);
+    let row = active.update(txn).await?;
+    reschedule_reminders(txn, &row).await?;
+    Ok(row)
+}
+
 /// Queues a participant's reminders afresh for their upcoming confirmed bookings (their
 /// reminder times, quiet hours, zone or channels changed).
 async fn reschedule_reminders<C: ConnectionTrait>(db: &C, person: &participant::Model) -> DomainResult<()> {

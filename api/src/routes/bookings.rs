@@ -41,30 +41,54 @@ pub async fn create(
     JsonBody(input): JsonBody<BookingInput>,
 ) -> Result<HttpResponse, ApiError> {
     let session_id = id.into_inner();
-    let idempotent = match req.headers().get(IDEMPOTENCY_KEY) {
-        None => None,
-        Some(value) => {
-            let text = value.to_str().unwrap_or("");
-            let request = format!(
-                "POST /v1/sessions/{session_id}/bookings {}",
-                serde_json::to_string(&input).unwrap_or_default()
-            );
-            Some(IdempotentRequest::new(key.id, text, &request)?)
-        }
-    };
-    let booked = match booking::book(&state.db, session_id, &input, idempotent.as_ref()).await {
+    let request = format!(
+        "POST /v1/sessions/{session_id}/bookings {}",
+        serde_json::to_string(&input).unwrap_or_default()
+    );
+    let idempotent = idempotent_request(&req, key.id, &request)?;
+    let result = booking::book(&state.db, session_id, &input, idempotent.as_ref()).await;
+    answer_booked(&state, idempotent.as_ref(), result, |id| format!("/v1/bookings/{id}")).await
+}
+
+/// The request's `Idempotency-Key`, if it has one, scoped to the calling key and `request`
+/// (method, path and body, so the same key with another body is recognised).
+pub(crate) fn idempotent_request(
+    req: &HttpRequest,
+    key_id: i64,
+    request: &str,
+) -> Result<Option<IdempotentRequest>, ApiError> {
+    match req.headers().get(IDEMPOTENCY_KEY) {
+        None => Ok(None),
+        Some(value) => Ok(Some(IdempotentRequest::new(
+            key_id,
+            value.to_str().unwrap_or(""),
+            request,
+        )?)),
+    }
+}
+
+/// The answer to a booking request: `201` with `Location` (from `location(id)`) for a new
+/// booking, `200` for the person's existing one, the first answer again for a retry; a refusal
+/// is stored under the idempotency key so a retry is refused alike.
+pub(crate) async fn answer_booked(
+    state: &AppState,
+    idempotent: Option<&IdempotentRequest>,
+    result: crate::domain::DomainResult<Booked>,
+    location: impl Fn(i64) -> String,
+) -> Result<HttpResponse, ApiError> {
+    let booked = match result {
         Ok(booked) => booked,
-        Err(err) => return Err(remember_refusal(&state, idempotent.as_ref(), err.into()).await),
+        Err(err) => return Err(remember_refusal(state, idempotent, err.into()).await),
     };
     Ok(match booked {
-        Booked::Created(b) => super::created(format!("/v1/bookings/{}", b.id), &b),
+        Booked::Created(b) => super::created(location(b.id), &b),
         Booked::Existing(b) => HttpResponse::Ok().json(b),
         Booked::Replayed(stored) => {
             let mut reply = HttpResponse::build(StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK));
             if stored.status == 201
                 && let Ok(first) = serde_json::from_str::<Booking>(&stored.body)
             {
-                reply.insert_header(("Location", format!("/v1/bookings/{}", first.id)));
+                reply.insert_header(("Location", location(first.id)));
             }
             let content_type = if stored.status >= 400 {
                 PROBLEM_JSON

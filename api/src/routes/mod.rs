@@ -5,6 +5,7 @@ pub mod closures;
 pub mod events;
 pub mod feeds;
 pub mod health;
+pub mod me;
 pub mod notifications;
 pub mod participants;
 pub mod programmes;
@@ -53,6 +54,32 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource("/v1/notifications").route(web::get().to(notifications::list)))
         .service(web::resource("/v1/notifications/{id}/retry").route(web::post().to(notifications::retry)))
+        .service(web::resource("/v1/bot/link").route(web::post().to(me::link)))
+        .service(web::resource("/v1/bot/verify").route(web::post().to(me::verify)))
+        .service(web::resource("/v1/me").route(web::get().to(me::read)))
+        .service(web::resource("/v1/me/sessions").route(web::get().to(me::sessions)))
+        .service(
+            web::resource("/v1/me/bookings")
+                .route(web::get().to(me::bookings))
+                .route(web::post().to(me::book)),
+        )
+        .service(
+            web::resource("/v1/me/bookings/{id}")
+                .route(web::get().to(me::booking))
+                .route(web::delete().to(me::cancel)),
+        )
+        .service(web::resource("/v1/me/feed").route(web::get().to(me::feed)))
+        .service(web::resource("/v1/me/feed-token").route(web::post().to(me::rotate_feed)))
+        .service(
+            web::resource("/v1/me/preferences")
+                .route(web::get().to(me::preferences))
+                .route(web::patch().to(me::update_preferences)),
+        )
+        .service(
+            web::resource("/v1/me/reflections")
+                .route(web::get().to(me::reflections))
+                .route(web::post().to(me::reflect)),
+        )
         .service(web::resource("/v1/bot/notifications/lease").route(web::post().to(notifications::lease)))
         .service(web::resource("/v1/bot/notifications/{id}/ack").route(web::post().to(notifications::ack)))
         .service(web::resource("/v1/participants/{id}/feed-token").route(web::post().to(feeds::rotate)))

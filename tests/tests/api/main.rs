@@ -9,6 +9,7 @@ mod concurrency;
 mod errors;
 mod events;
 mod health;
+mod me;
 mod notifications;
 mod participants;
 mod programmes;

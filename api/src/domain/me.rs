@@ -1,0 +1,477 @@
+//! What a participant sees and does for themselves (through the bot, and later their own
+//! pages): sessions open to them, their bookings, their preferences. Every change goes through
+//! the same functions as the organisers' API, so the same rules and messages apply.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use entity::{booking, event, participant, session};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::booking::{self as bookings, Booked, BookingInput};
+use super::idempotency::IdempotentRequest;
+use super::page::{Page, PageRequest, encode_cursor};
+use super::participant::{Participant, ParticipantInput};
+use super::validate::nullable;
+use super::{DomainError, DomainResult, Validator, equals_ignoring_case, text_search};
+use crate::time::{TimeZoneName, format_local, format_utc};
+
+/// A session as a participant sees it, with its times in their own zone.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, ToSchema)]
+pub struct SessionSummary {
+    /// The session's id (what to book).
+    pub session_id: i64,
+    /// Its event.
+    pub event_id: i64,
+    /// The event's title.
+    pub event_title: String,
+    /// The session's label, when the event has several.
+    pub label: Option<String>,
+    /// `conference`, `slp_session` or `triad_visit`.
+    pub kind: String,
+    /// The event's topic, if it has one.
+    pub topic: Option<String>,
+    /// Start (UTC).
+    pub start: String,
+    /// End (UTC).
+    pub end: String,
+    /// Start on the participant's clock (`time_zone`), without offset.
+    pub start_local: String,
+    /// End on the participant's clock.
+    pub end_local: String,
+    /// The participant's zone, in which `start_local` and `end_local` are given.
+    pub time_zone: String,
+    /// Where it happens, if in person.
+    pub venue: Option<String>,
+    /// Whether it is online (the link is given with a confirmed booking).
+    pub online: bool,
+    /// Seats in all.
+    pub capacity: i32,
+    /// Seats free now.
+    pub available: i32,
+    /// Whether a full session takes a waitlist.
+    pub waitlist: bool,
+}
+
+/// The participant's own booking of a session, in brief.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, ToSchema)]
+pub struct BookingState {
+    /// The booking's id.
+    pub id: i64,
+    /// `confirmed` or `waitlisted`.
+    pub status: String,
+    /// Place on the waitlist (1 is next), while waitlisted.
+    pub waitlist_position: Option<i64>,
+}
+
+/// A session open to the participant, and their booking of it if they have one.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, ToSchema)]
+pub struct OpenSession {
+    /// The session.
+    pub session: SessionSummary,
+    /// Their active booking of it, if any.
+    pub my_booking: Option<BookingState>,
+}
+
+/// One of the participant's bookings, with its session.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, ToSchema)]
+pub struct MyBooking {
+    /// The booking's id (what to cancel).
+    pub id: i64,
+    /// `confirmed`, `waitlisted`, `cancelled`, `attended` or `no_show`.
+    pub status: String,
+    /// Place on the waitlist (1 is next), while waitlisted.
+    pub waitlist_position: Option<i64>,
+    /// Why it waits: `capacity` or `per_school_limit`.
+    pub waitlist_reason: Option<String>,
+    /// The online join link: only with a confirmed booking of an online session.
+    pub join_url: Option<String>,
+    /// The session.
+    pub session: SessionSummary,
+}
+
+/// Filters for the sessions open to the participant.
+#[derive(Clone, Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OpenSessionFilter {
+    /// Only sessions of events of this kind (`conference` or `slp_session`).
+    pub kind: Option<String>,
+    /// Only sessions of events on this topic.
+    pub topic: Option<String>,
+    /// Only sessions of this event.
+    pub event_id: Option<i64>,
+    /// Text to find in the event's title or the session's label.
+    pub q: Option<String>,
+    /// How many to return (default 50, at most 500).
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Which of the participant's bookings to list.
+#[derive(Clone, Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MyBookingFilter {
+    /// `upcoming` (the default: confirmed and waitlisted bookings of sessions not yet over,
+    /// soonest first) or `past` (sessions over that they held a seat for, latest first).
+    pub when: Option<String>,
+    /// How many to return (default 50, at most 500).
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// A participant's own settings.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, ToSchema)]
+pub struct Preferences {
+    /// Their IANA time zone, used for times in messages.
+    pub time_zone: String,
+    /// Whether they hear by email.
+    pub notify_email: bool,
+    /// Whether they hear by Discord DM.
+    pub notify_discord: bool,
+    /// Minutes before a session they are reminded (`[]`: no reminders).
+    pub reminder_offsets_minutes: Vec<i64>,
+    /// Start of their quiet hours (local `HH:MM`): reminders then wait until the end.
+    pub quiet_hours_start: Option<String>,
+    /// End of their quiet hours (local `HH:MM`).
+    pub quiet_hours_end: Option<String>,
+}
+
+/// A change of the participant's own settings: only the fields given change.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreferencesInput {
+    /// An IANA time zone.
+    #[schema(example = "Europe/London")]
+    pub time_zone: Option<String>,
+    /// Whether to hear by email.
+    pub notify_email: Option<bool>,
+    /// Whether to hear by Discord DM.
+    pub notify_discord: Option<bool>,
+    /// Minutes before a session to be reminded, e.g. `[1440, 60]`; `[]` for none.
+    #[schema(example = json!([1440, 60]))]
+    pub reminder_offsets_minutes: Option<Vec<i64>>,
+    /// Start of quiet hours, local `HH:MM`; `null` for none.
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "21:00")]
+    pub quiet_hours_start: Option<Option<String>>,
+    /// End of quiet hours, local `HH:MM`; `null` for none.
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "07:00")]
+    pub quiet_hours_end: Option<Option<String>>,
+}
+
+/// A request to book a session for oneself.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MyBookingInput {
+    /// The session to book.
+    #[schema(example = 12)]
+    pub session_id: Option<i64>,
+}
+
+impl From<&Participant> for Preferences {
+    fn from(p: &Participant) -> Self {
+        Self {
+            time_zone: p.time_zone.clone(),
+            notify_email: p.notify_email,
+            notify_discord: p.notify_discord,
+            reminder_offsets_minutes: p.reminder_offsets_minutes.clone(),
+            quiet_hours_start: p.quiet_hours_start.clone(),
+            quiet_hours_end: p.quiet_hours_end.clone(),
+        }
+    }
+}
+
+/// The zone a participant reads times in.
+fn zone_of(person: &participant::Model) -> Tz {
+    TimeZoneName::parse(&person.time_zone).unwrap_or(TimeZoneName::UTC).tz()
+}
+
+fn summary(s: &session::Model, e: &event::Model, zone: Tz) -> SessionSummary {
+    SessionSummary {
+        session_id: s.id,
+        event_id: e.id,
+        event_title: e.title.clone(),
+        label: s.label.clone(),
+        kind: e.kind.clone(),
+        topic: e.topic.clone(),
+        start: format_utc(s.starts_at),
+        end: format_utc(s.ends_at),
+        start_local: format_local(s.starts_at, zone),
+        end_local: format_local(s.ends_at, zone),
+        time_zone: zone.name().to_owned(),
+        venue: e.venue.clone(),
+        online: e.online_url.is_some(),
+        capacity: s.capacity,
+        available: (s.capacity - s.booked).max(0),
+        waitlist: s.waitlist_enabled,
+    }
+}
+
+/// Orders `select` by (`time`, `id`), ascending or descending, from just after `after`.
+fn keyset<E: EntityTrait>(
+    select: Select<E>,
+    time: E::Column,
+    id: E::Column,
+    after: Option<(DateTime<Utc>, i64)>,
+    descending: bool,
+) -> Select<E> {
+    let select = if descending {
+        select.order_by_desc(time).order_by_desc(id)
+    } else {
+        select.order_by_asc(time).order_by_asc(id)
+    };
+    match after {
+        None => select,
+        Some((t, last)) if descending => select.filter(
+            Condition::any()
+                .add(time.lt(t))
+                .add(Condition::all().add(time.eq(t)).add(id.lt(last))),
+        ),
+        Some((t, last)) => select.filter(
+            Condition::any()
+                .add(time.gt(t))
+                .add(Condition::all().add(time.eq(t)).add(id.gt(last))),
+        ),
+    }
+}
+
+/// Cuts one extra row off a page, giving the cursor of the next.
+fn paged<T>(mut rows: Vec<T>, page: PageRequest, id_of: impl Fn(&T) -> i64) -> (Vec<T>, Option<String>) {
+    let limit = usize::try_from(page.limit).unwrap_or(usize::MAX);
+    if rows.len() > limit {
+        rows.truncate(limit);
+        let next = rows.last().map(|r| encode_cursor(id_of(r)));
+        (rows, next)
+    } else {
+        (rows, None)
+    }
+}
+
+/// Sessions the participant can book now: of published conferences and SLP sessions, not
+/// cancelled, not yet started; soonest first, each with their own booking if they hold one.
+pub async fn open_sessions<C: ConnectionTrait>(
+    db: &C,
+    person: &participant::Model,
+    filter: &OpenSessionFilter,
+    page: PageRequest,
+) -> DomainResult<Page<OpenSession>> {
+    let mut v = Validator::new();
+    let kind = filter
+        .kind
+        .as_deref()
+        .filter(|k| !k.is_empty())
+        .and_then(|k| v.one_of("kind", Some(k.to_owned()), &["conference", "slp_session"]));
+    v.finish()?;
+    let now = Utc::now();
+    let mut select = session::Entity::find()
+        .find_also_related(event::Entity)
+        .filter(event::Column::Status.eq("published"))
+        .filter(event::Column::Kind.ne("triad_visit"))
+        .filter(session::Column::Status.ne("cancelled"))
+        .filter(session::Column::StartsAt.gt(now));
+    if let Some(kind) = kind {
+        select = select.filter(event::Column::Kind.eq(kind));
+    }
+    if let Some(topic) = filter.topic.as_deref().filter(|t| !t.trim().is_empty()) {
+        select = select.filter(equals_ignoring_case(event::Column::Topic, topic));
+    }
+    if let Some(event_id) = filter.event_id {
+        select = select.filter(session::Column::EventId.eq(event_id));
+    }
+    if let Some(q) = filter.q.as_deref().filter(|q| !q.trim().is_empty()) {
+        select = select.filter(
+            Condition::any()
+                .add(text_search(&[event::Column::Title], q))
+                .add(text_search(&[session::Column::Label], q)),
+        );
+    }
+    let after = match page.after {
+        None => None,
+        Some(id) => session::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .map(|s| (s.starts_at, s.id)),
+    };
+    let mut query = select
+        .order_by_asc(session::Column::StartsAt)
+        .order_by_asc(session::Column::Id);
+    if let Some((t, last)) = after {
+        query = query.filter(
+            Condition::any().add(session::Column::StartsAt.gt(t)).add(
+                Condition::all()
+                    .add(session::Column::StartsAt.eq(t))
+                    .add(session::Column::Id.gt(last)),
+            ),
+        );
+    }
+    let rows = query.limit(page.limit + 1).all(db).await?;
+    let (rows, next_cursor) = paged(rows, page, |(s, _)| s.id);
+    let ids: Vec<i64> = rows.iter().map(|(s, _)| s.id).collect();
+    let mine = bookings::active_for_person(db, person.id, &ids).await?;
+    let zone = zone_of(person);
+    let items = rows
+        .into_iter()
+        .filter_map(|(s, e)| e.map(|e| (s, e)))
+        .map(|(s, e)| OpenSession {
+            session: summary(&s, &e, zone),
+            my_booking: mine
+                .iter()
+                .find(|b| b.0.session_id == s.id)
+                .map(|(b, position)| BookingState {
+                    id: b.id,
+                    status: b.status.clone(),
+                    waitlist_position: *position,
+                }),
+        })
+        .collect();
+    Ok(Page { items, next_cursor })
+}
+
+/// The participant's bookings: `upcoming` (active, soonest first) or `past` (seated, latest first).
+pub async fn bookings<C: ConnectionTrait>(
+    db: &C,
+    person: &participant::Model,
+    filter: &MyBookingFilter,
+    page: PageRequest,
+) -> DomainResult<Page<MyBooking>> {
+    let mut v = Validator::new();
+    let when = v
+        .one_of(
+            "when",
+            Some(
+                filter
+                    .when
+                    .clone()
+                    .filter(|w| !w.is_empty())
+                    .unwrap_or_else(|| "upcoming".into()),
+            ),
+            &["upcoming", "past"],
+        )
+        .unwrap_or("upcoming");
+    v.finish()?;
+    let now = Utc::now();
+    let past = when == "past";
+    let mut select = booking::Entity::find().filter(booking::Column::ParticipantId.eq(person.id));
+    select = if past {
+        select
+            .filter(booking::Column::Status.is_in(["confirmed", "attended", "no_show"]))
+            .filter(booking::Column::EndsAt.lte(now))
+    } else {
+        select
+            .filter(booking::Column::Status.is_in(["confirmed", "waitlisted"]))
+            .filter(booking::Column::EndsAt.gt(now))
+    };
+    let after = match page.after {
+        None => None,
+        Some(id) => booking::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .filter(|b| b.participant_id == person.id)
+            .map(|b| (b.starts_at, b.id)),
+    };
+    let rows = keyset(select, booking::Column::StartsAt, booking::Column::Id, after, past)
+        .limit(page.limit + 1)
+        .all(db)
+        .await?;
+    let (rows, next_cursor) = paged(rows, page, |b| b.id);
+    let mut items = Vec::with_capacity(rows.len());
+    for b in rows {
+        items.push(view_booking(db, person, b).await?);
+    }
+    Ok(Page { items, next_cursor })
+}
+
+async fn view_booking<C: ConnectionTrait>(
+    db: &C,
+    person: &participant::Model,
+    b: entity::booking::Model,
+) -> DomainResult<MyBooking> {
+    let (s, e) = session::Entity::find_by_id(b.session_id)
+        .find_also_related(event::Entity)
+        .one(db)
+        .await?
+        .and_then(|(s, e)| e.map(|e| (s, e)))
+        .ok_or_else(|| DomainError::not_found("session", b.session_id))?;
+    let position = bookings::waitlist_position(db, &b).await?;
+    let seated = matches!(b.status.as_str(), "confirmed" | "attended");
+    Ok(MyBooking {
+        id: b.id,
+        waitlist_position: position,
+        waitlist_reason: if b.status == "waitlisted" {
+            b.waitlist_reason.clone()
+        } else {
+            None
+        },
+        join_url: if seated { e.online_url.clone() } else { None },
+        status: b.status,
+        session: summary(&s, &e, zone_of(person)),
+    })
+}
+
+/// One of the participant's bookings; someone else's is not found.
+pub async fn booking<C: ConnectionTrait>(db: &C, person: &participant::Model, id: i64) -> DomainResult<MyBooking> {
+    let b = bookings::find(db, id).await?;
+    if b.participant_id != person.id {
+        return Err(DomainError::not_found("booking", id));
+    }
+    view_booking(db, person, b).await
+}
+
+/// Books a session for the participant, by the same rules as an organiser's booking.
+pub async fn book(
+    db: &sea_orm::DatabaseConnection,
+    person: &participant::Model,
+    input: &MyBookingInput,
+    idempotent: Option<&IdempotentRequest>,
+) -> DomainResult<Booked> {
+    let session_id = input
+        .session_id
+        .ok_or_else(|| DomainError::Invalid(vec![super::FieldError::new("session_id", "is required")]))?;
+    let booking_input = BookingInput {
+        participant_id: Some(person.id),
+    };
+    bookings::book(db, session_id, &booking_input, idempotent).await
+}
+
+/// Cancels one of the participant's bookings; someone else's is not found.
+pub async fn cancel(db: &sea_orm::DatabaseConnection, person: &participant::Model, id: i64) -> DomainResult<MyBooking> {
+    let b = bookings::find(db, id).await?;
+    if b.participant_id != person.id {
+        return Err(DomainError::not_found("booking", id));
+    }
+    bookings::cancel(db, id).await?;
+    booking(db, person, id).await
+}
+
+/// The participant's settings.
+pub async fn preferences<C: ConnectionTrait>(db: &C, person: &participant::Model) -> DomainResult<Preferences> {
+    let p = super::participant::get(db, person.id).await?;
+    Ok(Preferences::from(&p))
+}
+
+/// Changes the participant's settings; their reminders are requeued when their times change.
+pub async fn update_preferences<C: ConnectionTrait>(
+    db: &C,
+    person: &participant::Model,
+    input: PreferencesInput,
+) -> DomainResult<Preferences> {
+    let p = super::participant::update(
+        db,
+        person.id,
+        ParticipantInput {
+            time_zone: input.time_zone,
+            notify_email: input.notify_email,
+            notify_discord: input.notify_discord,
+            reminder_offsets_minutes: input.reminder_offsets_minutes,
+            quiet_hours_start: input.quiet_hours_start,
+            quiet_hours_end: input.quiet_hours_end,
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(Preferences::from(&p))
+}

@@ -1,0 +1,148 @@
+//! Reflections: a participant's note of what they tried after an event, what changed, and how
+//! they know. Written at any time, optionally about one event.
+
+use chrono::Utc;
+use entity::{event, participant, reflection};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::page::{Page, PageRequest, fetch_page};
+use super::{DomainError, DomainResult, Validator, unknown_reference};
+use crate::time::format_utc;
+
+/// The longest answer kept (a Discord modal's paragraph holds 4,000 characters).
+pub const TEXT_MAX: usize = 4000;
+
+/// A reflection as the participant writes it.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReflectionText {
+    /// The event it is about, if any (a published event).
+    #[schema(example = 3)]
+    pub event_id: Option<i64>,
+    /// What they tried or adapted.
+    #[schema(example = "Daily retrieval quizzes at the start of Year 8 maths lessons")]
+    pub what_tried: Option<String>,
+    /// What changed as a result, so far.
+    #[schema(example = "Pupils start work faster; fewer gaps in end-of-unit tests")]
+    pub what_changed: Option<String>,
+    /// How they know: the evidence.
+    #[schema(example = "Unit test scores up from 58% to 67% on the same paper as last year")]
+    pub evidence: Option<String>,
+}
+
+/// A reflection as Convene shows it.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, ToSchema)]
+pub struct Reflection {
+    /// Its id.
+    pub id: i64,
+    /// Who wrote it (none once they are erased).
+    pub participant_id: Option<i64>,
+    /// The event it is about.
+    pub event_id: Option<i64>,
+    /// That event's title.
+    pub event_title: Option<String>,
+    /// What they tried.
+    pub what_tried: String,
+    /// What changed.
+    pub what_changed: String,
+    /// The evidence.
+    pub evidence: String,
+    /// When it was written (UTC).
+    pub created_at: String,
+}
+
+fn view(r: reflection::Model, event_title: Option<String>) -> Reflection {
+    Reflection {
+        id: r.id,
+        participant_id: r.participant_id,
+        event_id: r.event_id,
+        event_title,
+        what_tried: r.what_tried,
+        what_changed: r.what_changed,
+        evidence: r.evidence,
+        created_at: format_utc(r.created_at),
+    }
+}
+
+fn required_text(v: &mut Validator, field: &str, value: Option<String>) -> String {
+    match v.optional_text(field, value, TEXT_MAX) {
+        Some(text) => text,
+        None => {
+            v.fail(field, "is required");
+            String::new()
+        }
+    }
+}
+
+/// Stores a reflection by `person`.
+#[tracing::instrument(skip(db, person, input), fields(participant_id = person.id))]
+pub async fn create<C: ConnectionTrait>(
+    db: &C,
+    person: &participant::Model,
+    input: ReflectionText,
+) -> DomainResult<Reflection> {
+    let mut v = Validator::new();
+    let what_tried = required_text(&mut v, "what_tried", input.what_tried);
+    let what_changed = required_text(&mut v, "what_changed", input.what_changed);
+    let evidence = required_text(&mut v, "evidence", input.evidence);
+    v.finish()?;
+    let event = match input.event_id {
+        None => None,
+        Some(id) => Some(
+            event::Entity::find_by_id(id)
+                .filter(event::Column::PublishedAt.is_not_null())
+                .one(db)
+                .await?
+                .ok_or_else(|| unknown_reference("event_id", "published event", id))?,
+        ),
+    };
+    if person.erased_at.is_some() {
+        return Err(DomainError::conflict(
+            "participant_erased",
+            format!("participant {} was erased", person.id),
+            None,
+        ));
+    }
+    let now = Utc::now();
+    let row = reflection::ActiveModel {
+        participant_id: Set(Some(person.id)),
+        event_id: Set(event.as_ref().map(|e| e.id)),
+        what_tried: Set(what_tried),
+        what_changed: Set(what_changed),
+        evidence: Set(evidence),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(view(row, event.map(|e| e.title)))
+}
+
+/// A participant's reflections, oldest first.
+pub async fn list_for_participant<C: ConnectionTrait>(
+    db: &C,
+    participant_id: i64,
+    page: PageRequest,
+) -> DomainResult<Page<Reflection>> {
+    let select = reflection::Entity::find().filter(reflection::Column::ParticipantId.eq(participant_id));
+    let rows = fetch_page(db, select, reflection::Column::Id, |r| r.id, page).await?;
+    let event_ids: Vec<i64> = rows.items.iter().filter_map(|r| r.event_id).collect();
+    let events = if event_ids.is_empty() {
+        Vec::new()
+    } else {
+        event::Entity::find()
+            .filter(event::Column::Id.is_in(event_ids))
+            .all(db)
+            .await?
+    };
+    Ok(rows.map(|r| {
+        let title = r
+            .event_id
+            .and_then(|id| events.iter().find(|e| e.id == id))
+            .map(|e| e.title.clone());
+        view(r, title)
+    }))
+}
