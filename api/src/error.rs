@@ -8,7 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{HttpResponse, ResponseError};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::domain::{DomainError, FieldError};
@@ -17,7 +17,7 @@ use crate::domain::{DomainError, FieldError};
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// An RFC 7807 problem.
-#[derive(Clone, Debug, Serialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct Problem {
     /// A URI naming the kind of problem: `urn:convene:problem:<code>`.
     #[serde(rename = "type")]
@@ -35,7 +35,7 @@ pub struct Problem {
     #[schema(example = "validation_failed")]
     pub code: String,
     /// Each field at fault (empty when no field is).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
 }
 

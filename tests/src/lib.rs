@@ -13,6 +13,7 @@ use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::Value;
 
 pub mod bench;
+pub mod fake_discord;
 pub mod itip;
 pub mod python;
 pub mod smtp;
@@ -491,6 +492,11 @@ impl TestApp {
         self.count(&format!("notifications WHERE kind = '{kind}'{filter}"))
             .await
     }
+}
+
+/// The `convene-bot` binary, built with [`convene_binary`].
+pub fn convene_bot_binary() -> PathBuf {
+    convene_binary().with_file_name("convene-bot")
 }
 
 /// The `convene-api` binary, built (debug profile) on first use, for tests and benchmarks that

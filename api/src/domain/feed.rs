@@ -12,7 +12,7 @@ use sea_orm::sea_query::Query;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{DomainError, DomainResult};
@@ -39,7 +39,7 @@ pub struct Feed {
 }
 
 /// A participant's feed URL.
-#[derive(Clone, Debug, Serialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct FeedToken {
     /// The secret in the URL; anyone holding it can read the feed.
     pub token: String,

@@ -73,7 +73,7 @@ pub struct ParticipantInput {
 }
 
 /// A participant as Convene shows it to organisers.
-#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Participant {
     /// Their id.
     pub id: i64,

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use crate::time::{TimeError, TimeInput, TimeZoneName};
 
 /// One field at fault and what is wrong with it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
 pub struct FieldError {
     /// The field's name as sent, e.g. `email` or `strengths[2]`.
     pub field: String,

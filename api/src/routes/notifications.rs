@@ -55,7 +55,7 @@ pub async fn retry(state: web::Data<AppState>, _: Organiser, id: web::Path<i64>)
 }
 
 /// What the bot asks for.
-#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LeaseRequest {
     /// At most this many messages (1–100, default 20).
@@ -65,7 +65,7 @@ pub struct LeaseRequest {
 }
 
 /// A Discord message to send.
-#[derive(Clone, Debug, Serialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct DiscordMessage {
     /// Acknowledge with this id once sent.
     pub id: i64,
@@ -86,7 +86,7 @@ pub struct DiscordMessage {
 }
 
 /// The messages leased.
-#[derive(Clone, Debug, Serialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct Leased {
     /// Send each, then acknowledge it.
     pub items: Vec<DiscordMessage>,

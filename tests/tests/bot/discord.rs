@@ -1,0 +1,198 @@
+//! The Discord side against a local fake Discord: the real `convene-bot` binary connects to it
+//! (serenity's HTTP through `CONVENE_DISCORD_PROXY`, a gateway that answers HELLO/IDENTIFY/READY),
+//! answers a slash command, and DMs a leased reminder with a button that cancels the booking.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use convene_tests::fake_discord::FakeDiscord;
+use convene_tests::{TestApp, convene_bot_binary, json, spawn_apps};
+use sea_orm::{ConnectionTrait as _, Statement};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+fn start_bot(app: &TestApp, bot: &str, fake: &FakeDiscord) -> tokio::process::Child {
+    tokio::process::Command::new(convene_bot_binary())
+        .env_clear()
+        .env("CONVENE_API_URL", &app.address)
+        .env("CONVENE_BOT_KEY", bot)
+        .env("DISCORD_TOKEN", "fake-token")
+        .env("CONVENE_DISCORD_PROXY", fake.http_url())
+        .env("CONVENE_BOT_POLL_MS", "200")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("convene-bot starts")
+}
+
+#[tokio::test]
+async fn the_bot_answers_a_slash_command_and_dms_a_leased_reminder_whose_button_cancels_the_booking() {
+    for app in spawn_apps().await {
+        let fake = FakeDiscord::start().await;
+        let bot = app.bot_key().await;
+        let ann = app.create_participant(json!({"name": "Ann Jones"})).await;
+        let user: u64 = 424_242;
+        app.link_discord(&bot, &ann, &user.to_string()).await;
+        let one_hour = app
+            .patch(
+                &format!("/v1/participants/{}", ann["id"]),
+                &json!({"reminder_offsets_minutes": [60]}),
+            )
+            .await;
+        assert_eq!(one_hour.status, 200, "{}", one_hour.text);
+        let session = app.open_session(10, json!({"label": "Workshop C"})).await;
+        let mut process = start_bot(&app, &bot, &fake);
+
+        fake.wait_ready(WAIT).await;
+        let register = format!("/api/v10/applications/{}/commands", fake.application_id());
+        let registered = fake
+            .wait_for_request(|r| r.method == "PUT" && r.path == register, WAIT)
+            .await;
+        let names: Vec<&str> = registered
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|c| c["name"].as_str())
+            .collect();
+        for name in [
+            "link",
+            "verify",
+            "events",
+            "book",
+            "cancel",
+            "mybookings",
+            "calendar",
+            "reflect",
+            "prefs",
+            "help",
+        ] {
+            assert!(names.contains(&name), "/{name} is registered: {names:?}");
+        }
+
+        // /book from a server channel: a private answer.
+        let command = fake.slash_command(
+            "book",
+            json!([{"name": "session", "type": 4, "value": session["id"]}]),
+            user,
+            true,
+        );
+        fake.send_interaction(command.clone()).await;
+        let deferred = fake.wait_for_callback(&command, WAIT).await;
+        assert_eq!(deferred.body["type"], 5, "{:?}", deferred.body);
+        assert_eq!(deferred.body["data"]["flags"], 64, "ephemeral: {:?}", deferred.body);
+        let token = command["token"].as_str().unwrap().to_owned();
+        // After deferring, poise answers with a follow-up on the interaction's webhook.
+        let answer = fake
+            .wait_for_request(
+                |r| {
+                    r.method == "POST"
+                        && r.path
+                            .ends_with(&format!("/webhooks/{}/{token}", fake.application_id()))
+                },
+                WAIT,
+            )
+            .await;
+        let content = answer.body["content"].as_str().unwrap();
+        assert!(
+            content.starts_with("You're booked: **Summer conference — Workshop C**"),
+            "{content}"
+        );
+        let booking = app
+            .get(&format!("/v1/sessions/{}/bookings", session["id"]))
+            .await
+            .json()["items"][0]
+            .clone();
+        assert_eq!(booking["participant_id"], ann["id"]);
+        let cancel_id = format!("cancel:{}", booking["id"]);
+        assert!(
+            answer.body.to_string().contains(&cancel_id),
+            "a cancel button: {:?}",
+            answer.body
+        );
+
+        // The 1-hour reminder falls due (its time is brought forward): the bot leases it, DMs it, and acknowledges it.
+        app.db
+            .execute_raw(Statement::from_string(
+                app.db.get_database_backend(),
+                format!(
+                    "UPDATE notifications SET due_at = created_at WHERE kind = 'reminder' AND channel = 'discord' AND booking_id = {}",
+                    booking["id"]
+                ),
+            ))
+            .await
+            .unwrap();
+        let dm = fake.dm_channel_id(user);
+        let reminder = fake
+            .wait_for_request(
+                |r| {
+                    r.is("POST", &format!("/channels/{dm}/messages"))
+                        && r.body["content"].as_str().is_some_and(|c| c.contains("Reminder"))
+                },
+                WAIT,
+            )
+            .await;
+        assert!(
+            reminder.body["content"].as_str().unwrap().contains("Workshop C"),
+            "{:?}",
+            reminder.body
+        );
+        assert!(reminder.body.to_string().contains(&cancel_id), "{:?}", reminder.body);
+        let opened = fake
+            .wait_for_request(|r| r.is("POST", "/users/@me/channels"), WAIT)
+            .await;
+        assert_eq!(
+            opened.body["recipient_id"].to_string().trim_matches('"'),
+            user.to_string()
+        );
+        let mut acked = false;
+        for _ in 0..100 {
+            let sent = app
+                .get("/v1/notifications?channel=discord&kind=reminder&state=sent")
+                .await
+                .json();
+            if sent["items"].as_array().is_some_and(|items| !items.is_empty()) {
+                acked = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(acked, "the DM'd reminder is acknowledged");
+
+        // The button under the DM cancels the booking.
+        let message: u64 = reminder.response["id"].as_str().unwrap().parse().unwrap();
+        let click = fake.button_click(&cancel_id, user, message, dm);
+        fake.send_interaction(click.clone()).await;
+        let answered = fake.wait_for_callback(&click, WAIT).await;
+        assert_eq!(answered.body["type"], 4);
+        assert!(
+            answered.body["data"]["content"]
+                .as_str()
+                .unwrap()
+                .starts_with("Cancelled:"),
+            "{:?}",
+            answered.body
+        );
+        assert_eq!(
+            app.get(&format!("/v1/bookings/{}", booking["id"])).await.json()["status"],
+            "cancelled"
+        );
+
+        // A command from someone who has not linked gets told how to.
+        let stranger = fake.slash_command("mybookings", json!(null), 777, false);
+        fake.send_interaction(stranger.clone()).await;
+        fake.wait_for_callback(&stranger, WAIT).await;
+        let token = stranger["token"].as_str().unwrap().to_owned();
+        let told = fake
+            .wait_for_request(|r| r.method == "POST" && r.path.ends_with(&token), WAIT)
+            .await;
+        assert!(
+            told.body["content"].as_str().unwrap().contains("/link"),
+            "{:?}",
+            told.body
+        );
+
+        process.kill().await.ok();
+    }
+}
