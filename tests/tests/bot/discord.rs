@@ -112,6 +112,73 @@ async fn the_bot_answers_a_slash_command_and_dms_a_leased_reminder_whose_button_
             answer.body
         );
 
+        // Autocomplete offers the open sessions matching what is typed.
+        let typing = fake.autocomplete(
+            "book",
+            json!([{"name": "session", "type": 4, "value": "worksh", "focused": true}]),
+            user,
+            true,
+        );
+        fake.send_interaction(typing.clone()).await;
+        let offered = fake.wait_for_callback(&typing, WAIT).await;
+        assert_eq!(offered.body["type"], 8, "{:?}", offered.body);
+        let choices = offered.body["data"]["choices"].as_array().unwrap();
+        assert_eq!(choices.len(), 1, "{choices:?}");
+        assert!(
+            choices[0]["name"]
+                .as_str()
+                .unwrap()
+                .starts_with("Summer conference — Workshop C · "),
+            "{choices:?}"
+        );
+        assert_eq!(choices[0]["value"], session["id"]);
+
+        // /reflect opens a modal; what is written in it is stored as a reflection.
+        let reflect = fake.slash_command("reflect", json!(null), user, true);
+        fake.send_interaction(reflect.clone()).await;
+        let modal = fake.wait_for_callback(&reflect, WAIT).await;
+        assert_eq!(modal.body["type"], 9, "a modal: {:?}", modal.body);
+        let modal_id = modal.body["data"]["custom_id"].as_str().unwrap().to_owned();
+        let inputs = modal.body.to_string();
+        for field in ["what_tried", "what_changed", "evidence"] {
+            assert!(
+                inputs.contains(&format!("\"custom_id\":\"{field}\"")),
+                "{field} in {inputs}"
+            );
+        }
+        let submit = fake.modal_submit(
+            &modal_id,
+            &[
+                ("what_tried", "Talk partners in Year 3"),
+                ("what_changed", "Fuller answers"),
+                ("evidence", "Book looks: 18 of 28"),
+            ],
+            user,
+            true,
+        );
+        fake.send_interaction(submit).await;
+        let token = reflect["token"].as_str().unwrap().to_owned();
+        let thanks = fake
+            .wait_for_request(
+                |r| {
+                    r.method == "POST"
+                        && r.path
+                            .ends_with(&format!("/webhooks/{}/{token}", fake.application_id()))
+                },
+                WAIT,
+            )
+            .await;
+        assert!(
+            thanks.body["content"].as_str().unwrap().starts_with("Thank you"),
+            "{:?}",
+            thanks.body
+        );
+        assert_eq!(
+            app.count("reflections WHERE what_tried = 'Talk partners in Year 3'")
+                .await,
+            1
+        );
+
         // The 1-hour reminder falls due (its time is brought forward): the bot leases it, DMs it, and acknowledges it.
         app.db
             .execute_raw(Statement::from_string(
