@@ -280,11 +280,12 @@ fn code_for(status: StatusCode) -> (&'static str, &'static str) {
 /// Middleware handler: turns any error response that is not already problem+json into one,
 /// keeping its status (actix's 404, 405, 413 and extractor errors included).
 pub fn problem_for_any_error<B: MessageBody>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    let is_problem = res
+    // Problems pass as they are, and so do the pages people read (a form's errors, an unknown link).
+    let is_answered = res
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
-    if is_problem {
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()) || v.as_bytes().starts_with(b"text/html"));
+    if is_answered {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
     let status = res.status();

@@ -15,6 +15,7 @@ pub mod ical;
 pub mod mail;
 pub mod metrics;
 pub mod openapi;
+pub mod pages;
 pub mod routes;
 pub mod startup;
 pub mod term_dates;

@@ -269,9 +269,22 @@ fn compose_personal(kind: Kind, about: &About<'_>) -> Letter {
         Kind::SurveyInvitation => {
             let title = about.payload["survey_title"].as_str().unwrap_or("A follow-up survey");
             let url = about.payload["url"].as_str().unwrap_or("");
-            lines.push(format!("What did you change after the session, and how do you know it worked? Please tell us in a few minutes: {title}"));
+            let reminder = about.payload["reminder"].as_bool().unwrap_or(false);
+            if reminder {
+                lines.push(format!("A gentle reminder: we would still love to hear what you changed, and how you know it worked. It takes a few minutes: {title}"));
+            } else {
+                lines.push(format!("What did you change after the session, and how do you know it worked? Please tell us in a few minutes: {title}"));
+            }
             lines.push(url.to_owned());
-            format!("A few questions: {title}")
+            lines.push(
+                "The link is personal to you; you can come back to change your answers until the survey closes."
+                    .to_owned(),
+            );
+            if reminder {
+                format!("Reminder: a few questions: {title}")
+            } else {
+                format!("A few questions: {title}")
+            }
         }
         _ => {
             lines.push("There is news about your bookings; see Convene for the details.".to_owned());

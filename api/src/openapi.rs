@@ -4,7 +4,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    bookings, closures, events, feeds, health, me, notifications, participants, programmes, schools, sessions,
+    bookings, closures, events, feeds, health, me, notifications, participants, programmes, schools, sessions, surveys,
 };
 
 /// Convene's v1 API.
@@ -29,6 +29,7 @@ Errors are RFC 7807 `application/problem+json` with a stable `code`. Lists take 
         notifications::list, notifications::retry, notifications::lease, notifications::ack,
         me::link, me::verify, me::read, me::sessions, me::bookings, me::book, me::booking, me::cancel,
         me::feed, me::rotate_feed, me::preferences, me::update_preferences, me::reflections, me::reflect,
+        surveys::create, surveys::list, surveys::read, surveys::send, surveys::mine, surveys::answer,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -40,6 +41,7 @@ Errors are RFC 7807 `application/problem+json` with a stable `code`. Lists take 
         (name = "bookings", description = "Booking, waitlists, cancellation and attendance"),
         (name = "notifications", description = "The outbox: messages queued, sent and dead"),
         (name = "bot", description = "Routes for the Discord bot's key: account linking and its share of the outbox"),
+        (name = "surveys", description = "Follow-up surveys sent after events, and their answers"),
         (name = "me", description = "What a linked participant sees and does, through the bot: a bot key plus `X-Discord-User`"),
         (name = "calendars", description = "iCalendar feeds for calendar apps (no key: the URL is the secret or the event is public)"),
         (name = "operations", description = "Health and metrics"),

@@ -15,6 +15,7 @@ use crate::config::Settings;
 use crate::domain::feed::FeedSite;
 use crate::domain::notification as outbox;
 use crate::domain::outbox::Kind;
+use crate::domain::survey;
 use crate::domain::{DomainError, DomainResult};
 use crate::mail::{self, About, Mailer};
 
@@ -24,6 +25,9 @@ pub const BATCH: u64 = 20;
 const CONCURRENT_SENDS: usize = BATCH as usize;
 /// How often the outbox is looked at when nothing wakes the worker.
 pub const POLL: Duration = Duration::from_secs(1);
+
+/// How often the worker looks for survey invitations that have fallen due.
+pub const SURVEY_SWEEP: Duration = Duration::from_secs(60);
 
 /// A worker's settings and connections.
 pub struct Worker {
@@ -70,9 +74,25 @@ impl Worker {
     /// of its claim.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         tracing::info!(owner = %self.owner, to = %self.mailer.describe(), "notifications worker started");
+        let mut next_sweep = tokio::time::Instant::now();
         loop {
             if *stop.borrow() {
                 break;
+            }
+            if tokio::time::Instant::now() >= next_sweep {
+                next_sweep = tokio::time::Instant::now() + SURVEY_SWEEP;
+                match survey::sweep(&self.db, &self.site.public_url, chrono::Utc::now()).await {
+                    Ok(sent) if sent.invited + sent.reminded > 0 => {
+                        tracing::info!(
+                            invited = sent.invited,
+                            reminded = sent.reminded,
+                            "survey invitations queued"
+                        );
+                        continue;
+                    }
+                    Ok(_) => {}
+                    Err(err) => tracing::warn!(error = %err, "the survey sweep failed; trying again later"),
+                }
             }
             match self.run_once(&stop).await {
                 Ok(n) if n > 0 => continue,

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_initial;
 mod m20261123_000002_calendar_sequences;
 mod m20261123_000003_discord_link_codes;
+mod m20261123_000004_survey_invitation_once;
 
 /// All of Convene's migrations, oldest first.
 pub struct Migrator;
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_initial::Migration),
             Box::new(m20261123_000002_calendar_sequences::Migration),
             Box::new(m20261123_000003_discord_link_codes::Migration),
+            Box::new(m20261123_000004_survey_invitation_once::Migration),
         ]
     }
 }

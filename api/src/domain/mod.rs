@@ -17,6 +17,7 @@ pub mod programme;
 pub mod reflection;
 pub mod school;
 pub mod session;
+pub mod survey;
 pub mod validate;
 
 use sea_orm::sea_query::{Expr, ExprTrait as _, Func, LikeExpr};

@@ -68,7 +68,7 @@ impl Kind {
 }
 
 /// The channels a participant hears on: email unless turned off, Discord when linked and chosen.
-fn channels(person: &participant::Model) -> Vec<&'static str> {
+pub(crate) fn channels(person: &participant::Model) -> Vec<&'static str> {
     let mut channels = Vec::with_capacity(2);
     if person.notify_email && person.email.is_some() {
         channels.push("email");

@@ -4,6 +4,7 @@ pub mod bookings;
 pub mod closures;
 pub mod events;
 pub mod feeds;
+pub mod forms;
 pub mod health;
 pub mod me;
 pub mod notifications;
@@ -11,6 +12,7 @@ pub mod participants;
 pub mod programmes;
 pub mod schools;
 pub mod sessions;
+pub mod surveys;
 
 use std::time::SystemTime;
 
@@ -79,6 +81,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::resource("/v1/me/reflections")
                 .route(web::get().to(me::reflections))
                 .route(web::post().to(me::reflect)),
+        )
+        .service(
+            web::resource("/v1/surveys")
+                .route(web::get().to(surveys::list))
+                .route(web::post().to(surveys::create)),
+        )
+        .service(web::resource("/v1/surveys/{id}").route(web::get().to(surveys::read)))
+        .service(web::resource("/v1/surveys/{id}/invitations:send").route(web::post().to(surveys::send)))
+        .service(web::resource("/v1/me/surveys").route(web::get().to(surveys::mine)))
+        .service(web::resource("/v1/me/surveys/{id}/answers").route(web::post().to(surveys::answer)))
+        .service(
+            web::resource("/s/{token:[A-Za-z0-9_-]+}")
+                .app_data(web::PayloadConfig::new(forms::FORM_LIMIT))
+                .route(web::get().to(forms::show))
+                .route(web::post().to(forms::submit)),
         )
         .service(web::resource("/v1/bot/notifications/lease").route(web::post().to(notifications::lease)))
         .service(web::resource("/v1/bot/notifications/{id}/ack").route(web::post().to(notifications::ack)))

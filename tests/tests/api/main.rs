@@ -15,3 +15,4 @@ mod participants;
 mod programmes;
 mod schools;
 mod sessions;
+mod surveys;

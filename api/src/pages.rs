@@ -1,0 +1,74 @@
+//! Server-rendered HTML pages (for now the survey form), from Jinja templates compiled into the
+//! binary, with HTML auto-escaping. A template that does not parse fails the start-up test, not
+//! a user's request.
+
+use std::sync::OnceLock;
+
+use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
+use minijinja::Environment;
+use serde::Serialize;
+
+fn templates() -> &'static Result<Environment<'static>, minijinja::Error> {
+    static ENV: OnceLock<Result<Environment<'static>, minijinja::Error>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        env.add_template("base.html", include_str!("../templates/base.html"))?;
+        env.add_template("survey.html", include_str!("../templates/survey.html"))?;
+        env.add_template("message.html", include_str!("../templates/message.html"))?;
+        Ok(env)
+    })
+}
+
+/// Renders `name` with `context` as a page with `status`. Personal pages are never cached and
+/// never leak their URL (which holds a secret) to other sites.
+pub fn render<S: Serialize>(status: StatusCode, name: &str, context: S) -> HttpResponse {
+    let body = templates()
+        .as_ref()
+        .map_err(|e| e.to_string())
+        .and_then(|env| env.get_template(name).map_err(|e| e.to_string()))
+        .and_then(|t| t.render(context).map_err(|e| e.to_string()));
+    match body {
+        Ok(html) => HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .insert_header(("Cache-Control", "no-store"))
+            .insert_header(("Referrer-Policy", "no-referrer"))
+            .insert_header(("X-Frame-Options", "DENY"))
+            .insert_header(("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"))
+            .body(html),
+        Err(e) => {
+            tracing::error!(template = name, error = %e, "a page could not be rendered");
+            HttpResponse::InternalServerError()
+                .content_type("text/plain; charset=utf-8")
+                .body("Sorry, this page could not be shown. The problem has been logged.")
+        }
+    }
+}
+
+/// A link on a message page.
+#[derive(Serialize)]
+pub struct Link {
+    /// Where it goes.
+    pub href: String,
+    /// Its text.
+    pub text: String,
+}
+
+/// A page with a heading and a few paragraphs (a thank-you, or why a link does not work).
+pub fn message(status: StatusCode, heading: &str, paragraphs: &[&str], link: Option<Link>) -> HttpResponse {
+    render(
+        status,
+        "message.html",
+        minijinja::context! { heading, paragraphs, link },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_parses() {
+        assert!(templates().is_ok(), "{:?}", templates().as_ref().err());
+    }
+}

@@ -1,0 +1,150 @@
+//! Follow-up surveys: organisers' `/v1/surveys` routes, and `/v1/me/surveys` where a linked
+//! participant answers through the bot.
+
+use std::collections::BTreeMap;
+
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::auth::{Me, Organiser};
+use crate::domain::survey::{self, Invitation, Sent, Survey, SurveyInput};
+use crate::error::{ApiError, Problem};
+use crate::extract::{JsonBody, QueryParams};
+use crate::routes::me::PageQuery;
+use crate::startup::AppState;
+
+crate::list_schema!(SurveyList, Survey);
+
+/// Answers to a survey invitation.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnswersInput {
+    /// Answers by question key: a number 1–5 (`likert`), a choice (`single_choice`), a list of
+    /// choices (`multi_choice`), text (`text`, `intended_action`), or for `action_follow_up`
+    /// `{"done": "yes"|"partly"|"no", "what_changed": "…", "evidence": "…"}`. Keys left out keep
+    /// their earlier answers; `null` clears one.
+    #[schema(value_type = Object)]
+    pub answers: Option<BTreeMap<String, Value>>,
+    /// True when this is the final submission: then every required question must be answered.
+    /// False saves answers one at a time (as the bot does).
+    pub complete: Option<bool>,
+}
+
+/// The open invitations of a linked participant.
+#[derive(Clone, Debug, Deserialize, Serialize, ToSchema)]
+pub struct InvitationList {
+    /// Newest first.
+    pub items: Vec<Invitation>,
+}
+
+/// Create a survey: questions, and the days after the event (or programme) ends to send it to
+/// those who attended.
+#[utoipa::path(post, path = "/v1/surveys", tag = "surveys", request_body = SurveyInput,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created (open)", body = Survey),
+        (status = 401, description = "No valid organiser key", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create(
+    state: web::Data<AppState>,
+    _: Organiser,
+    JsonBody(input): JsonBody<SurveyInput>,
+) -> Result<HttpResponse, ApiError> {
+    let created = survey::create(&state.db, input).await?;
+    Ok(super::created(format!("/v1/surveys/{}", created.id), &created))
+}
+
+/// List surveys.
+#[utoipa::path(get, path = "/v1/surveys", tag = "surveys",
+    params(("limit" = Option<i64>, Query, description = "How many (default 50, at most 500)"),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of surveys", body = SurveyList),
+        (status = 401, description = "No valid organiser key", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list(
+    state: web::Data<AppState>,
+    _: Organiser,
+    QueryParams(page): QueryParams<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = super::page_request(page.limit, page.cursor.as_deref())?;
+    Ok(super::page(survey::list(&state.db, page).await?))
+}
+
+/// Read a survey with its questions.
+#[utoipa::path(get, path = "/v1/surveys/{id}", tag = "surveys", params(("id" = i64, Path, description = "The survey's id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The survey", body = Survey),
+        (status = 401, description = "No valid organiser key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such survey", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn read(state: web::Data<AppState>, _: Organiser, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(survey::get(&state.db, id.into_inner()).await?))
+}
+
+/// Send the survey now to everyone who attended (each person once, however often this is
+/// called), by email with a personal link and by Discord DM as each chose.
+#[utoipa::path(post, path = "/v1/surveys/{id}/invitations:send", tag = "surveys", params(("id" = i64, Path, description = "The survey's id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "How many were invited now", body = Sent),
+        (status = 401, description = "No valid organiser key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such survey", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`survey_closed`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn send(state: web::Data<AppState>, _: Organiser, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    let sent = survey::send_now(&state.db, &state.public_url, id.into_inner()).await?;
+    state.wake.notify_one();
+    Ok(HttpResponse::Ok().json(sent))
+}
+
+/// My surveys still open for answers, newest first, each with the questions that apply to me
+/// (a follow-up shows what I planned) and what I have answered.
+#[utoipa::path(get, path = "/v1/me/surveys", tag = "me",
+    params(("X-Discord-User" = String, Header, description = "The Discord user the bot acts for")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "My open surveys", body = InvitationList),
+        (status = 401, description = "No valid bot key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`not_linked`, or an organiser key", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn mine(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, ApiError> {
+    let items = survey::open_for(&state.db, &state.public_url, &me.person).await?;
+    Ok(HttpResponse::Ok().json(InvitationList { items }))
+}
+
+/// Answer one of my surveys: all at once (`complete: true`) or a question at a time.
+#[utoipa::path(post, path = "/v1/me/surveys/{id}/answers", tag = "me", request_body = AnswersInput,
+    params(("X-Discord-User" = String, Header, description = "The Discord user the bot acts for"),
+        ("id" = i64, Path, description = "The invitation's id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The invitation with its answers", body = Invitation),
+        (status = 401, description = "No valid bot key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`not_linked`, or an organiser key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No invitation of mine has this id", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`survey_closed`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Answers that do not fit their questions", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn answer(
+    state: web::Data<AppState>,
+    me: Me,
+    id: web::Path<i64>,
+    JsonBody(input): JsonBody<AnswersInput>,
+) -> Result<HttpResponse, ApiError> {
+    let invitation = survey::invitation_of(&state.db, &me.person, id.into_inner()).await?;
+    let saved = survey::answer(
+        &state.db,
+        &state.public_url,
+        &invitation,
+        input.answers.unwrap_or_default(),
+        input.complete.unwrap_or(false),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(saved))
+}
