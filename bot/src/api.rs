@@ -11,8 +11,10 @@ use convene_api::domain::link::{LinkRequest, LinkRequested, Linked, VerifyReques
 use convene_api::domain::me::{MyBooking, MyBookingInput, OpenSession, Preferences, PreferencesInput};
 use convene_api::domain::participant::Participant;
 use convene_api::domain::reflection::{Reflection, ReflectionText};
+use convene_api::domain::survey::Invitation;
 use convene_api::error::Problem;
 use convene_api::routes::notifications::{DiscordMessage, LeaseRequest, Leased};
+use convene_api::routes::surveys::{AnswersInput, InvitationList};
 use reqwest::Method;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -106,6 +108,16 @@ pub trait ConveneApi: Send + Sync {
     ) -> impl Future<Output = ApiResult<Preferences>> + Send;
     /// `POST /v1/me/reflections`.
     fn reflect(&self, user: &str, text: &ReflectionText) -> impl Future<Output = ApiResult<Reflection>> + Send;
+    /// `GET /v1/me/surveys`.
+    fn surveys(&self, user: &str) -> impl Future<Output = ApiResult<Vec<Invitation>>> + Send;
+    /// `POST /v1/me/surveys/{id}/answers` with one answer (`null` skips an optional question).
+    fn answer_survey(
+        &self,
+        user: &str,
+        invitation: i64,
+        key: &str,
+        value: serde_json::Value,
+    ) -> impl Future<Output = ApiResult<Invitation>> + Send;
     /// `POST /v1/bot/notifications/lease`.
     fn lease(&self, limit: i64, lease_seconds: i64) -> impl Future<Output = ApiResult<Vec<DiscordMessage>>> + Send;
     /// `POST /v1/bot/notifications/{id}/ack`.
@@ -287,6 +299,31 @@ impl ConveneApi for HttpApi {
     async fn reflect(&self, user: &str, text: &ReflectionText) -> ApiResult<Reflection> {
         self.call(Method::POST, "/v1/me/reflections", Some(user), Some(text))
             .await
+    }
+
+    async fn surveys(&self, user: &str) -> ApiResult<Vec<Invitation>> {
+        let list: InvitationList = self.call(Method::GET, "/v1/me/surveys", Some(user), None).await?;
+        Ok(list.items)
+    }
+
+    async fn answer_survey(
+        &self,
+        user: &str,
+        invitation: i64,
+        key: &str,
+        value: serde_json::Value,
+    ) -> ApiResult<Invitation> {
+        let body = AnswersInput {
+            answers: Some([(key.to_owned(), value)].into_iter().collect()),
+            complete: Some(false),
+        };
+        self.call(
+            Method::POST,
+            &format!("/v1/me/surveys/{invitation}/answers"),
+            Some(user),
+            Some(&body),
+        )
+        .await
     }
 
     async fn lease(&self, limit: i64, lease_seconds: i64) -> ApiResult<Vec<DiscordMessage>> {

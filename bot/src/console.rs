@@ -37,6 +37,10 @@ pub fn render(reply: &Reply) -> String {
         let command = match button.id.split_once(':') {
             Some(("cancel", id)) => format!("/cancel {id}"),
             Some(("view", id)) => format!("/view {id}"),
+            Some(("sv", _)) => format!("/survey {}", button.label),
+            Some(("sk", _)) => "/survey skip".to_owned(),
+            Some(("survey", _)) => "/survey".to_owned(),
+            Some(("wr", _)) => "/survey <your answer>".to_owned(),
             _ => button.id.clone(),
         };
         text.push_str(&format!("\n[{}: {command}]", button.label));
@@ -122,6 +126,7 @@ pub async fn command<A: ConveneApi>(api: &A, user: &str, line: &str) -> Reply {
             Err(reply) => Err(reply),
         },
         "mybookings" => Ok(core::my_bookings(api, user).await),
+        "survey" => Ok(core::survey(api, user, Some(args).filter(|a| !a.is_empty())).await),
         "calendar" => Ok(core::calendar(api, user, args.eq_ignore_ascii_case("rotate")).await),
         "reflect" => reflect(api, user, args).await,
         "prefs" => {

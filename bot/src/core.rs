@@ -6,7 +6,9 @@
 use chrono::NaiveDateTime;
 use convene_api::domain::me::{MyBooking, PreferencesInput, SessionSummary};
 use convene_api::domain::reflection::ReflectionText;
+use convene_api::domain::survey::{Invitation, Question};
 use convene_api::routes::notifications::DiscordMessage;
+use serde_json::{Value, json};
 
 use crate::api::{ApiFailure, ConveneApi, SessionQuery};
 
@@ -133,6 +135,7 @@ fn friendly_field(field: &str) -> String {
         "what_changed" => "“what changed”".to_owned(),
         "evidence" => "“how you know”".to_owned(),
         "event_id" => "the event".to_owned(),
+        answer if answer.starts_with("answers.") => "your answer".to_owned(),
         other => other.replace('_', " "),
     }
 }
@@ -466,6 +469,241 @@ pub async fn reflect<A: ConveneApi>(
     }
 }
 
+/// The next question to ask: the first open survey with a question not yet answered.
+fn next_question(invitations: &[Invitation]) -> Option<(&Invitation, usize)> {
+    invitations.iter().find_map(|inv| {
+        inv.questions
+            .iter()
+            .position(|q| !inv.answers.contains_key(&q.key))
+            .map(|i| (inv, i))
+    })
+}
+
+/// A survey question as a message: the prompt, how to answer, and buttons for quick answers.
+fn ask(inv: &Invitation, index: usize) -> Reply {
+    let q = &inv.questions[index];
+    let id = |action: &str, value: &str| format!("{action}:{}:{}{value}", inv.id, q.key);
+    let mut lines = vec![format!(
+        "**{}** — question {} of {}{}",
+        inv.title,
+        index + 1,
+        inv.questions.len(),
+        if q.required { "" } else { " (optional)" }
+    )];
+    lines.push(q.prompt.clone());
+    let mut buttons = Vec::new();
+    match q.kind.as_str() {
+        "likert" => {
+            lines.push("Choose 1 (not at all) to 5 (very much).".to_owned());
+            for n in 1..=5 {
+                buttons.push(Button {
+                    id: id("sv", &format!(":{n}")),
+                    label: n.to_string(),
+                    danger: false,
+                });
+            }
+        }
+        "single_choice" => {
+            for (i, option) in q.options.iter().flatten().enumerate().take(24) {
+                buttons.push(Button {
+                    id: id("sv", &format!(":{i}")),
+                    label: clip(option, 80),
+                    danger: false,
+                });
+            }
+        }
+        "multi_choice" => {
+            lines.push(format!(
+                "Choose any of: {}. Answer with `/survey` and your choices, separated by commas.",
+                q.options.clone().unwrap_or_default().join(", ")
+            ));
+            buttons.push(Button {
+                id: id("wr", ""),
+                label: "Answer".to_owned(),
+                danger: false,
+            });
+        }
+        "action_follow_up" => {
+            lines
+                .push("Answer with `/survey yes|partly|no | what changed | how you know`, or press Answer.".to_owned());
+            buttons.push(Button {
+                id: id("wr", ""),
+                label: "Answer".to_owned(),
+                danger: false,
+            });
+        }
+        _ => {
+            lines.push("Answer with `/survey` and your answer, or press Answer.".to_owned());
+            buttons.push(Button {
+                id: id("wr", ""),
+                label: "Answer".to_owned(),
+                danger: false,
+            });
+        }
+    }
+    if !q.required {
+        buttons.push(Button {
+            id: id("sk", ""),
+            label: "Skip".to_owned(),
+            danger: false,
+        });
+    }
+    Reply::private(lines.join("\n")).with_buttons(buttons)
+}
+
+/// What comes after an answer: the next question, or thanks.
+fn after(invitations: &[Invitation], saved: &Invitation) -> Reply {
+    let fresh: Vec<Invitation> = invitations
+        .iter()
+        .map(|i| if i.id == saved.id { saved.clone() } else { i.clone() })
+        .collect();
+    match next_question(&fresh) {
+        Some((inv, i)) if inv.id == saved.id => ask(inv, i),
+        Some((inv, i)) => {
+            let mut reply = ask(inv, i);
+            reply.text = format!("Thank you — that survey is done. Here is the next one.\n{}", reply.text);
+            reply
+        }
+        None => Reply::private(
+            "Thank you — your answers are saved. You can change them with the link in your email until the survey closes.",
+        ),
+    }
+}
+
+/// Turns typed text into an answer for question `q`; `None` for "skip".
+pub fn typed_answer(q: &Question, text: &str) -> Result<Value, String> {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("skip") {
+        return if q.required {
+            Err("That question needs an answer.".to_owned())
+        } else {
+            Ok(Value::Null)
+        };
+    }
+    Ok(match q.kind.as_str() {
+        "likert" => json!(
+            text.parse::<i64>()
+                .map_err(|_| "Answer with a number from 1 to 5.".to_owned())?
+        ),
+        "multi_choice" => json!(
+            text.split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .collect::<Vec<_>>()
+        ),
+        "action_follow_up" => {
+            let mut parts = text.splitn(3, '|').map(str::trim);
+            let done = parts.next().unwrap_or_default().to_lowercase();
+            json!({"done": done, "what_changed": parts.next(), "evidence": parts.next()})
+        }
+        _ => json!(text),
+    })
+}
+
+/// `/survey [answer]`: without an answer, the next question of my open surveys; with one,
+/// answers that question and asks the next.
+pub async fn survey<A: ConveneApi>(api: &A, user: &str, answer: Option<&str>) -> Reply {
+    let invitations = match api.surveys(user).await {
+        Ok(list) => list,
+        Err(e) => return Reply::private(sorry(&e)),
+    };
+    let Some((inv, index)) = next_question(&invitations) else {
+        return Reply::private(if invitations.is_empty() {
+            "You have no surveys waiting for you."
+        } else {
+            "You've answered all your surveys — thank you!"
+        });
+    };
+    let Some(text) = answer.filter(|a| !a.trim().is_empty()) else {
+        return ask(inv, index);
+    };
+    let q = &inv.questions[index];
+    let value = match typed_answer(q, text) {
+        Ok(value) => value,
+        Err(sentence) => return Reply::private(sentence),
+    };
+    save(api, user, &invitations, inv.id, &q.key, value).await
+}
+
+async fn save<A: ConveneApi>(
+    api: &A,
+    user: &str,
+    invitations: &[Invitation],
+    invitation: i64,
+    key: &str,
+    value: Value,
+) -> Reply {
+    match api.answer_survey(user, invitation, key, value).await {
+        Ok(saved) => after(invitations, &saved),
+        Err(e) => Reply::private(sorry(&e)),
+    }
+}
+
+/// A survey button: `sv:<invitation>:<key>:<n>` answers (a likert number or a choice's index),
+/// `sk:<invitation>:<key>` skips an optional question.
+async fn survey_button<A: ConveneApi>(api: &A, user: &str, action: &str, rest: &str) -> Reply {
+    let invitations = match api.surveys(user).await {
+        Ok(list) => list,
+        Err(e) => return Reply::private(sorry(&e)),
+    };
+    let mut parts = rest.splitn(3, ':');
+    let (Some(inv_id), Some(key)) = (parts.next().and_then(|n| n.parse::<i64>().ok()), parts.next()) else {
+        return Reply::private("That button is from an older version of the bot; try `/survey` instead.");
+    };
+    let Some(q) = invitations
+        .iter()
+        .find(|i| i.id == inv_id)
+        .and_then(|i| i.questions.iter().find(|q| q.key == key))
+    else {
+        return Reply::private("That survey is no longer open.");
+    };
+    let value = match (
+        action,
+        q.kind.as_str(),
+        parts.next().and_then(|n| n.parse::<usize>().ok()),
+    ) {
+        ("sk", _, _) => Value::Null,
+        ("sv", "likert", Some(n)) => json!(n),
+        ("sv", _, Some(i)) => match q.options.as_ref().and_then(|o| o.get(i)) {
+            Some(option) => json!(option),
+            None => return Reply::private("That choice is no longer offered; try `/survey` again."),
+        },
+        _ => return Reply::private("That button is from an older version of the bot; try `/survey` instead."),
+    };
+    save(api, user, &invitations, inv_id, key, value).await
+}
+
+/// An answer written in the bot's answer box (Discord's modal) for question `key`.
+pub async fn survey_written<A: ConveneApi>(api: &A, user: &str, invitation: i64, key: &str, text: &str) -> Reply {
+    let invitations = match api.surveys(user).await {
+        Ok(list) => list,
+        Err(e) => return Reply::private(sorry(&e)),
+    };
+    let Some(q) = invitations
+        .iter()
+        .find(|i| i.id == invitation)
+        .and_then(|i| i.questions.iter().find(|q| q.key == key))
+    else {
+        return Reply::private("That survey is no longer open.");
+    };
+    match typed_answer(q, text) {
+        Ok(value) => save(api, user, &invitations, invitation, key, value).await,
+        Err(sentence) => Reply::private(sentence),
+    }
+}
+
+/// The question an "Answer" button (`wr:<invitation>:<key>`) is for, to build the answer box.
+pub async fn question_for<A: ConveneApi>(api: &A, user: &str, invitation: i64, key: &str) -> Option<Question> {
+    api.surveys(user)
+        .await
+        .ok()?
+        .into_iter()
+        .find(|i| i.id == invitation)?
+        .questions
+        .into_iter()
+        .find(|q| q.key == key)
+}
+
 /// A change asked for with `/prefs`; `None` leaves a setting as it is.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PrefsChange {
@@ -621,6 +859,11 @@ pub fn notification(message: &DiscordMessage) -> Reply {
         }
         (Some(id), "booking_waitlisted") => booking_buttons(id, "waitlisted"),
         (Some(id), _) => booking_buttons(id, "cancelled"),
+        (None, "survey_invitation") => vec![Button {
+            id: "survey:next".to_owned(),
+            label: "Answer here".to_owned(),
+            danger: false,
+        }],
         (None, _) => Vec::new(),
     };
     Reply::private(format!("**{}**\n{}", message.title, message.text)).with_buttons(buttons)
@@ -631,6 +874,11 @@ pub async fn button<A: ConveneApi>(api: &A, user: &str, id: &str) -> Reply {
     match id.split_once(':').map(|(action, n)| (action, n.parse::<i64>())) {
         Some(("cancel", Ok(booking))) => cancel(api, user, booking).await,
         Some(("view", Ok(booking))) => view_booking(api, user, booking).await,
+        Some(("survey", _)) => survey(api, user, None).await,
+        Some((action @ ("sv" | "sk"), _)) => {
+            let rest = id.split_once(':').map(|(_, r)| r).unwrap_or_default();
+            survey_button(api, user, action, rest).await
+        }
         _ => Reply::private("That button is from an older version of the bot; try the command instead."),
     }
 }
@@ -646,6 +894,22 @@ mod tests {
         assert_eq!(parse_reminders("off"), Ok(vec![]));
         assert!(parse_reminders("soon").is_err());
         assert!(parse_reminders("5 weeks").is_err());
+    }
+
+    #[test]
+    fn a_survey_invitation_offers_to_answer_it_here() {
+        let message = DiscordMessage {
+            id: 1,
+            discord_user_id: "42".into(),
+            kind: "survey_invitation".into(),
+            title: "A few questions".into(),
+            text: "What changed?".into(),
+            booking_id: None,
+            session_id: None,
+            attempt: 1,
+        };
+        let ids: Vec<String> = notification(&message).buttons.into_iter().map(|b| b.id).collect();
+        assert_eq!(ids, ["survey:next"]);
     }
 
     #[test]

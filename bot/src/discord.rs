@@ -46,20 +46,26 @@ fn components(buttons: &[Button]) -> Vec<serenity::CreateActionRow> {
     if buttons.is_empty() {
         return Vec::new();
     }
-    vec![serenity::CreateActionRow::Buttons(
-        buttons
-            .iter()
-            .map(|b| {
-                serenity::CreateButton::new(b.id.clone())
-                    .label(b.label.clone())
-                    .style(if b.danger {
-                        serenity::ButtonStyle::Danger
-                    } else {
-                        serenity::ButtonStyle::Secondary
+    // Discord allows five buttons to a row and five rows.
+    buttons
+        .chunks(5)
+        .take(5)
+        .map(|row| {
+            serenity::CreateActionRow::Buttons(
+                row.iter()
+                    .map(|b| {
+                        serenity::CreateButton::new(b.id.clone())
+                            .label(b.label.clone())
+                            .style(if b.danger {
+                                serenity::ButtonStyle::Danger
+                            } else {
+                                serenity::ButtonStyle::Secondary
+                            })
                     })
-            })
-            .collect(),
-    )]
+                    .collect(),
+            )
+        })
+        .collect()
 }
 
 async fn send(ctx: Context<'_>, reply: Reply) -> Result<(), Error> {
@@ -262,6 +268,20 @@ async fn reflect(
     send(ctx, reply).await
 }
 
+/// Answer your open follow-up surveys, a question at a time.
+#[poise::command(slash_command)]
+async fn survey(
+    ctx: Context<'_>,
+    #[description = "Your answer to the question shown (leave out to see it)"] answer: Option<String>,
+) -> Result<(), Error> {
+    ctx.defer_ephemeral().await?;
+    send(
+        ctx,
+        core::survey(&ctx.data().api, &user_of(ctx), answer.as_deref()).await,
+    )
+    .await
+}
+
 /// See or change how and when you hear from Convene.
 #[poise::command(slash_command)]
 async fn prefs(
@@ -300,6 +320,7 @@ pub fn commands() -> Vec<poise::Command<Data, Error>> {
         mybookings(),
         calendar(),
         reflect(),
+        survey(),
         prefs(),
         help(),
     ]
@@ -307,25 +328,96 @@ pub fn commands() -> Vec<poise::Command<Data, Error>> {
 
 /// A button under one of the bot's messages: answered with a new private message.
 async fn on_event(ctx: &serenity::Context, event: &serenity::FullEvent, data: &Data) -> Result<(), Error> {
-    if let serenity::FullEvent::InteractionCreate {
-        interaction: serenity::Interaction::Component(press),
-    } = event
-    {
-        let user = press.user.id.get().to_string();
-        let reply = core::button(&data.api, &user, &press.data.custom_id).await;
-        press
-            .create_response(
-                &ctx.http,
-                serenity::CreateInteractionResponse::Message(
-                    serenity::CreateInteractionResponseMessage::new()
-                        .content(clip(&reply.text))
-                        .ephemeral(reply.ephemeral)
-                        .components(components(&reply.buttons)),
-                ),
-            )
-            .await?;
+    let serenity::FullEvent::InteractionCreate { interaction } = event else {
+        return Ok(());
+    };
+    match interaction {
+        serenity::Interaction::Component(press) => {
+            let user = press.user.id.get().to_string();
+            let id = press.data.custom_id.as_str();
+            if let Some(modal) = answer_box(data, &user, id).await {
+                press
+                    .create_response(&ctx.http, serenity::CreateInteractionResponse::Modal(modal))
+                    .await?;
+                return Ok(());
+            }
+            let reply = core::button(&data.api, &user, id).await;
+            press
+                .create_response(&ctx.http, serenity::CreateInteractionResponse::Message(message(&reply)))
+                .await?;
+        }
+        serenity::Interaction::Modal(submit) if submit.data.custom_id.starts_with("wa:") => {
+            let user = submit.user.id.get().to_string();
+            let reply = written(data, &user, &submit.data).await;
+            submit
+                .create_response(&ctx.http, serenity::CreateInteractionResponse::Message(message(&reply)))
+                .await?;
+        }
+        _ => {}
     }
     Ok(())
+}
+
+fn message(reply: &Reply) -> serenity::CreateInteractionResponseMessage {
+    serenity::CreateInteractionResponseMessage::new()
+        .content(clip(&reply.text))
+        .ephemeral(reply.ephemeral)
+        .components(components(&reply.buttons))
+}
+
+/// The answer box for a survey question's "Answer" button (`wr:<invitation>:<key>`): one
+/// paragraph, or for a follow-up "did you?", "what changed?" and "how do you know?".
+async fn answer_box(data: &Data, user: &str, id: &str) -> Option<serenity::CreateModal> {
+    let rest = id.strip_prefix("wr:")?;
+    let (invitation, key) = rest.split_once(':')?;
+    let invitation: i64 = invitation.parse().ok()?;
+    let question = core::question_for(&data.api, user, invitation, key).await?;
+    let input = |id: &str, label: &str, style| {
+        serenity::CreateActionRow::InputText(
+            serenity::CreateInputText::new(style, label, id)
+                .max_length(4000)
+                .required(question.required),
+        )
+    };
+    let rows = if question.kind == "action_follow_up" {
+        vec![
+            input("done", "Did you? (yes, partly or no)", serenity::InputTextStyle::Short),
+            input("what_changed", "What changed?", serenity::InputTextStyle::Paragraph),
+            input("evidence", "How do you know?", serenity::InputTextStyle::Paragraph),
+        ]
+    } else {
+        vec![input("answer", "Your answer", serenity::InputTextStyle::Paragraph)]
+    };
+    Some(serenity::CreateModal::new(format!("wa:{invitation}:{key}"), "Your answer").components(rows))
+}
+
+/// Saves what was written in an answer box (`wa:<invitation>:<key>`) and asks the next question.
+async fn written(data: &Data, user: &str, submitted: &serenity::ModalInteractionData) -> Reply {
+    let mut fields = std::collections::HashMap::new();
+    for row in &submitted.components {
+        for component in &row.components {
+            if let serenity::ActionRowComponent::InputText(text) = component {
+                fields.insert(text.custom_id.clone(), text.value.clone().unwrap_or_default());
+            }
+        }
+    }
+    let Some((invitation, key)) = submitted
+        .custom_id
+        .strip_prefix("wa:")
+        .and_then(|rest| rest.split_once(':'))
+        .and_then(|(i, k)| i.parse::<i64>().ok().map(|i| (i, k)))
+    else {
+        return Reply::private("That answer box is from an older version of the bot; try `/survey` instead.");
+    };
+    let text = match fields.get("answer") {
+        Some(answer) => answer.clone(),
+        None => ["done", "what_changed", "evidence"]
+            .iter()
+            .map(|f| fields.get(*f).cloned().unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join(" | "),
+    };
+    core::survey_written(&data.api, user, invitation, key, &text).await
 }
 
 async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {

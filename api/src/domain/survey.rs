@@ -24,7 +24,7 @@ use utoipa::ToSchema;
 use super::outbox::{self, Kind};
 use super::page::{Page, PageRequest, fetch_page};
 use super::validate::NAME_MAX;
-use super::{DomainError, DomainResult, FieldError, Validator, in_write_txn, unknown_reference};
+use super::{DomainError, DomainResult, Validator, in_write_txn, unknown_reference};
 use crate::db::begin_write;
 use crate::time::format_utc;
 
@@ -879,8 +879,13 @@ pub async fn answer(
                 Some(checked) => {
                     merged.insert(key.clone(), checked);
                 }
-                None => {
+                // Blank: a required question is unanswered again; an optional one is skipped
+                // (kept as `null`, so a question-at-a-time client moves past it).
+                None if q.required => {
                     merged.remove(key);
+                }
+                None => {
+                    merged.insert(key.clone(), Value::Null);
                 }
             },
         }
@@ -955,9 +960,4 @@ pub async fn invitation_of<C: ConnectionTrait>(
         .await?
         .filter(|i| i.participant_id == Some(person.id))
         .ok_or_else(|| DomainError::not_found("survey invitation", id))
-}
-
-/// Errors for answers given as something other than an object of key → answer.
-pub fn answers_field_error(message: &str) -> DomainError {
-    DomainError::Invalid(vec![FieldError::new("answers", message)])
 }

@@ -24,7 +24,7 @@ pub struct AnswersInput {
     /// Answers by question key: a number 1–5 (`likert`), a choice (`single_choice`), a list of
     /// choices (`multi_choice`), text (`text`, `intended_action`), or for `action_follow_up`
     /// `{"done": "yes"|"partly"|"no", "what_changed": "…", "evidence": "…"}`. Keys left out keep
-    /// their earlier answers; `null` clears one.
+    /// their earlier answers; `null` clears a required question's answer and skips an optional one.
     #[schema(value_type = Object)]
     pub answers: Option<BTreeMap<String, Value>>,
     /// True when this is the final submission: then every required question must be answered.

@@ -250,3 +250,91 @@ async fn reflections_preferences_and_the_calendar_feed_work_through_the_command_
         assert!(!rotated.text.contains(&url));
     }
 }
+
+#[tokio::test]
+async fn a_follow_up_survey_is_answered_a_question_at_a_time_with_buttons_typed_answers_and_skips() {
+    for app in spawn_apps().await {
+        let bot = app.bot_key().await;
+        let api = HttpApi::new(&app.address, &bot).unwrap();
+        let ann = app.create_participant(json!({})).await;
+        app.link_discord(&bot, &ann, "3001").await;
+        let reply = core::survey(&api, "3001", None).await;
+        assert_eq!(reply.text, "You have no surveys waiting for you.");
+
+        let session = workshop(&app, "Oracy conference", 10, json!({})).await;
+        core::book(&api, "3001", session["id"].as_i64().unwrap(), "k1").await;
+        let survey = app
+            .post(
+                "/v1/surveys",
+                &json!({"title": "What changed?", "event_id": session["event_id"], "questions": [
+                    {"key": "useful", "kind": "likert", "prompt": "How useful was it?", "required": true},
+                    {"key": "plan", "kind": "intended_action", "prompt": "What will you try?", "required": true},
+                    {"key": "areas", "kind": "multi_choice", "prompt": "Which areas?", "options": ["Oracy", "Reading"]},
+                    {"key": "other", "kind": "text", "prompt": "Anything else?"}
+                ]}),
+            )
+            .await
+            .json();
+        let sent = app
+            .post(&format!("/v1/surveys/{}/invitations:send", survey["id"]), &json!({}))
+            .await
+            .json();
+        assert_eq!(sent["invited"], 1, "confirmed, attendance not taken: {sent}");
+
+        let first = core::survey(&api, "3001", None).await;
+        assert!(
+            first
+                .text
+                .starts_with("**What changed?** — question 1 of 4\nHow useful was it?"),
+            "{}",
+            first.text
+        );
+        let labels: Vec<&str> = first.buttons.iter().map(|b| b.label.as_str()).collect();
+        assert_eq!(labels, ["1", "2", "3", "4", "5"]);
+        let wrong = core::survey(&api, "3001", Some("9")).await;
+        assert_eq!(
+            wrong.text,
+            "That didn't work: your answer must be a whole number from 1 to 5."
+        );
+        let second = core::button(&api, "3001", &first.buttons[3].id).await;
+        assert!(
+            second.text.contains("question 2 of 4\nWhat will you try?"),
+            "{}",
+            second.text
+        );
+        assert!(
+            second.buttons.iter().any(|b| b.id.starts_with("wr:")),
+            "an Answer button: {:?}",
+            second.buttons
+        );
+        let skip = core::survey(&api, "3001", Some("skip")).await;
+        assert_eq!(skip.text, "That question needs an answer.");
+        let third = core::survey(&api, "3001", Some("Paired talk in Year 4")).await;
+        assert!(third.text.contains("question 3 of 4 (optional)"), "{}", third.text);
+        let fourth = core::survey(&api, "3001", Some("skip")).await;
+        assert!(
+            fourth.text.contains("question 4 of 4 (optional)\nAnything else?"),
+            "{}",
+            fourth.text
+        );
+        let skip_button = fourth.buttons.iter().find(|b| b.label == "Skip").unwrap();
+        let done = core::button(&api, "3001", &skip_button.id).await;
+        assert!(
+            done.text.starts_with("Thank you — your answers are saved."),
+            "{}",
+            done.text
+        );
+        let after = core::survey(&api, "3001", None).await;
+        assert_eq!(after.text, "You've answered all your surveys — thank you!");
+
+        let invitations = app
+            .send(app.as_discord(&bot, "3001", convene_tests::reqwest::Method::GET, "/v1/me/surveys"))
+            .await
+            .json();
+        assert_eq!(invitations["items"][0]["complete"], true);
+        assert_eq!(
+            invitations["items"][0]["answers"],
+            json!({"useful": 4, "plan": "Paired talk in Year 4", "areas": null, "other": null})
+        );
+    }
+}

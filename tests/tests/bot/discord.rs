@@ -263,3 +263,91 @@ async fn the_bot_answers_a_slash_command_and_dms_a_leased_reminder_whose_button_
         process.kill().await.ok();
     }
 }
+
+#[tokio::test]
+async fn a_survey_is_answered_in_discord_with_buttons_and_an_answer_box() {
+    for app in spawn_apps().await {
+        let fake = FakeDiscord::start().await;
+        let bot = app.bot_key().await;
+        let ann = app.create_participant(json!({"name": "Ann Jones"})).await;
+        let user: u64 = 515_151;
+        app.link_discord(&bot, &ann, &user.to_string()).await;
+        let session = app.open_session(10, json!({})).await;
+        assert_eq!(app.book(&session["id"], ann["id"].as_i64().unwrap()).await.status, 201);
+        let survey = app
+            .post(
+                "/v1/surveys",
+                &json!({"title": "What changed?", "event_id": session["event_id"], "questions": [
+                    {"key": "useful", "kind": "likert", "prompt": "How useful was it?", "required": true},
+                    {"key": "follow", "kind": "intended_action", "prompt": "What will you try?", "required": true}
+                ]}),
+            )
+            .await
+            .json();
+        app.post(&format!("/v1/surveys/{}/invitations:send", survey["id"]), &json!({}))
+            .await;
+        let mut process = start_bot(&app, &bot, &fake);
+        fake.wait_ready(WAIT).await;
+
+        let command = fake.slash_command("survey", json!(null), user, false);
+        fake.send_interaction(command.clone()).await;
+        let token = command["token"].as_str().unwrap().to_owned();
+        let asked = fake
+            .wait_for_request(
+                |r| {
+                    r.method == "POST"
+                        && r.path
+                            .ends_with(&format!("/webhooks/{}/{token}", fake.application_id()))
+                },
+                WAIT,
+            )
+            .await;
+        assert!(
+            asked.body["content"].as_str().unwrap().contains("How useful was it?"),
+            "{:?}",
+            asked.body
+        );
+        let four = asked.body["components"][0]["components"][3]["custom_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let message: u64 = asked.response["id"].as_str().unwrap().parse().unwrap();
+        let channel = fake.dm_channel_id(user);
+
+        let click = fake.button_click(&four, user, message, channel);
+        fake.send_interaction(click.clone()).await;
+        let next = fake.wait_for_callback(&click, WAIT).await;
+        assert!(
+            next.body["data"]["content"]
+                .as_str()
+                .unwrap()
+                .contains("What will you try?"),
+            "{:?}",
+            next.body
+        );
+        let answer_id = next.body["data"]["components"][0]["components"][0]["custom_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(answer_id.starts_with("wr:"), "{answer_id}");
+
+        let open = fake.button_click(&answer_id, user, message, channel);
+        fake.send_interaction(open.clone()).await;
+        let modal = fake.wait_for_callback(&open, WAIT).await;
+        assert_eq!(modal.body["type"], 9, "an answer box: {:?}", modal.body);
+        let modal_id = modal.body["data"]["custom_id"].as_str().unwrap().to_owned();
+        let submit = fake.modal_submit(&modal_id, &[("answer", "Paired talk in Year 4")], user, false);
+        fake.send_interaction(submit.clone()).await;
+        let thanks = fake.wait_for_callback(&submit, WAIT).await;
+        assert!(
+            thanks.body["data"]["content"]
+                .as_str()
+                .unwrap()
+                .starts_with("Thank you"),
+            "{:?}",
+            thanks.body
+        );
+        assert_eq!(app.count("survey_invitations WHERE state = 'answered'").await, 1);
+        process.kill().await.ok();
+    }
+}
