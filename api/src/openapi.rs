@@ -4,7 +4,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    bookings, closures, events, feeds, health, me, notifications, participants, programmes, schools, sessions, surveys,
+    bookings, closures, events, feeds, health, me, notifications, participants, programmes, reflections, schools,
+    sessions, surveys,
 };
 
 /// Convene's v1 API.
@@ -30,6 +31,7 @@ Errors are RFC 7807 `application/problem+json` with a stable `code`. Lists take 
         me::link, me::verify, me::read, me::sessions, me::bookings, me::book, me::booking, me::cancel,
         me::feed, me::rotate_feed, me::preferences, me::update_preferences, me::reflections, me::reflect,
         surveys::create, surveys::list, surveys::read, surveys::send, surveys::mine, surveys::answer,
+        reflections::create, reflections::list,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -42,6 +44,7 @@ Errors are RFC 7807 `application/problem+json` with a stable `code`. Lists take 
         (name = "notifications", description = "The outbox: messages queued, sent and dead"),
         (name = "bot", description = "Routes for the Discord bot's key: account linking and its share of the outbox"),
         (name = "surveys", description = "Follow-up surveys sent after events, and their answers"),
+        (name = "reflections", description = "What participants tried after events, what changed, and how they know"),
         (name = "me", description = "What a linked participant sees and does, through the bot: a bot key plus `X-Discord-User`"),
         (name = "calendars", description = "iCalendar feeds for calendar apps (no key: the URL is the secret or the event is public)"),
         (name = "operations", description = "Health and metrics"),

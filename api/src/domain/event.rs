@@ -368,6 +368,53 @@ async fn check_references<C: ConnectionTrait>(db: &C, f: &EventFields) -> Domain
     Ok(())
 }
 
+/// A Sharing Leading Practice session is published only when it names a host school whose
+/// accredited practice includes its topic (drafts may be anything while being prepared).
+async fn check_accredited<C: ConnectionTrait>(db: &C, f: &EventFields) -> DomainResult<()> {
+    if f.kind != "slp_session" || f.status != "published" {
+        return Ok(());
+    }
+    let refuse = |field: &'static str, detail: String| {
+        Err(DomainError::Unprocessable {
+            code: "host_not_accredited",
+            detail,
+            field: Some(field),
+        })
+    };
+    let (Some(host), Some(topic)) = (f.host_school_id, f.topic.as_deref()) else {
+        return refuse(
+            if f.host_school_id.is_none() {
+                "host_school_id"
+            } else {
+                "topic"
+            },
+            "a Sharing Leading Practice session is published with a host school and a topic it is accredited in"
+                .to_owned(),
+        );
+    };
+    let school = school::Entity::find_by_id(host)
+        .one(db)
+        .await?
+        .ok_or_else(|| unknown_reference("host_school_id", "school", host))?;
+    let accredited: Vec<String> = serde_json::from_value(school.accredited_practice.clone()).unwrap_or_default();
+    if accredited.iter().any(|t| t.eq_ignore_ascii_case(topic.trim())) {
+        Ok(())
+    } else {
+        refuse(
+            "topic",
+            format!(
+                "{} is not accredited in '{topic}' (its accredited practice: {}); keep the session as a draft until it is",
+                school.name,
+                if accredited.is_empty() {
+                    "none".to_owned()
+                } else {
+                    accredited.join(", ")
+                }
+            ),
+        )
+    }
+}
+
 fn fill(active: &mut event::ActiveModel, f: EventFields, now: DateTime<Utc>) {
     active.kind = Set(f.kind.to_owned());
     active.title = Set(f.title);
@@ -393,6 +440,7 @@ pub async fn create<C: ConnectionTrait>(db: &C, input: EventInput) -> DomainResu
         )]));
     }
     check_references(db, &fields).await?;
+    check_accredited(db, &fields).await?;
     let now = Utc::now();
     let mut active = event::ActiveModel {
         revision: Set(0),
@@ -446,6 +494,10 @@ pub async fn update(db: &DatabaseConnection, id: i64, input: EventInput) -> Doma
         let fields = parse(input.clone(), Some(&existing))?;
         check_status_change(&existing, fields.status)?;
         check_references(txn, &fields).await?;
+        let host_changed = fields.host_school_id != existing.host_school_id || fields.topic != existing.topic;
+        if existing.status != "published" || host_changed || fields.kind != existing.kind {
+            check_accredited(txn, &fields).await?;
+        }
         if fields.time_zone.name() != existing.time_zone
             && session::Entity::find()
                 .filter(session::Column::EventId.eq(id))

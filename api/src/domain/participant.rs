@@ -3,6 +3,7 @@
 
 use chrono::Utc;
 use entity::{participant, school};
+use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -447,5 +448,34 @@ pub async fn erase<C: ConnectionTrait>(db: &C, id: i64) -> DomainResult<()> {
     active.updated_at = Set(now);
     active.update(db).await?;
     super::outbox::withdraw_all_for(db, id).await?;
+    // Their answers and reflections stay in the counts, no longer linked to them.
+    entity::survey_response::Entity::update_many()
+        .col_expr(
+            entity::survey_response::Column::ParticipantId,
+            Expr::value(Option::<i64>::None),
+        )
+        .filter(entity::survey_response::Column::ParticipantId.eq(id))
+        .exec(db)
+        .await?;
+    entity::reflection::Entity::update_many()
+        .col_expr(
+            entity::reflection::Column::ParticipantId,
+            Expr::value(Option::<i64>::None),
+        )
+        .filter(entity::reflection::Column::ParticipantId.eq(id))
+        .exec(db)
+        .await?;
+    entity::survey_invitation::Entity::update_many()
+        .col_expr(
+            entity::survey_invitation::Column::ParticipantId,
+            Expr::value(Option::<i64>::None),
+        )
+        .filter(entity::survey_invitation::Column::ParticipantId.eq(id))
+        .exec(db)
+        .await?;
+    entity::discord_link_code::Entity::delete_many()
+        .filter(entity::discord_link_code::Column::ParticipantId.eq(id))
+        .exec(db)
+        .await?;
     Ok(())
 }

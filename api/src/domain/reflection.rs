@@ -3,9 +3,10 @@
 
 use chrono::Utc;
 use entity::{event, participant, reflection};
+use sea_orm::sea_query::Query;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use super::page::{Page, PageRequest, fetch_page};
 use super::{DomainError, DomainResult, Validator, unknown_reference};
@@ -30,6 +31,41 @@ pub struct ReflectionText {
     /// How they know: the evidence.
     #[schema(example = "Unit test scores up from 58% to 67% on the same paper as last year")]
     pub evidence: Option<String>,
+}
+
+/// A reflection an organiser records for a participant (from a conversation, a form on paper).
+#[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReflectionInput {
+    /// Whose reflection it is.
+    #[schema(example = 1)]
+    pub participant_id: Option<i64>,
+    /// The event it is about, if any (a published event).
+    pub event_id: Option<i64>,
+    /// What they tried or adapted.
+    pub what_tried: Option<String>,
+    /// What changed as a result, so far.
+    pub what_changed: Option<String>,
+    /// How they know: the evidence.
+    pub evidence: Option<String>,
+}
+
+/// Filters for the organisers' list of reflections.
+#[derive(Clone, Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReflectionFilter {
+    /// Only reflections on this event.
+    pub event_id: Option<i64>,
+    /// Only reflections on events of this programme.
+    pub programme_id: Option<i64>,
+    /// Only reflections by people of this school.
+    pub school_id: Option<i64>,
+    /// Only reflections by this participant.
+    pub participant_id: Option<i64>,
+    /// How many to return (default 50, at most 500).
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
 }
 
 /// A reflection as Convene shows it.
@@ -121,6 +157,65 @@ pub async fn create<C: ConnectionTrait>(
     Ok(view(row, event.map(|e| e.title)))
 }
 
+/// Stores a reflection an organiser records for `input.participant_id`.
+pub async fn create_for<C: ConnectionTrait>(db: &C, input: ReflectionInput) -> DomainResult<Reflection> {
+    let id = input
+        .participant_id
+        .ok_or_else(|| DomainError::Invalid(vec![super::FieldError::new("participant_id", "is required")]))?;
+    let person = participant::Entity::find_by_id(id)
+        .filter(participant::Column::ErasedAt.is_null())
+        .one(db)
+        .await?
+        .ok_or_else(|| unknown_reference("participant_id", "participant", id))?;
+    create(
+        db,
+        &person,
+        ReflectionText {
+            event_id: input.event_id,
+            what_tried: input.what_tried,
+            what_changed: input.what_changed,
+            evidence: input.evidence,
+        },
+    )
+    .await
+}
+
+/// Reflections matching `filter`, oldest first.
+pub async fn list<C: ConnectionTrait>(
+    db: &C,
+    filter: &ReflectionFilter,
+    page: PageRequest,
+) -> DomainResult<Page<Reflection>> {
+    let mut select = reflection::Entity::find();
+    if let Some(id) = filter.event_id {
+        select = select.filter(reflection::Column::EventId.eq(id));
+    }
+    if let Some(id) = filter.participant_id {
+        select = select.filter(reflection::Column::ParticipantId.eq(id));
+    }
+    if let Some(id) = filter.programme_id {
+        let events = Query::select()
+            .column(event::Column::Id)
+            .from(event::Entity)
+            .and_where(event::Column::ProgrammeId.eq(id))
+            .to_owned();
+        select = select.filter(reflection::Column::EventId.in_subquery(events));
+    }
+    if let Some(id) = filter.school_id {
+        let people = Query::select()
+            .column(participant::Column::Id)
+            .from(participant::Entity)
+            .and_where(participant::Column::SchoolId.eq(id))
+            .to_owned();
+        select = select.filter(reflection::Column::ParticipantId.in_subquery(people));
+    }
+    with_titles(
+        db,
+        fetch_page(db, select, reflection::Column::Id, |r| r.id, page).await?,
+    )
+    .await
+}
+
 /// A participant's reflections, oldest first.
 pub async fn list_for_participant<C: ConnectionTrait>(
     db: &C,
@@ -128,7 +223,15 @@ pub async fn list_for_participant<C: ConnectionTrait>(
     page: PageRequest,
 ) -> DomainResult<Page<Reflection>> {
     let select = reflection::Entity::find().filter(reflection::Column::ParticipantId.eq(participant_id));
-    let rows = fetch_page(db, select, reflection::Column::Id, |r| r.id, page).await?;
+    with_titles(
+        db,
+        fetch_page(db, select, reflection::Column::Id, |r| r.id, page).await?,
+    )
+    .await
+}
+
+/// Views of a page of reflections, each with its event's title.
+async fn with_titles<C: ConnectionTrait>(db: &C, rows: Page<reflection::Model>) -> DomainResult<Page<Reflection>> {
     let event_ids: Vec<i64> = rows.items.iter().filter_map(|r| r.event_id).collect();
     let events = if event_ids.is_empty() {
         Vec::new()

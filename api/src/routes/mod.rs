@@ -10,6 +10,7 @@ pub mod me;
 pub mod notifications;
 pub mod participants;
 pub mod programmes;
+pub mod reflections;
 pub mod schools;
 pub mod sessions;
 pub mod surveys;
@@ -96,6 +97,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .app_data(web::PayloadConfig::new(forms::FORM_LIMIT))
                 .route(web::get().to(forms::show))
                 .route(web::post().to(forms::submit)),
+        )
+        .service(
+            web::resource("/v1/reflections")
+                .route(web::get().to(reflections::list))
+                .route(web::post().to(reflections::create)),
         )
         .service(web::resource("/v1/bot/notifications/lease").route(web::post().to(notifications::lease)))
         .service(web::resource("/v1/bot/notifications/{id}/ack").route(web::post().to(notifications::ack)))

@@ -103,6 +103,7 @@ async fn a_private_feed_shows_bookings_across_the_clocks_change_with_awkward_tex
         let online = app
             .create_event(
                 json!({"kind": "slp_session", "title": "SLP: Oracy across the curriculum", "venue": null,
+                "topic": "Oracy", "host_school_id": app.create_school(json!({"accredited_practice": ["Oracy"]})).await["id"],
                 "online_url": "https://meet.example.org/oracy?pwd=a,b;c", "time_zone": "America/New_York"}),
             )
             .await;

@@ -13,7 +13,31 @@ async fn an_event_starts_as_a_draft_and_is_published_by_patching_its_status() {
         app.send(app.anonymous(Method::GET, &path))
             .await
             .problem(404, "not_found");
-        let published = app.patch(&path, &json!({"status": "published"})).await;
+        // A Sharing Leading Practice session is published only by a school accredited in its topic.
+        let refused = app.patch(&path, &json!({"status": "published"})).await;
+        assert_eq!(
+            refused.problem(422, "host_not_accredited")["errors"][0]["field"],
+            "host_school_id"
+        );
+        let other = app
+            .create_school(json!({"accredited_practice": ["Maths mastery"]}))
+            .await;
+        let refused = app
+            .patch(&path, &json!({"status": "published", "host_school_id": other["id"]}))
+            .await;
+        assert_eq!(
+            refused.problem(422, "host_not_accredited")["errors"][0]["field"],
+            "topic"
+        );
+        assert_eq!(
+            app.get(&path).await.json()["status"],
+            "draft",
+            "a refused publish changes nothing"
+        );
+        let host = app.create_school(json!({"accredited_practice": ["Reading"]})).await;
+        let published = app
+            .patch(&path, &json!({"status": "published", "host_school_id": host["id"]}))
+            .await;
         assert_eq!(published.status, 200, "{}", published.text);
         assert_eq!(published.json()["status"], "published");
         let public = app.send(app.anonymous(Method::GET, &path)).await;
@@ -87,7 +111,7 @@ async fn events_are_filtered_by_kind_topic_and_dates() {
         )
         .await;
         let march = app
-            .create_event(json!({"kind": "slp_session", "title": "March", "topic": "Reading"}))
+            .create_event(json!({"kind": "slp_session", "title": "March", "topic": "Reading", "host_school_id": app.create_school(json!({"accredited_practice": ["reading"]})).await["id"]}))
             .await;
         app.create_session(
             &march["id"],

@@ -13,6 +13,7 @@ mod me;
 mod notifications;
 mod participants;
 mod programmes;
+mod reflections;
 mod schools;
 mod sessions;
 mod surveys;
