@@ -15,6 +15,7 @@ pub mod page;
 pub mod participant;
 pub mod programme;
 pub mod reflection;
+pub mod report;
 pub mod school;
 pub mod session;
 pub mod survey;

@@ -215,7 +215,7 @@ pub async fn attendance(
 
 /// One CSV field: quoted when it holds a comma, quote or line break, and with a leading `'` when
 /// it would start a spreadsheet formula.
-fn csv_field(text: &str) -> String {
+pub(crate) fn csv_field(text: &str) -> String {
     let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{text}")
     } else {

@@ -89,6 +89,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(surveys::create)),
         )
         .service(web::resource("/v1/surveys/{id}").route(web::get().to(surveys::read)))
+        .service(web::resource("/v1/surveys/{id}/report").route(web::get().to(surveys::report)))
+        .service(web::resource("/v1/surveys/{id}/responses.csv").route(web::get().to(surveys::responses_csv)))
+        .service(web::resource("/v1/programmes/{id}/impact").route(web::get().to(surveys::impact)))
         .service(web::resource("/v1/surveys/{id}/invitations:send").route(web::post().to(surveys::send)))
         .service(web::resource("/v1/me/surveys").route(web::get().to(surveys::mine)))
         .service(web::resource("/v1/me/surveys/{id}/answers").route(web::post().to(surveys::answer)))

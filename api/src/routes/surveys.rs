@@ -9,6 +9,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::auth::{Me, Organiser};
+use crate::domain::report::{self, Impact, Report};
 use crate::domain::survey::{self, Invitation, Sent, Survey, SurveyInput};
 use crate::error::{ApiError, Problem};
 use crate::extract::{JsonBody, QueryParams};
@@ -147,4 +148,63 @@ pub async fn answer(
     )
     .await?;
     Ok(HttpResponse::Ok().json(saved))
+}
+
+/// A survey's results: per question the answers' counts, means and distributions; the response
+/// rate overall and by offset; for intended actions, how many were followed up and said done.
+/// An anonymous survey's report names nobody (no report does).
+#[utoipa::path(get, path = "/v1/surveys/{id}/report", tag = "surveys", params(("id" = i64, Path, description = "The survey's id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The report", body = Report),
+        (status = 401, description = "No valid organiser key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such survey", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn report(state: web::Data<AppState>, _: Organiser, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(report::survey_report(&state.db, id.into_inner()).await?))
+}
+
+/// A survey's responses, one row each with stable columns (`response_id, offset_days,
+/// participant_id, name, school, submitted_at, updated_at`, then one per question; a follow-up
+/// has `.done`, `.what_changed` and `.evidence`). In an anonymous survey the person's columns
+/// are empty.
+#[utoipa::path(get, path = "/v1/surveys/{id}/responses.csv", tag = "surveys", params(("id" = i64, Path, description = "The survey's id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "CSV with a header row", content_type = "text/csv", body = String),
+        (status = 401, description = "No valid organiser key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such survey", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn responses_csv(
+    state: web::Data<AppState>,
+    _: Organiser,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let mut csv = String::new();
+    for row in report::response_rows(&state.db, id).await? {
+        let cells: Vec<String> = row.iter().map(|c| super::bookings::csv_field(c)).collect();
+        csv.push_str(&cells.join(","));
+        csv.push_str("\r\n");
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"survey-{id}-responses.csv\""),
+        ))
+        .body(csv))
+}
+
+/// A programme's impact: attendance at its events, its surveys' results (response rates,
+/// means, intended actions followed up) and the reflections written about its events.
+#[utoipa::path(get, path = "/v1/programmes/{id}/impact", tag = "programmes", params(("id" = i64, Path, description = "The programme's id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The impact", body = Impact),
+        (status = 401, description = "No valid organiser key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such programme", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn impact(state: web::Data<AppState>, _: Organiser, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(report::programme_impact(&state.db, id.into_inner()).await?))
 }

@@ -228,6 +228,132 @@ async fn attendees_are_invited_at_each_offset_answer_on_the_form_and_see_their_p
         .await;
         assert_eq!(done.status, 200, "{}", done.text);
 
+        // The report and the CSV, checked exactly.
+        let report = app.get(&format!("/v1/surveys/{}/report", survey_json["id"])).await;
+        assert_eq!(report.status, 200, "{}", report.text);
+        let report = report.json();
+        assert_eq!(
+            (
+                report["invited"].clone(),
+                report["responded"].clone(),
+                report["response_rate"].clone()
+            ),
+            (json!(4), json!(2), json!(0.5))
+        );
+        assert_eq!(
+            report["by_offset"],
+            json!([{"offset_days": 14, "invited": 2, "responded": 1, "response_rate": 0.5}, {"offset_days": 42, "invited": 2, "responded": 1, "response_rate": 0.5}])
+        );
+        assert_eq!(report["responses"], 2);
+        let q = |key: &str| {
+            report["questions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|q| q["key"] == key)
+                .unwrap()
+                .clone()
+        };
+        assert_eq!(q("useful")["mean"], 4.5);
+        assert_eq!(
+            q("useful")["distribution"],
+            json!({"1": 0, "2": 0, "3": 0, "4": 1, "5": 1})
+        );
+        assert_eq!(q("plan")["answered"], 1);
+        assert_eq!(
+            q("plan")["texts"],
+            json!(["Talk partners in every Year 2 and 3 lesson"])
+        );
+        assert_eq!(q("plan")["followed_up"], 1);
+        assert_eq!(q("plan")["done"], json!({"yes": 1, "partly": 0, "no": 0}));
+        assert_eq!(q("follow")["done"], json!({"yes": 1, "partly": 0, "no": 0}));
+        assert_eq!(
+            q("areas")["distribution"],
+            json!({"Maths": 0, "Oracy": 0, "Reading": 0}),
+            "Ann's second submission cleared her choices"
+        );
+        assert_eq!(q("other")["answered"], 0);
+        assert!(!report.to_string().contains("\"Ann\""), "a report names nobody");
+
+        let csv = app
+            .get(&format!("/v1/surveys/{}/responses.csv", survey_json["id"]))
+            .await;
+        assert_eq!(csv.status, 200);
+        assert!(csv.content_type().starts_with("text/csv"));
+        let lines: Vec<&str> = csv.text.split("\r\n").filter(|l| !l.is_empty()).collect();
+        assert_eq!(
+            lines[0],
+            "response_id,offset_days,participant_id,name,school,submitted_at,updated_at,useful,plan,follow.done,follow.what_changed,follow.evidence,areas,other"
+        );
+        assert_eq!(lines.len(), 3, "{}", csv.text);
+        let cells = |line: &str| line.split(',').map(str::to_owned).collect::<Vec<_>>();
+        let first = cells(lines[1]);
+        assert_eq!(
+            (first[1].as_str(), first[2].clone(), first[3].as_str()),
+            ("14", ann.to_string(), "Ann")
+        );
+        assert_eq!(
+            &first[7..],
+            ["5", "Talk partners in every Year 2 and 3 lesson", "", "", "", "", ""]
+        );
+        let second = cells(lines[2]);
+        assert_eq!(
+            &second[7..],
+            [
+                "4",
+                "",
+                "yes",
+                "More pupils explain their reasoning",
+                "Book looks",
+                "",
+                ""
+            ]
+        );
+
+        // The programme's impact pulls attendance, the survey and reflections together.
+        let programme = app
+            .post(
+                "/v1/programmes",
+                &json!({"name": "Oracy 2027", "kind": "conference_series"}),
+            )
+            .await
+            .json();
+        let moved = app
+            .patch(
+                &format!("/v1/events/{}", event["id"]),
+                &json!({"programme_id": programme["id"]}),
+            )
+            .await;
+        assert_eq!(moved.status, 200, "{}", moved.text);
+        let reflected = app
+            .post("/v1/reflections", &json!({"participant_id": cat, "event_id": event["id"], "what_tried": "Talk partners", "what_changed": "More talk", "evidence": "Observation"}))
+            .await;
+        assert_eq!(reflected.status, 201, "{}", reflected.text);
+        let impact = app
+            .get(&format!("/v1/programmes/{}/impact", programme["id"]))
+            .await
+            .json();
+        assert_eq!(
+            impact["totals"],
+            json!({"booked": 3, "attended": 2, "no_show": 1, "unmarked": 0, "waitlisted": 0})
+        );
+        assert_eq!(impact["events"][0]["title"], "Oracy in the early years");
+        let summary = &impact["surveys"][0];
+        assert_eq!(
+            (
+                summary["invited"].clone(),
+                summary["responded"].clone(),
+                summary["response_rate"].clone()
+            ),
+            (json!(4), json!(2), json!(0.5))
+        );
+        assert_eq!(summary["means"], json!({"useful": 4.5}));
+        assert_eq!(
+            (summary["intended_actions"].clone(), summary["followed_up"].clone()),
+            (json!(1), json!(1))
+        );
+        assert_eq!(impact["reflections"], 1);
+
         let unknown = app.send(app.anonymous(Method::GET, "/s/not-a-real-token")).await;
         assert_eq!(unknown.status, 404);
         assert!(unknown.text.contains("This link isn’t recognised"));
@@ -244,7 +370,7 @@ async fn a_linked_participant_answers_a_survey_a_question_at_a_time_through_the_
         let created = app
             .post(
                 "/v1/surveys",
-                &json!({"title": "What changed?", "event_id": event["id"], "questions": questions()}),
+                &json!({"title": "What changed?", "event_id": event["id"], "questions": questions(), "anonymous": true}),
             )
             .await
             .json();
@@ -310,6 +436,13 @@ async fn a_linked_participant_answers_a_survey_a_question_at_a_time_through_the_
         .into_iter()
         .collect();
         assert_eq!(finished["answers"], json!(expected));
+        // Anonymous: the CSV names nobody.
+        let csv = app
+            .get(&format!("/v1/surveys/{}/responses.csv", created["id"]))
+            .await
+            .text;
+        let row: Vec<&str> = csv.split("\r\n").nth(1).unwrap().split(',').collect();
+        assert_eq!(&row[2..5], ["", "", ""], "{csv}");
         // Someone else's invitation is not theirs to answer.
         let bob = app.create_participant(json!({})).await;
         app.link_discord(&bot, &bob, "910").await;
