@@ -48,44 +48,6 @@ fn output_text(output: &std::process::Output) -> String {
     )
 }
 
-fn apt_get(args: &[&str]) -> Result<(), String> {
-    let output = Command::new("apt-get")
-        .args(["-o", "DPkg::Lock::Timeout=300"])
-        .args(args)
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .output()
-        .map_err(|e| format!("could not start apt-get: {e}"))?;
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(format!("apt-get {} failed: {}", args.join(" "), output_text(&output)))
-    }
-}
-
-/// Installs Debian's `packages` (with an `apt-get update` if the first try fails), or panics.
-fn install(packages: &[&str]) {
-    let uid = Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_default();
-    assert!(
-        uid == "0",
-        "the iTIP check needs {packages:?} (libical's headers and a C compiler); this test installs them \
-         with apt-get, which needs root, and runs as uid {uid:?}: install them by hand"
-    );
-    let mut args = vec!["install", "-y", "--no-install-recommends"];
-    args.extend_from_slice(packages);
-    if let Err(first) = apt_get(&args) {
-        if let Err(update) = apt_get(&["update"]) {
-            panic!("installing {packages:?} for the iTIP check: {first}\nthen {update}");
-        }
-        if let Err(second) = apt_get(&args) {
-            panic!("installing {packages:?} for the iTIP check: {first}\nafter apt-get update: {second}");
-        }
-    }
-}
-
 /// The compiled checker, built on first use.
 fn checker() -> PathBuf {
     let source = tool("itip_check.c");
@@ -107,7 +69,7 @@ fn checker() -> PathBuf {
         missing.push("pkg-config");
     }
     if !missing.is_empty() {
-        install(&missing);
+        crate::debian::install(&missing, "the iTIP check (libical's headers and a C compiler)");
         assert!(
             Path::new(HEADER).exists(),
             "{HEADER} is still missing after installing libical-dev"

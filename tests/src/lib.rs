@@ -13,6 +13,8 @@ use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::Value;
 
 pub mod bench;
+pub mod browser;
+pub mod debian;
 pub mod fake_discord;
 pub mod itip;
 pub mod python;

@@ -43,9 +43,23 @@ pub fn tool(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tools").join(name)
 }
 
+/// The pinned packages of the browser checks' venv (kept apart so the feed checks' venv does
+/// not change): Selenium, driving Debian's Chromium through Debian's chromedriver.
+const BROWSER_PACKAGES: &[&str] = &["selenium==4.49.0"];
+
 /// The virtual environment's `python`, made on first use with the pinned `PACKAGES`.
 pub fn venv_python() -> PathBuf {
-    let name = PACKAGES
+    venv_with(PACKAGES)
+}
+
+/// The `python` of the venv with Selenium, made on first use.
+pub fn browser_python() -> PathBuf {
+    venv_with(BROWSER_PACKAGES)
+}
+
+/// The `python` of a venv with `packages`, made on first use under the target folder.
+fn venv_with(packages: &[&str]) -> PathBuf {
+    let name = packages
         .iter()
         .map(|p| p.replace("==", "-"))
         .collect::<Vec<_>>()
@@ -68,10 +82,10 @@ pub fn venv_python() -> PathBuf {
     run(
         Command::new(building.join("bin").join("python"))
             .args(["-m", "pip", "install", "--disable-pip-version-check", "--quiet"])
-            .args(PACKAGES),
+            .args(packages),
         "installing the test tools' Python packages from PyPI (needs the network once)",
     );
-    std::fs::write(building.join(".installed"), PACKAGES.join("\n")).unwrap();
+    std::fs::write(building.join(".installed"), packages.join("\n")).unwrap();
     if std::fs::rename(&building, &venv).is_err() {
         // Another process finished first; use theirs.
         let _ = std::fs::remove_dir_all(&building);

@@ -2,6 +2,7 @@
 //! and PostgreSQL too when `TEST_DATABASE_URL` is set) and talks HTTP to it.
 
 mod bookings;
+mod browser;
 mod calendars;
 mod cli;
 mod closures;
