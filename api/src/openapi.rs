@@ -30,7 +30,7 @@ Errors are RFC 7807 `application/problem+json` with a stable `code`. Lists take 
         notifications::list, notifications::retry, notifications::lease, notifications::ack,
         me::link, me::verify, me::read, me::sessions, me::bookings, me::book, me::booking, me::cancel,
         me::feed, me::rotate_feed, me::preferences, me::update_preferences, me::reflections, me::reflect,
-        surveys::create, surveys::list, surveys::read, surveys::send, surveys::mine, surveys::answer,
+        surveys::create, surveys::list, surveys::read, surveys::update, surveys::send, surveys::mine, surveys::answer,
         surveys::report, surveys::responses_csv, surveys::impact,
         reflections::create, reflections::list,
     ),

@@ -117,10 +117,30 @@ pub struct Survey {
     pub offsets_days: Vec<i64>,
     /// `open` or `closed`.
     pub status: String,
+    /// When it stops taking answers by itself (UTC), if set.
+    pub closes_at: Option<String>,
     /// The questions.
     pub questions: Vec<Question>,
     /// When it was made (UTC).
     pub created_at: String,
+}
+
+/// A change to a survey: close it (no more answers or invitations) or reopen it, or set when it
+/// closes by itself.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SurveyChange {
+    /// `open` or `closed`.
+    #[schema(example = "closed")]
+    pub status: Option<String>,
+    /// When answers stop being taken (UTC instant, e.g. `2027-09-01T00:00:00Z`); `null` for never.
+    #[serde(
+        default,
+        deserialize_with = "super::validate::nullable",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>, example = "2027-09-01T00:00:00Z")]
+    pub closes_at: Option<Option<String>>,
 }
 
 /// What a sweep or a send did.
@@ -165,6 +185,7 @@ fn view(s: survey::Model, questions: Vec<survey_question::Model>) -> Survey {
         anonymous: s.anonymous,
         offsets_days: offsets_of(&s.offsets_days),
         status: s.status,
+        closes_at: s.closes_at.map(format_utc),
         questions: questions.into_iter().map(question_view).collect(),
         created_at: format_utc(s.created_at),
     }
@@ -320,6 +341,39 @@ async fn questions_of<C: ConnectionTrait>(db: &C, survey_id: i64) -> DomainResul
         .order_by_asc(survey_question::Column::Position)
         .all(db)
         .await?)
+}
+
+/// Closes or reopens a survey, or sets when it closes.
+pub async fn change(db: &DatabaseConnection, id: i64, input: SurveyChange) -> DomainResult<Survey> {
+    let existing = find(db, id).await?;
+    let mut v = Validator::new();
+    let status = match input.status {
+        Some(status) => v.one_of("status", Some(status), &["open", "closed"]),
+        None => None,
+    };
+    let closes_at = match input.closes_at {
+        Some(Some(text)) => match DateTime::parse_from_rfc3339(text.trim()) {
+            Ok(t) => Some(Some(t.with_timezone(&Utc))),
+            Err(_) => {
+                v.fail("closes_at", "must be an instant like 2027-09-01T00:00:00Z");
+                None
+            }
+        },
+        Some(None) => Some(None),
+        None => None,
+    };
+    v.finish()?;
+    let mut active: survey::ActiveModel = existing.into();
+    if let Some(status) = status {
+        active.status = Set(status.to_owned());
+    }
+    if let Some(closes_at) = closes_at {
+        active.closes_at = Set(closes_at);
+    }
+    active.updated_at = Set(Utc::now());
+    let row = active.update(db).await?;
+    let questions = questions_of(db, id).await?;
+    Ok(view(row, questions))
 }
 
 /// Finds a survey row.
@@ -495,7 +549,7 @@ pub async fn sweep(db: &DatabaseConnection, public_url: &str, now: DateTime<Utc>
         .filter(survey::Column::Status.eq("open"))
         .all(db)
         .await?;
-    for s in open {
+    for s in open.into_iter().filter(|s| is_open(s, now)) {
         let events = events_of(db, &s).await?;
         let Some(ended) = ended_at(db, &events).await? else {
             continue;
@@ -553,7 +607,7 @@ async fn remind_one(
     now: DateTime<Utc>,
 ) -> DomainResult<bool> {
     let s = find(txn, invitation.survey_id).await?;
-    if s.status != "open" {
+    if !is_open(&s, now) {
         return Ok(false);
     }
     let claimed = survey_invitation::Entity::update_many()
@@ -589,7 +643,7 @@ async fn remind_one(
 /// Sends the survey to its events' attendees now (each person once), whatever the offsets.
 pub async fn send_now(db: &DatabaseConnection, public_url: &str, id: i64) -> DomainResult<Sent> {
     let s = find(db, id).await?;
-    if s.status != "open" {
+    if !is_open(&s, Utc::now()) {
         return Err(DomainError::conflict(
             "survey_closed",
             format!("survey {id} is closed"),

@@ -88,7 +88,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(surveys::list))
                 .route(web::post().to(surveys::create)),
         )
-        .service(web::resource("/v1/surveys/{id}").route(web::get().to(surveys::read)))
+        .service(
+            web::resource("/v1/surveys/{id}")
+                .route(web::get().to(surveys::read))
+                .route(web::patch().to(surveys::update)),
+        )
         .service(web::resource("/v1/surveys/{id}/report").route(web::get().to(surveys::report)))
         .service(web::resource("/v1/surveys/{id}/responses.csv").route(web::get().to(surveys::responses_csv)))
         .service(web::resource("/v1/programmes/{id}/impact").route(web::get().to(surveys::impact)))

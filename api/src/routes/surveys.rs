@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use crate::auth::{Me, Organiser};
 use crate::domain::report::{self, Impact, Report};
-use crate::domain::survey::{self, Invitation, Sent, Survey, SurveyInput};
+use crate::domain::survey::{self, Invitation, Sent, Survey, SurveyChange, SurveyInput};
 use crate::error::{ApiError, Problem};
 use crate::extract::{JsonBody, QueryParams};
 use crate::routes::me::PageQuery;
@@ -86,6 +86,26 @@ pub async fn list(
     ))]
 pub async fn read(state: web::Data<AppState>, _: Organiser, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(survey::get(&state.db, id.into_inner()).await?))
+}
+
+/// Close a survey (its form and the bot stop taking answers, and no more invitations go out),
+/// reopen it, or set when it closes by itself.
+#[utoipa::path(patch, path = "/v1/surveys/{id}", tag = "surveys", request_body = SurveyChange,
+    params(("id" = i64, Path, description = "The survey's id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The survey", body = Survey),
+        (status = 401, description = "No valid organiser key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such survey", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn update(
+    state: web::Data<AppState>,
+    _: Organiser,
+    id: web::Path<i64>,
+    JsonBody(input): JsonBody<SurveyChange>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(survey::change(&state.db, id.into_inner(), input).await?))
 }
 
 /// Send the survey now to everyone who attended (each person once, however often this is

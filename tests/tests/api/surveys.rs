@@ -354,6 +354,29 @@ async fn attendees_are_invited_at_each_offset_answer_on_the_form_and_see_their_p
         );
         assert_eq!(impact["reflections"], 1);
 
+        // Closed: the form says so, and nothing more goes out.
+        let closed = app
+            .patch(
+                &format!("/v1/surveys/{}", survey_json["id"]),
+                &json!({"status": "closed"}),
+            )
+            .await;
+        assert_eq!(closed.json()["status"], "closed", "{}", closed.text);
+        let page = app.send(app.anonymous(Method::GET, &ann_first)).await;
+        assert_eq!(page.status, 410);
+        assert!(page.text.contains("This survey has closed"));
+        assert_eq!(form_post(&app, &ann_first, &[("useful", "1")]).await.status, 410);
+        assert_eq!(
+            survey::sweep(&app.db, &site, now + Duration::days(200)).await.unwrap(),
+            survey::Sent::default()
+        );
+        app.patch(
+            &format!("/v1/surveys/{}", survey_json["id"]),
+            &json!({"status": "shut", "closes_at": "soon"}),
+        )
+        .await
+        .problem(422, "validation_failed");
+
         let unknown = app.send(app.anonymous(Method::GET, "/s/not-a-real-token")).await;
         assert_eq!(unknown.status, 404);
         assert!(unknown.text.contains("This link isn’t recognised"));
@@ -443,6 +466,25 @@ async fn a_linked_participant_answers_a_survey_a_question_at_a_time_through_the_
             .text;
         let row: Vec<&str> = csv.split("\r\n").nth(1).unwrap().split(',').collect();
         assert_eq!(&row[2..5], ["", "", ""], "{csv}");
+        // Once the survey closes by itself, the bot is told so.
+        let closes = app
+            .patch(
+                &format!("/v1/surveys/{}", created["id"]),
+                &json!({"closes_at": "2020-01-01T00:00:00Z"}),
+            )
+            .await;
+        assert_eq!(closes.json()["closes_at"], "2020-01-01T00:00:00Z", "{}", closes.text);
+        answer(json!({"other": "late"}), false)
+            .await
+            .problem(409, "survey_closed");
+        assert_eq!(
+            app.send(app.as_discord(&bot, "909", Method::GET, "/v1/me/surveys"))
+                .await
+                .json()["items"],
+            json!([])
+        );
+        app.patch(&format!("/v1/surveys/{}", created["id"]), &json!({"closes_at": null}))
+            .await;
         // Someone else's invitation is not theirs to answer.
         let bob = app.create_participant(json!({})).await;
         app.link_discord(&bot, &bob, "910").await;
