@@ -398,6 +398,15 @@ impl FakeDiscord {
         self.wait_for_request(move |r| r.is("POST", &suffix), timeout).await
     }
 
+    /// Waits for the bot's follow-up message on `interaction` (`POST /webhooks/{app}/{token}`, how
+    /// poise answers after deferring or after a modal) and returns it. Panics after `timeout`.
+    pub async fn wait_for_followup(&self, interaction: &Value, timeout: Duration) -> Recorded {
+        let token = interaction["token"].as_str().expect("interaction has a token");
+        let suffix = format!("/webhooks/{APPLICATION_ID}/{token}");
+        self.wait_for_request(move |r| r.method == "POST" && r.path.ends_with(&suffix), timeout)
+            .await
+    }
+
     /// The original response message of an interaction (as `GET .../messages/@original` would
     /// return it), if the bot has answered with a message or deferred.
     pub fn original_response(&self, interaction: &Value) -> Option<Value> {

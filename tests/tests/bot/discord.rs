@@ -82,18 +82,8 @@ async fn the_bot_answers_a_slash_command_and_dms_a_leased_reminder_whose_button_
         let deferred = fake.wait_for_callback(&command, WAIT).await;
         assert_eq!(deferred.body["type"], 5, "{:?}", deferred.body);
         assert_eq!(deferred.body["data"]["flags"], 64, "ephemeral: {:?}", deferred.body);
-        let token = command["token"].as_str().unwrap().to_owned();
         // After deferring, poise answers with a follow-up on the interaction's webhook.
-        let answer = fake
-            .wait_for_request(
-                |r| {
-                    r.method == "POST"
-                        && r.path
-                            .ends_with(&format!("/webhooks/{}/{token}", fake.application_id()))
-                },
-                WAIT,
-            )
-            .await;
+        let answer = fake.wait_for_followup(&command, WAIT).await;
         let content = answer.body["content"].as_str().unwrap();
         assert!(
             content.starts_with("You're booked: **Summer conference — Workshop C**"),
@@ -157,17 +147,7 @@ async fn the_bot_answers_a_slash_command_and_dms_a_leased_reminder_whose_button_
             true,
         );
         fake.send_interaction(submit).await;
-        let token = reflect["token"].as_str().unwrap().to_owned();
-        let thanks = fake
-            .wait_for_request(
-                |r| {
-                    r.method == "POST"
-                        && r.path
-                            .ends_with(&format!("/webhooks/{}/{token}", fake.application_id()))
-                },
-                WAIT,
-            )
-            .await;
+        let thanks = fake.wait_for_followup(&reflect, WAIT).await;
         assert!(
             thanks.body["content"].as_str().unwrap().starts_with("Thank you"),
             "{:?}",
@@ -250,10 +230,7 @@ async fn the_bot_answers_a_slash_command_and_dms_a_leased_reminder_whose_button_
         let stranger = fake.slash_command("mybookings", json!(null), 777, false);
         fake.send_interaction(stranger.clone()).await;
         fake.wait_for_callback(&stranger, WAIT).await;
-        let token = stranger["token"].as_str().unwrap().to_owned();
-        let told = fake
-            .wait_for_request(|r| r.method == "POST" && r.path.ends_with(&token), WAIT)
-            .await;
+        let told = fake.wait_for_followup(&stranger, WAIT).await;
         assert!(
             told.body["content"].as_str().unwrap().contains("/link"),
             "{:?}",
@@ -291,17 +268,7 @@ async fn a_survey_is_answered_in_discord_with_buttons_and_an_answer_box() {
 
         let command = fake.slash_command("survey", json!(null), user, false);
         fake.send_interaction(command.clone()).await;
-        let token = command["token"].as_str().unwrap().to_owned();
-        let asked = fake
-            .wait_for_request(
-                |r| {
-                    r.method == "POST"
-                        && r.path
-                            .ends_with(&format!("/webhooks/{}/{token}", fake.application_id()))
-                },
-                WAIT,
-            )
-            .await;
+        let asked = fake.wait_for_followup(&command, WAIT).await;
         assert!(
             asked.body["content"].as_str().unwrap().contains("How useful was it?"),
             "{:?}",
