@@ -192,6 +192,9 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings))
         settings,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            // Drop idle connections well before the server's 5-second keep-alive closes them, so
+            // a request on a slow, loaded machine never goes out on a socket being closed.
+            .pool_idle_timeout(std::time::Duration::from_secs(2))
             .build()
             .expect("client"),
         _scratch: scratch,

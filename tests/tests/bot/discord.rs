@@ -318,3 +318,49 @@ async fn a_survey_is_answered_in_discord_with_buttons_and_an_answer_box() {
         process.kill().await.ok();
     }
 }
+
+#[tokio::test]
+async fn a_dm_discord_refuses_is_not_acknowledged_so_the_api_offers_it_again() {
+    let app = convene_tests::spawn_app(convene_tests::Backend::Sqlite).await;
+    let fake = FakeDiscord::start().await;
+    let bot = app.bot_key().await;
+    let ann = app.create_participant(json!({"name": "Ann Jones"})).await;
+    let user: u64 = 616_161;
+    app.link_discord(&bot, &ann, &user.to_string()).await;
+    // Ann has closed her DMs: Discord refuses every message to her.
+    let dm = fake.dm_channel_id(user);
+    fake.stub(
+        "POST",
+        &format!("/channels/{dm}/messages"),
+        403,
+        json!({"message": "Cannot send messages to this user", "code": 50007}),
+    );
+    let session = app.open_session(10, json!({})).await;
+    assert_eq!(app.book(&session["id"], ann["id"].as_i64().unwrap()).await.status, 201);
+    let mut process = start_bot(&app, &bot, &fake);
+    fake.wait_ready(WAIT).await;
+    fake.wait_for_request(
+        |r| r.is("POST", &format!("/channels/{dm}/messages")) && r.status == 403,
+        WAIT,
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let discord = app
+        .get(&format!(
+            "/v1/notifications?channel=discord&participant_id={}",
+            ann["id"]
+        ))
+        .await
+        .json();
+    let states: Vec<&str> = discord["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["state"].as_str().unwrap())
+        .collect();
+    assert!(
+        !states.is_empty() && !states.contains(&"sent"),
+        "nothing refused is marked sent: {states:?}"
+    );
+    process.kill().await.ok();
+}
