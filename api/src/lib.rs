@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod pages;
 pub mod routes;
+pub mod solver;
 pub mod startup;
 pub mod term_dates;
 pub mod time;
