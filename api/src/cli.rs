@@ -1,4 +1,5 @@
-//! The command line: `serve` (the default), `migrate`, `keys create|list|revoke`.
+//! The command line: `serve` (the default), `migrate`, `worker`, `keys create|list|revoke`, and
+//! `solve triads|visits` (the triad solvers on a JSON file, no database).
 //! Everything prints to the writer it is given, so tests run the real commands in-process.
 
 use std::io::Write;
@@ -32,7 +33,15 @@ pub struct Cli {
 pub enum Command {
     /// Migrate the database and serve the API (the default). On a database with no keys, makes
     /// one organiser key and prints it.
-    Serve,
+    Serve {
+        /// On an empty database, first fill it with the demo network (as `demo` does).
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Fill an empty database with a small demo network (24 schools, people, a conference, SLP
+    /// sessions, a triad cohort with scheduled visits, a survey with answers), print an organiser
+    /// key and URLs to try, and exit. Safe while `serve` runs.
+    Demo,
     /// Apply pending database migrations and exit.
     Migrate,
     /// Run only the notifications worker: send due email from the outbox until stopped (SIGTERM
@@ -44,6 +53,44 @@ pub enum Command {
         #[command(subcommand)]
         action: KeysCommand,
     },
+    /// Run a triad solver on a JSON file and print its answer as JSON on stdout (logs go to
+    /// stderr). Needs no database. An infeasible instance prints {"infeasible": rule, "detail"}
+    /// and exits with status 1.
+    Solve {
+        /// Which solver.
+        #[command(subcommand)]
+        problem: SolveCommand,
+    },
+}
+
+/// The `solve` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SolveCommand {
+    /// Form a cohort's schools into triads (quads where the numbers force it). Input:
+    /// {"schools": [{"id", "local_authority", "phase", "strengths", "priorities"}], "options":
+    /// {"allow_mixed_phase", "pinned", "forbidden_pairs"}}.
+    Triads(SolveArgs),
+    /// Date each triad's visits and give each a facilitator. Input: {"triads", "window":
+    /// {"start", "end"}, "weekdays", "min_days_between_visits", "closures", "facilitators"}.
+    Visits(SolveArgs),
+}
+
+/// How a solver runs.
+#[derive(Debug, clap::Args)]
+pub struct SolveArgs {
+    /// The JSON input file (`-` reads stdin).
+    #[arg(long, value_name = "FILE")]
+    pub input: PathBuf,
+    /// The seed of the solver's random choices: the same seed and budget give the same answer.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// The iteration budget (default: chosen from the instance's size, under a second for 600
+    /// schools in a release build).
+    #[arg(long, value_name = "N")]
+    pub iterations: Option<u64>,
+    /// A cap on the time spent; reaching it stops the search with the best answer so far.
+    #[arg(long, value_name = "N")]
+    pub time_limit_ms: Option<u64>,
 }
 
 /// The `keys` subcommands.
@@ -103,6 +150,12 @@ pub enum CliError {
     /// Output could not be written.
     #[error("output: {0}")]
     Io(#[from] std::io::Error),
+    /// A solver's input could not be read or understood.
+    #[error("{0}")]
+    Input(String),
+    /// A solver found the instance infeasible (the JSON saying why went to the output).
+    #[error(transparent)]
+    Infeasible(#[from] crate::solver::Infeasible),
 }
 
 impl From<DomainError> for CliError {
@@ -146,6 +199,9 @@ async fn open(settings: &Settings) -> Result<DatabaseConnection, CliError> {
 
 /// Runs a parsed command line as the `convene-api` binary does: logging to stderr, output to `out`.
 pub async fn main(cli: Cli, out: &mut impl Write) -> Result<(), CliError> {
+    if let Some(Command::Solve { problem }) = cli.command {
+        return solve(problem, out);
+    }
     let settings = Settings::load(cli.config.as_deref())?;
     init_logging(&settings);
     execute(&settings, cli.command, out).await
@@ -153,14 +209,22 @@ pub async fn main(cli: Cli, out: &mut impl Write) -> Result<(), CliError> {
 
 /// Runs a parsed command line, printing to `out`, without touching the process's logging.
 pub async fn run(cli: Cli, out: &mut impl Write) -> Result<(), CliError> {
+    if let Some(Command::Solve { problem }) = cli.command {
+        return solve(problem, out);
+    }
     let settings = Settings::load(cli.config.as_deref())?;
     execute(&settings, cli.command, out).await
 }
 
 async fn execute(settings: &Settings, command: Option<Command>, out: &mut impl Write) -> Result<(), CliError> {
     let settings = settings.clone();
-    match command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(&settings, out).await,
+    match command.unwrap_or(Command::Serve { demo: false }) {
+        Command::Serve { demo } => serve(&settings, demo, out).await,
+        Command::Demo => {
+            let db = open(&settings).await?;
+            let url = settings.public_url_for(&settings.bind);
+            demo(&db, &settings, &url, out).await
+        }
         Command::Migrate => {
             open(&settings).await?;
             writeln!(out, "migrated {}", redact_url(&settings.database_url))?;
@@ -171,6 +235,57 @@ async fn execute(settings: &Settings, command: Option<Command>, out: &mut impl W
             let db = open(&settings).await?;
             keys_command(&db, action, out).await
         }
+        Command::Solve { problem } => solve(problem, out),
+    }
+}
+
+/// Runs a solver on its JSON input and prints the answer (or the infeasibility) as JSON.
+fn solve(problem: SolveCommand, out: &mut impl Write) -> Result<(), CliError> {
+    use crate::solver::{SolveParams, forming, scheduling};
+
+    fn read<T: serde::de::DeserializeOwned>(args: &SolveArgs) -> Result<T, CliError> {
+        let shown = args.input.display();
+        let text = if args.input.as_os_str() == "-" {
+            std::io::read_to_string(std::io::stdin())
+        } else {
+            std::fs::read_to_string(&args.input)
+        }
+        .map_err(|e| CliError::Input(format!("could not read {shown}: {e}")))?;
+        serde_json::from_str(&text).map_err(|e| CliError::Input(format!("{shown} is not a valid input: {e}")))
+    }
+    fn params(args: &SolveArgs) -> SolveParams {
+        SolveParams {
+            seed: args.seed,
+            max_iterations: args.iterations,
+            time_limit: args.time_limit_ms.map(std::time::Duration::from_millis),
+        }
+    }
+    fn print<T: serde::Serialize>(
+        out: &mut impl Write,
+        answer: Result<T, crate::solver::Infeasible>,
+    ) -> Result<(), CliError> {
+        match answer {
+            Ok(answer) => {
+                serde_json::to_writer(&mut *out, &answer).map_err(std::io::Error::from)?;
+                writeln!(out)?;
+                Ok(())
+            }
+            Err(infeasible) => {
+                let json = serde_json::json!({"infeasible": infeasible.rule, "detail": infeasible.detail});
+                writeln!(out, "{json}")?;
+                Err(infeasible.into())
+            }
+        }
+    }
+    match problem {
+        SolveCommand::Triads(args) => {
+            let input: forming::FormingInput = read(&args)?;
+            print(out, forming::form(&input, &params(&args)))
+        }
+        SolveCommand::Visits(args) => {
+            let input: scheduling::VisitsInput = read(&args)?;
+            print(out, scheduling::schedule(&input, &params(&args)))
+        }
     }
 }
 
@@ -178,11 +293,17 @@ async fn execute(settings: &Settings, command: Option<Command>, out: &mut impl W
 pub const FIRST_KEY_NAME: &str = "first-organiser-key";
 
 /// Serves; on a database without keys, first makes an organiser key and prints it with the URL.
-async fn serve(settings: &Settings, out: &mut impl Write) -> Result<(), CliError> {
+async fn serve(settings: &Settings, with_demo: bool, out: &mut impl Write) -> Result<(), CliError> {
     tracing::info!(?settings, "starting");
     let app = Application::build(settings).await?;
     let url = app.public_url().to_owned();
     writeln!(out, "Convene is listening on {url} (API documentation: {url}/docs)")?;
+    if with_demo {
+        match demo(app.db(), settings, &url, out).await {
+            Err(CliError::Refused(why)) => writeln!(out, "No demo: {why}")?,
+            other => other?,
+        }
+    }
     if let Some(secret) = first_key(app.db()).await? {
         writeln!(
             out,
@@ -194,6 +315,44 @@ async fn serve(settings: &Settings, out: &mut impl Write) -> Result<(), CliError
     }
     out.flush()?;
     app.run_until_stopped().await?;
+    Ok(())
+}
+
+/// Fills the database with the demo network and prints what to try, the key alone on the last line.
+async fn demo(db: &DatabaseConnection, settings: &Settings, url: &str, out: &mut impl Write) -> Result<(), CliError> {
+    let site = crate::startup::feed_site(settings, url);
+    let today = chrono::Utc::now().date_naive();
+    // The demo's future holds borrows the compiler cannot prove `Send` for every lifetime, so it
+    // runs on a blocking thread of its own, keeping `serve`'s future `Send`.
+    let db = db.clone();
+    let runtime = tokio::runtime::Handle::current();
+    let made = tokio::task::spawn_blocking(move || runtime.block_on(crate::demo::fill(&db, &site, today)))
+        .await
+        .map_err(|e| CliError::Refused(format!("the demo stopped: {e}")))??;
+    let counts: Vec<String> = made.counts.iter().map(|(what, n)| format!("{n} {what}")).collect();
+    writeln!(out, "The demo network is in place: {}.", counts.join(", "))?;
+    writeln!(out, "Try:")?;
+    writeln!(out, "    API documentation:     {url}/docs")?;
+    writeln!(out, "    published events:      curl {url}/v1/events")?;
+    writeln!(
+        out,
+        "    the conference feed:   {url}/ical/events/{}.ics",
+        made.conference_id
+    )?;
+    writeln!(out, "    a head teacher's feed: {}", made.feed_url)?;
+    writeln!(out, "    a survey form:         {}", made.survey_url)?;
+    writeln!(
+        out,
+        "    the triads and visits: curl -H 'Authorization: Bearer <key>' {url}/v1/cohorts/{}/visits",
+        made.cohort_id
+    )?;
+    writeln!(
+        out,
+        "An organiser key named '{}' was made; it is shown only this once:",
+        made.key_name
+    )?;
+    writeln!(out, "{}", made.key)?;
+    out.flush()?;
     Ok(())
 }
 

@@ -4,8 +4,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    bookings, closures, events, feeds, health, me, notifications, participants, programmes, reflections, schools,
-    sessions, surveys,
+    bookings, closures, cohorts, events, feeds, health, me, notifications, participants, programmes, reflections,
+    schools, sessions, surveys,
 };
 
 /// Convene's v1 API.
@@ -33,6 +33,8 @@ Errors are RFC 7807 `application/problem+json` with a stable `code`. Lists take 
         surveys::create, surveys::list, surveys::read, surveys::update, surveys::send, surveys::mine, surveys::answer,
         surveys::report, surveys::responses_csv, surveys::impact,
         reflections::create, reflections::list,
+        cohorts::list, cohorts::create, cohorts::read, cohorts::propose, cohorts::triads, cohorts::accept,
+        cohorts::schedule, cohorts::visits, cohorts::cancel_visits,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -42,6 +44,7 @@ Errors are RFC 7807 `application/problem+json` with a stable `code`. Lists take 
         (name = "events", description = "Conferences, SLP sessions and triad visits"),
         (name = "sessions", description = "The bookable units of events"),
         (name = "bookings", description = "Booking, waitlists, cancellation and attendance"),
+        (name = "cohorts", description = "Triad cohorts: form triads of schools, accept or edit them, schedule their visits"),
         (name = "notifications", description = "The outbox: messages queued, sent and dead"),
         (name = "bot", description = "Routes for the Discord bot's key: account linking and its share of the outbox"),
         (name = "surveys", description = "Follow-up surveys sent after events, and their answers"),

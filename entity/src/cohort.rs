@@ -23,6 +23,19 @@ pub struct Model {
     pub weekdays: Json,
     /// Minimum gap in days between two visits of the same triad.
     pub min_days_between_visits: i32,
+    /// The IANA zone the visits' times are in.
+    #[sea_orm(column_type = "String(StringLen::N(64))")]
+    pub time_zone: String,
+    /// When a visit starts, local `HH:MM`.
+    #[sea_orm(column_type = "String(StringLen::N(5))")]
+    pub visit_starts: String,
+    /// When a visit ends, local `HH:MM`.
+    #[sea_orm(column_type = "String(StringLen::N(5))")]
+    pub visit_ends: String,
+    /// JSON array of the participant roles at member schools booked onto visits; `None` for the
+    /// default (heads and senior leaders).
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub attendee_roles: Option<Json>,
     /// `draft` | `triads_accepted` | `scheduled`.
     #[sea_orm(column_type = "String(StringLen::N(32))")]
     pub status: String,

@@ -392,7 +392,7 @@ pub async fn book(
     .await
 }
 
-async fn book_in(
+pub(crate) async fn book_in(
     txn: &DatabaseTransaction,
     session_id: i64,
     participant_id: i64,

@@ -3,6 +3,7 @@
 
 pub mod booking;
 pub mod closure;
+pub mod cohort;
 pub mod event;
 pub mod feed;
 pub mod idempotency;

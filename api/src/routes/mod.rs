@@ -2,6 +2,7 @@
 
 pub mod bookings;
 pub mod closures;
+pub mod cohorts;
 pub mod events;
 pub mod feeds;
 pub mod forms;
@@ -122,6 +123,24 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/ical/p/{token:[A-Za-z0-9_-]+}.ics").route(web::get().to(feeds::participant)))
         .service(web::resource("/ical/events/{id:[0-9]+}.ics").route(web::get().to(feeds::event)))
         .service(web::resource("/ical/programmes/{id:[0-9]+}.ics").route(web::get().to(feeds::programme)))
+        .service(
+            web::resource("/v1/cohorts")
+                .route(web::get().to(cohorts::list))
+                .route(web::post().to(cohorts::create)),
+        )
+        .service(web::resource("/v1/cohorts/{id}").route(web::get().to(cohorts::read)))
+        .service(web::resource("/v1/cohorts/{id}/triads:propose").route(web::post().to(cohorts::propose)))
+        .service(
+            web::resource("/v1/cohorts/{id}/triads")
+                .route(web::get().to(cohorts::triads))
+                .route(web::put().to(cohorts::accept)),
+        )
+        .service(web::resource("/v1/cohorts/{id}/visits:schedule").route(web::post().to(cohorts::schedule)))
+        .service(
+            web::resource("/v1/cohorts/{id}/visits")
+                .route(web::get().to(cohorts::visits))
+                .route(web::delete().to(cohorts::cancel_visits)),
+        )
         .service(
             web::resource("/v1/programmes")
                 .route(web::get().to(programmes::list))

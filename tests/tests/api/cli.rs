@@ -234,3 +234,76 @@ async fn several_processes_migrating_one_database_at_once_do_not_race() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_demo_fills_an_empty_database_while_the_service_runs_and_leaves_a_full_one_alone() {
+    for app in spawn_apps().await {
+        // The printed URLs name the running app, as they would on the machine it serves.
+        let config = config_for(&app, app.address.trim_start_matches("http://"));
+        let out = convene(&config, &["demo"]).await.unwrap();
+        let key = out.lines().last().unwrap().to_owned();
+        assert!(key.starts_with("cvn_"), "the key is alone on the last line: {out}");
+        let get = |path: &str| {
+            let request = app.anonymous(reqwest::Method::GET, path).bearer_auth(&key);
+            app.send(request)
+        };
+        let schools = get("/v1/schools?limit=100").await.json();
+        assert_eq!(schools["items"].as_array().unwrap().len(), 24);
+        let authorities: std::collections::BTreeSet<&str> = schools["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["local_authority"].as_str().unwrap())
+            .collect();
+        assert!(authorities.len() >= 4, "{authorities:?}");
+
+        // A conference with parallel workshops, SLP sessions and triad visits, all published.
+        let events = app
+            .send(app.anonymous(reqwest::Method::GET, "/v1/events?limit=100"))
+            .await
+            .json();
+        let kinds: Vec<&str> = events["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap())
+            .collect();
+        assert!(
+            kinds.contains(&"conference") && kinds.contains(&"slp_session"),
+            "{kinds:?}"
+        );
+        assert_eq!(kinds.iter().filter(|k| **k == "triad_visit").count(), 12, "{kinds:?}");
+        let cohorts = get("/v1/cohorts").await.json();
+        let cohort = &cohorts["items"][0];
+        assert_eq!(cohort["status"], "scheduled");
+        let visits = get(&format!("/v1/cohorts/{}/visits", cohort["id"])).await.json();
+        assert_eq!(visits["items"].as_array().unwrap().len(), 12);
+
+        // The URLs it printed work: a head's feed and a survey form waiting for an answer.
+        let url_after = |label: &str| {
+            out.lines()
+                .find(|l| l.contains(label))
+                .and_then(|l| l.split_whitespace().find(|w| w.starts_with("http")))
+                .unwrap_or_else(|| panic!("{label} in {out}"))
+                .to_owned()
+        };
+        let feed = reqwest::get(url_after("teacher's feed:")).await.unwrap();
+        assert_eq!(feed.status(), 200);
+        assert!(feed.text().await.unwrap().contains("BEGIN:VEVENT"));
+        let form = reqwest::get(url_after("survey form:")).await.unwrap();
+        assert_eq!(form.status(), 200);
+        let survey = get("/v1/surveys").await.json();
+        let report = get(&format!("/v1/surveys/{}/report", survey["items"][0]["id"]))
+            .await
+            .json();
+        assert!(report.to_string().contains("\"responses\""), "{report}");
+        let reflections = get("/v1/reflections").await.json();
+        assert_eq!(reflections["items"].as_array().unwrap().len(), 2);
+
+        // A second run finds the network there and changes nothing.
+        let again = convene(&config, &["demo"]).await.unwrap_err();
+        assert!(again.contains("already holds 24 schools"), "{again}");
+        assert_eq!(app.count("schools").await, 24);
+        std::fs::remove_file(config).ok();
+    }
+}
