@@ -57,6 +57,22 @@ pub fn browser_python() -> PathBuf {
     venv_with(BROWSER_PACKAGES)
 }
 
+/// The pinned release of schemathesis, which generates requests from the service's OpenAPI
+/// document and checks the answers against it.
+const SCHEMATHESIS_PACKAGES: &[&str] = &["schemathesis==4.32.5"];
+
+/// A command running schemathesis from its own venv, made on first use. It goes through the
+/// venv's `python` (the venv is built beside and renamed, so its scripts' `#!` lines name the
+/// folder it was built in).
+pub fn schemathesis() -> Command {
+    let mut command = Command::new(venv_with(SCHEMATHESIS_PACKAGES));
+    command.args([
+        "-c",
+        "import sys; from schemathesis.cli import schemathesis; sys.argv[0] = 'schemathesis'; sys.exit(schemathesis())",
+    ]);
+    command
+}
+
 /// The `python` of a venv with `packages`, made on first use under the target folder.
 fn venv_with(packages: &[&str]) -> PathBuf {
     let name = packages
