@@ -12,6 +12,7 @@ mod events;
 mod health;
 mod me;
 mod notifications;
+mod participant_pages;
 mod participants;
 mod programmes;
 mod reflections;
