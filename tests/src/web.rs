@@ -157,7 +157,10 @@ impl WebVisitor {
 /// The anti-forgery token in a page's forms (`name="csrf" value="…"`).
 pub fn csrf_of(html: &str) -> String {
     let marker = "name=\"csrf\" value=\"";
-    let start = html.find(marker).unwrap_or_else(|| panic!("no csrf field in the page:\n{html}")) + marker.len();
+    let start = html
+        .find(marker)
+        .unwrap_or_else(|| panic!("no csrf field in the page:\n{html}"))
+        + marker.len();
     html[start..].split('"').next().unwrap().to_owned()
 }
 
@@ -174,7 +177,10 @@ pub fn plain(html: &str) -> String {
 
 /// The `<h1>` of a page, as read.
 pub fn heading_of(html: &str) -> String {
-    let start = html.find("<h1>").map(|i| i + 4).unwrap_or_else(|| panic!("no <h1> in:\n{html}"));
+    let start = html
+        .find("<h1>")
+        .map(|i| i + 4)
+        .unwrap_or_else(|| panic!("no <h1> in:\n{html}"));
     let end = html[start..].find("</h1>").expect("</h1>") + start;
     plain(&html[start..end])
 }

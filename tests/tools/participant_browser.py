@@ -1,6 +1,6 @@
 """Follows a sign-in link in headless Chromium with JavaScript turned off and a phone-sized
 window (360 px), then books two sessions on the participant page by clicking their buttons,
-keeping screenshots in SHOTS. Prints JSON: where the link landed, the page's title, its width,
+keeping screenshots in SHOTS (the last of the whole page). Prints JSON: where the link landed, the page's title, its width,
 where the keyboard's first Tab goes, and the message shown after each click.
 
 Usage: participant_browser.py LINK SHOTS BOOK_BUTTON_ID WAITLIST_BUTTON_ID
@@ -53,11 +53,18 @@ def main():
         driver.save_screenshot(os.path.join(shots, "2-booked.png"))
         waitlisted = click(wait_id)
         driver.save_screenshot(os.path.join(shots, "3-waitlisted.png"))
+        after = width()
+        # The whole page at phone width, for a person to look over.
+        height = driver.execute_cdp_cmd(
+            "Runtime.evaluate", {"expression": "document.documentElement.scrollHeight", "returnByValue": True}
+        ).get("result", {}).get("value") or 800
+        driver.set_window_size(360, min(int(height) + 120, 16000))
+        driver.save_screenshot(os.path.join(shots, "4-whole-page.png"))
         print(json.dumps({
             "landed_path": landed,
             "title": title,
             "scroll_width": scroll_width,
-            "scroll_width_after": width(),
+            "scroll_width_after": after,
             "first_focus": first_focus,
             "booked_notice": booked,
             "waitlist_notice": waitlisted,

@@ -70,8 +70,6 @@ pub enum LinkRefused {
 pub struct NewWebSession {
     /// The cookie's value.
     pub secret: String,
-    /// When the session ends.
-    pub expires_at: DateTime<Utc>,
 }
 
 /// A live web session and the person it signs in.
@@ -103,7 +101,10 @@ pub fn link_url(public_url: &str, token: &str) -> String {
 /// Whether `token` could be one of ours (43 URL-safe characters); anything else is refused
 /// without a database lookup.
 fn well_formed(token: &str) -> bool {
-    (20..=64).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    (20..=64).contains(&token.len())
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// Makes a link for `person` and queues the email carrying it, in `txn`.
@@ -174,7 +175,10 @@ pub async fn request_link(
         .await?;
         if let Some(person) = person {
             if throttled(txn, &person, now).await? {
-                tracing::info!(participant_id = person.id, "a sign-in link was asked for too soon; none sent");
+                tracing::info!(
+                    participant_id = person.id,
+                    "a sign-in link was asked for too soon; none sent"
+                );
             } else {
                 issue(txn, public_url, &person, now).await?;
             }
@@ -205,9 +209,7 @@ pub async fn send_link(db: &DatabaseConnection, public_url: &str, id: i64) -> Do
         Ok(SignInLinkSent {
             participant_id: id,
             expires_in_minutes: LINK_MINUTES,
-            detail: format!(
-                "a sign-in link is on its way to {email}; it works once, for {LINK_MINUTES} minutes"
-            ),
+            detail: format!("a sign-in link is on its way to {email}; it works once, for {LINK_MINUTES} minutes"),
         })
     })
     .await
@@ -255,18 +257,17 @@ pub async fn follow_link(db: &DatabaseConnection, token: &str) -> DomainResult<R
             return Ok(Err(LinkRefused::Unknown));
         }
         let secret = new_secret();
-        let expires_at = now + Duration::days(SESSION_DAYS);
         web_session::ActiveModel {
             participant_id: Set(row.participant_id),
             token_hash: Set(hash(&secret)),
             created_at: Set(now),
-            expires_at: Set(expires_at),
+            expires_at: Set(now + Duration::days(SESSION_DAYS)),
             revoked_at: Set(None),
             ..Default::default()
         }
         .insert(txn)
         .await?;
-        Ok(Ok(NewWebSession { secret, expires_at }))
+        Ok(Ok(NewWebSession { secret }))
     })
     .await
 }

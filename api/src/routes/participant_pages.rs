@@ -19,7 +19,9 @@ use serde::Serialize;
 use crate::auth::Organiser;
 use crate::domain::booking::Booked;
 use crate::domain::feed;
-use crate::domain::me::{self, MyBooking, MyBookingFilter, MyBookingInput, OpenSessionFilter, PreferencesInput, SessionSummary};
+use crate::domain::me::{
+    self, MyBooking, MyBookingFilter, MyBookingInput, OpenSessionFilter, PreferencesInput, SessionSummary,
+};
 use crate::domain::page::{MAX_LIMIT, PageRequest};
 use crate::domain::reflection::{self, ReflectionText};
 use crate::domain::sign_in::{self, LinkRefused, SignInLinkSent, SignedIn};
@@ -114,12 +116,19 @@ impl Form {
 
     /// The first value of `name`, trimmed, if given and not blank.
     fn text(&self, name: &str) -> Option<String> {
-        self.get(name).map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned)
+        self.get(name)
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
     }
 
     /// Every value of `name`.
     fn all(&self, name: &str) -> Vec<&str> {
-        self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect()
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 }
 
@@ -248,7 +257,10 @@ where
         .get("csrf")
         .is_some_and(|given| sign_in::csrf_matches(&visitor.secret, given))
     {
-        tracing::warn!(participant_id = visitor.signed.person.id, "a form post without its anti-forgery token was refused");
+        tracing::warn!(
+            participant_id = visitor.signed.person.id,
+            "a form post without its anti-forgery token was refused"
+        );
         return forged();
     }
     act(state, visitor, form).await.unwrap_or_else(trouble)
@@ -332,7 +344,7 @@ pub async fn sign_in(state: web::Data<AppState>, body: web::Bytes) -> HttpRespon
 pub async fn follow(state: web::Data<AppState>, token: web::Path<String>) -> HttpResponse {
     let refused = match sign_in::follow_link(&state.db, &token).await {
         Ok(Ok(session)) => {
-            let seconds = (session.expires_at - Utc::now()).num_seconds().max(0);
+            let seconds = sign_in::SESSION_DAYS * 24 * 3600;
             let mut response = see_other("/p");
             response
                 .headers_mut()
@@ -562,9 +574,7 @@ fn when_of(s: &SessionSummary) -> String {
 }
 
 fn place_of(s: &SessionSummary) -> Option<String> {
-    s.venue
-        .clone()
-        .or_else(|| s.online.then(|| "Online".to_owned()))
+    s.venue.clone().or_else(|| s.online.then(|| "Online".to_owned()))
 }
 
 fn kind_label(kind: &str) -> &'static str {
@@ -595,9 +605,7 @@ fn zones() -> Vec<&'static str> {
     let mut names: Vec<&'static str> = chrono_tz::TZ_VARIANTS
         .iter()
         .map(|z| z.name())
-        .filter(|n| {
-            n.contains('/') && !n.starts_with("Etc/") && !n.starts_with("SystemV/") && !n.starts_with("US/")
-        })
+        .filter(|n| n.contains('/') && !n.starts_with("Etc/") && !n.starts_with("SystemV/") && !n.starts_with("US/"))
         .collect();
     names.push("UTC");
     names.sort_unstable();
@@ -655,7 +663,9 @@ async fn page(state: &AppState, visitor: &Visitor, mut view: View) -> Result<Htt
             view.status = StatusCode::BAD_REQUEST;
             view.notice = Some(Notice::refused(
                 "That list of sessions has moved on",
-                vec!["The link to the next sessions was not one Convene made. Here are the first ones again.".to_owned()],
+                vec![
+                    "The link to the next sessions was not one Convene made. Here are the first ones again.".to_owned(),
+                ],
             ));
             None
         }
@@ -819,18 +829,26 @@ async fn page(state: &AppState, visitor: &Visitor, mut view: View) -> Result<Htt
 
     let surveys = survey::open_for(db, &state.public_url, &person).await?;
 
-    let kinds: Vec<Choice> = [("", "Every kind"), ("conference", "Conferences"), ("slp_session", "Sharing Leading Practice")]
-        .iter()
-        .map(|(value, label)| Choice {
-            value: (*value).to_owned(),
-            label: (*label).to_owned(),
-            selected: view.kind == *value,
-        })
-        .collect();
+    let kinds: Vec<Choice> = [
+        ("", "Every kind"),
+        ("conference", "Conferences"),
+        ("slp_session", "Sharing Leading Practice"),
+    ]
+    .iter()
+    .map(|(value, label)| Choice {
+        value: (*value).to_owned(),
+        label: (*label).to_owned(),
+        selected: view.kind == *value,
+    })
+    .collect();
     let topic_choices: Vec<Choice> = std::iter::once(String::new())
         .chain(topics)
         .map(|t| Choice {
-            label: if t.is_empty() { "Every topic".to_owned() } else { t.clone() },
+            label: if t.is_empty() {
+                "Every topic".to_owned()
+            } else {
+                t.clone()
+            },
             selected: t.eq_ignore_ascii_case(&view.topic),
             value: t,
         })
@@ -989,7 +1007,9 @@ fn refusal(err: DomainError) -> Result<(StatusCode, Notice), DomainError> {
 
 /// Reads a whole number id from a form field or path, for a clear refusal of anything else.
 fn id_from(text: Option<&str>) -> Option<i64> {
-    text.map(str::trim).and_then(|t| t.parse::<i64>().ok()).filter(|id| *id > 0)
+    text.map(str::trim)
+        .and_then(|t| t.parse::<i64>().ok())
+        .filter(|id| *id > 0)
 }
 
 /// Books a session (or joins its waitlist), by the same rules and with the same messages as any
@@ -1087,9 +1107,10 @@ pub async fn cancel(
         };
         let name = format!("{}, {}", title_of(&before.session), when_of(&before.session));
         let notice = match me::cancel(&state.db, person, id).await {
-            Ok(_) if before.status == "cancelled" => {
-                Notice::done("Already cancelled", vec![format!("Your booking of {name} was already cancelled.")])
-            }
+            Ok(_) if before.status == "cancelled" => Notice::done(
+                "Already cancelled",
+                vec![format!("Your booking of {name} was already cancelled.")],
+            ),
             Ok(_) if before.status == "waitlisted" => Notice::done(
                 "You have left the waitlist",
                 vec![format!("You are no longer waiting for a place on {name}.")],
