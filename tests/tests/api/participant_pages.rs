@@ -15,6 +15,14 @@ use serde_json::Value;
 
 const COOKIE: &str = "convene_session";
 
+/// The browser test's screenshots, kept in `target/test-artifacts/participant-pages/`.
+const SHOTS: [&str; 4] = [
+    "1-page-360px.png",
+    "2-booked.png",
+    "3-waitlisted.png",
+    "4-whole-page.png",
+];
+
 /// A session of a published event `days` from now, 09:30 to 12:00 in London, of `capacity` seats.
 async fn session(app: &TestApp, title: &str, days: i64, capacity: i64, event: Value) -> Value {
     let mut body = json!({"title": title});
@@ -832,11 +840,8 @@ async fn the_page_is_used_in_headless_chromium_at_phone_width_and_booking_is_don
     );
     assert_eq!(seen["booked_notice"], "You're booked", "{seen}");
     assert_eq!(seen["waitlist_notice"], "You're on the waitlist, number 1", "{seen}");
-    assert_eq!(
-        seen["screenshots"],
-        json!(["1-page-360px.png", "2-booked.png", "3-waitlisted.png", "4-whole-page.png"])
-    );
-    for shot in ["1-page-360px.png", "2-booked.png", "3-waitlisted.png", "4-whole-page.png"] {
+    assert_eq!(seen["screenshots"], json!(SHOTS));
+    for shot in SHOTS {
         assert!(
             std::fs::metadata(shots.join(shot)).unwrap().len() > 1000,
             "{shot} is a real image"
