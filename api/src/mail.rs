@@ -241,7 +241,7 @@ pub fn compose(kind: Kind, about: &About<'_>) -> Letter {
                 ));
                 details(&mut lines);
             }
-            Kind::SurveyInvitation | Kind::LinkCode => {
+            Kind::SurveyInvitation | Kind::LinkCode | Kind::SignInLink => {
                 return compose_personal(kind, about);
             }
         }
@@ -255,7 +255,7 @@ pub fn compose(kind: Kind, about: &About<'_>) -> Letter {
     letter(subject, &lines, calendar)
 }
 
-/// Messages about the person, not a session: survey invitations and link codes.
+/// Messages about the person, not a session: survey invitations, link codes and sign-in links.
 fn compose_personal(kind: Kind, about: &About<'_>) -> Letter {
     let name = about.person.name.as_str();
     let mut lines = vec![format!("Hello {name},")];
@@ -265,6 +265,14 @@ fn compose_personal(kind: Kind, about: &About<'_>) -> Letter {
             lines.push(format!("Your code to link your Discord account to Convene is {code}."));
             lines.push("Type it into /verify in Discord. It works for 15 minutes. If you did not ask for it, you can ignore this email.".to_owned());
             format!("Your Convene code: {code}")
+        }
+        Kind::SignInLink => {
+            let url = about.payload["url"].as_str().unwrap_or("");
+            let minutes = about.payload["minutes"].as_i64().unwrap_or(30);
+            lines.push("Here is your link to sign in to Convene, where you can see and book sessions, get your calendar and write reflections:".to_owned());
+            lines.push(url.to_owned());
+            lines.push(format!("It works once, for {minutes} minutes. If you did not ask for it, you can ignore this email: nobody can sign in without it."));
+            "Your Convene sign-in link".to_owned()
         }
         Kind::SurveyInvitation => {
             let title = about.payload["survey_title"].as_str().unwrap_or("A follow-up survey");

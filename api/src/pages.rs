@@ -1,4 +1,4 @@
-//! Server-rendered HTML pages (for now the survey form), from Jinja templates compiled into the
+//! Server-rendered HTML pages (the survey form, the participant pages), from Jinja templates compiled into the
 //! binary, with HTML auto-escaping. A template that does not parse fails the start-up test, not
 //! a user's request.
 
@@ -16,6 +16,8 @@ fn templates() -> &'static Result<Environment<'static>, minijinja::Error> {
         env.add_template("base.html", include_str!("../templates/base.html"))?;
         env.add_template("survey.html", include_str!("../templates/survey.html"))?;
         env.add_template("message.html", include_str!("../templates/message.html"))?;
+        env.add_template("sign_in.html", include_str!("../templates/sign_in.html"))?;
+        env.add_template("participant.html", include_str!("../templates/participant.html"))?;
         Ok(env)
     })
 }

@@ -182,7 +182,7 @@ impl Worker {
         let Some(email) = person.email.clone().filter(|_| person.erased_at.is_none()) else {
             return withdraw("the participant has no email address");
         };
-        if !person.notify_email && kind != Kind::LinkCode {
+        if !person.notify_email && !matches!(kind, Kind::LinkCode | Kind::SignInLink) {
             return withdraw("the participant turned email off");
         }
         if let Some((b, s, _)) = &subject.booking

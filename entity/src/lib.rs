@@ -14,6 +14,8 @@ pub mod facilitator_assignment;
 pub mod idempotency_key;
 pub mod notification;
 pub mod participant;
+pub mod participant_sign_in_token;
+pub mod participant_web_session;
 pub mod programme;
 pub mod reflection;
 pub mod school;
@@ -41,6 +43,8 @@ pub mod prelude {
     pub use super::idempotency_key::Entity as IdempotencyKey;
     pub use super::notification::Entity as Notification;
     pub use super::participant::Entity as Participant;
+    pub use super::participant_sign_in_token::Entity as ParticipantSignInToken;
+    pub use super::participant_web_session::Entity as ParticipantWebSession;
     pub use super::programme::Entity as Programme;
     pub use super::reflection::Entity as Reflection;
     pub use super::school::Entity as School;

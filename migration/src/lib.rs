@@ -7,6 +7,7 @@ mod m20261123_000002_calendar_sequences;
 mod m20261123_000003_discord_link_codes;
 mod m20261123_000004_survey_invitation_once;
 mod m20261202_000005_cohort_visit_times;
+mod m20261202_000006_participant_web_sessions;
 
 /// All of Convene's migrations, oldest first.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_discord_link_codes::Migration),
             Box::new(m20261123_000004_survey_invitation_once::Migration),
             Box::new(m20261202_000005_cohort_visit_times::Migration),
+            Box::new(m20261202_000006_participant_web_sessions::Migration),
         ]
     }
 }

@@ -19,6 +19,7 @@ pub mod fake_discord;
 pub mod itip;
 pub mod python;
 pub mod smtp;
+pub mod web;
 
 pub use reqwest;
 pub use serde_json::json;

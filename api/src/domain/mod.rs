@@ -19,6 +19,7 @@ pub mod reflection;
 pub mod report;
 pub mod school;
 pub mod session;
+pub mod sign_in;
 pub mod survey;
 pub mod validate;
 

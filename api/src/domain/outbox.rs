@@ -30,6 +30,8 @@ pub enum Kind {
     SurveyInvitation,
     /// A code to link a Discord account (`payload.code`).
     LinkCode,
+    /// A link to sign in to the participant pages (`payload`: `url`, `minutes`).
+    SignInLink,
 }
 
 impl Kind {
@@ -45,6 +47,7 @@ impl Kind {
             Self::Reminder => "reminder",
             Self::SurveyInvitation => "survey_invitation",
             Self::LinkCode => "link_code",
+            Self::SignInLink => "sign_in_link",
         }
     }
 
@@ -54,7 +57,7 @@ impl Kind {
     }
 
     /// Every kind.
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 10] = [
         Self::BookingConfirmed,
         Self::BookingWaitlisted,
         Self::BookingPromoted,
@@ -64,6 +67,7 @@ impl Kind {
         Self::Reminder,
         Self::SurveyInvitation,
         Self::LinkCode,
+        Self::SignInLink,
     ];
 }
 

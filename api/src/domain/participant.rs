@@ -477,5 +477,6 @@ pub async fn erase<C: ConnectionTrait>(db: &C, id: i64) -> DomainResult<()> {
         .filter(entity::discord_link_code::Column::ParticipantId.eq(id))
         .exec(db)
         .await?;
+    super::sign_in::forget(db, id).await?;
     Ok(())
 }

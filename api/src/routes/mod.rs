@@ -9,6 +9,7 @@ pub mod forms;
 pub mod health;
 pub mod me;
 pub mod notifications;
+pub mod participant_pages;
 pub mod participants;
 pub mod programmes;
 pub mod reflections;
@@ -186,7 +187,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(sessions::read))
                 .route(web::patch().to(sessions::update))
                 .route(web::delete().to(sessions::delete)),
-        );
+        )
+        .configure(participant_pages::configure);
 }
 
 /// Reads `?limit=&cursor=`, answering a bad value with a 400 naming it.

@@ -14,6 +14,7 @@ mod health;
 mod instances;
 mod me;
 mod notifications;
+mod participant_pages;
 mod participants;
 mod programmes;
 mod reflections;

@@ -1,0 +1,363 @@
+//! Signing in to the participant pages (`/p`) without a password: a single-use link, valid for
+//! [`LINK_MINUTES`], is emailed to the address the network has for the person; following it
+//! opens a web session of [`SESSION_DAYS`] held in a cookie. Only SHA-256 hashes of the link's
+//! token and of the cookie's secret are stored. Asking for a link answers alike whether or not
+//! the address is known, and a person gets at most one link a minute and [`MAX_LINKS_PER_HOUR`]
+//! an hour however often it is asked for, so the form cannot be used to flood their inbox.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Duration, Utc};
+use entity::{participant, participant_sign_in_token as sign_in_token, participant_web_session as web_session};
+use rand::RngCore as _;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, Set,
+};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+use utoipa::ToSchema;
+
+use super::outbox::{self, Kind};
+use super::{DomainError, DomainResult, Validator, in_write_txn};
+use crate::db::for_update;
+
+/// How long a sign-in link works.
+pub const LINK_MINUTES: i64 = 30;
+/// How long a web session lasts.
+pub const SESSION_DAYS: i64 = 30;
+/// A second request for the same person within this many seconds sends no second email.
+const RESEND_AFTER_SECONDS: i64 = 60;
+/// The most links a person is sent in an hour when they ask for them.
+pub const MAX_LINKS_PER_HOUR: u64 = 5;
+
+/// The answer to a sign-in request: the same whether or not the email is known.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInRequested {
+    /// The address as read (lower-cased), to repeat back.
+    pub email: String,
+    /// Minutes the link works for.
+    pub expires_in_minutes: i64,
+}
+
+/// What an organiser is told after sending someone their sign-in link.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SignInLinkSent {
+    /// The participant the link was sent to.
+    #[schema(example = 1)]
+    pub participant_id: i64,
+    /// Minutes the link works for.
+    #[schema(example = 30)]
+    pub expires_in_minutes: i64,
+    /// What happens next, in words.
+    pub detail: String,
+}
+
+/// Why a followed link did not sign anyone in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkRefused {
+    /// No link has this token (mistyped, cut short, or its person was erased).
+    Unknown,
+    /// The link was followed before; each works once.
+    Used,
+    /// The link is older than [`LINK_MINUTES`].
+    Expired,
+}
+
+/// A web session just opened: `secret` goes in the cookie and is never stored.
+#[derive(Clone, Debug)]
+pub struct NewWebSession {
+    /// The cookie's value.
+    pub secret: String,
+}
+
+/// A live web session and the person it signs in.
+#[derive(Clone, Debug)]
+pub struct SignedIn {
+    /// The session.
+    pub session: web_session::Model,
+    /// Its participant (never an erased one).
+    pub person: participant::Model,
+}
+
+/// The SHA-256 of a secret, as stored.
+fn hash(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// 256 random bits, URL-safe.
+fn new_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The URL of a sign-in link.
+pub fn link_url(public_url: &str, token: &str) -> String {
+    format!("{public_url}/p/auth/{token}")
+}
+
+/// Whether `token` could be one of ours (43 URL-safe characters); anything else is refused
+/// without a database lookup.
+fn well_formed(token: &str) -> bool {
+    (20..=64).contains(&token.len())
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Makes a link for `person` and queues the email carrying it, in `txn`.
+async fn issue<C: ConnectionTrait>(
+    txn: &C,
+    public_url: &str,
+    person: &participant::Model,
+    now: DateTime<Utc>,
+) -> DomainResult<()> {
+    let token = new_secret();
+    sign_in_token::ActiveModel {
+        participant_id: Set(person.id),
+        token_hash: Set(hash(&token)),
+        created_at: Set(now),
+        expires_at: Set(now + Duration::minutes(LINK_MINUTES)),
+        used_at: Set(None),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    outbox::notify_person(
+        txn,
+        person,
+        &["email"],
+        Kind::SignInLink,
+        serde_json::json!({"url": link_url(public_url, &token), "minutes": LINK_MINUTES}),
+    )
+    .await
+}
+
+/// Whether `person` was sent a link too lately, or too often this hour, to be sent another.
+async fn throttled<C: ConnectionTrait>(txn: &C, person: &participant::Model, now: DateTime<Utc>) -> DomainResult<bool> {
+    let recent = sign_in_token::Entity::find()
+        .filter(sign_in_token::Column::ParticipantId.eq(person.id))
+        .filter(sign_in_token::Column::CreatedAt.gt(now - Duration::hours(1)));
+    let latest = recent
+        .clone()
+        .order_by_desc(sign_in_token::Column::CreatedAt)
+        .one(txn)
+        .await?;
+    if latest.is_some_and(|t| now - t.created_at < Duration::seconds(RESEND_AFTER_SECONDS)) {
+        return Ok(true);
+    }
+    Ok(recent.count(txn).await? >= MAX_LINKS_PER_HOUR)
+}
+
+/// Emails a sign-in link to the participant with `email`, if there is one (and they have not
+/// just been sent one). The answer is the same either way; only a malformed address is refused.
+#[tracing::instrument(skip(db, public_url, email))]
+pub async fn request_link(
+    db: &DatabaseConnection,
+    public_url: &str,
+    email: Option<String>,
+) -> DomainResult<SignInRequested> {
+    let mut v = Validator::new();
+    let email = v.required_email("email", email.filter(|e| !e.trim().is_empty()));
+    v.finish()?;
+    in_write_txn(db, async |txn| {
+        let now = Utc::now();
+        // Locked on PostgreSQL, so two requests at once cannot both pass the throttle.
+        let person = for_update(
+            participant::Entity::find()
+                .filter(participant::Column::Email.eq(email.as_str()))
+                .filter(participant::Column::ErasedAt.is_null()),
+            txn.get_database_backend(),
+        )
+        .one(txn)
+        .await?;
+        if let Some(person) = person {
+            if throttled(txn, &person, now).await? {
+                tracing::info!(
+                    participant_id = person.id,
+                    "a sign-in link was asked for too soon; none sent"
+                );
+            } else {
+                issue(txn, public_url, &person, now).await?;
+            }
+        }
+        Ok(SignInRequested {
+            email: email.clone(),
+            expires_in_minutes: LINK_MINUTES,
+        })
+    })
+    .await
+}
+
+/// Emails participant `id` a sign-in link at an organiser's request (not throttled). An unknown
+/// or erased participant is not found.
+#[tracing::instrument(skip(db, public_url))]
+pub async fn send_link(db: &DatabaseConnection, public_url: &str, id: i64) -> DomainResult<SignInLinkSent> {
+    in_write_txn(db, async |txn| {
+        let person = participant::Entity::find_by_id(id)
+            .filter(participant::Column::ErasedAt.is_null())
+            .one(txn)
+            .await?
+            .ok_or_else(|| DomainError::not_found("participant", id))?;
+        // Only erased people have no address.
+        let Some(email) = person.email.clone() else {
+            return Err(DomainError::not_found("participant", id));
+        };
+        issue(txn, public_url, &person, Utc::now()).await?;
+        Ok(SignInLinkSent {
+            participant_id: id,
+            expires_in_minutes: LINK_MINUTES,
+            detail: format!("a sign-in link is on its way to {email}; it works once, for {LINK_MINUTES} minutes"),
+        })
+    })
+    .await
+}
+
+/// Follows a sign-in link: marks it used and opens a web session for its person. A link works
+/// once (two browsers racing for it cannot both win) and only while it is fresh.
+#[tracing::instrument(skip(db, token))]
+pub async fn follow_link(db: &DatabaseConnection, token: &str) -> DomainResult<Result<NewWebSession, LinkRefused>> {
+    if !well_formed(token) {
+        return Ok(Err(LinkRefused::Unknown));
+    }
+    let token_hash = hash(token);
+    in_write_txn(db, async |txn| {
+        let now = Utc::now();
+        // The guarded update is the claim: only one request can turn `used_at` from null.
+        let claimed = sign_in_token::Entity::update_many()
+            .col_expr(sign_in_token::Column::UsedAt, Expr::value(now))
+            .filter(sign_in_token::Column::TokenHash.eq(token_hash.as_str()))
+            .filter(sign_in_token::Column::UsedAt.is_null())
+            .filter(sign_in_token::Column::ExpiresAt.gt(now))
+            .exec(txn)
+            .await?
+            .rows_affected
+            == 1;
+        let row = sign_in_token::Entity::find()
+            .filter(sign_in_token::Column::TokenHash.eq(token_hash.as_str()))
+            .one(txn)
+            .await?;
+        let Some(row) = row else {
+            return Ok(Err(LinkRefused::Unknown));
+        };
+        if !claimed {
+            return Ok(Err(if row.used_at.is_some() {
+                LinkRefused::Used
+            } else {
+                LinkRefused::Expired
+            }));
+        }
+        let person = participant::Entity::find_by_id(row.participant_id)
+            .filter(participant::Column::ErasedAt.is_null())
+            .one(txn)
+            .await?;
+        if person.is_none() {
+            return Ok(Err(LinkRefused::Unknown));
+        }
+        let secret = new_secret();
+        web_session::ActiveModel {
+            participant_id: Set(row.participant_id),
+            token_hash: Set(hash(&secret)),
+            created_at: Set(now),
+            expires_at: Set(now + Duration::days(SESSION_DAYS)),
+            revoked_at: Set(None),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+        Ok(Ok(NewWebSession { secret }))
+    })
+    .await
+}
+
+/// The live session whose cookie holds `secret`, with its person: `None` for an unknown,
+/// expired or revoked session, or an erased person.
+pub async fn session_for<C: ConnectionTrait>(db: &C, secret: &str) -> DomainResult<Option<SignedIn>> {
+    if !well_formed(secret) {
+        return Ok(None);
+    }
+    let now = Utc::now();
+    let found = web_session::Entity::find()
+        .filter(web_session::Column::TokenHash.eq(hash(secret)))
+        .filter(web_session::Column::RevokedAt.is_null())
+        .filter(web_session::Column::ExpiresAt.gt(now))
+        .find_also_related(participant::Entity)
+        .one(db)
+        .await?;
+    Ok(found.and_then(|(session, person)| {
+        person
+            .filter(|p| p.erased_at.is_none())
+            .map(|person| SignedIn { session, person })
+    }))
+}
+
+/// Ends a web session (and with `everywhere`, every live session of its person): their cookies
+/// no longer sign anyone in.
+#[tracing::instrument(skip(db, signed), fields(participant_id = signed.person.id))]
+pub async fn sign_out<C: ConnectionTrait>(db: &C, signed: &SignedIn, everywhere: bool) -> DomainResult<u64> {
+    let mut update = web_session::Entity::update_many()
+        .col_expr(web_session::Column::RevokedAt, Expr::value(Utc::now()))
+        .filter(web_session::Column::RevokedAt.is_null());
+    update = if everywhere {
+        update.filter(web_session::Column::ParticipantId.eq(signed.person.id))
+    } else {
+        update.filter(web_session::Column::Id.eq(signed.session.id))
+    };
+    Ok(update.exec(db).await?.rows_affected)
+}
+
+/// Removes every sign-in link and web session of participant `id` (they are being erased).
+pub async fn forget<C: ConnectionTrait>(db: &C, id: i64) -> DomainResult<()> {
+    sign_in_token::Entity::delete_many()
+        .filter(sign_in_token::Column::ParticipantId.eq(id))
+        .exec(db)
+        .await?;
+    web_session::Entity::delete_many()
+        .filter(web_session::Column::ParticipantId.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The anti-forgery token of the session whose cookie holds `secret`: put in every form the
+/// pages show and checked on every post. Another site can make a browser send the cookie (where
+/// `SameSite` allows) but cannot read the page, so it cannot know this.
+pub fn csrf_token(secret: &str) -> String {
+    hex::encode(Sha256::digest(format!("convene-csrf:{secret}").as_bytes()))
+}
+
+/// Whether `given` is the anti-forgery token of the session with `secret` (compared in time
+/// that does not depend on where they differ).
+pub fn csrf_matches(secret: &str, given: &str) -> bool {
+    let expected = csrf_token(secret);
+    expected.len() == given.len()
+        && expected
+            .bytes()
+            .zip(given.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_csrf_token_matches_only_its_own_session() {
+        let token = csrf_token("session-secret-aaaaaaaaaaaaaaaa");
+        assert!(csrf_matches("session-secret-aaaaaaaaaaaaaaaa", &token));
+        assert!(!csrf_matches("session-secret-bbbbbbbbbbbbbbbb", &token));
+        assert!(!csrf_matches("session-secret-aaaaaaaaaaaaaaaa", ""));
+        assert!(!csrf_matches("session-secret-aaaaaaaaaaaaaaaa", &token[1..]));
+    }
+
+    #[test]
+    fn only_url_safe_tokens_of_a_sensible_length_are_looked_up() {
+        assert!(well_formed(&new_secret()));
+        assert!(!well_formed("short"));
+        assert!(!well_formed(&"a".repeat(65)));
+        assert!(!well_formed("abcdefghijklmnopqrstuvwxyz%2F../etc"));
+    }
+}
