@@ -4,8 +4,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    bookings, closures, events, feeds, health, me, notifications, participants, programmes, reflections, schools,
-    sessions, surveys,
+    bookings, closures, events, feeds, health, imports, me, notifications, participants, programmes, reflections,
+    schools, sessions, surveys,
 };
 
 /// Convene's v1 API.
@@ -21,6 +21,7 @@ Errors are RFC 7807 `application/problem+json` with a stable `code`. Lists take 
         health::healthz, health::readyz, health::metrics,
         schools::list, schools::create, schools::read, schools::update, schools::delete,
         participants::list, participants::create, participants::read, participants::update, participants::erase,
+        participants::export, imports::schools, imports::participants,
         programmes::list, programmes::create, programmes::read, programmes::update, programmes::delete,
         events::list, events::create, events::read, events::update, events::delete,
         sessions::list, sessions::create, sessions::read, sessions::update, sessions::delete,
