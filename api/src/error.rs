@@ -43,6 +43,10 @@ pub struct Problem {
     pub row_errors: Vec<RowError>,
 }
 
+/// The bad rows of a refused import.
+#[derive(Debug)]
+struct RowErrorList(Vec<RowError>);
+
 /// An error on its way to becoming an HTTP response.
 #[derive(Debug, thiserror::Error)]
 #[error("{code}: {detail}")]
@@ -52,7 +56,8 @@ pub struct ApiError {
     title: &'static str,
     detail: String,
     errors: Vec<FieldError>,
-    row_errors: Vec<RowError>,
+    /// A refused import's bad rows (boxed: kept out of the size of every other error).
+    row_errors: Option<Box<RowErrorList>>,
     /// Seconds for a `Retry-After` header (a 429).
     retry_after: Option<u64>,
 }
@@ -66,7 +71,7 @@ impl ApiError {
             title,
             detail: detail.into(),
             errors: Vec::new(),
-            row_errors: Vec::new(),
+            row_errors: None,
             retry_after: None,
         }
     }
@@ -81,7 +86,7 @@ impl ApiError {
             detail,
         )
         .with_errors(rows.iter().map(RowError::to_field_error).collect());
-        error.row_errors = rows;
+        error.row_errors = Some(Box::new(RowErrorList(rows)));
         error
     }
 
@@ -202,7 +207,7 @@ impl ApiError {
             detail: self.detail.clone(),
             code: self.code.to_owned(),
             errors: self.errors.clone(),
-            row_errors: self.row_errors.clone(),
+            row_errors: self.row_errors.as_ref().map(|r| r.0.clone()).unwrap_or_default(),
         }
     }
 }
