@@ -181,10 +181,11 @@ fn read_sheet(body: &[u8], allowed: &[&str], key: &str) -> Result<Sheet, Vec<Row
         rows: Vec::new(),
         broken: Vec::new(),
     };
+    let mut lines = Lines::new(body);
     for record in reader.records() {
         match record {
             Ok(record) => {
-                let line = record.position().map_or(0, csv::Position::line);
+                let line = lines.at(record.position());
                 if record.iter().all(|c| c.trim().is_empty()) {
                     continue;
                 }
@@ -197,7 +198,7 @@ fn read_sheet(body: &[u8], allowed: &[&str], key: &str) -> Result<Sheet, Vec<Row
                 sheet.rows.push(Row { line, cells });
             }
             Err(e) => {
-                let line = e.position().map_or(0, csv::Position::line);
+                let line = lines.at(e.position());
                 let message = match e.kind() {
                     csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
                         format!("has {len} cells where the header has {expected_len}")
@@ -209,6 +210,41 @@ fn read_sheet(body: &[u8], allowed: &[&str], key: &str) -> Result<Sheet, Vec<Row
         }
     }
     Ok(sheet)
+}
+
+/// Line numbers from byte offsets. The csv crate's own line count skips blank lines and, after
+/// a CRLF line end (as spreadsheets on Windows save), is one short, so lines are counted here:
+/// one plus the newlines before the record's first byte (records come in order).
+struct Lines<'a> {
+    body: &'a [u8],
+    offset: usize,
+    line: u64,
+}
+
+impl<'a> Lines<'a> {
+    fn new(body: &'a [u8]) -> Self {
+        Self {
+            body,
+            offset: 0,
+            line: 1,
+        }
+    }
+
+    fn at(&mut self, position: Option<&csv::Position>) -> u64 {
+        let Some(position) = position else { return self.line };
+        let mut byte = usize::try_from(position.byte())
+            .unwrap_or(usize::MAX)
+            .min(self.body.len());
+        // The position is where reading began: before the last record's line end and any blank lines.
+        while self.body.get(byte).is_some_and(|b| matches!(b, b'\r' | b'\n')) {
+            byte += 1;
+        }
+        if byte > self.offset {
+            self.line += self.body[self.offset..byte].iter().filter(|b| **b == b'\n').count() as u64;
+            self.offset = byte;
+        }
+        self.line
+    }
 }
 
 /// A list cell: items separated by `;`, each trimmed, blanks dropped.
@@ -514,6 +550,13 @@ mod tests {
             (sheet.broken[0].line, sheet.broken[0].code.as_str()),
             (6, "malformed_row")
         );
+    }
+
+    #[test]
+    fn line_numbers_count_crlf_line_ends_like_lf() {
+        let sheet = read_sheet(b"urn,name\r\n1,A\r\n\r\n2,\"B\r\nC\"\r\n3,D\r\n", SCHOOL_COLUMNS, "urn").unwrap();
+        let lines: Vec<_> = sheet.rows.iter().map(|r| r.line).collect();
+        assert_eq!(lines, [2, 4, 6]);
     }
 
     #[test]
