@@ -46,6 +46,21 @@ pub struct Settings {
     /// after this long. Longer than a batch can take (its 20 messages go side by side, each within
     /// a 10 s SMTP timeout).
     pub mail_lease_seconds: u64,
+    /// Requests a minute each client IP may make to the routes that need no key (calendar feeds,
+    /// survey forms, participant pages, Discord link codes); `0` turns the limit off.
+    pub rate_limit: u32,
+    /// The largest JSON request body accepted, in bytes.
+    pub json_limit_bytes: usize,
+    /// The largest upload accepted (CSV and calendar imports, survey forms), in bytes.
+    pub upload_limit_bytes: usize,
+    /// Origins allowed to call the API from a browser, comma-separated
+    /// (`https://a.example.org,https://b.example.org`, or `*` for any); empty turns CORS off.
+    pub cors_origins: String,
+    /// Days after which survey responses and reflections are detached from their person by the
+    /// worker's sweep; `0` keeps them linked for ever.
+    pub retention_days: u32,
+    /// On SIGTERM or Ctrl-C, how long requests in flight get to finish before the server closes.
+    pub shutdown_timeout_seconds: u64,
 }
 
 impl Default for Settings {
@@ -64,6 +79,12 @@ impl Default for Settings {
             mail_max_attempts: 8,
             mail_retry_base_ms: 30_000,
             mail_lease_seconds: 120,
+            rate_limit: 120,
+            json_limit_bytes: 256 * 1024,
+            upload_limit_bytes: 8 * 1024 * 1024,
+            cors_origins: String::new(),
+            retention_days: 0,
+            shutdown_timeout_seconds: 30,
         }
     }
 }
@@ -137,6 +158,22 @@ impl Settings {
                 "CONVENE_MAIL_MAX_ATTEMPTS must be at least 1".to_owned(),
             ));
         }
+        if self.json_limit_bytes < 1024 || self.upload_limit_bytes < 1024 {
+            return Err(ConfigError::Invalid(
+                "CONVENE_JSON_LIMIT_BYTES and CONVENE_UPLOAD_LIMIT_BYTES must be at least 1024".to_owned(),
+            ));
+        }
+        for origin in self.cors_origins() {
+            let ok = origin == "*"
+                || origin.split_once("://").is_some_and(|(scheme, rest)| {
+                    matches!(scheme, "http" | "https") && !rest.is_empty() && !rest.contains(['/', ' '])
+                });
+            if !ok {
+                return Err(ConfigError::Invalid(format!(
+                    "CONVENE_CORS_ORIGINS lists origins like https://network.example.org (no path), or *; not {origin:?}"
+                )));
+            }
+        }
         if let Some(from) = &self.mail_from
             && !looks_like_email(from)
         {
@@ -145,6 +182,16 @@ impl Settings {
             )));
         }
         Ok(())
+    }
+
+    /// The origins of `cors_origins`, trimmed; empty when CORS is off.
+    pub fn cors_origins(&self) -> Vec<String> {
+        self.cors_origins
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(str::to_owned)
+            .collect()
     }
 
     /// The organiser address: as configured, else `convene@<host of the public URL>`.
@@ -228,6 +275,12 @@ impl fmt::Debug for Settings {
             .field("mail_max_attempts", &self.mail_max_attempts)
             .field("mail_retry_base_ms", &self.mail_retry_base_ms)
             .field("mail_lease_seconds", &self.mail_lease_seconds)
+            .field("rate_limit", &self.rate_limit)
+            .field("json_limit_bytes", &self.json_limit_bytes)
+            .field("upload_limit_bytes", &self.upload_limit_bytes)
+            .field("cors_origins", &self.cors_origins)
+            .field("retention_days", &self.retention_days)
+            .field("shutdown_timeout_seconds", &self.shutdown_timeout_seconds)
             .finish()
     }
 }

@@ -11,6 +11,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::domain::import::RowError;
 use crate::domain::{DomainError, FieldError};
 
 /// The media type of every error body.
@@ -37,7 +38,14 @@ pub struct Problem {
     /// Each field at fault (empty when no field is).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// For a refused spreadsheet import: each bad row's line, column, code and reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub row_errors: Vec<RowError>,
 }
+
+/// The bad rows of a refused import.
+#[derive(Debug)]
+struct RowErrorList(Vec<RowError>);
 
 /// An error on its way to becoming an HTTP response.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +56,8 @@ pub struct ApiError {
     title: &'static str,
     detail: String,
     errors: Vec<FieldError>,
+    /// A refused import's bad rows (boxed: kept out of the size of every other error).
+    row_errors: Option<Box<RowErrorList>>,
     /// Seconds for a `Retry-After` header (a 429).
     retry_after: Option<u64>,
 }
@@ -61,8 +71,30 @@ impl ApiError {
             title,
             detail: detail.into(),
             errors: Vec::new(),
+            row_errors: None,
             retry_after: None,
         }
+    }
+
+    /// 422 for a spreadsheet import refused because of bad rows (or a bad header): nothing was
+    /// written; `errors` names each column at fault and `row_errors` gives each row's line.
+    pub fn rows_refused(detail: impl Into<String>, rows: Vec<RowError>) -> Self {
+        let mut error = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_rows",
+            "Some rows are invalid",
+            detail,
+        )
+        .with_errors(rows.iter().map(RowError::to_field_error).collect());
+        error.row_errors = Some(Box::new(RowErrorList(rows)));
+        error
+    }
+
+    /// 429 with a `Retry-After` of `seconds`.
+    pub fn too_many(code: &'static str, detail: impl Into<String>, seconds: u64) -> Self {
+        let mut error = Self::new(StatusCode::TOO_MANY_REQUESTS, code, "Too many requests", detail);
+        error.retry_after = Some(seconds);
+        error
     }
 
     /// Adds the fields at fault.
@@ -138,6 +170,13 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "not_found", "Not found", detail)
     }
 
+    /// An error with `status` and the stable code actix's own errors of that status get
+    /// (`payload_too_large`, `method_not_allowed`, ...).
+    pub fn from_status(status: StatusCode, detail: impl Into<String>) -> Self {
+        let (code, title) = code_for(status);
+        Self::new(status, code, title, detail)
+    }
+
     /// 500: a failure of the server's own (logged in full, answered without internals).
     pub fn internal(err: &dyn std::fmt::Display) -> Self {
         tracing::error!(error = %err, "internal error");
@@ -168,6 +207,7 @@ impl ApiError {
             detail: self.detail.clone(),
             code: self.code.to_owned(),
             errors: self.errors.clone(),
+            row_errors: self.row_errors.as_ref().map(|r| r.0.clone()).unwrap_or_default(),
         }
     }
 }
@@ -303,8 +343,12 @@ pub fn problem_for_any_error<B: MessageBody>(res: ServiceResponse<B>) -> actix_w
     };
     let error = ApiError::new(status, code, title, detail);
     let mut response: HttpResponse<BoxBody> = error.error_response();
-    if let Some(allow) = res.headers().get(header::ALLOW) {
-        response.headers_mut().insert(header::ALLOW, allow.clone());
+    // Keep what the response already said (`Allow`, CORS, ...), except its old body's type and length.
+    let own: Vec<header::HeaderName> = response.headers().keys().cloned().collect();
+    for (name, value) in res.headers() {
+        if name != header::CONTENT_LENGTH && !own.contains(name) {
+            response.headers_mut().append(name.clone(), value.clone());
+        }
     }
     let (req, _) = res.into_parts();
     let res = ServiceResponse::new(req, response).map_into_right_body();

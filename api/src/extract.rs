@@ -9,8 +9,12 @@ use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 
-/// The largest JSON body accepted, in bytes.
+/// The largest JSON body accepted by default, in bytes (`CONVENE_JSON_LIMIT_BYTES`).
 pub const JSON_LIMIT: usize = 256 * 1024;
+
+/// The configured JSON body limit, kept as app data so that a 413 can say what it is.
+#[derive(Clone, Copy, Debug)]
+pub struct JsonLimit(pub usize);
 
 /// A JSON request body. Malformed JSON is a 400 `malformed_json`; a value of the wrong type or an
 /// unknown field is a 422 `validation_failed` naming the field; a body over [`JSON_LIMIT`] is a 413.
@@ -76,6 +80,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
             });
         }
         let bytes = web::Bytes::from_request(req, payload);
+        let limit = req.app_data::<JsonLimit>().map_or(JSON_LIMIT, |l| l.0);
         Box::pin(async move {
             let bytes = bytes.await.map_err(|e| {
                 let status = e.as_response_error().status_code();
@@ -84,7 +89,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
                         status,
                         "payload_too_large",
                         "The request body is too large",
-                        format!("the body is larger than {JSON_LIMIT} bytes"),
+                        format!("the body is larger than {limit} bytes"),
                     )
                 } else {
                     ApiError::bad_request("unreadable_body", format!("the body could not be read: {e}"), None)

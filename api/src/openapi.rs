@@ -4,7 +4,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    bookings, closures, cohorts, events, feeds, health, me, notifications, participant_pages, participants,
+    bookings, closures, cohorts, events, feeds, health, imports, me, notifications, participant_pages, participants,
     programmes, reflections, schools, sessions, surveys,
 };
 
@@ -22,6 +22,7 @@ Errors are RFC 7807 `application/problem+json` with a stable `code`. Lists take 
         schools::list, schools::create, schools::read, schools::update, schools::delete,
         participants::list, participants::create, participants::read, participants::update, participants::erase,
         participant_pages::send_sign_in_link,
+        participants::export, imports::schools, imports::participants,
         programmes::list, programmes::create, programmes::read, programmes::update, programmes::delete,
         events::list, events::create, events::read, events::update, events::delete,
         sessions::list, sessions::create, sessions::read, sessions::update, sessions::delete,

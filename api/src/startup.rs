@@ -8,7 +8,7 @@ use tokio::sync::{Notify, watch};
 
 use actix_web::dev::{Server, Service as _};
 use actix_web::http::Method;
-use actix_web::middleware::{ErrorHandlers, NormalizePath, TrailingSlash};
+use actix_web::middleware::{ErrorHandlers, NormalizePath, TrailingSlash, from_fn};
 use actix_web::{App, HttpResponse, HttpServer, web};
 use sea_orm::{DatabaseConnection, DbErr};
 use tracing_actix_web::TracingLogger;
@@ -19,10 +19,11 @@ use crate::cache::ResponseCache;
 use crate::config::{Settings, host_of};
 use crate::domain::feed::FeedSite;
 use crate::error::{ApiError, problem_for_any_error};
-use crate::extract::{JSON_LIMIT, path_error};
+use crate::extract::{JsonLimit, path_error};
 use crate::ical::Person;
 use crate::metrics::{Metrics, RequestLabels};
 use crate::openapi::ApiDoc;
+use crate::protection::{self, Protection};
 use crate::worker::Worker;
 use crate::{db, routes};
 
@@ -54,6 +55,9 @@ pub enum StartError {
     /// The mail settings cannot be used.
     #[error("mail: {0}")]
     Mail(String),
+    /// A protection setting (rate limit, CORS) cannot be used.
+    #[error("settings: {0}")]
+    Settings(String),
 }
 
 /// What feeds and invitations say about the service.
@@ -75,6 +79,7 @@ pub struct Application {
     db: DatabaseConnection,
     server: Server,
     worker: Option<Worker>,
+    protection: Protection,
 }
 
 impl Application {
@@ -106,8 +111,16 @@ impl Application {
             wake: wake.clone(),
         });
         let openapi = ApiDoc::openapi();
+        let protection = Protection::from_settings(settings).map_err(StartError::Settings)?;
+        let cors_origins = settings.cors_origins();
+        let json_limit = protection.json_limit;
+        let routes_protection = protection.clone();
         let server = HttpServer::new(move || {
+            let protection = routes_protection.clone();
             App::new()
+                // CORS inside the problem rewriter: its refusals become problem+json, and the
+                // rewriter keeps the CORS headers it put on error responses.
+                .wrap(protection::cors(&cors_origins))
                 .wrap(ErrorHandlers::new().default_handler(problem_for_any_error))
                 .wrap_fn(|req, srv| {
                     let started = Instant::now();
@@ -140,11 +153,13 @@ impl Application {
                     }
                 })
                 .wrap(TracingLogger::default())
+                .wrap(from_fn(protection::security_headers))
                 .wrap(NormalizePath::new(TrailingSlash::MergeOnly))
                 .app_data(state.clone())
-                .app_data(web::PayloadConfig::new(JSON_LIMIT))
+                .app_data(web::PayloadConfig::new(json_limit))
+                .app_data(JsonLimit(json_limit))
                 .app_data(web::PathConfig::default().error_handler(path_error))
-                .configure(routes::configure)
+                .configure(|cfg| routes::configure(cfg, &protection))
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi.clone()))
                 .route(
                     "/docs",
@@ -154,6 +169,7 @@ impl Application {
                     Err::<HttpResponse, _>(ApiError::not_found(format!("no resource at {}", req.path())))
                 }))
         })
+        .shutdown_timeout(settings.shutdown_timeout_seconds)
         .listen(listener)?
         .run();
         Ok(Self {
@@ -162,6 +178,7 @@ impl Application {
             db,
             server,
             worker,
+            protection,
         })
     }
 
@@ -184,6 +201,7 @@ impl Application {
     /// first), with the notifications worker beside it; the worker then finishes the message in
     /// hand and gives back the rest of its claim.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.protection.rate_limit.spawn_cleanup();
         let Some(worker) = self.worker else {
             return self.server.await;
         };

@@ -15,8 +15,8 @@ use crate::config::Settings;
 use crate::domain::feed::FeedSite;
 use crate::domain::notification as outbox;
 use crate::domain::outbox::Kind;
-use crate::domain::survey;
 use crate::domain::{DomainError, DomainResult};
+use crate::domain::{personal_data, survey};
 use crate::mail::{self, About, Mailer};
 
 /// Messages claimed at a time, and sent side by side (each over its own pooled SMTP connection).
@@ -39,6 +39,7 @@ pub struct Worker {
     retry_base: Duration,
     lease: Duration,
     wake: Arc<Notify>,
+    retention_days: u32,
 }
 
 /// What to do with a claimed message.
@@ -62,6 +63,7 @@ impl Worker {
             retry_base: Duration::from_millis(settings.mail_retry_base_ms.max(1)),
             lease: Duration::from_secs(settings.mail_lease_seconds),
             wake,
+            retention_days: settings.retention_days,
         })
     }
 
@@ -70,8 +72,14 @@ impl Worker {
         self.mailer.describe()
     }
 
+    /// The name this worker's leases are held under (`host:pid:random`).
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
     /// Delivers until `stop` turns true; then finishes the message in hand and gives back the rest
-    /// of its claim.
+    /// of its claim, and any other lease this worker still holds. Once a sweep interval it also
+    /// queues survey invitations that fell due and applies the retention period.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         tracing::info!(owner = %self.owner, to = %self.mailer.describe(), "notifications worker started");
         let mut next_sweep = tokio::time::Instant::now();
@@ -93,6 +101,15 @@ impl Worker {
                     Ok(_) => {}
                     Err(err) => tracing::warn!(error = %err, "the survey sweep failed; trying again later"),
                 }
+                match personal_data::sweep(&self.db, self.retention_days, chrono::Utc::now()).await {
+                    Ok(done) if done != personal_data::Anonymised::default() => tracing::info!(
+                        survey_responses = done.survey_responses,
+                        reflections = done.reflections,
+                        "retention: old answers and reflections detached from their people"
+                    ),
+                    Ok(_) => {}
+                    Err(err) => tracing::warn!(error = %err, "the retention sweep failed; trying again later"),
+                }
             }
             match self.run_once(&stop).await {
                 Ok(n) if n > 0 => continue,
@@ -104,6 +121,13 @@ impl Worker {
                 () = tokio::time::sleep(POLL) => {}
                 _ = stop.changed() => {}
             }
+        }
+        // Nothing is in hand now; a lease still held (an outcome that could not be recorded) is
+        // given back rather than left to run out.
+        match outbox::release_held(&self.db, &self.owner).await {
+            Ok(0) => {}
+            Ok(released) => tracing::info!(released, "gave back leased messages on shutdown"),
+            Err(err) => tracing::warn!(error = %err, "leases could not be given back; they will run out"),
         }
         tracing::info!(owner = %self.owner, "notifications worker stopped");
     }

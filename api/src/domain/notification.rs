@@ -189,6 +189,28 @@ pub async fn release<C: ConnectionTrait>(db: &C, ids: &[i64], owner: &str) -> Do
     Ok(done.rows_affected)
 }
 
+/// Gives back every message `owner` still holds a lease on (a worker shutting down), as
+/// [`release`] does: due again at once, the claim not counted as a try.
+pub async fn release_held<C: ConnectionTrait>(db: &C, owner: &str) -> DomainResult<u64> {
+    let done = notification::Entity::update_many()
+        .col_expr(notification::Column::State, Expr::value("pending"))
+        .col_expr(
+            notification::Column::LeasedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(notification::Column::LeaseOwner, Expr::value(Option::<String>::None))
+        .col_expr(
+            notification::Column::Attempts,
+            Expr::col(notification::Column::Attempts).sub(1i32),
+        )
+        .col_expr(notification::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(notification::Column::State.eq("leased"))
+        .filter(notification::Column::LeaseOwner.eq(owner))
+        .exec(db)
+        .await?;
+    Ok(done.rows_affected)
+}
+
 /// The next iCalendar `SEQUENCE` for a person and a session: the session's revision the first
 /// time, then always above the last one sent (so a re-booking after a cancellation goes higher).
 pub async fn next_sequence<C: ConnectionTrait>(

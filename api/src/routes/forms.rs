@@ -14,9 +14,6 @@ use crate::error::ApiError;
 use crate::pages::{self, Link};
 use crate::startup::AppState;
 
-/// The most a form body may hold (50 questions of 4,000 characters, escaped, fit easily).
-pub const FORM_LIMIT: usize = 1024 * 1024;
-
 #[derive(Serialize)]
 struct ErrorLine {
     anchor: String,

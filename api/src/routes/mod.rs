@@ -7,6 +7,7 @@ pub mod events;
 pub mod feeds;
 pub mod forms;
 pub mod health;
+pub mod imports;
 pub mod me;
 pub mod notifications;
 pub mod participant_pages;
@@ -28,10 +29,14 @@ use sha2::{Digest as _, Sha256};
 
 use crate::domain::page::{Page, PageRequest};
 use crate::error::ApiError;
+use crate::protection::Protection;
 use crate::startup::AppState;
 
-/// Registers every route.
-pub fn configure(cfg: &mut web::ServiceConfig) {
+/// Registers every route. Routes anyone may call without a key are wrapped in
+/// `protection.rate_limit`; uploads get `protection.upload_limit`.
+pub fn configure(cfg: &mut web::ServiceConfig, protection: &Protection) {
+    let limited = || protection.rate_limit.middleware();
+    let upload = || web::PayloadConfig::new(protection.upload_limit);
     cfg.service(web::resource("/healthz").route(web::get().to(health::healthz)))
         .service(web::resource("/readyz").route(web::get().to(health::readyz)))
         .service(web::resource("/metrics").route(web::get().to(health::metrics)))
@@ -39,6 +44,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::resource("/v1/schools")
                 .route(web::get().to(schools::list))
                 .route(web::post().to(schools::create)),
+        )
+        .service(
+            web::resource("/v1/schools:import")
+                .app_data(upload())
+                .route(web::post().to(imports::schools)),
         )
         .service(
             web::resource("/v1/schools/{id}")
@@ -52,6 +62,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(participants::create)),
         )
         .service(
+            web::resource("/v1/participants:import")
+                .app_data(upload())
+                .route(web::post().to(imports::participants)),
+        )
+        .service(
             web::resource("/v1/participants/{id}")
                 .route(web::get().to(participants::read))
                 .route(web::patch().to(participants::update))
@@ -59,8 +74,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource("/v1/notifications").route(web::get().to(notifications::list)))
         .service(web::resource("/v1/notifications/{id}/retry").route(web::post().to(notifications::retry)))
-        .service(web::resource("/v1/bot/link").route(web::post().to(me::link)))
-        .service(web::resource("/v1/bot/verify").route(web::post().to(me::verify)))
+        .service(
+            web::resource("/v1/bot/link")
+                .wrap(limited())
+                .route(web::post().to(me::link)),
+        )
+        .service(
+            web::resource("/v1/bot/verify")
+                .wrap(limited())
+                .route(web::post().to(me::verify)),
+        )
         .service(web::resource("/v1/me").route(web::get().to(me::read)))
         .service(web::resource("/v1/me/sessions").route(web::get().to(me::sessions)))
         .service(
@@ -103,7 +126,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/v1/me/surveys/{id}/answers").route(web::post().to(surveys::answer)))
         .service(
             web::resource("/s/{token:[A-Za-z0-9_-]+}")
-                .app_data(web::PayloadConfig::new(forms::FORM_LIMIT))
+                .wrap(limited())
+                .app_data(upload())
                 .route(web::get().to(forms::show))
                 .route(web::post().to(forms::submit)),
         )
@@ -114,16 +138,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource("/v1/bot/notifications/lease").route(web::post().to(notifications::lease)))
         .service(web::resource("/v1/bot/notifications/{id}/ack").route(web::post().to(notifications::ack)))
+        .service(web::resource("/v1/participants/{id}/export").route(web::get().to(participants::export)))
         .service(web::resource("/v1/participants/{id}/feed-token").route(web::post().to(feeds::rotate)))
         .service(
             web::resource("/v1/schools/{id}/closures")
+                .app_data(upload())
                 .route(web::get().to(closures::list))
                 .route(web::post().to(closures::import)),
         )
         .service(web::resource("/v1/schools/{id}/closures/{closure_id}").route(web::delete().to(closures::delete)))
-        .service(web::resource("/ical/p/{token:[A-Za-z0-9_-]+}.ics").route(web::get().to(feeds::participant)))
-        .service(web::resource("/ical/events/{id:[0-9]+}.ics").route(web::get().to(feeds::event)))
-        .service(web::resource("/ical/programmes/{id:[0-9]+}.ics").route(web::get().to(feeds::programme)))
+        .service(
+            web::scope("/ical")
+                .wrap(limited())
+                .service(web::resource("/p/{token:[A-Za-z0-9_-]+}.ics").route(web::get().to(feeds::participant)))
+                .service(web::resource("/events/{id:[0-9]+}.ics").route(web::get().to(feeds::event)))
+                .service(web::resource("/programmes/{id:[0-9]+}.ics").route(web::get().to(feeds::programme))),
+        )
         .service(
             web::resource("/v1/cohorts")
                 .route(web::get().to(cohorts::list))
@@ -188,7 +218,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::patch().to(sessions::update))
                 .route(web::delete().to(sessions::delete)),
         )
-        .configure(participant_pages::configure);
+        .configure(|cfg| participant_pages::configure(cfg, protection));
 }
 
 /// Reads `?limit=&cursor=`, answering a bad value with a 400 naming it.

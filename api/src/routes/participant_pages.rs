@@ -34,14 +34,20 @@ use crate::startup::AppState;
 pub const COOKIE: &str = "convene_session";
 
 /// Registers the pages and the organisers' route.
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut web::ServiceConfig, protection: &crate::protection::Protection) {
+    // The routes anyone may call without a session are rate-limited per client.
     cfg.service(web::resource("/p").route(web::get().to(home)))
         .service(
             web::resource("/p/sign-in")
+                .wrap(protection.rate_limit.middleware())
                 .route(web::get().to(sign_in_form))
                 .route(web::post().to(sign_in)),
         )
-        .service(web::resource("/p/auth/{token}").route(web::get().to(follow)))
+        .service(
+            web::resource("/p/auth/{token}")
+                .wrap(protection.rate_limit.middleware())
+                .route(web::get().to(follow)),
+        )
         .service(
             web::resource("/p/sign-out")
                 .route(web::post().to(sign_out))

@@ -4,6 +4,7 @@ use actix_web::{HttpResponse, web};
 
 use crate::auth::Organiser;
 use crate::domain::participant::{self, Participant, ParticipantFilter, ParticipantInput};
+use crate::domain::personal_data::{self, PersonalData};
 use crate::error::{ApiError, Problem};
 use crate::extract::{JsonBody, QueryParams};
 use crate::startup::AppState;
@@ -94,4 +95,27 @@ pub async fn update(
 pub async fn erase(state: web::Data<AppState>, _: Organiser, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     participant::erase(&state.db, id.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Everything Convene holds about a person, as one JSON document (for a subject access request):
+/// profile, school, preferences, Discord link, bookings with their sessions and events,
+/// reflections, survey invitations and answers with their questions, and the messages sent
+/// (what and when, not their text). Secrets (feed token, link codes) are never included.
+#[utoipa::path(get, path = "/v1/participants/{id}/export", tag = "participants", params(("id" = i64, Path, description = "The participant's id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Everything held about them", body = PersonalData),
+        (status = 401, description = "No valid organiser key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such participant", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn export(state: web::Data<AppState>, _: Organiser, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let data = personal_data::export(&state.db, id).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"participant-{id}.json\""),
+        ))
+        .json(data))
 }
