@@ -40,6 +40,8 @@ pub const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"
 pub const MAX_SCHOOLS: usize = 2_000;
 /// The longest a solver may run for one request.
 pub const MAX_SOLVE_TIME: Duration = Duration::from_secs(30);
+/// The longest window visits may be spread over (about two school years).
+pub const MAX_WINDOW_DAYS: i64 = 731;
 /// The time a solver gets when the request names none.
 pub const DEFAULT_SOLVE_TIME: Duration = Duration::from_secs(5);
 
@@ -519,6 +521,11 @@ pub async fn create(db: &DatabaseConnection, input: CohortInput) -> DomainResult
         Some(w) => {
             if w.end < w.start {
                 v.fail("window.end", "is before window.start");
+            } else if (w.end - w.start).num_days() > MAX_WINDOW_DAYS {
+                v.fail(
+                    "window.end",
+                    format!("the window may span at most {MAX_WINDOW_DAYS} days"),
+                );
             }
             let weekdays = w
                 .weekdays
