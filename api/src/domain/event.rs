@@ -224,7 +224,8 @@ fn bound(v: &mut Validator, field: &str, text: Option<&str>, end_of_day: bool) -
     }
 }
 
-/// Lists events matching `filter` as `audience` sees them. The public sees only published events.
+/// Lists events matching `filter` as `audience` sees them. The public sees only published events,
+/// and no triad visits.
 pub async fn list<C: ConnectionTrait>(
     db: &C,
     filter: &EventFilter,
@@ -250,6 +251,11 @@ pub async fn list<C: ConnectionTrait>(
     let mut query = event::Entity::find();
     if let Some(status) = status {
         query = query.filter(event::Column::Status.eq(status));
+    }
+    if audience == Audience::Public {
+        // A triad's visits are for its members (they reach them through their bookings and
+        // private feeds), not for the public list.
+        query = query.filter(event::Column::Kind.ne("triad_visit"));
     }
     if let Some(kind) = filter.kind.as_deref().filter(|s| !s.is_empty()) {
         query = query.filter(event::Column::Kind.eq(kind));

@@ -257,11 +257,14 @@ async fn the_demo_fills_an_empty_database_while_the_service_runs_and_leaves_a_fu
             .collect();
         assert!(authorities.len() >= 4, "{authorities:?}");
 
-        // A conference with parallel workshops, SLP sessions and triad visits, all published.
-        let events = app
+        // A conference with parallel workshops, SLP sessions and triad visits, all published;
+        // the public list leaves the visits out.
+        let public = app
             .send(app.anonymous(reqwest::Method::GET, "/v1/events?limit=100"))
             .await
             .json();
+        assert!(!public.to_string().contains("triad_visit"), "{public}");
+        let events = get("/v1/events?limit=100&status=published").await.json();
         let kinds: Vec<&str> = events["items"]
             .as_array()
             .unwrap()

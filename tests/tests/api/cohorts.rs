@@ -427,6 +427,14 @@ async fn scheduled_visits_become_events_the_triads_leaders_are_booked_onto_and_r
         assert!(ics.contains("Triad visit"), "{ics}");
         assert!(app.notifications("booking_confirmed", Some(head)).await >= 3);
 
+        let public = app
+            .send(app.anonymous(Method::GET, "/v1/events?limit=100"))
+            .await
+            .json();
+        assert!(
+            !public.to_string().contains("triad_visit"),
+            "visits are not in the public list: {public}"
+        );
         let listed = app.get(&format!("{path}/visits")).await.json();
         assert_eq!(listed["items"].as_array().unwrap().len(), 6);
         app.post(&format!("{path}/visits:schedule"), &json!({}))
