@@ -684,8 +684,8 @@ pub async fn list<C: ConnectionTrait>(db: &C, filter: &CohortFilter, page: PageR
 }
 
 /// The forming problem of a cohort: its schools as the solver sees them, its rules, and pins
-/// for the triads an organiser pinned.
-async fn forming_input<C: ConnectionTrait>(db: &C, c: &cohort::Model) -> DomainResult<FormingInput> {
+/// for those of `triads` an organiser pinned.
+async fn forming_input<C: ConnectionTrait>(db: &C, c: &cohort::Model, triads: &[Triad]) -> DomainResult<FormingInput> {
     let ids = school_ids_of(db, c.id).await?;
     let schools = school::Entity::find()
         .filter(school::Column::Id.is_in(ids))
@@ -698,7 +698,7 @@ async fn forming_input<C: ConnectionTrait>(db: &C, c: &cohort::Model) -> DomainR
         .iter()
         .map(|pin| pin.iter().map(i64::to_string).collect())
         .collect();
-    for t in current_triads(db, c.id).await?.into_iter().filter(|t| t.pinned) {
+    for t in triads.iter().filter(|t| t.pinned) {
         pinned.push(t.school_ids.iter().map(i64::to_string).collect());
     }
     Ok(FormingInput {
@@ -867,8 +867,8 @@ async fn store_triads<C: ConnectionTrait>(
 }
 
 async fn triads_view<C: ConnectionTrait>(db: &C, c: &cohort::Model, iterations: Option<u64>) -> DomainResult<Triads> {
-    let input = forming_input(db, c).await?;
     let triads = current_triads(db, c.id).await?;
+    let input = forming_input(db, c, &triads).await?;
     Ok(Triads {
         cohort_id: c.id,
         status: c.status.clone(),
@@ -892,9 +892,9 @@ pub async fn triads<C: ConnectionTrait>(db: &C, cohort_id: i64) -> DomainResult<
 pub async fn propose(db: &DatabaseConnection, cohort_id: i64, request: &SolveRequest) -> DomainResult<Triads> {
     let c = find(db, cohort_id).await?;
     refuse_if_scheduled(&c)?;
-    let input = forming_input(db, &c).await?;
-    let pinned_sets: Vec<BTreeSet<i64>> = current_triads(db, cohort_id)
-        .await?
+    let current = current_triads(db, cohort_id).await?;
+    let input = forming_input(db, &c, &current).await?;
+    let pinned_sets: Vec<BTreeSet<i64>> = current
         .into_iter()
         .filter(|t| t.pinned)
         .map(|t| t.school_ids.into_iter().collect())
@@ -940,14 +940,9 @@ pub async fn accept(db: &DatabaseConnection, cohort_id: i64, input: TriadsInput)
     if input.triads.is_empty() {
         return Err(DomainError::Invalid(vec![FieldError::new("triads", "is required")]));
     }
-    let mut forming_in = forming_input(db, &c).await?;
-    // The organiser's own edits decide; earlier pinned triads are not pins on themselves.
-    let options: CohortOptions = serde_json::from_value(c.options.clone()).unwrap_or_default();
-    forming_in.options.pinned = options
-        .pinned
-        .iter()
-        .map(|pin| pin.iter().map(i64::to_string).collect())
-        .collect();
+    // The organiser's own edits decide: earlier pinned triads are not pins on them, only the
+    // cohort's own pins are.
+    let forming_in = forming_input(db, &c, &[]).await?;
     let groups: Vec<Vec<String>> = input
         .triads
         .iter()
@@ -976,12 +971,18 @@ pub async fn accept(db: &DatabaseConnection, cohort_id: i64, input: TriadsInput)
 
 /// The scheduling problem of a cohort whose triads are accepted: only days from tomorrow on
 /// (in the cohort's zone), every member school's closures inside the window, the facilitators.
-async fn visits_input<C: ConnectionTrait>(db: &C, c: &cohort::Model, triads: &[Triad]) -> DomainResult<VisitsInput> {
+async fn visits_input<C: ConnectionTrait>(
+    db: &C,
+    c: &cohort::Model,
+    triads: &[Triad],
+    schools: &HashMap<i64, school::Model>,
+    facilitators: &[facilitator_assignment::Model],
+) -> DomainResult<VisitsInput> {
     let zone = crate::time::stored_zone(&c.time_zone);
     let tomorrow = Utc::now().with_timezone(&zone).date_naive() + Days::new(1);
     let start = c.window_start.max(tomorrow);
     let end = c.window_end;
-    let ids: Vec<i64> = triads.iter().flat_map(|t| t.school_ids.iter().copied()).collect();
+    let ids: Vec<i64> = schools.keys().copied().collect();
     let mut closures: BTreeMap<String, Vec<NaiveDate>> = BTreeMap::new();
     if start <= end {
         for row in closure::Entity::find()
@@ -999,16 +1000,12 @@ async fn visits_input<C: ConnectionTrait>(db: &C, c: &cohort::Model, triads: &[T
             }
         }
     }
-    let local_authorities = school::Entity::find()
-        .filter(school::Column::Id.is_in(ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|s| (s.id.to_string(), s.local_authority))
+    let local_authorities = schools
+        .values()
+        .map(|s| (s.id.to_string(), s.local_authority.clone()))
         .collect();
-    let facilitators = facilitators_of(db, c.id)
-        .await?
-        .into_iter()
+    let facilitators = facilitators
+        .iter()
         .map(|f| scheduling::Facilitator {
             id: f.participant_id.to_string(),
             available: f.available_dates.as_ref().map(json_list),
@@ -1057,7 +1054,8 @@ pub async fn schedule(db: &DatabaseConnection, cohort_id: i64, request: &SolveRe
             ));
         }
     }
-    if facilitators_of(db, cohort_id).await?.is_empty() {
+    let facilitators = facilitators_of(db, cohort_id).await?;
+    if facilitators.is_empty() {
         return Err(DomainError::Unprocessable {
             code: "visits_infeasible",
             detail: format!("cohort {cohort_id} has no facilitators to lead its visits"),
@@ -1065,7 +1063,14 @@ pub async fn schedule(db: &DatabaseConnection, cohort_id: i64, request: &SolveRe
         });
     }
     let triads = current_triads(db, cohort_id).await?;
-    let input = visits_input(db, &c, &triads).await?;
+    let school_rows: HashMap<i64, school::Model> = school::Entity::find()
+        .filter(school::Column::Id.is_in(triads.iter().flat_map(|t| t.school_ids.clone())))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s))
+        .collect();
+    let input = visits_input(db, &c, &triads, &school_rows, &facilitators).await?;
     if input.window.start > input.window.end {
         return Err(DomainError::Unprocessable {
             code: "visits_infeasible",
@@ -1081,13 +1086,6 @@ pub async fn schedule(db: &DatabaseConnection, cohort_id: i64, request: &SolveRe
         .await?
         .map_err(|why| infeasible("visits_infeasible", why))?;
 
-    let school_rows: HashMap<i64, school::Model> = school::Entity::find()
-        .filter(school::Column::Id.is_in(triads.iter().flat_map(|t| t.school_ids.clone())))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|s| (s.id, s))
-        .collect();
     let roles = attendee_roles(&c);
     let attendees: Vec<participant::Model> = participant::Entity::find()
         .filter(participant::Column::SchoolId.is_in(school_rows.keys().copied()))
@@ -1097,7 +1095,7 @@ pub async fn schedule(db: &DatabaseConnection, cohort_id: i64, request: &SolveRe
         .all(db)
         .await?;
     let facilitator_names: HashMap<i64, String> = participant::Entity::find()
-        .filter(participant::Column::Id.is_in(facilitators_of(db, cohort_id).await?.iter().map(|f| f.participant_id)))
+        .filter(participant::Column::Id.is_in(facilitators.iter().map(|f| f.participant_id)))
         .all(db)
         .await?
         .into_iter()

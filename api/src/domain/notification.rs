@@ -169,30 +169,19 @@ pub async fn release<C: ConnectionTrait>(db: &C, ids: &[i64], owner: &str) -> Do
     if ids.is_empty() {
         return Ok(0);
     }
-    let done = notification::Entity::update_many()
-        .col_expr(notification::Column::State, Expr::value("pending"))
-        .col_expr(
-            notification::Column::LeasedUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .col_expr(notification::Column::LeaseOwner, Expr::value(Option::<String>::None))
-        .col_expr(
-            notification::Column::Attempts,
-            Expr::col(notification::Column::Attempts).sub(1i32),
-        )
-        .col_expr(notification::Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(notification::Column::Id.is_in(ids.iter().copied()))
-        .filter(notification::Column::State.eq("leased"))
-        .filter(notification::Column::LeaseOwner.eq(owner))
-        .exec(db)
-        .await?;
-    Ok(done.rows_affected)
+    give_back(db, owner, Some(ids)).await
 }
 
 /// Gives back every message `owner` still holds a lease on (a worker shutting down), as
 /// [`release`] does: due again at once, the claim not counted as a try.
 pub async fn release_held<C: ConnectionTrait>(db: &C, owner: &str) -> DomainResult<u64> {
-    let done = notification::Entity::update_many()
+    give_back(db, owner, None).await
+}
+
+/// Makes `owner`'s leased messages (only `ids`, when given) pending again, undoing the try their
+/// claim counted.
+async fn give_back<C: ConnectionTrait>(db: &C, owner: &str, ids: Option<&[i64]>) -> DomainResult<u64> {
+    let mut update = notification::Entity::update_many()
         .col_expr(notification::Column::State, Expr::value("pending"))
         .col_expr(
             notification::Column::LeasedUntil,
@@ -205,10 +194,11 @@ pub async fn release_held<C: ConnectionTrait>(db: &C, owner: &str) -> DomainResu
         )
         .col_expr(notification::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(notification::Column::State.eq("leased"))
-        .filter(notification::Column::LeaseOwner.eq(owner))
-        .exec(db)
-        .await?;
-    Ok(done.rows_affected)
+        .filter(notification::Column::LeaseOwner.eq(owner));
+    if let Some(ids) = ids {
+        update = update.filter(notification::Column::Id.is_in(ids.iter().copied()));
+    }
+    Ok(update.exec(db).await?.rows_affected)
 }
 
 /// The next iCalendar `SEQUENCE` for a person and a session: the session's revision the first

@@ -9,19 +9,10 @@ use crate::domain::cohort::{
     self, Cohort, CohortFilter, CohortInput, Schedule, SolveRequest, Triads, TriadsInput, VisitList,
 };
 use crate::error::{ApiError, Problem};
-use crate::extract::{JsonBody, QueryParams, parse_json};
+use crate::extract::{JsonBody, QueryParams, parse_optional_json};
 use crate::startup::AppState;
 
 crate::list_schema!(CohortList, Cohort);
-
-/// An optional JSON body: none (or only whitespace) reads as the defaults.
-fn optional_body(body: &Bytes) -> Result<SolveRequest, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        Ok(SolveRequest::default())
-    } else {
-        parse_json(body)
-    }
-}
 
 /// List cohorts, optionally of one programme.
 #[utoipa::path(get, path = "/v1/cohorts", tag = "cohorts", params(CohortFilter),
@@ -91,7 +82,7 @@ pub async fn propose(
     id: web::Path<i64>,
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let request = optional_body(&body)?;
+    let request: SolveRequest = parse_optional_json(&body)?;
     Ok(HttpResponse::Ok().json(cohort::propose(&state.db, id.into_inner(), &request).await?))
 }
 
@@ -149,7 +140,7 @@ pub async fn schedule(
     id: web::Path<i64>,
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let request = optional_body(&body)?;
+    let request: SolveRequest = parse_optional_json(&body)?;
     let id = id.into_inner();
     let schedule = cohort::schedule(&state.db, id, &request).await?;
     Ok(super::created(format!("/v1/cohorts/{id}/visits"), &schedule))

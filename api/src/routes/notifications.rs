@@ -12,7 +12,7 @@ use crate::domain::notification::{self as outbox, Notification, NotificationFilt
 use crate::domain::outbox::Kind;
 use crate::domain::{DomainError, Validator};
 use crate::error::{ApiError, Problem};
-use crate::extract::{QueryParams, parse_json};
+use crate::extract::{QueryParams, parse_optional_json};
 use crate::mail::{self, About};
 use crate::startup::AppState;
 
@@ -103,11 +103,7 @@ pub struct Leased {
         (status = 422, description = "A bad limit or lease", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn lease(state: web::Data<AppState>, Bot(key): Bot, body: web::Bytes) -> Result<HttpResponse, ApiError> {
-    let input: LeaseRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        LeaseRequest::default()
-    } else {
-        parse_json(&body)?
-    };
+    let input: LeaseRequest = parse_optional_json(&body)?;
     let mut v = Validator::new();
     let limit = v.int_in("limit", input.limit.unwrap_or(20), 1..=100);
     let seconds = v.int_in("lease_seconds", input.lease_seconds.unwrap_or(60), 10..=600);
