@@ -49,6 +49,10 @@ pub async fn connect(url: &str, pool_size: u32) -> Result<DatabaseConnection, Db
         .min_connections(1)
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(60))
+        // A connection is pinged before use only after 10 s idle (one the server or a firewall
+        // may have dropped), not on every checkout: a ping per checkout was a round trip more
+        // for each request and each transaction.
+        .test_before_acquire_if_idle_for(Duration::from_secs(10))
         .sqlx_logging(false);
     if backend == Backend::Sqlite {
         options.map_sqlx_sqlite_opts(|o| {

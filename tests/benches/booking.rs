@@ -8,14 +8,15 @@
 //!
 //! Run: `cargo bench -p convene-tests --bench booking` (SQLite), with
 //! `TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test` for PostgreSQL too.
-//! `BENCH_SECONDS` sets each measurement's length (default 5).
+//! `BENCH_SECONDS` sets each measurement's length (default 5); `BENCH_DATABASE=postgres` (or
+//! `sqlite`) runs on one database only.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use convene_tests::bench::{Run, drive};
-use convene_tests::{Backend, TestApp, backends, json, spawn_app_with_pool};
+use convene_tests::bench::{Run, backends, drive};
+use convene_tests::{Backend, TestApp, json, spawn_app_with};
 use sea_orm::sqlx::{self, Connection as _};
 use sea_orm::{ConnectionTrait as _, Statement};
 
@@ -193,7 +194,13 @@ async fn main() {
     );
     println!("|---|---|---|---|---|---|---|---|---|");
     for backend in backends() {
-        let app = spawn_app_with_pool(backend, None).await;
+        // The service's own pool size; no outbox worker, which would spend the two cores on
+        // sending the confirmations of both runs while they are measured.
+        let app = spawn_app_with(backend, |s| {
+            s.db_pool = None;
+            s.worker = false;
+        })
+        .await;
         let (sessions, api_people, sql_people) = setup(&app).await;
         let (mut api_next, mut sql_next) = (0, 0);
         for concurrency in [8, 32] {

@@ -12,6 +12,16 @@ pub fn seconds() -> u64 {
         .unwrap_or(5)
 }
 
+/// The databases a benchmark runs on: those the tests use ([`crate::backends`]), or only the one
+/// `BENCH_DATABASE` names (`sqlite` or `postgres`), to profile one at a time.
+pub fn backends() -> Vec<crate::Backend> {
+    let only = std::env::var("BENCH_DATABASE").unwrap_or_default().to_lowercase();
+    crate::backends()
+        .into_iter()
+        .filter(|b| only.is_empty() || format!("{b:?}").to_lowercase() == only)
+        .collect()
+}
+
 /// Latencies and count of one measured run.
 pub struct Run {
     /// Requests that succeeded.

@@ -10,10 +10,11 @@
 use chrono::{DateTime, Utc};
 use entity::{booking, event, participant, school, session, session_school_count};
 use sea_orm::prelude::Expr;
-use sea_orm::sea_query::{ExprTrait as _, LockType, OnConflict};
+use sea_orm::sea_query::{ExprTrait as _, IntoTableRef as _, LockType, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
+    FromQueryResult as _, IdenStatic as _, Iterable as _, JoinType, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Set,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -135,17 +136,58 @@ pub struct AttendanceSheet {
     pub marks: Option<Vec<AttendanceMark>>,
 }
 
-/// The session, locked for the rest of the transaction, and its event (not locked), in one query.
-async fn lock_session_with_event<C: ConnectionTrait>(txn: &C, id: i64) -> DomainResult<(session::Model, event::Model)> {
-    let mut select = session::Entity::find_by_id(id).find_also_related(event::Entity);
-    if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
-        QueryTrait::query(&mut select).lock_with_tables(LockType::Update, [session::Entity]);
+/// The session and the person booking it, both locked for the rest of the transaction, in one
+/// query that also reads the session's event to check the session is open. Refusals come in the order a person would want
+/// them: no such session, a session not open for booking, then no such person.
+async fn lock_session_and_person(
+    txn: &DatabaseTransaction,
+    session_id: i64,
+    participant_id: i64,
+    now: DateTime<Utc>,
+) -> DomainResult<(session::Model, participant::Model)> {
+    let backend = txn.get_database_backend();
+    let mut select = session::Entity::find_by_id(session_id).find_also_related(event::Entity);
+    let query = QueryTrait::query(&mut select);
+    query.join(
+        JoinType::InnerJoin,
+        participant::Entity,
+        Expr::col((participant::Entity, participant::Column::Id))
+            .eq(participant_id)
+            .and(Expr::col((participant::Entity, participant::Column::ErasedAt)).is_null()),
+    );
+    for column in participant::Column::iter() {
+        query.expr_as(
+            column.select_as(Expr::col((participant::Entity, column))),
+            format!("{PERSON}{}", column.as_str()),
+        );
     }
-    match select.one(txn).await? {
-        Some((session, Some(event))) => Ok((session, event)),
-        _ => Err(DomainError::not_found("session", id)),
+    if backend == sea_orm::DatabaseBackend::Postgres {
+        query.lock_with_tables(
+            LockType::Update,
+            [session::Entity.into_table_ref(), participant::Entity.into_table_ref()],
+        );
     }
+    if let Some(row) = txn.query_one(&*query).await? {
+        let session = session::Model::from_query_result(&row, "A_")?;
+        let event = event::Model::from_query_result(&row, "B_")?;
+        let person = participant::Model::from_query_result(&row, PERSON)?;
+        check_open(&event, &session, now)?;
+        return Ok((session, person));
+    }
+    let Some((session, Some(event))) = session::Entity::find_by_id(session_id)
+        .find_also_related(event::Entity)
+        .one(txn)
+        .await?
+    else {
+        return Err(DomainError::not_found("session", session_id));
+    };
+    check_open(&event, &session, now)?;
+    Err(unknown_reference("participant_id", "participant", participant_id))
 }
+
+/// The prefix of the person's columns in [`lock_session_and_person`] (the session's and the
+/// event's are sea-orm's own `A_` and `B_`).
+const PERSON: &str = "C_";
 
 /// Refuses bookings on sessions that are not open: unpublished, cancelled or already started.
 fn check_open(event: &event::Model, session: &session::Model, now: DateTime<Utc>) -> DomainResult<()> {
@@ -357,6 +399,100 @@ async fn existing_and_clash<C: ConnectionTrait>(
     Ok((mine.into_iter().next(), others.into_iter().next()))
 }
 
+/// The common case in one statement, on PostgreSQL: a free seat, no booking of this session
+/// and no clash, so the seat is taken and the booking and its messages are written at once. The
+/// checks are those of the general path below ([`existing_and_clash`], [`take_seat`]); they run
+/// after [`lock_session_and_person`], so their snapshot sees every booking of this person. `None`
+/// (and nothing written) when any check fails, when the session limits seats per school, or on
+/// SQLite: the general path then finds out why and answers.
+async fn confirm_at_once(
+    txn: &DatabaseTransaction,
+    session: &session::Model,
+    person: &participant::Model,
+    now: DateTime<Utc>,
+) -> DomainResult<Option<booking::Model>> {
+    if txn.get_database_backend() != sea_orm::DatabaseBackend::Postgres || session.per_school_limit.is_some() {
+        return Ok(None);
+    }
+    let payload = serde_json::json!({"waitlist_position": null, "waitlist_reason": null});
+    let messages = outbox::booking_rows(
+        person,
+        Kind::BookingConfirmed,
+        None,
+        session.id,
+        session.starts_at,
+        payload,
+        now,
+    );
+    let mut values: Vec<sea_orm::Value> = vec![
+        session.id.into(),
+        person.id.into(),
+        session.starts_at.into(),
+        session.ends_at.into(),
+        person.school_id.into(),
+        now.into(),
+        ACTIVE[0].into(),
+        ACTIVE[1].into(),
+    ];
+    let mut rows = Vec::with_capacity(messages.len());
+    for message in messages {
+        let n = values.len();
+        rows.push(format!(
+            "(${}::varchar, ${}::varchar, ${}::jsonb, ${}::timestamptz)",
+            n + 1,
+            n + 2,
+            n + 3,
+            n + 4
+        ));
+        for value in [
+            message.channel.into_value(),
+            message.kind.into_value(),
+            message.payload.into_value(),
+            message.due_at.into_value(),
+        ] {
+            values.push(
+                value.ok_or_else(|| {
+                    DomainError::Database(sea_orm::DbErr::Custom("an outbox row lacks a value".into()))
+                })?,
+            );
+        }
+    }
+    let queue = if rows.is_empty() {
+        String::new()
+    } else {
+        format!(
+            ", queued AS (
+                INSERT INTO notifications (channel, kind, participant_id, booking_id, session_id, payload, due_at, state, attempts, created_at, updated_at)
+                SELECT m.channel, m.kind, $2, booking.id, $1, m.payload, m.due_at, 'pending', 0, $6, $6
+                FROM booking CROSS JOIN (VALUES {}) AS m (channel, kind, payload, due_at)
+            )",
+            rows.join(", ")
+        )
+    };
+    let sql = format!(
+        "WITH seat AS (
+            UPDATE sessions SET booked = booked + 1
+            WHERE id = $1 AND booked < capacity AND NOT EXISTS (
+                SELECT 1 FROM bookings
+                WHERE participant_id = $2
+                  AND ((session_id = $1 AND status IN ($7, $8))
+                       OR (status = $7 AND starts_at < $4 AND ends_at > $3))
+            )
+            RETURNING id
+        ), booking AS (
+            INSERT INTO bookings (session_id, participant_id, school_id, status, waitlist_reason, starts_at, ends_at, created_at, updated_at, confirmed_at, cancelled_at)
+            SELECT $1, $2, $5, $7, NULL, $3, $4, $6, $6, $6, NULL FROM seat
+            RETURNING *
+        ){queue}
+        SELECT * FROM booking"
+    );
+    let statement = sea_orm::Statement::from_sql_and_values(sea_orm::DatabaseBackend::Postgres, sql, values);
+    match txn.query_one_raw(statement).await? {
+        Some(row) => Ok(Some(booking::Model::from_query_result(&row, "")?)),
+        None => Ok(None),
+    }
+}
+
 /// Books `input.participant_id` onto session `session_id`: a seat if one is free (and their
 /// school is under its limit), else the waitlist in arrival order. A person who already holds an
 /// active booking for the session gets it back. With an idempotency key, a retry gets the first answer.
@@ -398,16 +534,10 @@ pub(crate) async fn book_in(
     participant_id: i64,
     now: DateTime<Utc>,
 ) -> DomainResult<Booked> {
-    let (session, event) = lock_session_with_event(txn, session_id).await?;
-    check_open(&event, &session, now)?;
-    let person = for_update(
-        participant::Entity::find_by_id(participant_id),
-        txn.get_database_backend(),
-    )
-    .one(txn)
-    .await?
-    .filter(|p| p.erased_at.is_none())
-    .ok_or_else(|| unknown_reference("participant_id", "participant", participant_id))?;
+    let (session, person) = lock_session_and_person(txn, session_id, participant_id, now).await?;
+    if let Some(row) = confirm_at_once(txn, &session, &person, now).await? {
+        return Ok(Booked::Created(Booking::view(&row, None)));
+    }
 
     let (existing, clash) = existing_and_clash(txn, participant_id, &session).await?;
     if let Some(existing) = existing {

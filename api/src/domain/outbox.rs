@@ -152,28 +152,33 @@ pub async fn schedule_reminders<C: ConnectionTrait>(
     starts_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> DomainResult<()> {
-    if person.erased_at.is_some() {
-        return Ok(());
-    }
+    insert_rows(txn, reminder_rows(person, Some(booking_id), session_id, starts_at, now)).await
+}
+
+/// The outbox rows of a booking's reminders (see [`schedule_reminders`]).
+fn reminder_rows(
+    person: &participant::Model,
+    booking_id: Option<i64>,
+    session_id: i64,
+    starts_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Vec<notification::ActiveModel> {
+    let mut rows = Vec::new();
     for minutes in reminder_offsets(person) {
         let due = outside_quiet_hours(person, starts_at - chrono::Duration::minutes(minutes), starts_at);
         if due <= now || due >= starts_at {
             continue;
         }
-        let payload = serde_json::json!({"offset_minutes": minutes});
-        insert(
-            txn,
-            person,
-            &channels(person),
-            Kind::Reminder,
-            Some(booking_id),
-            Some(session_id),
-            payload,
-            due,
-        )
-        .await?;
+        let message = Message {
+            kind: Kind::Reminder,
+            booking_id,
+            session_id: Some(session_id),
+            payload: serde_json::json!({"offset_minutes": minutes}),
+            due_at: due,
+        };
+        rows.extend(message.rows(person, &channels(person)));
     }
-    Ok(())
+    rows
 }
 
 /// Withdraws the reminders not yet sent for a booking (it was cancelled, or its session moved).
@@ -224,28 +229,25 @@ pub async fn session_changed(
         .filter(participant::Column::Id.is_in(confirmed.iter().map(|b| b.participant_id)))
         .all(txn)
         .await?;
+    let mut rows = Vec::new();
     for b in &confirmed {
         let Some(person) = people.iter().find(|p| p.id == b.participant_id) else {
             continue;
         };
-        let payload = serde_json::json!({"time_moved": time_moved});
-        insert(
-            txn,
-            person,
-            &channels(person),
-            Kind::SessionChanged,
-            Some(b.id),
-            Some(session_id),
-            payload,
-            now,
-        )
-        .await?;
+        let message = Message {
+            kind: Kind::SessionChanged,
+            booking_id: Some(b.id),
+            session_id: Some(session_id),
+            payload: serde_json::json!({"time_moved": time_moved}),
+            due_at: now,
+        };
+        rows.extend(message.rows(person, &channels(person)));
         if time_moved && starts_at > now {
             withdraw_reminders(txn, b.id, "the session moved").await?;
-            schedule_reminders(txn, person, b.id, session_id, starts_at, now).await?;
+            rows.extend(reminder_rows(person, Some(b.id), session_id, starts_at, now));
         }
     }
-    Ok(())
+    insert_rows(txn, rows).await
 }
 
 /// Queues a message to a participant that is not about a booking (a link code, a survey), on
@@ -257,45 +259,68 @@ pub async fn notify_person<C: ConnectionTrait>(
     kind: Kind,
     payload: serde_json::Value,
 ) -> DomainResult<()> {
-    insert(txn, person, channels, kind, None, None, payload, Utc::now()).await
+    let message = Message {
+        kind,
+        booking_id: None,
+        session_id: None,
+        payload,
+        due_at: Utc::now(),
+    };
+    insert_rows(txn, message.rows(person, channels)).await
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn insert<C: ConnectionTrait>(
-    txn: &C,
-    person: &participant::Model,
-    channels: &[&str],
+/// One message, to be queued for a person on each of their channels.
+struct Message {
     kind: Kind,
     booking_id: Option<i64>,
     session_id: Option<i64>,
     payload: serde_json::Value,
     due_at: DateTime<Utc>,
-) -> DomainResult<()> {
-    if person.erased_at.is_some() {
-        return Ok(());
+}
+
+impl Message {
+    /// Its outbox rows, one per channel; none for a person whose data was erased.
+    fn rows(&self, person: &participant::Model, channels: &[&str]) -> Vec<notification::ActiveModel> {
+        if person.erased_at.is_some() {
+            return Vec::new();
+        }
+        let now = Utc::now();
+        channels
+            .iter()
+            .map(|channel| notification::ActiveModel {
+                channel: Set((*channel).to_owned()),
+                kind: Set(self.kind.as_str().to_owned()),
+                participant_id: Set(Some(person.id)),
+                booking_id: Set(self.booking_id),
+                session_id: Set(self.session_id),
+                payload: Set(self.payload.clone()),
+                due_at: Set(self.due_at),
+                state: Set("pending".to_owned()),
+                attempts: Set(0),
+                last_error: Set(None),
+                leased_until: Set(None),
+                lease_owner: Set(None),
+                sent_at: Set(None),
+                message_id: Set(None),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            })
+            .collect()
     }
-    let now = Utc::now();
-    for channel in channels {
-        let row = notification::ActiveModel {
-            channel: Set((*channel).to_owned()),
-            kind: Set(kind.as_str().to_owned()),
-            participant_id: Set(Some(person.id)),
-            booking_id: Set(booking_id),
-            session_id: Set(session_id),
-            payload: Set(payload.clone()),
-            due_at: Set(due_at),
-            state: Set("pending".to_owned()),
-            attempts: Set(0),
-            last_error: Set(None),
-            leased_until: Set(None),
-            lease_owner: Set(None),
-            sent_at: Set(None),
-            message_id: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        };
-        notification::Entity::insert(row).exec_without_returning(txn).await?;
+}
+
+/// Writes outbox rows in as few statements as the databases' limits on bound values allow: a
+/// booking's confirmation and its reminders in one.
+async fn insert_rows<C: ConnectionTrait>(txn: &C, mut rows: Vec<notification::ActiveModel>) -> DomainResult<()> {
+    /// 16 values a row: 8,000 a statement, under SQLite's 32,766 and PostgreSQL's 65,535.
+    const ROWS_PER_STATEMENT: usize = 500;
+    while !rows.is_empty() {
+        let rest = rows.split_off(rows.len().min(ROWS_PER_STATEMENT));
+        notification::Entity::insert_many(rows)
+            .exec_without_returning(txn)
+            .await?;
+        rows = rest;
     }
     Ok(())
 }
@@ -314,24 +339,35 @@ pub async fn notify_booking<C: ConnectionTrait>(
     payload: serde_json::Value,
     due_at: DateTime<Utc>,
 ) -> DomainResult<()> {
-    insert(
-        txn,
-        person,
-        &channels(person),
+    if matches!(kind, Kind::BookingCancelled | Kind::SessionCancelled) {
+        withdraw_reminders(txn, booking_id, "the booking was cancelled").await?;
+    }
+    let rows = booking_rows(person, kind, Some(booking_id), session_id, starts_at, payload, due_at);
+    insert_rows(txn, rows).await
+}
+
+/// The outbox rows of a message about a booking (see [`notify_booking`]), with the reminders of
+/// a confirmation or promotion. `booking_id` is `None` when the caller's SQL fills it in, as
+/// the booking and its messages are inserted by one statement.
+pub(crate) fn booking_rows(
+    person: &participant::Model,
+    kind: Kind,
+    booking_id: Option<i64>,
+    session_id: i64,
+    starts_at: DateTime<Utc>,
+    payload: serde_json::Value,
+    due_at: DateTime<Utc>,
+) -> Vec<notification::ActiveModel> {
+    let message = Message {
         kind,
-        Some(booking_id),
-        Some(session_id),
+        booking_id,
+        session_id: Some(session_id),
         payload,
         due_at,
-    )
-    .await?;
-    match kind {
-        Kind::BookingConfirmed | Kind::BookingPromoted => {
-            schedule_reminders(txn, person, booking_id, session_id, starts_at, due_at).await
-        }
-        Kind::BookingCancelled | Kind::SessionCancelled => {
-            withdraw_reminders(txn, booking_id, "the booking was cancelled").await
-        }
-        _ => Ok(()),
+    };
+    let mut rows = message.rows(person, &channels(person));
+    if matches!(kind, Kind::BookingConfirmed | Kind::BookingPromoted) {
+        rows.extend(reminder_rows(person, booking_id, session_id, starts_at, due_at));
     }
+    rows
 }
