@@ -51,7 +51,8 @@ pub async fn connect(url: &str, pool_size: u32) -> Result<DatabaseConnection, Db
         .acquire_timeout(Duration::from_secs(60))
         // A connection is pinged before use only after 10 s idle (one the server or a firewall
         // may have dropped), not on every checkout: a ping per checkout was a round trip more
-        // for each request and each transaction.
+        // for each request and each transaction. The price: a connection the server dropped
+        // within the last 10 s (a restart, a failover) fails one request before it is replaced.
         .test_before_acquire_if_idle_for(Duration::from_secs(10))
         .sqlx_logging(false);
     if backend == Backend::Sqlite {

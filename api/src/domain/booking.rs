@@ -137,8 +137,9 @@ pub struct AttendanceSheet {
 }
 
 /// The session and the person booking it, both locked for the rest of the transaction, in one
-/// query that also reads the session's event to check the session is open. Refusals come in the order a person would want
-/// them: no such session, a session not open for booking, then no such person.
+/// query that also reads the session's event (not locked) to check the session is open.
+/// Refusals come in the order a person would want them: no such session, a session not open for
+/// booking, then no such person.
 async fn lock_session_and_person(
     txn: &DatabaseTransaction,
     session_id: i64,
@@ -275,7 +276,8 @@ async fn release_school_seat<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Takes one seat of the session if one is free.
+/// Takes one seat of the session if one is free. (On PostgreSQL [`confirm_at_once`] runs the
+/// same guarded update in its SQL: change both together.)
 async fn take_seat<C: ConnectionTrait>(txn: &C, session_id: i64) -> DomainResult<bool> {
     let taken = session::Entity::update_many()
         .col_expr(session::Column::Booked, Expr::col(session::Column::Booked).add(1))
@@ -314,6 +316,7 @@ async fn take_seats<C: ConnectionTrait>(
 }
 
 /// Confirmed bookings whose times overlap `[starts_at, ends_at)` (back to back is no overlap).
+/// [`confirm_at_once`] states the same rule in its SQL: change both together.
 pub(crate) fn confirmed_overlapping(starts_at: DateTime<Utc>, ends_at: DateTime<Utc>) -> Condition {
     Condition::all()
         .add(booking::Column::Status.eq("confirmed"))
@@ -376,7 +379,8 @@ pub(crate) async fn waitlist_position<C: ConnectionTrait>(txn: &C, b: &booking::
     Ok(Some(i64::try_from(ahead).unwrap_or(i64::MAX)))
 }
 
-/// A person's active booking and any clash with the session, in one query.
+/// A person's active booking and any clash with the session, in one query. [`confirm_at_once`]
+/// checks the same in its SQL (the test of both paths writing the same rows keeps them alike).
 async fn existing_and_clash<C: ConnectionTrait>(
     txn: &C,
     participant_id: i64,

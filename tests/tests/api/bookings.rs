@@ -519,3 +519,77 @@ async fn a_seat_passed_over_because_of_a_clash_is_offered_again_when_the_clash_g
         assert_eq!(app.notifications("booking_promoted", Some(pat)).await, 1);
     }
 }
+
+/// On PostgreSQL a free seat is booked by one statement, and a session with a per-school limit
+/// takes the general path: the two must write the same booking and the same messages.
+#[tokio::test]
+async fn a_seat_booked_with_or_without_a_per_school_limit_writes_the_same_booking_and_messages() {
+    use entity::{booking, notification};
+    use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _};
+    for app in spawn_apps().await {
+        let school = app.create_school(json!({})).await;
+        let ann = app.create_participant(json!({"school_id": school["id"]})).await["id"]
+            .as_i64()
+            .unwrap();
+        let day = |d: i64| {
+            (chrono::Utc::now() + chrono::Duration::days(d))
+                .format("%Y-%m-%d")
+                .to_string()
+        };
+        let open = app.open_session(30, json!({})).await;
+        let limited = app
+            .open_session(
+                30,
+                json!({"per_school_limit": 5, "start": format!("{}T09:30", day(8)), "end": format!("{}T12:00", day(8))}),
+            )
+            .await;
+        let mut written = Vec::new();
+        for session in [&open, &limited] {
+            let reply = app.book(&session["id"], ann).await;
+            assert_eq!(reply.status, 201, "{:?}: {}", app.backend, reply.text);
+            let id = reply.json()["id"].as_i64().unwrap();
+            let row = booking::Entity::find_by_id(id).one(&app.db).await.unwrap().unwrap();
+            assert_eq!(row.confirmed_at, Some(row.created_at), "{:?}", app.backend);
+            assert_eq!(row.updated_at, row.created_at);
+            let messages: Vec<_> = notification::Entity::find()
+                .filter(notification::Column::BookingId.eq(id))
+                .order_by_asc(notification::Column::DueAt)
+                .all(&app.db)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|m| {
+                    assert_eq!(m.session_id, Some(row.session_id));
+                    assert_eq!(m.participant_id, Some(ann));
+                    // A reminder by how long before the session it is due; the confirmation is due at
+                    // once. (Its state is left out: the app's worker may already be sending it.)
+                    let due = if m.kind == "reminder" {
+                        (row.starts_at - m.due_at).num_minutes()
+                    } else {
+                        (m.due_at - row.created_at).num_minutes()
+                    };
+                    (m.channel, m.kind, m.payload, due)
+                })
+                .collect();
+            written.push((
+                (row.status, row.school_id, row.waitlist_reason, row.cancelled_at),
+                messages,
+            ));
+        }
+        assert_eq!(written[0], written[1], "{:?}", app.backend);
+        let (booked, messages) = &written[0];
+        assert_eq!(booked.0, "confirmed");
+        assert_eq!(booked.1, school["id"].as_i64());
+        let kinds: Vec<_> = messages.iter().map(|m| (m.1.as_str(), m.3)).collect();
+        assert_eq!(
+            kinds,
+            [("booking_confirmed", 0), ("reminder", 1440), ("reminder", 60)],
+            "{:?}",
+            app.backend
+        );
+        assert_eq!(
+            messages[0].2,
+            json!({"waitlist_position": null, "waitlist_reason": null})
+        );
+    }
+}
