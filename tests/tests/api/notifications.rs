@@ -524,8 +524,8 @@ async fn two_worker_processes_never_send_the_same_message() {
         std::fs::write(
             &config,
             format!(
-                // A worker's default pool is 32 connections; two of them beside other tests'
-                // apps would crowd PostgreSQL's 100 and make their requests wait for a connection.
+                // A worker's default pool is 32 connections: two workers need not hold that many
+                // of PostgreSQL's 100 beside the other tests' apps.
                 "database_url = \"{}\"\nsmtp_url = \"{}\"\npublic_url = \"{}\"\nlog = \"warn\"\ndb_pool = 4\n",
                 app.database_url,
                 sink.url(),
