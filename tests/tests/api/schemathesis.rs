@@ -28,7 +28,8 @@ async fn schemathesis_finds_no_server_error_and_no_answer_outside_the_documented
             .join("schemathesis")
             .join(format!("{:?}", app.backend).to_lowercase());
         std::fs::create_dir_all(&report).unwrap();
-        let output = schemathesis()
+        let mut command = schemathesis();
+        command
             .args(["--no-color", "run"])
             .arg(format!("{}/openapi.json", app.address))
             .args(["--header", &format!("Authorization: Bearer {}", app.key)])
@@ -49,8 +50,13 @@ async fn schemathesis_finds_no_server_error_and_no_answer_outside_the_documented
             .arg(&report)
             .env("SCHEMATHESIS_HOOKS", "")
             // Its cache folder goes beside the report, not into the source tree.
-            .current_dir(&report)
+            .current_dir(&report);
+        // Waited for without blocking this test's runtime: the apps' database connections opened
+        // on it (their first, at start-up) answer only while it runs. A blocking wait froze
+        // them, and requests on PostgreSQL waited 60 s for a connection and got 503.
+        let output = tokio::process::Command::from(command)
             .output()
+            .await
             .expect("schemathesis runs");
         let stdout = String::from_utf8_lossy(&output.stdout);
         let stderr = String::from_utf8_lossy(&output.stderr);
