@@ -15,6 +15,8 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
 from selenium.webdriver.common.keys import Keys
 
 
@@ -37,7 +39,11 @@ def main():
         return answer.get("result", {}).get("value")
 
     def click(button_id):
+        # The form posts and a new page replaces this one: wait until it has gone, or the old
+        # page's notice may be read (or go stale while being read).
+        old_page = driver.find_element(By.TAG_NAME, "html")
         driver.find_element(By.ID, button_id).click()
+        WebDriverWait(driver, 30).until(expected_conditions.staleness_of(old_page))
         return driver.find_element(By.CSS_SELECTOR, "#notice h2").text
 
     try:
