@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use futures_util::FutureExt as _;
+
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
@@ -38,22 +40,21 @@ impl Backend {
     }
 }
 
-/// Opens a pool. SQLite files are created if missing and run in WAL mode with a busy timeout, so
-/// writers queue instead of failing; PostgreSQL gets `pool_size` connections.
-pub async fn connect(url: &str, pool_size: u32) -> Result<DatabaseConnection, DbErr> {
-    let backend = Backend::of_url(url)
-        .ok_or_else(|| DbErr::Custom("the database URL must start with sqlite: or postgres://".into()))?;
+/// A pooled connection idle this long is pinged before use (one the server or a firewall may
+/// have dropped); one used more recently is not: a ping per checkout was a round trip more for
+/// each request and each transaction. The price: a connection the server dropped within the last
+/// 10 s (a restart, a failover) fails one request before it is replaced.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(10);
+
+/// The options of every pool of `url`: SQLite files are created if missing and run in WAL mode
+/// with a busy timeout, so writers queue instead of failing.
+fn options(url: &str, backend: Backend, pool_size: u32) -> ConnectOptions {
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .max_connections(pool_size)
-        .min_connections(1)
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(60))
-        // A connection is pinged before use only after 10 s idle (one the server or a firewall
-        // may have dropped), not on every checkout: a ping per checkout was a round trip more
-        // for each request and each transaction. The price: a connection the server dropped
-        // within the last 10 s (a restart, a failover) fails one request before it is replaced.
-        .test_before_acquire_if_idle_for(Duration::from_secs(10))
+        .test_before_acquire_if_idle_for(PING_AFTER_IDLE)
         .sqlx_logging(false);
     if backend == Backend::Sqlite {
         options.map_sqlx_sqlite_opts(|o| {
@@ -64,6 +65,15 @@ pub async fn connect(url: &str, pool_size: u32) -> Result<DatabaseConnection, Db
                 .foreign_keys(true)
         });
     }
+    options
+}
+
+/// Opens a pool of up to `pool_size` connections (see [`options`]).
+pub async fn connect(url: &str, pool_size: u32) -> Result<DatabaseConnection, DbErr> {
+    let backend = Backend::of_url(url)
+        .ok_or_else(|| DbErr::Custom("the database URL must start with sqlite: or postgres://".into()))?;
+    let mut options = options(url, backend, pool_size);
+    options.min_connections(1);
     if backend == Backend::Postgres {
         return Database::connect(options).await;
     }
@@ -77,6 +87,34 @@ pub async fn connect(url: &str, pool_size: u32) -> Result<DatabaseConnection, Db
                 tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
             }
             other => return other,
+        }
+    }
+}
+
+/// The pool for the HTTP worker thread this is called on. On PostgreSQL, a pool of its own, of up
+/// to `pool_size` connections opened when first needed, from this thread. A connection's socket
+/// belongs to the event loop of the thread that opened it: a request on another worker thread
+/// that drew it from a shared pool was woken through that thread on every round trip to the
+/// server, two threads' hand-off where one will do (README, "Performance": bookings on
+/// PostgreSQL). On SQLite, `shared`: sqlx runs each SQLite connection on a thread of its own
+/// anyway, and `BEGIN IMMEDIATE` lets one writer in at a time.
+pub fn worker_pool(shared: &DatabaseConnection, url: &str, pool_size: u32) -> DatabaseConnection {
+    if shared.get_database_backend() != DatabaseBackend::Postgres {
+        return shared.clone();
+    }
+    let mut options = options(url, Backend::Postgres, pool_size);
+    options.min_connections(0).connect_lazy(true);
+    // Connecting lazily does no I/O, so the future is ready at once; should it ever not be, or
+    // fail, the shared pool still serves.
+    match Database::connect(options).now_or_never() {
+        Some(Ok(pool)) => pool,
+        other => {
+            let error = other.and_then(Result::err).map(|e| e.to_string());
+            tracing::warn!(
+                ?error,
+                "could not make a pool for an HTTP worker; it uses the shared pool"
+            );
+            shared.clone()
         }
     }
 }

@@ -28,6 +28,7 @@ use crate::worker::Worker;
 use crate::{db, routes};
 
 /// What every handler can reach.
+#[derive(Clone)]
 pub struct AppState {
     /// The database pool.
     pub db: DatabaseConnection,
@@ -38,7 +39,7 @@ pub struct AppState {
     /// What feeds and invitations say about the service (host for `UID`s, `ORGANIZER`).
     pub site: FeedSite,
     /// Rendered feeds, dropped after every write.
-    pub feeds: ResponseCache,
+    pub feeds: Arc<ResponseCache>,
     /// Wakes this process's notifications worker after a write (it also polls).
     pub wake: Arc<Notify>,
 }
@@ -102,14 +103,19 @@ impl Application {
         } else {
             None
         };
-        let state = web::Data::new(AppState {
+        let shared = AppState {
             db: db.clone(),
             public_url: public_url.clone(),
             metrics: Arc::new(Metrics::new()),
             site,
-            feeds: ResponseCache::default(),
+            feeds: Arc::new(ResponseCache::default()),
             wake: wake.clone(),
-        });
+        };
+        // Each HTTP worker thread gets its share of the pool, opened from that thread (see
+        // `db::worker_pool`).
+        let workers = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        let worker_pool_size = settings.pool_size().div_ceil(workers as u32);
+        let (shared_db, url) = (db.clone(), settings.database_url.clone());
         let openapi = ApiDoc::openapi();
         let protection = Protection::from_settings(settings).map_err(StartError::Settings)?;
         let cors_origins = settings.cors_origins();
@@ -117,6 +123,10 @@ impl Application {
         let routes_protection = protection.clone();
         let server = HttpServer::new(move || {
             let protection = routes_protection.clone();
+            let state = web::Data::new(AppState {
+                db: db::worker_pool(&shared_db, &url, worker_pool_size),
+                ..shared.clone()
+            });
             App::new()
                 // CORS inside the problem rewriter: its refusals become problem+json, and the
                 // rewriter keeps the CORS headers it put on error responses.
@@ -169,6 +179,7 @@ impl Application {
                     Err::<HttpResponse, _>(ApiError::not_found(format!("no resource at {}", req.path())))
                 }))
         })
+        .workers(workers)
         .shutdown_timeout(settings.shutdown_timeout_seconds)
         .listen(listener)?
         .run();
