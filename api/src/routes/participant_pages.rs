@@ -78,8 +78,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, protection: &crate::protection::P
                 .route(web::post().to(reflect))
                 .route(web::get().to(back_home)),
         )
-        .service(web::resource("/p/{tail:.*}").to(not_found))
-        .service(web::resource("/v1/participants/{id}/sign-in-link").route(web::post().to(send_sign_in_link)));
+        .service(web::resource("/p/{tail:.*}").to(not_found));
 }
 
 /// Email a participant the link to sign in to their own pages (`/p`), for someone not on

@@ -6,9 +6,19 @@ use reqwest::Method;
 #[tokio::test]
 async fn an_unknown_route_is_a_404_problem() {
     for app in spawn_apps().await {
-        let reply = app.get("/v1/nothing-here").await;
-        let body = reply.problem(404, "not_found");
-        assert!(body["detail"].as_str().unwrap().contains("/v1/nothing-here"));
+        // Outside any group of routes, and inside groups whose other routes exist.
+        for path in [
+            "/v1/nothing-here",
+            "/v1/sessions/1/nothing-here",
+            "/v1/sessions",
+            "/v1/me/nothing-here",
+            "/v1/schools/1/closures/2/nothing-here",
+            "/v1/schoolsnothing-here",
+        ] {
+            let reply = app.get(path).await;
+            let body = reply.problem(404, "not_found");
+            assert!(body["detail"].as_str().unwrap().contains(path), "{path}: {body}");
+        }
     }
 }
 
