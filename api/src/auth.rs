@@ -93,6 +93,46 @@ impl FromRequest for Organiser {
     }
 }
 
+/// An organiser, for a handler that checks the key is still live inside its own transaction
+/// (booking does, in the query that locks the session): a key this process has found live before
+/// is let through without asking the database, so the handler must pass its id on. Any other key
+/// is looked up as for [`Organiser`] (401, or 403 for a bot key), and kept once found live.
+#[derive(Clone, Debug)]
+pub struct OrganiserToCheck(pub AuthenticatedKey);
+
+impl FromRequest for OrganiserToCheck {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let hash = match bearer(req) {
+            Ok(Some(token)) => Some(keys::hash_key(&token)),
+            _ => None,
+        };
+        let known = match (&state, &hash) {
+            (Some(state), Some(hash)) => state.keys.get(hash),
+            _ => None,
+        };
+        // Only polled when the key is not known: it asks the database.
+        let checked = key_with_role(
+            req,
+            KeyRole::Organiser,
+            "this needs an organiser key: Authorization: Bearer <key>",
+        );
+        Box::pin(async move {
+            if let Some(key) = known {
+                return Ok(Self(key));
+            }
+            let key = checked.await?;
+            if let (Some(state), Some(hash)) = (state, hash) {
+                state.keys.remember(hash, key.clone());
+            }
+            Ok(Self(key))
+        })
+    }
+}
+
 /// The Discord bot: the request carries a live bot key (else 401, or 403 for an organiser key).
 #[derive(Clone, Debug)]
 pub struct Bot(pub AuthenticatedKey);

@@ -419,6 +419,7 @@ pub async fn fill(db: &DatabaseConnection, site: &FeedSite, today: NaiveDate) ->
                 participant_id: Some(person),
             },
             None,
+            None,
         )
         .await?;
         // Workshop C is small: its first six are confirmed, the rest wait.
@@ -429,6 +430,7 @@ pub async fn fill(db: &DatabaseConnection, site: &FeedSite, today: NaiveDate) ->
             &BookingInput {
                 participant_id: Some(person),
             },
+            None,
             None,
         )
         .await?;
@@ -469,6 +471,7 @@ pub async fn fill(db: &DatabaseConnection, site: &FeedSite, today: NaiveDate) ->
                 &BookingInput {
                     participant_id: Some(person),
                 },
+                None,
                 None,
             )
             .await?;

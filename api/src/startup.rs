@@ -18,6 +18,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::cache::ResponseCache;
 use crate::config::{Settings, host_of};
 use crate::domain::feed::FeedSite;
+use crate::domain::keys::KeyCache;
 use crate::error::{ApiError, problem_for_any_error};
 use crate::extract::{JsonLimit, path_error};
 use crate::ical::Person;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub feeds: Arc<ResponseCache>,
     /// Wakes this process's notifications worker after a write (it also polls).
     pub wake: Arc<Notify>,
+    /// Organiser keys found live, for bookings (see `auth::OrganiserToCheck`).
+    pub keys: Arc<KeyCache>,
 }
 
 /// Why the service could not start.
@@ -110,6 +113,7 @@ impl Application {
             site,
             feeds: Arc::new(ResponseCache::default()),
             wake: wake.clone(),
+            keys: Arc::new(KeyCache::default()),
         };
         // Each HTTP worker thread gets its share of the pool, opened from that thread (see
         // `db::worker_pool`).

@@ -8,7 +8,7 @@
 //! ever read and written back. Messages go into the outbox in the same transaction.
 
 use chrono::{DateTime, Utc};
-use entity::{booking, event, participant, school, session, session_school_count};
+use entity::{api_key, booking, event, participant, school, session, session_school_count};
 use sea_orm::prelude::Expr;
 use sea_orm::sea_query::{ExprTrait as _, IntoTableRef as _, LockType, OnConflict};
 use sea_orm::{
@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::idempotency::{self, IdempotentRequest, StoredResponse};
+use super::keys;
 use super::outbox::{self, Kind};
 use super::page::{Page, PageRequest, fetch_page};
 use super::{DomainError, DomainResult, FieldError, Validator, in_write_txn, unknown_reference};
@@ -139,23 +140,32 @@ pub struct AttendanceSheet {
 /// The session and the person booking it, both locked for the rest of the transaction, in one
 /// query that also reads the session's event (not locked) to check the session is open.
 /// Refusals come in the order a person would want them: no such session, a session not open for
-/// booking, then no such person.
+/// booking, then no such person. With `live_key`, the query also checks that key is still live,
+/// and a revoked key is refused before anything else.
 async fn lock_session_and_person(
     txn: &DatabaseTransaction,
     session_id: i64,
     participant_id: i64,
+    live_key: Option<i64>,
     now: DateTime<Utc>,
 ) -> DomainResult<(session::Model, participant::Model)> {
     let backend = txn.get_database_backend();
     let mut select = session::Entity::find_by_id(session_id).find_also_related(event::Entity);
     let query = QueryTrait::query(&mut select);
-    query.join(
-        JoinType::InnerJoin,
-        participant::Entity,
-        Expr::col((participant::Entity, participant::Column::Id))
-            .eq(participant_id)
-            .and(Expr::col((participant::Entity, participant::Column::ErasedAt)).is_null()),
-    );
+    let mut person = Expr::col((participant::Entity, participant::Column::Id))
+        .eq(participant_id)
+        .and(Expr::col((participant::Entity, participant::Column::ErasedAt)).is_null());
+    if let Some(key) = live_key {
+        person = person.and(Expr::exists(
+            sea_orm::sea_query::Query::select()
+                .expr(Expr::val(1))
+                .from(api_key::Entity)
+                .and_where(Expr::col((api_key::Entity, api_key::Column::Id)).eq(key))
+                .and_where(Expr::col((api_key::Entity, api_key::Column::RevokedAt)).is_null())
+                .to_owned(),
+        ));
+    }
+    query.join(JoinType::InnerJoin, participant::Entity, person);
     for column in participant::Column::iter() {
         query.expr_as(
             column.select_as(Expr::col((participant::Entity, column))),
@@ -174,6 +184,9 @@ async fn lock_session_and_person(
         let person = participant::Model::from_query_result(&row, PERSON)?;
         check_open(&event, &session, now)?;
         return Ok((session, person));
+    }
+    if let Some(key) = live_key {
+        ensure_live(txn, key).await?;
     }
     let Some((session, Some(event))) = session::Entity::find_by_id(session_id)
         .find_also_related(event::Entity)
@@ -506,18 +519,24 @@ pub async fn book(
     session_id: i64,
     input: &BookingInput,
     idempotent: Option<&IdempotentRequest>,
+    live_key: Option<i64>,
 ) -> DomainResult<Booked> {
     let participant_id = input
         .participant_id
         .ok_or_else(|| DomainError::Invalid(vec![FieldError::new("participant_id", "is required")]))?;
     in_write_txn(db, async |txn| {
         let now = Utc::now();
-        if let Some(request) = idempotent
-            && let Some(stored) = idempotency::claim(txn, request, now).await?
-        {
-            return Ok(Booked::Replayed(stored));
+        let mut live_key = live_key;
+        if let Some(request) = idempotent {
+            // Checked before the key's stored answers are read, so a revoked key gets none.
+            if let Some(key) = live_key.take() {
+                ensure_live(txn, key).await?;
+            }
+            if let Some(stored) = idempotency::claim(txn, request, now).await? {
+                return Ok(Booked::Replayed(stored));
+            }
         }
-        let booked = book_in(txn, session_id, participant_id, now).await?;
+        let booked = book_as(txn, session_id, participant_id, live_key, now).await?;
         if let Some(request) = idempotent {
             let (status, view) = match &booked {
                 Booked::Created(b) => (201, b),
@@ -532,13 +551,35 @@ pub async fn book(
     .await
 }
 
+/// Books as [`book`] does, inside `txn`, for a caller already checked (a triad's visits).
 pub(crate) async fn book_in(
     txn: &DatabaseTransaction,
     session_id: i64,
     participant_id: i64,
     now: DateTime<Utc>,
 ) -> DomainResult<Booked> {
-    let (session, person) = lock_session_and_person(txn, session_id, participant_id, now).await?;
+    book_as(txn, session_id, participant_id, None, now).await
+}
+
+/// Refuses a key revoked since this process last found it live.
+async fn ensure_live(txn: &DatabaseTransaction, key: i64) -> DomainResult<()> {
+    if keys::is_live(txn, key).await? {
+        Ok(())
+    } else {
+        Err(DomainError::KeyRevoked)
+    }
+}
+
+/// Books inside `txn`; with `live_key`, only while that key is live (checked by the query that
+/// locks the session, so it costs no extra round trip).
+async fn book_as(
+    txn: &DatabaseTransaction,
+    session_id: i64,
+    participant_id: i64,
+    live_key: Option<i64>,
+    now: DateTime<Utc>,
+) -> DomainResult<Booked> {
+    let (session, person) = lock_session_and_person(txn, session_id, participant_id, live_key, now).await?;
     if let Some(row) = confirm_at_once(txn, &session, &person, now).await? {
         return Ok(Booked::Created(Booking::view(&row, None)));
     }

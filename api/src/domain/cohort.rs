@@ -1221,6 +1221,7 @@ fn refusal_code(err: &DomainError) -> &'static str {
         DomainError::NotFound { .. } => "not_found",
         DomainError::Invalid(_) => "validation_failed",
         DomainError::LocalTime { .. } => "local_time",
+        DomainError::KeyRevoked => "unauthorized",
         DomainError::Database(_) => "internal_error",
     }
 }

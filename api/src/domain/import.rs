@@ -295,7 +295,9 @@ fn row_errors_of(line: u64, err: DomainError) -> DomainResult<Vec<RowError>> {
             "not_found",
             format!("{what} {id} was not found"),
         )],
-        other @ (DomainError::TooMany { .. } | DomainError::Database(_)) => return Err(other),
+        other @ (DomainError::TooMany { .. } | DomainError::KeyRevoked | DomainError::Database(_)) => {
+            return Err(other);
+        }
     })
 }
 

@@ -1,6 +1,9 @@
 //! API keys: made by the CLI, shown once, stored only as a SHA-256 hash so checking one is a
 //! single indexed lookup.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Utc;
@@ -127,6 +130,52 @@ pub async fn authenticate<C: ConnectionTrait>(db: &C, secret: &str) -> DomainRes
             role,
         })
     }))
+}
+
+/// Whether the key with row id `id` exists and is not revoked.
+pub async fn is_live<C: ConnectionTrait>(db: &C, id: i64) -> DomainResult<bool> {
+    Ok(api_key::Entity::find_by_id(id)
+        .filter(api_key::Column::RevokedAt.is_null())
+        .count(db)
+        .await?
+        > 0)
+}
+
+/// The organiser keys this process has found live, by hash, so that a booking need not look its
+/// key up before its transaction: it checks the key is still live inside the transaction instead
+/// (`booking::book`), so a revoked key is refused at once by every process all the same. Only
+/// keys that were live are kept, so the map holds at most the keys there are; it is emptied
+/// should it ever reach [`KeyCache::MAX`].
+#[derive(Debug, Default)]
+pub struct KeyCache {
+    keys: Mutex<HashMap<String, AuthenticatedKey>>,
+}
+
+impl KeyCache {
+    /// The most keys kept.
+    pub const MAX: usize = 1024;
+
+    /// The key whose hash is `hash`, if this process has found it live before.
+    pub fn get(&self, hash: &str) -> Option<AuthenticatedKey> {
+        self.keys.lock().unwrap_or_else(|e| e.into_inner()).get(hash).cloned()
+    }
+
+    /// Keeps `key`, just found live, under its `hash`.
+    pub fn remember(&self, hash: String, key: AuthenticatedKey) {
+        let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        if keys.len() >= Self::MAX {
+            keys.clear();
+        }
+        keys.insert(hash, key);
+    }
+
+    /// Drops the key with row id `id` (found revoked).
+    pub fn forget(&self, id: i64) {
+        self.keys
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|_, key| key.id != id);
+    }
 }
 
 /// Every key, oldest first, revoked ones included (the hash is never shown).

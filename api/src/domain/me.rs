@@ -434,7 +434,7 @@ pub async fn book(
     let booking_input = BookingInput {
         participant_id: Some(person.id),
     };
-    bookings::book(db, session_id, &booking_input, idempotent).await
+    bookings::book(db, session_id, &booking_input, idempotent, None).await
 }
 
 /// Cancels one of the participant's bookings; someone else's is not found.

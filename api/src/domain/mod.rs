@@ -85,6 +85,9 @@ pub enum DomainError {
         /// Seconds until trying again can succeed.
         retry_after_seconds: u64,
     },
+    /// The caller's key was revoked after this process last found it live (a 401).
+    #[error("the key is unknown or was revoked")]
+    KeyRevoked,
     /// The database failed.
     #[error("database error: {0}")]
     Database(#[from] DbErr),

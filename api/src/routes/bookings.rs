@@ -3,7 +3,8 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use crate::auth::Organiser;
+use crate::auth::{Organiser, OrganiserToCheck};
+use crate::domain::DomainError;
 use crate::domain::booking::{self, AttendanceInput, AttendanceSheet, Booked, Booking, BookingFilter, BookingInput};
 use crate::domain::idempotency::{self, IdempotentRequest, StoredResponse};
 use crate::error::{ApiError, PROBLEM_JSON, Problem};
@@ -35,7 +36,7 @@ pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
     ))]
 pub async fn create(
     state: web::Data<AppState>,
-    Organiser(key): Organiser,
+    OrganiserToCheck(key): OrganiserToCheck,
     req: HttpRequest,
     id: web::Path<i64>,
     JsonBody(input): JsonBody<BookingInput>,
@@ -46,7 +47,10 @@ pub async fn create(
         serde_json::to_string(&input).unwrap_or_default()
     );
     let idempotent = idempotent_request(&req, key.id, &request)?;
-    let result = booking::book(&state.db, session_id, &input, idempotent.as_ref()).await;
+    let result = booking::book(&state.db, session_id, &input, idempotent.as_ref(), Some(key.id)).await;
+    if matches!(result, Err(DomainError::KeyRevoked)) {
+        state.keys.forget(key.id);
+    }
     answer_booked(&state, idempotent.as_ref(), result, |id| format!("/v1/bookings/{id}")).await
 }
 
@@ -106,7 +110,9 @@ pub(crate) async fn answer_booked(
 /// Stores a refusal as the first answer of an idempotent request, so its retries are refused
 /// alike; errors about the key itself and server errors are not answers to store.
 async fn remember_refusal(state: &AppState, request: Option<&IdempotentRequest>, error: ApiError) -> ApiError {
-    let storable = error.status().is_client_error() && !error.code().starts_with("idempotency_");
+    let storable = error.status().is_client_error()
+        && error.status() != StatusCode::UNAUTHORIZED
+        && !error.code().starts_with("idempotency_");
     if let (Some(request), true) = (request, storable) {
         let stored = StoredResponse {
             status: error.status().as_u16(),

@@ -593,3 +593,34 @@ async fn a_seat_booked_with_or_without_a_per_school_limit_writes_the_same_bookin
         );
     }
 }
+
+#[tokio::test]
+async fn a_key_revoked_after_it_booked_is_refused_at_once_and_books_nothing() {
+    for app in spawn_apps().await {
+        let session = app.open_session(30, json!({})).await;
+        let people = app.create_participants(3, None).await;
+        // The first booking makes the service remember the key as live.
+        assert_eq!(app.book(&session["id"], people[0]).await.status, 201);
+        app.db
+            .execute_unprepared("UPDATE api_keys SET revoked_at = CURRENT_TIMESTAMP")
+            .await
+            .unwrap();
+        app.book(&session["id"], people[1]).await.problem(401, "unauthorized");
+        // Refused before anything else: an unknown session, and with an idempotency key.
+        app.book(&json!(999999), people[1]).await.problem(401, "unauthorized");
+        let path = format!("/v1/sessions/{}/bookings", session["id"]);
+        app.send(
+            app.anonymous(reqwest::Method::POST, &path)
+                .bearer_auth(&app.key)
+                .header("Idempotency-Key", "revoked-1")
+                .json(&json!({"participant_id": people[2]})),
+        )
+        .await
+        .problem(401, "unauthorized");
+        assert_eq!(app.count("bookings").await, 1, "{:?}", app.backend);
+        assert_eq!(app.count("idempotency_keys").await, 0, "{:?}", app.backend);
+        // And still refused once the service has forgotten the key.
+        app.book(&session["id"], people[1]).await.problem(401, "unauthorized");
+        assert_eq!(app.count("bookings").await, 1, "{:?}", app.backend);
+    }
+}
