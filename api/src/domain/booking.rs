@@ -521,9 +521,16 @@ pub async fn book(
     idempotent: Option<&IdempotentRequest>,
     live_key: Option<i64>,
 ) -> DomainResult<Booked> {
-    let participant_id = input
-        .participant_id
-        .ok_or_else(|| DomainError::Invalid(vec![FieldError::new("participant_id", "is required")]))?;
+    let Some(participant_id) = input.participant_id else {
+        // A revoked key hears that first, as for any other refusal (and stores no answer).
+        if let Some(key) = live_key {
+            ensure_live(db, key).await?;
+        }
+        return Err(DomainError::Invalid(vec![FieldError::new(
+            "participant_id",
+            "is required",
+        )]));
+    };
     in_write_txn(db, async |txn| {
         let now = Utc::now();
         let mut live_key = live_key;
@@ -562,8 +569,8 @@ pub(crate) async fn book_in(
 }
 
 /// Refuses a key revoked since this process last found it live.
-async fn ensure_live(txn: &DatabaseTransaction, key: i64) -> DomainResult<()> {
-    if keys::is_live(txn, key).await? {
+async fn ensure_live<C: ConnectionTrait>(db: &C, key: i64) -> DomainResult<()> {
+    if keys::is_live(db, key).await? {
         Ok(())
     } else {
         Err(DomainError::KeyRevoked)

@@ -617,6 +617,14 @@ async fn a_key_revoked_after_it_booked_is_refused_at_once_and_books_nothing() {
         )
         .await
         .problem(401, "unauthorized");
+        app.send(
+            app.anonymous(reqwest::Method::POST, &path)
+                .bearer_auth(&app.key)
+                .header("Idempotency-Key", "revoked-2")
+                .json(&json!({})),
+        )
+        .await
+        .problem(401, "unauthorized");
         assert_eq!(app.count("bookings").await, 1, "{:?}", app.backend);
         assert_eq!(app.count("idempotency_keys").await, 0, "{:?}", app.backend);
         // And still refused once the service has forgotten the key.
