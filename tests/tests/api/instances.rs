@@ -27,8 +27,10 @@ impl Instance {
             app.database_url
         );
         match smtp {
+            // The lease outlasts any claim's sending on a loaded machine (with 5 s, a CI run saw
+            // a slow claim's lease lapse and the other instance send four messages again).
             Some(url) => text.push_str(&format!(
-                "worker = true\nsmtp_url = \"{url}\"\nmail_lease_seconds = 5\n"
+                "worker = true\nsmtp_url = \"{url}\"\nmail_lease_seconds = 60\n"
             )),
             None => text.push_str("worker = false\n"),
         }
