@@ -42,9 +42,9 @@ pub struct Settings {
     pub mail_max_attempts: u32,
     /// The first retry's delay in milliseconds; each later one doubles it (with jitter), up to an hour.
     pub mail_retry_base_ms: u64,
-    /// How long a worker's claim on a batch holds; a worker that dies gives its messages back
-    /// after this long. Longer than a batch can take (its 20 messages go side by side, each within
-    /// a 10 s SMTP timeout).
+    /// How long a worker's claim on a batch holds unless renewed; a worker renews its leases every
+    /// third of this while it sends, so this is how soon the messages of a worker that died (or
+    /// lost the database) are sent by another.
     pub mail_lease_seconds: u64,
     /// Requests a minute each client IP may make to the routes that need no key (calendar feeds,
     /// survey forms, participant pages, Discord link codes); `0` turns the limit off.

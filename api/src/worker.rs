@@ -133,12 +133,13 @@ impl Worker {
     }
 
     /// Claims one batch and delivers its messages side by side (each SMTP exchange waits on the
-    /// network; lettre pools connections); returns how many were claimed. Once `stop` turns
-    /// true, messages not yet started are given back.
+    /// network; lettre pools connections), keeping their leases while it does; returns how many
+    /// were claimed. Once `stop` turns true, messages not yet started are given back.
     pub async fn run_once(&self, stop: &watch::Receiver<bool>) -> DomainResult<usize> {
         let rows = outbox::claim(&self.db, "email", &self.owner, BATCH, self.lease).await?;
         let claimed = rows.len();
-        let unsent: Vec<i64> = futures_util::stream::iter(rows)
+        let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
+        let sending = futures_util::stream::iter(rows)
             .map(move |row| async move {
                 if *stop.borrow() {
                     return Some(row.id);
@@ -148,13 +149,34 @@ impl Worker {
             })
             .buffer_unordered(CONCURRENT_SENDS)
             .filter_map(|unsent| async move { unsent })
-            .collect()
-            .await;
+            .collect::<Vec<i64>>();
+        let unsent = self.keeping_leases(&ids, sending).await;
         if !unsent.is_empty() {
             let released = outbox::release(&self.db, &unsent, &self.owner).await?;
             tracing::info!(released, "gave back unsent messages on shutdown");
         }
         Ok(claimed)
+    }
+
+    /// Runs `work` while renewing this worker's leases on `ids` every third of a lease: a claim
+    /// whose sending outlasts one lease (a slow SMTP server, a loaded machine) is not claimed and
+    /// sent again by another worker. Only a worker that stops renewing (it died, or cannot reach
+    /// the database) lets its leases run out.
+    async fn keeping_leases<T>(&self, ids: &[i64], work: impl Future<Output = T>) -> T {
+        let every = (self.lease / 3).max(Duration::from_millis(100));
+        let renewing = async {
+            let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+            loop {
+                ticks.tick().await;
+                if let Err(err) = outbox::renew(&self.db, ids, &self.owner, self.lease).await {
+                    tracing::warn!(error = %err, "could not renew the leases of messages being sent");
+                }
+            }
+        };
+        tokio::select! {
+            out = work => out,
+            _ = renewing => unreachable!("renewing leases goes on until the work is done"),
+        }
     }
 
     async fn deliver(&self, row: &notification::Model) {

@@ -27,6 +27,8 @@ use crate::python::{tool, venv_python};
 pub enum Mode {
     /// 250 to everything; each message is kept.
     Accept,
+    /// As `Accept`, but the 250 after a message's DATA comes 5 s late (a slow relay).
+    Slow,
     /// 451 (try again later) to MAIL, and to DATA if the switch came mid-transaction.
     TempFail,
     /// 550 (refused for good) likewise.
@@ -39,6 +41,7 @@ impl Mode {
     fn name(self) -> &'static str {
         match self {
             Mode::Accept => "accept",
+            Mode::Slow => "slow",
             Mode::TempFail => "tempfail",
             Mode::PermFail => "permfail",
             Mode::Drop => "drop",

@@ -1,6 +1,6 @@
 """A real SMTP server for the Rust tests (see `src/smtp.rs`), built on aiosmtpd.
 
-    python smtp_sink.py DIR [--port N] [--mode accept|tempfail|permfail|drop]
+    python smtp_sink.py DIR [--port N] [--mode accept|slow|tempfail|permfail|drop]
 
 Listens on 127.0.0.1 (port 0 picks a free one) and prints `PORT <n>` as its first line on
 stdout once it accepts connections. Each accepted message is saved in DIR as `<n>.eml` (the
@@ -13,6 +13,7 @@ What it answers is read from the file DIR/mode on every MAIL and every end of DA
 switch it while the server runs; write it atomically), or from --mode while that file is absent:
 
 - accept: 250, and the message is saved;
+- slow: as accept, but the answer to the end of DATA comes SLOW_SECONDS late (a slow relay);
 - tempfail: 451 to MAIL (and to DATA, if the switch came mid-transaction); nothing is saved;
 - permfail: 550 likewise;
 - drop: the client's message is read to its final dot, then the connection is cut (TCP abort)
@@ -29,7 +30,10 @@ import threading
 
 from aiosmtpd.smtp import SMTP
 
-MODES = ("accept", "tempfail", "permfail", "drop")
+MODES = ("accept", "slow", "tempfail", "permfail", "drop")
+# How late the slow mode answers: longer than the tests' shortest lease (2 s), well within the
+# service's SMTP timeout (10 s).
+SLOW_SECONDS = 5
 REFUSALS = {
     "tempfail": "451 4.3.0 Test sink: try again later",
     "permfail": "550 5.7.1 Test sink: refused",
@@ -71,6 +75,8 @@ class Sink:
         refusal = REFUSALS.get(mode)
         if refusal is not None:
             return refusal
+        if mode == "slow":
+            await asyncio.sleep(SLOW_SECONDS)
         self.count += 1
         stem = os.path.join(self.directory, f"{self.count:06d}")
         envelope_json = json.dumps({"mail_from": envelope.mail_from, "rcpt_to": list(envelope.rcpt_tos)}).encode()

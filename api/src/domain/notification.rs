@@ -39,7 +39,7 @@ pub async fn claim<C: ConnectionTrait>(
 ) -> DomainResult<Vec<notification::Model>> {
     let backend = db.get_database_backend();
     let now = Utc::now();
-    let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60));
+    let until = lease_end(now, lease);
     let (p, lock) = match backend {
         DatabaseBackend::Postgres => (["$1", "$2", "$3", "$4", "$5"], " FOR UPDATE SKIP LOCKED"),
         _ => (["?", "?", "?", "?", "?"], ""),
@@ -75,6 +75,31 @@ pub async fn claim<C: ConnectionTrait>(
         .await?;
     rows.sort_by_key(|r| (r.due_at, r.id));
     Ok(rows)
+}
+
+/// When a lease of length `lease` taken at `now` runs out.
+fn lease_end(now: DateTime<Utc>, lease: Duration) -> DateTime<Utc> {
+    now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60))
+}
+
+/// Extends `owner`'s leases on those of `ids` it still holds (not yet sent, failed or given back)
+/// to `lease` from now, so that no other worker claims a message while it is being sent; how many
+/// it extended. A lease that already ran out and was claimed by another worker stays theirs.
+pub async fn renew<C: ConnectionTrait>(db: &C, ids: &[i64], owner: &str, lease: Duration) -> DomainResult<u64> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let done = notification::Entity::update_many()
+        .col_expr(
+            notification::Column::LeasedUntil,
+            Expr::value(lease_end(Utc::now(), lease)),
+        )
+        .filter(notification::Column::Id.is_in(ids.iter().copied()))
+        .filter(notification::Column::State.eq("leased"))
+        .filter(notification::Column::LeaseOwner.eq(owner))
+        .exec(db)
+        .await?;
+    Ok(done.rows_affected)
 }
 
 /// Marks a leased message sent, if `owner` still holds its lease; false if it did not.

@@ -19,18 +19,17 @@ struct Instance {
 }
 
 impl Instance {
-    /// Starts `serve` on a free port with the app's database; `smtp` turns its worker on.
-    fn start(app: &TestApp, smtp: Option<&str>) -> Instance {
+    /// Starts `serve` on a free port with the app's database; `worker` (an SMTP URL and a lease
+    /// in seconds) turns its worker on.
+    fn start(app: &TestApp, worker: Option<(&str, u64)>) -> Instance {
         let config = std::env::temp_dir().join(format!("convene-instance-{}.toml", rand::random::<u64>()));
         let mut text = format!(
             "bind = \"127.0.0.1:0\"\ndatabase_url = \"{}\"\nlog = \"warn\"\ndb_pool = 8\n",
             app.database_url
         );
-        match smtp {
-            // The lease outlasts any claim's sending on a loaded machine (with 5 s, a CI run saw
-            // a slow claim's lease lapse and the other instance send four messages again).
-            Some(url) => text.push_str(&format!(
-                "worker = true\nsmtp_url = \"{url}\"\nmail_lease_seconds = 60\n"
+        match worker {
+            Some((url, lease)) => text.push_str(&format!(
+                "worker = true\nsmtp_url = \"{url}\"\nmail_lease_seconds = {lease}\n"
             )),
             None => text.push_str("worker = false\n"),
         }
@@ -137,8 +136,8 @@ async fn two_instances_on_one_database_confirm_exactly_the_capacity_and_send_eac
         let session_id = session["id"].as_i64().unwrap();
         let people = app.create_participants(1000, None).await;
         let instances = [
-            Instance::start(&app, Some(&sink.url())),
-            Instance::start(&app, Some(&sink.url())),
+            Instance::start(&app, Some((&sink.url(), 60))),
+            Instance::start(&app, Some((&sink.url(), 60))),
         ];
         let client = client();
         let replies: Vec<Result<(u16, Value), String>> = futures_util::stream::iter(people.iter().enumerate())
@@ -181,6 +180,41 @@ async fn two_instances_on_one_database_confirm_exactly_the_capacity_and_send_eac
             app.count("notifications WHERE channel = 'email' AND state = 'sent'")
                 .await,
             1000
+        );
+        drop(instances);
+    }
+}
+
+#[tokio::test]
+async fn a_message_slower_to_send_than_its_lease_is_sent_once_though_another_instance_is_waiting_for_work() {
+    for backend in backends() {
+        // The relay takes 5 s to accept each message; the leases last 2 s.
+        let sink = SmtpSink::start(Mode::Slow).await;
+        let app = spawn_app_with(backend, |s| s.worker = false).await;
+        let session_id = app.open_session(30, json!({})).await["id"].as_i64().unwrap();
+        let people = app.create_participants(3, None).await;
+        let instances = [
+            Instance::start(&app, Some((&sink.url(), 2))),
+            Instance::start(&app, Some((&sink.url(), 2))),
+        ];
+        let client = client();
+        for (i, &person) in people.iter().enumerate() {
+            let (status, body) = book(&client, &instances[i % 2].address, &app.key, session_id, person)
+                .await
+                .unwrap_or_else(|e| panic!("{backend:?}: {e}"));
+            assert_eq!(status, 201, "{backend:?}: {body}");
+        }
+        // Three confirmations (the reminders fall due next week). Had a lease run out while its
+        // message was with the relay, the idle instance would have claimed it and sent it again
+        // within another 5 s.
+        sink.wait_for(3, Duration::from_secs(60)).await;
+        tokio::time::sleep(Duration::from_secs(8)).await;
+        assert_eq!(sink.messages().len(), 3, "{backend:?}: a message was sent twice");
+        assert_eq!(
+            app.count("notifications WHERE channel = 'email' AND state = 'sent' AND attempts = 1")
+                .await,
+            3,
+            "{backend:?}: each message was claimed once and sent"
         );
         drop(instances);
     }
