@@ -117,7 +117,7 @@ impl Application {
         };
         // Each HTTP worker thread gets its share of the pool, opened from that thread (see
         // `db::worker_pool`).
-        let workers = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        let workers = crate::config::http_workers();
         let worker_pool_size = settings.pool_size().div_ceil(workers as u32);
         let (shared_db, url) = (db.clone(), settings.database_url.clone());
         let openapi = ApiDoc::openapi();
