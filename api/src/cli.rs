@@ -192,7 +192,7 @@ fn init_logging(settings: &Settings) {
 
 /// Connects and migrates, for commands that need the database.
 async fn open(settings: &Settings) -> Result<DatabaseConnection, CliError> {
-    let db = db::connect(&settings.database_url, settings.pool_size()).await?;
+    let db = db::connect(&settings.database_url, settings.background_pool_size()).await?;
     db::migrate(&db, &settings.database_url).await?;
     Ok(db)
 }

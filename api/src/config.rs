@@ -23,7 +23,7 @@ pub struct Settings {
     pub database_url: String,
     /// The URL people reach the service at, used in links and feed URLs (default `http://<bind>`).
     pub public_url: Option<String>,
-    /// Database pool size (default on PostgreSQL 4 per core, at least 8; 8 on SQLite).
+    /// Database pool size for requests (default on PostgreSQL 4 per core, from 8 to 32; 8 on SQLite).
     pub db_pool: Option<u32>,
     /// The log filter, e.g. `info` or `convene_api=debug` (`RUST_LOG` wins when set).
     pub log: String,
@@ -44,7 +44,8 @@ pub struct Settings {
     pub mail_retry_base_ms: u64,
     /// How long a worker's claim on a batch holds unless renewed; a worker renews its leases every
     /// third of this while it sends, so this is how soon the messages of a worker that died (or
-    /// lost the database) are sent by another.
+    /// cannot reach the database to renew) are claimed by another, which may then send one that
+    /// was already sent: delivery is at least once.
     pub mail_lease_seconds: u64,
     /// Requests a minute each client IP may make to the routes that need no key (calendar feeds,
     /// survey forms, participant pages, Discord link codes); `0` turns the limit off.
@@ -207,16 +208,26 @@ impl Settings {
         }
     }
 
-    /// The pool size: as configured, else on PostgreSQL 4 connections per HTTP worker thread (one
-    /// per core), at least 8, and 8 on SQLite. More connections than the server has cores to run
+    /// The pool size for requests: as configured, else on PostgreSQL 4 connections per HTTP worker
+    /// thread (one per core), from 8 to 32, and 8 on SQLite. More connections than the server has cores to run
     /// them only queue at the server instead of in the pool, where waiting costs nothing: on this
     /// project's 2-core machine, 32 connections booked at 0.55x–0.6x of the SQL baseline with 32
     /// clients, 4 to 8 at 0.6x–0.9x (median 0.75x), p99 26–38 ms instead of 45 (README, "Performance").
     pub fn pool_size(&self) -> u32 {
         self.db_pool.unwrap_or(match Backend::of_url(&self.database_url) {
-            Some(Backend::Postgres) => u32::try_from(4 * http_workers()).unwrap_or(u32::MAX).max(8),
+            Some(Backend::Postgres) => u32::try_from(4 * http_workers()).unwrap_or(32).clamp(8, 32),
             _ => 8,
         })
+    }
+
+    /// The size of the pool for background work (the notifications worker, start-up) and, on
+    /// SQLite, for requests too: [`Settings::pool_size`], but on PostgreSQL at least enough for
+    /// the worker to record a whole batch's sends at once and renew its leases beside them.
+    pub fn background_pool_size(&self) -> u32 {
+        match Backend::of_url(&self.database_url) {
+            Some(Backend::Postgres) => self.pool_size().max(crate::worker::BATCH as u32 + 1),
+            _ => self.pool_size(),
+        }
     }
 
     /// The public URL without a trailing slash, given the address actually bound (or, for a
@@ -307,17 +318,20 @@ mod tests {
     }
 
     #[test]
-    fn the_default_pool_is_four_connections_per_http_worker_on_postgresql_and_eight_on_sqlite() {
+    fn the_default_pool_is_four_connections_per_http_worker_on_postgresql_and_eight_on_sqlite_and_the_worker_gets_a_batch()
+     {
         let on = |url: &str, db_pool| Settings {
             database_url: url.into(),
             db_pool,
             ..Settings::default()
         };
-        let postgres = on("postgres://u@h/d", None).pool_size();
-        assert_eq!(postgres, (4 * http_workers() as u32).max(8));
-        assert!(postgres >= 8);
-        assert_eq!(on("sqlite://convene.db", None).pool_size(), 8);
+        let postgres = on("postgres://u@h/d", None);
+        assert_eq!(postgres.pool_size(), (4 * http_workers() as u32).clamp(8, 32));
+        assert!(postgres.background_pool_size() > crate::worker::BATCH as u32);
+        let sqlite = on("sqlite://convene.db", None);
+        assert_eq!((sqlite.pool_size(), sqlite.background_pool_size()), (8, 8));
         assert_eq!(on("postgres://u@h/d", Some(50)).pool_size(), 50);
+        assert_eq!(on("postgres://u@h/d", Some(50)).background_pool_size(), 50);
     }
 
     #[test]

@@ -20,8 +20,13 @@ use crate::domain::outbox::Kind;
 use crate::ical::{Attendee, Calendar, Event, EventStatus, Method, Person};
 use crate::time::stored_zone;
 
-/// How long one SMTP conversation may take before it counts as a failed try.
+/// How long connecting to the SMTP server may take before the try counts as failed.
 pub const SMTP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long one message's whole SMTP conversation may take before the try counts as failed
+/// (lettre's own timeout covers only connecting): a relay that stops answering must not hold a
+/// message, and the worker's lease on it, forever.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Where mail goes.
 pub enum Mailer {
@@ -63,11 +68,13 @@ impl Mailer {
     /// Sends one message; `name` names its file in a folder.
     pub async fn send(&self, message: &Message, name: &str) -> Result<(), String> {
         match self {
-            Self::Smtp(transport) => transport
-                .send(message.clone())
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string()),
+            Self::Smtp(transport) => match tokio::time::timeout(SEND_TIMEOUT, transport.send(message.clone())).await {
+                Ok(sent) => sent.map(|_| ()).map_err(|e| e.to_string()),
+                Err(_) => Err(format!(
+                    "the SMTP server did not finish within {} s",
+                    SEND_TIMEOUT.as_secs()
+                )),
+            },
             Self::Folder(dir) => {
                 let part = dir.join(format!(".{name}.part"));
                 let done = dir.join(format!("{name}.eml"));

@@ -89,7 +89,7 @@ pub struct Application {
 impl Application {
     /// Connects to and migrates the configured database, then binds the configured address.
     pub async fn build(settings: &Settings) -> Result<Self, StartError> {
-        let db = db::connect(&settings.database_url, settings.pool_size()).await?;
+        let db = db::connect(&settings.database_url, settings.background_pool_size()).await?;
         db::migrate(&db, &settings.database_url).await?;
         Self::build_with_db(settings, db)
     }

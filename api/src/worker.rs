@@ -136,6 +136,7 @@ impl Worker {
     /// network; lettre pools connections), keeping their leases while it does; returns how many
     /// were claimed. Once `stop` turns true, messages not yet started are given back.
     pub async fn run_once(&self, stop: &watch::Receiver<bool>) -> DomainResult<usize> {
+        let claimed_at = tokio::time::Instant::now();
         let rows = outbox::claim(&self.db, "email", &self.owner, BATCH, self.lease).await?;
         let claimed = rows.len();
         let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
@@ -150,7 +151,7 @@ impl Worker {
             .buffer_unordered(CONCURRENT_SENDS)
             .filter_map(|unsent| async move { unsent })
             .collect::<Vec<i64>>();
-        let unsent = self.keeping_leases(&ids, sending).await;
+        let unsent = self.keeping_leases(&ids, claimed_at, sending).await;
         if !unsent.is_empty() {
             let released = outbox::release(&self.db, &unsent, &self.owner).await?;
             tracing::info!(released, "gave back unsent messages on shutdown");
@@ -158,24 +159,38 @@ impl Worker {
         Ok(claimed)
     }
 
-    /// Runs `work` while renewing this worker's leases on `ids` every third of a lease: a claim
-    /// whose sending outlasts one lease (a slow SMTP server, a loaded machine) is not claimed and
-    /// sent again by another worker. Only a worker that stops renewing (it died, or cannot reach
-    /// the database) lets its leases run out.
-    async fn keeping_leases<T>(&self, ids: &[i64], work: impl Future<Output = T>) -> T {
+    /// Runs `work` while renewing this worker's leases on `ids` (claimed at `claimed_at`) every
+    /// third of a lease: a claim whose sending outlasts one lease (a slow SMTP server, a loaded
+    /// machine) is not claimed and sent again by another worker. A worker that stops renewing (it
+    /// died, or cannot reach the database) lets its leases run out, and so does a claim still in
+    /// hand after twice [`mail::SEND_TIMEOUT`], which no sound claim takes.
+    async fn keeping_leases<T>(
+        &self,
+        ids: &[i64],
+        claimed_at: tokio::time::Instant,
+        work: impl Future<Output = T>,
+    ) -> T {
         let every = (self.lease / 3).max(Duration::from_millis(100));
         let renewing = async {
-            let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+            let mut ticks = tokio::time::interval_at(claimed_at + every, every);
             loop {
                 ticks.tick().await;
+                if claimed_at.elapsed() >= 2 * mail::SEND_TIMEOUT {
+                    tracing::warn!(
+                        claimed = ids.len(),
+                        "a claim is still being sent after twice the send timeout; its leases are left to run out"
+                    );
+                    return;
+                }
                 if let Err(err) = outbox::renew(&self.db, ids, &self.owner, self.lease).await {
                     tracing::warn!(error = %err, "could not renew the leases of messages being sent");
                 }
             }
         };
+        let mut work = std::pin::pin!(work);
         tokio::select! {
-            out = work => out,
-            _ = renewing => unreachable!("renewing leases goes on until the work is done"),
+            out = &mut work => out,
+            () = renewing => work.await,
         }
     }
 

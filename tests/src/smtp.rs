@@ -27,7 +27,7 @@ use crate::python::{tool, venv_python};
 pub enum Mode {
     /// 250 to everything; each message is kept.
     Accept,
-    /// As `Accept`, but the 250 after a message's DATA comes 5 s late (a slow relay).
+    /// As `Accept`, but the 250 after a message's DATA comes 6 s late (a slow relay).
     Slow,
     /// 451 (try again later) to MAIL, and to DATA if the switch came mid-transaction.
     TempFail,

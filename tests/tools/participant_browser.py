@@ -15,7 +15,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.support.ui import WebDriverWait
 from selenium.webdriver.common.keys import Keys
 
@@ -43,7 +43,18 @@ def main():
         # page's notice may be read (or go stale while being read).
         old_page = driver.find_element(By.TAG_NAME, "html")
         driver.find_element(By.ID, button_id).click()
-        WebDriverWait(driver, 30).until(expected_conditions.staleness_of(old_page))
+
+        def gone(_):
+            # Selenium's staleness_of only expects "stale element"; asked mid-navigation,
+            # chromedriver may instead answer "node does not belong to the document" (seen in
+            # a CI run). Either way the old page has gone.
+            try:
+                old_page.is_enabled()
+                return False
+            except WebDriverException:
+                return True
+
+        WebDriverWait(driver, 30).until(gone)
         return driver.find_element(By.CSS_SELECTOR, "#notice h2").text
 
     try:

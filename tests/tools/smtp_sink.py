@@ -31,9 +31,9 @@ import threading
 from aiosmtpd.smtp import SMTP
 
 MODES = ("accept", "slow", "tempfail", "permfail", "drop")
-# How late the slow mode answers: longer than the tests' shortest lease (2 s), well within the
-# service's SMTP timeout (10 s).
-SLOW_SECONDS = 5
+# How late the slow mode answers: twice the lease of the test that uses it (3 s), well within
+# the service's send timeout (60 s).
+SLOW_SECONDS = 6
 REFUSALS = {
     "tempfail": "451 4.3.0 Test sink: try again later",
     "permfail": "550 5.7.1 Test sink: refused",

@@ -188,14 +188,14 @@ async fn two_instances_on_one_database_confirm_exactly_the_capacity_and_send_eac
 #[tokio::test]
 async fn a_message_slower_to_send_than_its_lease_is_sent_once_though_another_instance_is_waiting_for_work() {
     for backend in backends() {
-        // The relay takes 5 s to accept each message; the leases last 2 s.
+        // The relay takes 6 s to accept each message; the leases last 3 s.
         let sink = SmtpSink::start(Mode::Slow).await;
         let app = spawn_app_with(backend, |s| s.worker = false).await;
         let session_id = app.open_session(30, json!({})).await["id"].as_i64().unwrap();
         let people = app.create_participants(3, None).await;
         let instances = [
-            Instance::start(&app, Some((&sink.url(), 2))),
-            Instance::start(&app, Some((&sink.url(), 2))),
+            Instance::start(&app, Some((&sink.url(), 3))),
+            Instance::start(&app, Some((&sink.url(), 3))),
         ];
         let client = client();
         for (i, &person) in people.iter().enumerate() {
@@ -205,8 +205,8 @@ async fn a_message_slower_to_send_than_its_lease_is_sent_once_though_another_ins
             assert_eq!(status, 201, "{backend:?}: {body}");
         }
         // Three confirmations (the reminders fall due next week). Had a lease run out while its
-        // message was with the relay, the idle instance would have claimed it and sent it again
-        // within another 5 s.
+        // message was with the relay, the idle instance would have claimed it within a second and
+        // sent it again 6 s later, about 4 s after the first copy arrived.
         sink.wait_for(3, Duration::from_secs(60)).await;
         tokio::time::sleep(Duration::from_secs(8)).await;
         assert_eq!(sink.messages().len(), 3, "{backend:?}: a message was sent twice");
