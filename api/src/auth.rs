@@ -110,20 +110,17 @@ impl FromRequest for OrganiserToCheck {
             Ok(Some(token)) => Some(keys::hash_key(&token)),
             _ => None,
         };
-        let known = match (&state, &hash) {
-            (Some(state), Some(hash)) => state.keys.get(hash),
-            _ => None,
-        };
-        // Only polled when the key is not known: it asks the database.
+        if let (Some(state), Some(hash)) = (&state, &hash)
+            && let Some(key) = state.keys.get(hash)
+        {
+            return Box::pin(async move { Ok(Self(key)) });
+        }
         let checked = key_with_role(
             req,
             KeyRole::Organiser,
             "this needs an organiser key: Authorization: Bearer <key>",
         );
         Box::pin(async move {
-            if let Some(key) = known {
-                return Ok(Self(key));
-            }
             let key = checked.await?;
             if let (Some(state), Some(hash)) = (state, hash) {
                 state.keys.remember(hash, key.clone());

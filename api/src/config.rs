@@ -209,10 +209,11 @@ impl Settings {
     }
 
     /// The pool size for requests: as configured, else on PostgreSQL 4 connections per HTTP worker
-    /// thread (one per core), from 8 to 32, and 8 on SQLite. More connections than the server has cores to run
-    /// them only queue at the server instead of in the pool, where waiting costs nothing: on this
-    /// project's 2-core machine, 32 connections booked at 0.55x–0.6x of the SQL baseline with 32
-    /// clients, 4 to 8 at 0.6x–0.9x (median 0.75x), p99 26–38 ms instead of 45 (README, "Performance").
+    /// thread (one per core), from 8 to 32, and 8 on SQLite. More connections than the server has
+    /// cores to run them only queue at the server instead of in the pool, where waiting costs
+    /// nothing: on this project's 2-core machine, 32 connections booked at 0.55x–0.6x of the SQL
+    /// baseline with 32 clients, 4 to 8 at 0.6x–0.9x (median 0.75x), p99 26–38 ms instead of 45
+    /// (README, "Performance").
     pub fn pool_size(&self) -> u32 {
         self.db_pool.unwrap_or(match Backend::of_url(&self.database_url) {
             Some(Backend::Postgres) => u32::try_from(4 * http_workers()).unwrap_or(32).clamp(8, 32),
