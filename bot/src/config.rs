@@ -6,6 +6,9 @@ use std::time::Duration;
 /// Where the API is when `CONVENE_API_URL` is not set: `convene-api serve`'s default address.
 pub const DEFAULT_API_URL: &str = "http://127.0.0.1:8080";
 
+/// How long the bot holds notifications it takes to send when `CONVENE_BOT_LEASE_SECONDS` is not set.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(120);
+
 /// What the console needs: the API and a bot key.
 #[derive(Clone, Debug)]
 pub struct ApiSettings {
@@ -28,6 +31,9 @@ pub struct DiscordSettings {
     pub guild_id: Option<u64>,
     /// `CONVENE_BOT_POLL_MS`: how often to ask the API for notifications to send (default 5 s).
     pub poll: Duration,
+    /// `CONVENE_BOT_LEASE_SECONDS`: how long the bot holds the notifications it takes to send
+    /// before the API offers them again (default 120; 10 to 600, as the API allows).
+    pub lease: Duration,
     /// `CONVENE_DISCORD_PROXY`: send Discord's HTTP requests to this base URL instead (a
     /// rate-limiting proxy, or the tests' fake Discord).
     pub discord_proxy: Option<String>,
@@ -103,6 +109,17 @@ pub fn discord() -> Result<DiscordSettings, SettingsError> {
             }
         })
         .unwrap_or(Duration::from_secs(5));
+    let lease = var("CONVENE_BOT_LEASE_SECONDS")
+        .map(|seconds| match seconds.parse::<u64>() {
+            Ok(s) if (10..=600).contains(&s) => Duration::from_secs(s),
+            _ => {
+                problems.push(format!(
+                    "  CONVENE_BOT_LEASE_SECONDS must be seconds, from 10 to 600, not {seconds:?}"
+                ));
+                DEFAULT_LEASE
+            }
+        })
+        .unwrap_or(DEFAULT_LEASE);
     if problems.is_empty() {
         Ok(DiscordSettings {
             api_url,
@@ -110,6 +127,7 @@ pub fn discord() -> Result<DiscordSettings, SettingsError> {
             token,
             guild_id,
             poll,
+            lease,
             discord_proxy: var("CONVENE_DISCORD_PROXY"),
         })
     } else {

@@ -26,8 +26,6 @@ type ApplicationContext<'a> = poise::ApplicationContext<'a, Data, Error>;
 const MESSAGE_MAX: usize = 2000;
 /// How many notifications one lease takes.
 const LEASE_BATCH: i64 = 20;
-/// How long the bot has to send a leased notification before the API offers it again.
-const LEASE_SECONDS: i64 = 120;
 
 fn user_of(ctx: Context<'_>) -> String {
     ctx.author().id.get().to_string()
@@ -457,9 +455,18 @@ async fn send_dm(http: &serenity::Http, message: &DiscordMessage) -> Result<(), 
 
 /// Leases due Discord notifications, sends each as a DM and acknowledges it, for ever. A DM that
 /// fails is not acknowledged: the API offers it again after the lease, with back-off.
-pub async fn deliver(http: Arc<serenity::Http>, api: HttpApi, poll: Duration) {
+///
+/// A DM is never still being sent when its lease runs out, when the API would offer it to another
+/// bot process (which would send it again): each DM may take a quarter of the lease, and none
+/// starts in the lease's last quarter. What a batch has not sent by then waits for its leases to
+/// run out and is offered again. A DM that Discord has not answered in its quarter is counted as
+/// failed; Discord may still deliver it, so a person may rarely get one twice, never none.
+pub async fn deliver(http: Arc<serenity::Http>, api: HttpApi, poll: Duration, lease: Duration) {
+    let per_dm = lease / 4;
+    let lease_seconds = i64::try_from(lease.as_secs()).unwrap_or(i64::MAX);
     loop {
-        let leased = match api.lease(LEASE_BATCH, LEASE_SECONDS).await {
+        let leased_at = tokio::time::Instant::now();
+        let leased = match api.lease(LEASE_BATCH, lease_seconds).await {
             Ok(items) => items,
             Err(e) => {
                 tracing::warn!(error = %e, "could not lease notifications");
@@ -467,16 +474,28 @@ pub async fn deliver(http: Arc<serenity::Http>, api: HttpApi, poll: Duration) {
             }
         };
         let full = leased.len() as i64 == LEASE_BATCH;
-        for message in leased {
-            match send_dm(&http, &message).await {
-                Ok(()) => {
+        for (i, message) in leased.iter().enumerate() {
+            if leased_at.elapsed() + per_dm > lease {
+                tracing::warn!(
+                    unsent = leased.len() - i,
+                    "Discord is slow: the rest of this batch waits until the API offers it again"
+                );
+                break;
+            }
+            match tokio::time::timeout(per_dm, send_dm(&http, message)).await {
+                Ok(Ok(())) => {
                     if let Err(e) = api.ack(message.id).await {
                         tracing::warn!(id = message.id, error = %e, "sent a DM but could not acknowledge it");
                     }
                 }
-                Err(e) => {
+                Ok(Err(e)) => {
                     tracing::warn!(id = message.id, error = %e, "could not send a DM; the API will offer it again")
                 }
+                Err(_) => tracing::warn!(
+                    id = message.id,
+                    seconds = per_dm.as_secs(),
+                    "Discord did not answer a DM in time; the API will offer it again"
+                ),
             }
         }
         if !full {
@@ -489,7 +508,7 @@ pub async fn deliver(http: Arc<serenity::Http>, api: HttpApi, poll: Duration) {
 pub async fn run(settings: DiscordSettings) -> Result<(), Error> {
     let framework_api = HttpApi::new(&settings.api_url, &settings.bot_key)?;
     let guild = settings.guild_id;
-    let poll = settings.poll;
+    let (poll, lease) = (settings.poll, settings.lease);
     let framework = poise::Framework::builder()
         .options(poise::FrameworkOptions {
             commands: commands(),
@@ -511,7 +530,7 @@ pub async fn run(settings: DiscordSettings) -> Result<(), Error> {
                     None => poise::builtins::register_globally(ctx, &framework.options().commands).await?,
                 }
                 tracing::info!(user = %ready.user.name, guild = ?guild, "connected to Discord; commands registered");
-                tokio::spawn(deliver(ctx.http.clone(), framework_api.clone(), poll));
+                tokio::spawn(deliver(ctx.http.clone(), framework_api.clone(), poll, lease));
                 Ok(Data { api: framework_api })
             })
         })

@@ -156,6 +156,8 @@ struct Inner {
     global_commands: Vec<Value>,
     guild_commands: HashMap<u64, Vec<Value>>,
     stubs: Vec<Stub>,
+    /// REST answers held back: `(method, path suffix, delay)`.
+    delays: Vec<(String, String, Duration)>,
     tasks: Vec<tokio::task::AbortHandle>,
 }
 
@@ -447,6 +449,16 @@ impl FakeDiscord {
                 body,
             },
         );
+    }
+
+    /// Answers every `method` request whose path (without query) ends with `path_suffix` only
+    /// after `delay`, as a slow or rate-limited Discord would (the request is recorded, and acted
+    /// on, when it arrives).
+    pub fn delay(&self, method: &str, path_suffix: &str, delay: Duration) {
+        self.shared
+            .lock()
+            .delays
+            .push((method.to_ascii_uppercase(), path_suffix.to_owned(), delay));
     }
 
     /// A user object as Discord sends it (`username` `user<id>`, new-style discriminator "0").
@@ -838,7 +850,19 @@ async fn handle_http_conn(mut stream: TcpStream, shared: Arc<Shared>) {
         let close = req
             .header("connection")
             .is_some_and(|v| v.eq_ignore_ascii_case("close"));
+        let delay = {
+            let path = req.target.split('?').next().unwrap_or("");
+            shared
+                .lock()
+                .delays
+                .iter()
+                .find(|(method, suffix, _)| *method == req.method && path.ends_with(suffix.as_str()))
+                .map(|(_, _, delay)| *delay)
+        };
         let (status, body) = handle_rest(&shared, req);
+        if let Some(delay) = delay {
+            tokio::time::sleep(delay).await;
+        }
         let reason = match status {
             200 => "OK",
             201 => "Created",

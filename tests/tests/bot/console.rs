@@ -122,4 +122,19 @@ async fn the_bot_without_its_settings_says_which_are_missing() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("CONVENE_BOT_KEY is not set"));
+    let out = std::process::Command::new(convene_bot_binary())
+        .env_clear()
+        .envs([
+            ("CONVENE_BOT_KEY", "k"),
+            ("DISCORD_TOKEN", "t"),
+            ("CONVENE_BOT_LEASE_SECONDS", "5"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("CONVENE_BOT_LEASE_SECONDS must be seconds, from 10 to 600"),
+        "{err}"
+    );
 }

@@ -12,8 +12,13 @@ use sea_orm::{ConnectionTrait as _, Statement};
 const WAIT: Duration = Duration::from_secs(30);
 
 fn start_bot(app: &TestApp, bot: &str, fake: &FakeDiscord) -> tokio::process::Child {
+    start_bot_with(app, bot, fake, &[])
+}
+
+fn start_bot_with(app: &TestApp, bot: &str, fake: &FakeDiscord, env: &[(&str, &str)]) -> tokio::process::Child {
     tokio::process::Command::new(convene_bot_binary())
         .env_clear()
+        .envs(env.iter().copied())
         .env("CONVENE_API_URL", &app.address)
         .env("CONVENE_BOT_KEY", bot)
         .env("DISCORD_TOKEN", "fake-token")
@@ -363,4 +368,61 @@ async fn a_dm_discord_refuses_is_not_acknowledged_so_the_api_offers_it_again() {
         "nothing refused is marked sent: {states:?}"
     );
     process.kill().await.ok();
+}
+
+#[tokio::test]
+async fn dms_that_outlast_their_lease_are_each_sent_once_though_a_second_bot_is_waiting_for_work() {
+    for app in spawn_apps().await {
+        let bot = app.bot_key().await;
+        let session = app.open_session(10, json!({})).await;
+        let users: Vec<u64> = (0..6).map(|i| 737_000 + i).collect();
+        for user in &users {
+            let person = app.create_participant(json!({"name": format!("Teacher {user}")})).await;
+            app.link_discord(&bot, &person, &user.to_string()).await;
+            assert_eq!(
+                app.book(&session["id"], person["id"].as_i64().unwrap()).await.status,
+                201
+            );
+        }
+        // Two bot processes, each with its own Discord answering every message 2 s late: six
+        // confirmations take 12 s to send one after another, longer than the 10 s lease.
+        let fakes = [FakeDiscord::start().await, FakeDiscord::start().await];
+        let lease = [("CONVENE_BOT_LEASE_SECONDS", "10")];
+        let mut processes = Vec::new();
+        for fake in &fakes {
+            fake.delay("POST", "/messages", Duration::from_secs(2));
+            processes.push(start_bot_with(&app, &bot, fake, &lease));
+        }
+        for fake in &fakes {
+            fake.wait_ready(WAIT).await;
+        }
+
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        let sent = "notifications WHERE channel = 'discord' AND kind = 'booking_confirmed' AND state = 'sent'";
+        while app.count(sent).await < 6 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "all six confirmations are sent within a minute"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        // Long enough for a second send of any of them, leased again, to reach Discord.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        for user in &users {
+            let dms: usize = fakes
+                .iter()
+                .map(|fake| {
+                    let channel = fake.dm_channel_id(*user);
+                    fake.requests()
+                        .iter()
+                        .filter(|r| r.is("POST", &format!("/channels/{channel}/messages")))
+                        .count()
+                })
+                .sum();
+            assert_eq!(dms, 1, "user {user} is told of their booking once");
+        }
+        for mut process in processes {
+            process.kill().await.ok();
+        }
+    }
 }
