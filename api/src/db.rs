@@ -1,6 +1,9 @@
 //! Connecting to the database and migrating it: SQLite (the embedded default) or PostgreSQL.
 //! The few places where the two differ live here, each with both branches.
 
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use std::time::Duration;
 
 use futures_util::FutureExt as _;
@@ -157,14 +160,68 @@ pub async fn migrate(db: &DatabaseConnection, url: &str) -> Result<(), DbErr> {
     }
 }
 
-/// Begins a transaction that will write: `BEGIN IMMEDIATE` on SQLite (so it queues for the write
-/// lock up front instead of failing when it upgrades), a plain `BEGIN` on PostgreSQL.
-pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
-    db.begin_with_options(TransactionOptions {
-        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-        ..Default::default()
-    })
-    .await
+/// A transaction that will write. On SQLite it also holds this process's turn to write to the
+/// file: its writers queue here, first come first served, and each finds SQLite's write lock free
+/// when its turn comes. Without the queue they all asked SQLite at once and the losers slept in
+/// SQLite's busy handler (1, 2, 5, 10, … 100 ms), often long after the lock was free again
+/// (README, "Performance"). Writers in other processes still meet at the busy timeout.
+pub struct WriteTxn {
+    txn: DatabaseTransaction,
+    /// Dropped after `txn` (fields drop in order), so the turn outlasts the transaction.
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl WriteTxn {
+    /// Commits, then gives up the turn.
+    pub async fn commit(self) -> Result<(), DbErr> {
+        self.txn.commit().await
+    }
+
+    /// Rolls back, then gives up the turn.
+    pub async fn rollback(self) -> Result<(), DbErr> {
+        self.txn.rollback().await
+    }
+}
+
+impl std::ops::Deref for WriteTxn {
+    type Target = DatabaseTransaction;
+
+    fn deref(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+}
+
+/// The queue of this process's writers to a SQLite file, one per file.
+fn sqlite_write_queue(db: &DatabaseConnection) -> Arc<tokio::sync::Mutex<()>> {
+    static QUEUES: LazyLock<Mutex<HashMap<PathBuf, Arc<tokio::sync::Mutex<()>>>>> = LazyLock::new(Default::default);
+    let file = db
+        .get_sqlite_connection_pool()
+        .connect_options()
+        .get_filename()
+        .to_owned();
+    QUEUES
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .entry(file)
+        .or_default()
+        .clone()
+}
+
+/// Begins a transaction that will write: on SQLite after this process's writers ahead of it
+/// ([`WriteTxn`]) and with `BEGIN IMMEDIATE` (so it takes the write lock up front instead of
+/// failing when it upgrades), a plain `BEGIN` on PostgreSQL.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTxn, DbErr> {
+    let turn = match db.get_database_backend() {
+        DatabaseBackend::Sqlite => Some(sqlite_write_queue(db).lock_owned().await),
+        _ => None,
+    };
+    let txn = db
+        .begin_with_options(TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        })
+        .await?;
+    Ok(WriteTxn { txn, _turn: turn })
 }
 
 /// `SELECT … FOR UPDATE` on PostgreSQL, so concurrent writers of the same row queue; on SQLite

@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use super::participant::{self, ParticipantInput};
 use super::school::{self, SchoolInput};
 use super::{DomainError, DomainResult, FieldError};
-use crate::db::begin_write;
+use crate::db::{WriteTxn, begin_write};
 
 /// The columns a schools sheet may have (`urn` is required: it is the key).
 pub const SCHOOL_COLUMNS: &[&str] = &[
@@ -315,12 +315,7 @@ impl Tally {
 }
 
 /// Commits when nothing was bad or bad rows are to be skipped; else rolls back.
-async fn finish(
-    txn: sea_orm::DatabaseTransaction,
-    mut tally: Tally,
-    broken: Vec<RowError>,
-    skip_invalid: bool,
-) -> DomainResult<Imported> {
+async fn finish(txn: WriteTxn, mut tally: Tally, broken: Vec<RowError>, skip_invalid: bool) -> DomainResult<Imported> {
     tally.report.skipped += broken.len() as u64;
     tally.report.errors.extend(broken);
     tally.report.errors.sort_by_key(|e| e.line);
@@ -391,14 +386,14 @@ pub async fn schools(db: &DatabaseConnection, body: &[u8], skip_invalid: bool) -
             Some(urn) => {
                 school_row::Entity::find()
                     .filter(school_row::Column::Urn.eq(urn.as_str()))
-                    .one(&txn)
+                    .one(&*txn)
                     .await?
             }
             None => None,
         };
         let done = match existing {
-            Some(found) => school::update(&txn, found.id, input).await.map(|_| false),
-            None => school::create(&txn, input).await.map(|_| true),
+            Some(found) => school::update(&*txn, found.id, input).await.map(|_| false),
+            None => school::create(&*txn, input).await.map(|_| true),
         };
         match done {
             Ok(true) => tally.report.created += 1,
@@ -446,7 +441,7 @@ pub async fn participants(db: &DatabaseConnection, body: &[u8], skip_invalid: bo
                     None => {
                         let id = school_row::Entity::find()
                             .filter(school_row::Column::Urn.eq(urn.as_str()))
-                            .one(&txn)
+                            .one(&*txn)
                             .await?
                             .map(|s| s.id);
                         schools.insert(urn.clone(), id);
@@ -504,14 +499,14 @@ pub async fn participants(db: &DatabaseConnection, body: &[u8], skip_invalid: bo
             Some(email) => {
                 participant_row::Entity::find()
                     .filter(participant_row::Column::Email.eq(email.as_str()))
-                    .one(&txn)
+                    .one(&*txn)
                     .await?
             }
             None => None,
         };
         let done = match existing {
-            Some(found) => participant::update(&txn, found.id, input).await.map(|_| false),
-            None => participant::create(&txn, input).await.map(|_| true),
+            Some(found) => participant::update(&*txn, found.id, input).await.map(|_| false),
+            None => participant::create(&*txn, input).await.map(|_| true),
         };
         match done {
             Ok(true) => tally.report.created += 1,

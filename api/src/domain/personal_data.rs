@@ -465,20 +465,20 @@ pub async fn sweep(db: &DatabaseConnection, retention_days: u32, now: DateTime<U
             Expr::value(Option::<i64>::None),
         )
         .filter(survey_invitation::Column::Id.in_subquery(answered))
-        .exec(&txn)
+        .exec(&*txn)
         .await?;
     let responses = survey_response::Entity::update_many()
         .col_expr(survey_response::Column::ParticipantId, Expr::value(Option::<i64>::None))
         .filter(survey_response::Column::ParticipantId.is_not_null())
         .filter(survey_response::Column::SubmittedAt.lt(cutoff))
-        .exec(&txn)
+        .exec(&*txn)
         .await?
         .rows_affected;
     let reflections = reflection::Entity::update_many()
         .col_expr(reflection::Column::ParticipantId, Expr::value(Option::<i64>::None))
         .filter(reflection::Column::ParticipantId.is_not_null())
         .filter(reflection::Column::CreatedAt.lt(cutoff))
-        .exec(&txn)
+        .exec(&*txn)
         .await?
         .rows_affected;
     txn.commit().await?;
