@@ -456,13 +456,14 @@ async fn send_dm(http: &serenity::Http, message: &DiscordMessage) -> Result<(), 
 /// Leases due Discord notifications, sends each as a DM and acknowledges it, for ever. A DM that
 /// fails is not acknowledged: the API offers it again after the lease, with back-off.
 ///
-/// A DM is never still being sent when its lease runs out, when the API would offer it to another
-/// bot process (which would send it again): each DM may take a quarter of the lease, and none
-/// starts in the lease's last quarter. What a batch has not sent by then waits for its leases to
-/// run out and is offered again. A DM that Discord has not answered in its quarter is counted as
-/// failed; Discord may still deliver it, so a person may rarely get one twice, never none.
+/// A DM is never still being sent, nor its acknowledgement on its way, when its lease runs out and
+/// the API may offer it to another bot process (which would send it again): each DM may take a
+/// quarter of the lease and its acknowledgement an eighth, and a DM starts only while both still
+/// fit in the lease. What a batch has not sent by then waits for its leases to run out and is
+/// offered again. A DM that Discord has not answered in its quarter counts as failed; Discord may
+/// still deliver it, so a person may rarely get one twice, never none.
 pub async fn deliver(http: Arc<serenity::Http>, api: HttpApi, poll: Duration, lease: Duration) {
-    let per_dm = lease / 4;
+    let (per_dm, per_ack) = (lease / 4, lease / 8);
     let lease_seconds = i64::try_from(lease.as_secs()).unwrap_or(i64::MAX);
     loop {
         let leased_at = tokio::time::Instant::now();
@@ -475,7 +476,7 @@ pub async fn deliver(http: Arc<serenity::Http>, api: HttpApi, poll: Duration, le
         };
         let full = leased.len() as i64 == LEASE_BATCH;
         for (i, message) in leased.iter().enumerate() {
-            if leased_at.elapsed() + per_dm > lease {
+            if leased_at.elapsed() + per_dm + per_ack > lease {
                 tracing::warn!(
                     unsent = leased.len() - i,
                     "Discord is slow: the rest of this batch waits until the API offers it again"
@@ -483,17 +484,23 @@ pub async fn deliver(http: Arc<serenity::Http>, api: HttpApi, poll: Duration, le
                 break;
             }
             match tokio::time::timeout(per_dm, send_dm(&http, message)).await {
-                Ok(Ok(())) => {
-                    if let Err(e) = api.ack(message.id).await {
-                        tracing::warn!(id = message.id, error = %e, "sent a DM but could not acknowledge it");
+                Ok(Ok(())) => match tokio::time::timeout(per_ack, api.ack(message.id)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => {
+                        tracing::warn!(id = message.id, error = %e, "sent a DM but could not acknowledge it")
                     }
-                }
+                    Err(_) => tracing::warn!(
+                        id = message.id,
+                        ms = per_ack.as_millis(),
+                        "sent a DM but the API did not take its acknowledgement in time"
+                    ),
+                },
                 Ok(Err(e)) => {
                     tracing::warn!(id = message.id, error = %e, "could not send a DM; the API will offer it again")
                 }
                 Err(_) => tracing::warn!(
                     id = message.id,
-                    seconds = per_dm.as_secs(),
+                    ms = per_dm.as_millis(),
                     "Discord did not answer a DM in time; the API will offer it again"
                 ),
             }

@@ -375,7 +375,7 @@ async fn dms_that_outlast_their_lease_are_each_sent_once_though_a_second_bot_is_
     for app in spawn_apps().await {
         let bot = app.bot_key().await;
         let session = app.open_session(10, json!({})).await;
-        let users: Vec<u64> = (0..6).map(|i| 737_000 + i).collect();
+        let users: Vec<u64> = (0..8).map(|i| 737_000 + i).collect();
         for user in &users {
             let person = app.create_participant(json!({"name": format!("Teacher {user}")})).await;
             app.link_discord(&bot, &person, &user.to_string()).await;
@@ -384,25 +384,27 @@ async fn dms_that_outlast_their_lease_are_each_sent_once_though_a_second_bot_is_
                 201
             );
         }
-        // Two bot processes, each with its own Discord answering every message 2 s late: six
-        // confirmations take 12 s to send one after another, longer than the 10 s lease.
+        // Two bot processes, each with its own Discord answering every message 2 s late: eight
+        // confirmations take 16 s to send one after another, longer than the 12 s lease. The
+        // first bot leases all eight before the second starts asking.
         let fakes = [FakeDiscord::start().await, FakeDiscord::start().await];
-        let lease = [("CONVENE_BOT_LEASE_SECONDS", "10")];
+        let lease = [("CONVENE_BOT_LEASE_SECONDS", "12")];
         let mut processes = Vec::new();
         for fake in &fakes {
             fake.delay("POST", "/messages", Duration::from_secs(2));
             processes.push(start_bot_with(&app, &bot, fake, &lease));
-        }
-        for fake in &fakes {
             fake.wait_ready(WAIT).await;
+            if processes.len() == 1 {
+                fake.wait_for_request(|r| r.is("POST", "/messages"), WAIT).await;
+            }
         }
 
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
         let sent = "notifications WHERE channel = 'discord' AND kind = 'booking_confirmed' AND state = 'sent'";
-        while app.count(sent).await < 6 {
+        while app.count(sent).await < 8 {
             assert!(
                 tokio::time::Instant::now() < deadline,
-                "all six confirmations are sent within a minute"
+                "all eight confirmations are sent within 90 s"
             );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
