@@ -161,10 +161,10 @@ pub async fn migrate(db: &DatabaseConnection, url: &str) -> Result<(), DbErr> {
 }
 
 /// A transaction that will write. On SQLite it also holds this process's turn to write to the
-/// file: its writers queue here, first come first served, and each finds SQLite's write lock free
-/// when its turn comes. Without the queue they all asked SQLite at once and the losers slept in
-/// SQLite's busy handler (1, 2, 5, 10, … 100 ms), often long after the lock was free again
-/// (README, "Performance"). Writers in other processes still meet at the busy timeout.
+/// file: its write transactions queue here, first come first served, so they do not all ask
+/// SQLite at once and sleep in SQLite's busy handler (1, 2, 5, 10, … 100 ms), often long after
+/// the lock was free again (README, "Performance"). Single-statement writes outside a
+/// transaction, and writers in other processes, still meet them at SQLite's busy timeout.
 pub struct WriteTxn {
     txn: DatabaseTransaction,
     /// Dropped after `txn` (fields drop in order), so the turn outlasts the transaction.
@@ -212,7 +212,16 @@ fn sqlite_write_queue(db: &DatabaseConnection) -> Arc<tokio::sync::Mutex<()>> {
 /// failing when it upgrades), a plain `BEGIN` on PostgreSQL.
 pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTxn, DbErr> {
     let turn = match db.get_database_backend() {
-        DatabaseBackend::Sqlite => Some(sqlite_write_queue(db).lock_owned().await),
+        DatabaseBackend::Sqlite => Some(
+            tokio::time::timeout(SQLITE_BUSY_TIMEOUT, sqlite_write_queue(db).lock_owned())
+                .await
+                .map_err(|_| {
+                    DbErr::Custom(format!(
+                        "database is locked: no turn to write within {} s",
+                        SQLITE_BUSY_TIMEOUT.as_secs()
+                    ))
+                })?,
+        ),
         _ => None,
     };
     let txn = db
