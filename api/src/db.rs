@@ -164,7 +164,8 @@ pub async fn migrate(db: &DatabaseConnection, url: &str) -> Result<(), DbErr> {
 /// file: its write transactions queue here, first come first served, so they do not all ask
 /// SQLite at once and sleep in SQLite's busy handler (1, 2, 5, 10, … 100 ms), often long after
 /// the lock was free again (README, "Performance"). Single-statement writes outside a
-/// transaction, and writers in other processes, still meet them at SQLite's busy timeout.
+/// transaction, and writers in other processes, still meet them at SQLite's busy timeout, and
+/// get in only between two turns: a write a person waits for belongs in one (`in_write_txn`).
 pub struct WriteTxn {
     txn: DatabaseTransaction,
     /// Dropped after `txn` (fields drop in order), so the turn outlasts the transaction.

@@ -7,6 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use crate::auth::{Bot, Me};
 use crate::domain::booking::Booking;
 use crate::domain::feed::{self, FeedToken};
+use crate::domain::in_write_txn;
 use crate::domain::link::{self, LinkRequest, LinkRequested, Linked, VerifyRequest};
 use crate::domain::me::{
     self, MyBooking, MyBookingFilter, MyBookingInput, OpenSession, OpenSessionFilter, Preferences, PreferencesInput,
@@ -310,7 +311,10 @@ pub async fn reflect(
     me: Me,
     JsonBody(input): JsonBody<ReflectionText>,
 ) -> Result<HttpResponse, ApiError> {
-    let stored = reflection::create(&state.db, &me.person, input).await?;
+    let stored = in_write_txn(&state.db, async |txn| {
+        reflection::create(txn, &me.person, input.clone()).await
+    })
+    .await?;
     Ok(HttpResponse::build(StatusCode::CREATED)
         .insert_header(("Location", "/v1/me/reflections"))
         .json(stored))

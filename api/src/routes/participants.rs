@@ -3,6 +3,7 @@
 use actix_web::{HttpResponse, web};
 
 use crate::auth::Organiser;
+use crate::domain::in_write_txn;
 use crate::domain::participant::{self, Participant, ParticipantFilter, ParticipantInput};
 use crate::domain::personal_data::{self, PersonalData};
 use crate::error::{ApiError, Problem};
@@ -43,7 +44,7 @@ pub async fn create(
     _: Organiser,
     JsonBody(input): JsonBody<ParticipantInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let participant = participant::create(&state.db, input).await?;
+    let participant = in_write_txn(&state.db, async |txn| participant::create(txn, input.clone()).await).await?;
     Ok(super::created(
         format!("/v1/participants/{}", participant.id),
         &participant,
@@ -80,7 +81,10 @@ pub async fn update(
     id: web::Path<i64>,
     JsonBody(input): JsonBody<ParticipantInput>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(participant::update(&state.db, id.into_inner(), input).await?))
+    Ok(HttpResponse::Ok().json({
+        let id = id.into_inner();
+        in_write_txn(&state.db, async |txn| participant::update(txn, id, input.clone()).await).await?
+    }))
 }
 
 /// Erase a participant: their name, email, Discord link and feed are removed; their bookings and

@@ -3,6 +3,7 @@
 use actix_web::{HttpResponse, web};
 
 use crate::auth::Organiser;
+use crate::domain::in_write_txn;
 use crate::domain::programme::{self, Programme, ProgrammeFilter, ProgrammeInput};
 use crate::error::{ApiError, Problem};
 use crate::extract::{JsonBody, QueryParams};
@@ -41,7 +42,7 @@ pub async fn create(
     _: Organiser,
     JsonBody(input): JsonBody<ProgrammeInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let programme = programme::create(&state.db, input).await?;
+    let programme = in_write_txn(&state.db, async |txn| programme::create(txn, input.clone()).await).await?;
     Ok(super::created(format!("/v1/programmes/{}", programme.id), &programme))
 }
 
@@ -74,7 +75,10 @@ pub async fn update(
     id: web::Path<i64>,
     JsonBody(input): JsonBody<ProgrammeInput>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(programme::update(&state.db, id.into_inner(), input).await?))
+    Ok(HttpResponse::Ok().json({
+        let id = id.into_inner();
+        in_write_txn(&state.db, async |txn| programme::update(txn, id, input.clone()).await).await?
+    }))
 }
 
 /// Delete a programme (its events stay, no longer part of a series).
@@ -86,6 +90,7 @@ pub async fn update(
         (status = 404, description = "No such programme", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn delete(state: web::Data<AppState>, _: Organiser, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
-    programme::delete(&state.db, id.into_inner()).await?;
+    let id = id.into_inner();
+    in_write_txn(&state.db, async |txn| programme::delete(txn, id).await).await?;
     Ok(HttpResponse::NoContent().finish())
 }

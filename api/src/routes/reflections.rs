@@ -4,6 +4,7 @@
 use actix_web::{HttpResponse, web};
 
 use crate::auth::Organiser;
+use crate::domain::in_write_txn;
 use crate::domain::reflection::{self, Reflection, ReflectionFilter, ReflectionInput};
 use crate::error::{ApiError, Problem};
 use crate::extract::{JsonBody, QueryParams};
@@ -24,7 +25,7 @@ pub async fn create(
     _: Organiser,
     JsonBody(input): JsonBody<ReflectionInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let stored = reflection::create_for(&state.db, input).await?;
+    let stored = in_write_txn(&state.db, async |txn| reflection::create_for(txn, input.clone()).await).await?;
     Ok(super::created(
         format!("/v1/reflections?participant_id={}", stored.participant_id.unwrap_or(0)),
         &stored,

@@ -3,6 +3,7 @@
 use actix_web::{HttpResponse, web};
 
 use crate::auth::Organiser;
+use crate::domain::in_write_txn;
 use crate::domain::school::{self, School, SchoolFilter, SchoolInput};
 use crate::error::{ApiError, Problem};
 use crate::extract::{JsonBody, QueryParams};
@@ -42,7 +43,7 @@ pub async fn create(
     _: Organiser,
     JsonBody(input): JsonBody<SchoolInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let school = school::create(&state.db, input).await?;
+    let school = in_write_txn(&state.db, async |txn| school::create(txn, input.clone()).await).await?;
     Ok(super::created(format!("/v1/schools/{}", school.id), &school))
 }
 
@@ -76,7 +77,10 @@ pub async fn update(
     id: web::Path<i64>,
     JsonBody(input): JsonBody<SchoolInput>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(school::update(&state.db, id.into_inner(), input).await?))
+    Ok(HttpResponse::Ok().json({
+        let id = id.into_inner();
+        in_write_txn(&state.db, async |txn| school::update(txn, id, input.clone()).await).await?
+    }))
 }
 
 /// Delete a school (its people keep their history).
@@ -88,6 +92,7 @@ pub async fn update(
         (status = 404, description = "No such school", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn delete(state: web::Data<AppState>, _: Organiser, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
-    school::delete(&state.db, id.into_inner()).await?;
+    let id = id.into_inner();
+    in_write_txn(&state.db, async |txn| school::delete(txn, id).await).await?;
     Ok(HttpResponse::NoContent().finish())
 }
