@@ -195,17 +195,13 @@ impl std::ops::Deref for WriteTxn {
 /// The queue of this process's writers to a SQLite file, one per file.
 fn sqlite_write_queue(db: &DatabaseConnection) -> Arc<tokio::sync::Mutex<()>> {
     static QUEUES: LazyLock<Mutex<HashMap<PathBuf, Arc<tokio::sync::Mutex<()>>>>> = LazyLock::new(Default::default);
-    let file = db
-        .get_sqlite_connection_pool()
-        .connect_options()
-        .get_filename()
-        .to_owned();
-    QUEUES
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .entry(file)
-        .or_default()
-        .clone()
+    let options = db.get_sqlite_connection_pool().connect_options();
+    let file = options.get_filename();
+    let mut queues = QUEUES.lock().unwrap_or_else(PoisonError::into_inner);
+    match queues.get(file) {
+        Some(queue) => queue.clone(),
+        None => queues.entry(file.to_owned()).or_default().clone(),
+    }
 }
 
 /// Begins a transaction that will write: on SQLite after this process's writers ahead of it

@@ -68,6 +68,25 @@ fn api(problems: &mut Vec<String>) -> ApiSettings {
     ApiSettings { api_url, bot_key }
 }
 
+/// The duration setting `name`, a whole number of `unit`s within `allowed` (`expected` says so in
+/// words); a malformed one is added to `problems`, and the caller's default stands in for it.
+fn duration(
+    problems: &mut Vec<String>,
+    name: &str,
+    expected: &str,
+    allowed: std::ops::RangeInclusive<u64>,
+    unit: fn(u64) -> Duration,
+) -> Option<Duration> {
+    let given = var(name)?;
+    match given.parse::<u64>() {
+        Ok(n) if allowed.contains(&n) => Some(unit(n)),
+        _ => {
+            problems.push(format!("  {name} must be {expected}, not {given:?}"));
+            None
+        }
+    }
+}
+
 /// The console's settings.
 pub fn console() -> Result<ApiSettings, SettingsError> {
     let mut problems = Vec::new();
@@ -98,28 +117,22 @@ pub fn discord() -> Result<DiscordSettings, SettingsError> {
             None
         }
     });
-    let poll = var("CONVENE_BOT_POLL_MS")
-        .map(|ms| match ms.parse::<u64>() {
-            Ok(ms) if ms >= 10 => Duration::from_millis(ms),
-            _ => {
-                problems.push(format!(
-                    "  CONVENE_BOT_POLL_MS must be milliseconds, at least 10, not {ms:?}"
-                ));
-                Duration::from_secs(5)
-            }
-        })
-        .unwrap_or(Duration::from_secs(5));
-    let lease = var("CONVENE_BOT_LEASE_SECONDS")
-        .map(|seconds| match seconds.parse::<u64>() {
-            Ok(s) if (10..=600).contains(&s) => Duration::from_secs(s),
-            _ => {
-                problems.push(format!(
-                    "  CONVENE_BOT_LEASE_SECONDS must be seconds, from 10 to 600, not {seconds:?}"
-                ));
-                DEFAULT_LEASE
-            }
-        })
-        .unwrap_or(DEFAULT_LEASE);
+    let poll = duration(
+        &mut problems,
+        "CONVENE_BOT_POLL_MS",
+        "milliseconds, at least 10",
+        10..=u64::MAX,
+        Duration::from_millis,
+    )
+    .unwrap_or(Duration::from_secs(5));
+    let lease = duration(
+        &mut problems,
+        "CONVENE_BOT_LEASE_SECONDS",
+        "seconds, from 10 to 600",
+        10..=600,
+        Duration::from_secs,
+    )
+    .unwrap_or(DEFAULT_LEASE);
     if problems.is_empty() {
         Ok(DiscordSettings {
             api_url,

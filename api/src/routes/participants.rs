@@ -81,10 +81,9 @@ pub async fn update(
     id: web::Path<i64>,
     JsonBody(input): JsonBody<ParticipantInput>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json({
-        let id = id.into_inner();
-        in_write_txn(&state.db, async |txn| participant::update(txn, id, input.clone()).await).await?
-    }))
+    let id = id.into_inner();
+    let changed = in_write_txn(&state.db, async |txn| participant::update(txn, id, input.clone()).await).await?;
+    Ok(HttpResponse::Ok().json(changed))
 }
 
 /// Erase a participant: their name, email, Discord link and feed are removed; their bookings and

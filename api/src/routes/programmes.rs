@@ -75,10 +75,9 @@ pub async fn update(
     id: web::Path<i64>,
     JsonBody(input): JsonBody<ProgrammeInput>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json({
-        let id = id.into_inner();
-        in_write_txn(&state.db, async |txn| programme::update(txn, id, input.clone()).await).await?
-    }))
+    let id = id.into_inner();
+    let changed = in_write_txn(&state.db, async |txn| programme::update(txn, id, input.clone()).await).await?;
+    Ok(HttpResponse::Ok().json(changed))
 }
 
 /// Delete a programme (its events stay, no longer part of a series).

@@ -77,10 +77,9 @@ pub async fn update(
     id: web::Path<i64>,
     JsonBody(input): JsonBody<SchoolInput>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json({
-        let id = id.into_inner();
-        in_write_txn(&state.db, async |txn| school::update(txn, id, input.clone()).await).await?
-    }))
+    let id = id.into_inner();
+    let changed = in_write_txn(&state.db, async |txn| school::update(txn, id, input.clone()).await).await?;
+    Ok(HttpResponse::Ok().json(changed))
 }
 
 /// Delete a school (its people keep their history).
