@@ -9,6 +9,7 @@ use std::time::Duration;
 use futures_util::FutureExt as _;
 
 use migration::{Migrator, MigratorTrait};
+use sea_orm::sea_query::LockType;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr,
@@ -59,6 +60,16 @@ fn options(url: &str, backend: Backend, pool_size: u32) -> ConnectOptions {
         .acquire_timeout(Duration::from_secs(60))
         .test_before_acquire_if_idle_for(PING_AFTER_IDLE)
         .sqlx_logging(false);
+    // Every taking of a connection is reported (at TRACE, which the log leaves out), so that
+    // `/metrics` can show how long requests waited for one (`metrics::PoolWaitLayer`).
+    match backend {
+        Backend::Postgres => {
+            options.map_sqlx_postgres_pool_opts(|o| o.acquire_time_level(log::LevelFilter::Trace));
+        }
+        Backend::Sqlite => {
+            options.map_sqlx_sqlite_pool_opts(|o| o.acquire_time_level(log::LevelFilter::Trace));
+        }
+    }
     if backend == Backend::Sqlite {
         options.map_sqlx_sqlite_opts(|o| {
             o.create_if_missing(true)
@@ -204,23 +215,30 @@ fn sqlite_write_queue(db: &DatabaseConnection) -> Arc<tokio::sync::Mutex<()>> {
     }
 }
 
+/// This process's turn to write to a SQLite file (see [`WriteTxn`]), for a write that is a single
+/// statement outside a transaction (the notifications worker's claims and marks): held while
+/// the statement runs, it runs between two write transactions instead of meeting them at
+/// SQLite's busy timeout. `None` on PostgreSQL, whose writers need no turn.
+pub async fn write_turn(db: &DatabaseConnection) -> Result<Option<tokio::sync::OwnedMutexGuard<()>>, DbErr> {
+    if db.get_database_backend() != DatabaseBackend::Sqlite {
+        return Ok(None);
+    }
+    tokio::time::timeout(SQLITE_BUSY_TIMEOUT, sqlite_write_queue(db).lock_owned())
+        .await
+        .map(Some)
+        .map_err(|_| {
+            DbErr::Custom(format!(
+                "database is locked: no turn to write within {} s",
+                SQLITE_BUSY_TIMEOUT.as_secs()
+            ))
+        })
+}
+
 /// Begins a transaction that will write: on SQLite after this process's writers ahead of it
 /// ([`WriteTxn`]) and with `BEGIN IMMEDIATE` (so it takes the write lock up front instead of
 /// failing when it upgrades), a plain `BEGIN` on PostgreSQL.
 pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTxn, DbErr> {
-    let turn = match db.get_database_backend() {
-        DatabaseBackend::Sqlite => Some(
-            tokio::time::timeout(SQLITE_BUSY_TIMEOUT, sqlite_write_queue(db).lock_owned())
-                .await
-                .map_err(|_| {
-                    DbErr::Custom(format!(
-                        "database is locked: no turn to write within {} s",
-                        SQLITE_BUSY_TIMEOUT.as_secs()
-                    ))
-                })?,
-        ),
-        _ => None,
-    };
+    let turn = write_turn(db).await?;
     let txn = db
         .begin_with_options(TransactionOptions {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
@@ -230,11 +248,18 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTxn, DbErr> {
     Ok(WriteTxn { txn, _turn: turn })
 }
 
-/// `SELECT … FOR UPDATE` on PostgreSQL, so concurrent writers of the same row queue; on SQLite
-/// the select is left as it is, since `BEGIN IMMEDIATE` already lets only one writer in.
+/// `SELECT … FOR NO KEY UPDATE` on PostgreSQL, so concurrent writers of the same row queue; on
+/// SQLite the select is left as it is, since `BEGIN IMMEDIATE` already lets only one writer in.
+///
+/// `NO KEY`: the writers that lock this way change no key, and the lock then does not conflict
+/// with the `FOR KEY SHARE` that a foreign key check takes on the row it references (another
+/// transaction inserting an outbox row or a calendar sequence for this person or session).
+/// `FOR UPDATE` does, and made bookings queue behind the notifications worker's writes (and
+/// deadlock with them when a booking was sent twice at once). Deleting a row, or changing its
+/// key, still waits for such checks, as it must.
 pub fn for_update<E: EntityTrait>(select: Select<E>, backend: DatabaseBackend) -> Select<E> {
     match backend {
-        DatabaseBackend::Postgres => select.lock_exclusive(),
+        DatabaseBackend::Postgres => select.lock(LockType::NoKeyUpdate),
         _ => select,
     }
 }

@@ -35,6 +35,9 @@ pub enum Mode {
     PermFail,
     /// Reads the message to its final dot, then cuts the connection (TCP reset) without answering.
     Drop,
+    /// Reads the message, then withholds the answer for as long as the mode stays `Hold` (a
+    /// relay that stalls mid-send); [`SmtpSink::wait_until_holding`] waits for that.
+    Hold,
 }
 
 impl Mode {
@@ -45,6 +48,7 @@ impl Mode {
             Mode::TempFail => "tempfail",
             Mode::PermFail => "permfail",
             Mode::Drop => "drop",
+            Mode::Hold => "hold",
         }
     }
 }
@@ -201,6 +205,32 @@ impl SmtpSink {
         let part = self.dir.join("mode.part");
         std::fs::write(&part, mode.name()).unwrap();
         std::fs::rename(&part, self.dir.join("mode")).unwrap();
+    }
+
+    /// How many messages the sink has held (in [`Mode::Hold`]) so far, released or not.
+    pub fn held(&self) -> usize {
+        std::fs::read_dir(&self.dir)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .filter(|e| e.file_name().to_string_lossy().starts_with("held-"))
+                    .count()
+            })
+            .unwrap_or(0)
+    }
+
+    /// Waits until the sink holds at least `n` messages mid-send; fails the test after `timeout`.
+    pub async fn wait_until_holding(&self, n: usize, timeout: Duration) {
+        let start = Instant::now();
+        while self.held() < n {
+            assert!(
+                start.elapsed() < timeout,
+                "the SMTP sink held {} messages, not {n}, within {timeout:?}\n{}",
+                self.held(),
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// Reads the messages that arrived since the last look; returns how many there are in all.

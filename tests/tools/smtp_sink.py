@@ -14,6 +14,9 @@ switch it while the server runs; write it atomically), or from --mode while that
 
 - accept: 250, and the message is saved;
 - slow: as accept, but the answer to the end of DATA comes SLOW_SECONDS late (a slow relay);
+- hold: the answer to the end of DATA waits for as long as the mode stays `hold` (a relay that
+  stalls mid-send), then is given as the new mode says; each message held writes DIR/held-<n>
+  as it starts waiting, so a test knows the sender is stuck;
 - tempfail: 451 to MAIL (and to DATA, if the switch came mid-transaction); nothing is saved;
 - permfail: 550 likewise;
 - drop: the client's message is read to its final dot, then the connection is cut (TCP abort)
@@ -30,7 +33,7 @@ import threading
 
 from aiosmtpd.smtp import SMTP
 
-MODES = ("accept", "slow", "tempfail", "permfail", "drop")
+MODES = ("accept", "slow", "tempfail", "permfail", "drop", "hold")
 # How late the slow mode answers: twice the lease of the test that uses it (3 s), well within
 # the service's send timeout (60 s).
 SLOW_SECONDS = 6
@@ -46,6 +49,7 @@ class Sink:
         self.default_mode = default_mode
         self.mode_file = os.path.join(directory, "mode")
         self.count = 0
+        self.held = 0
 
     def mode(self):
         try:
@@ -68,6 +72,12 @@ class Sink:
 
     async def handle_DATA(self, server, session, envelope):
         mode = self.mode()
+        if mode == "hold":
+            self.held += 1
+            write_atomically(os.path.join(self.directory, f"held-{self.held:06d}"), b"")
+            while mode == "hold":
+                await asyncio.sleep(0.05)
+                mode = self.mode()
         if mode == "drop":
             server.transport.abort()
             # connection_lost() cancels this coroutine; nothing more is said.

@@ -173,8 +173,10 @@ async fn lock_session_and_person(
         );
     }
     if backend == sea_orm::DatabaseBackend::Postgres {
+        // NO KEY UPDATE, as `db::for_update` says why: foreign key checks of other
+        // transactions (the worker's writes) neither wait for it nor make it wait.
         query.lock_with_tables(
-            LockType::Update,
+            LockType::NoKeyUpdate,
             [session::Entity.into_table_ref(), participant::Entity.into_table_ref()],
         );
     }

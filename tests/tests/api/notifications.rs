@@ -567,3 +567,173 @@ async fn two_worker_processes_never_send_the_same_message() {
         assert_eq!(owners, 120);
     }
 }
+
+#[tokio::test]
+async fn bookings_cancellations_and_promotions_answer_while_the_relay_holds_their_own_messages_mid_send() {
+    for backend in backends() {
+        let sink = SmtpSink::start(Mode::Hold).await;
+        let app = app_with_sink(backend, &sink).await;
+        let first = app.open_session(1, json!({})).await;
+        let event = app.create_event(json!({"title": "Second workshop"})).await;
+        let day = (Utc::now() + chrono::Duration::days(12)).format("%Y-%m-%d").to_string();
+        let second = app
+            .create_session(
+                &event["id"],
+                json!({"start": format!("{day}T09:00"), "end": format!("{day}T10:00"), "capacity": 5}),
+            )
+            .await;
+        let people = app.create_participants(2, None).await;
+        let (ann, ben) = (people[0], people[1]);
+
+        // Ann's confirmation goes out, and the relay holds it mid-send.
+        let booked = app.book(&first["id"], ann).await;
+        assert_eq!(booked.status, 201, "{}", booked.text);
+        sink.wait_until_holding(1, Duration::from_secs(60)).await;
+
+        // Everything that touches the very person and session whose message is in flight. A
+        // generous bound, so a lock held across the send fails the test instead of hanging it.
+        let work = async {
+            let reply = app.book(&first["id"], ben).await;
+            assert_eq!(reply.json()["status"], "waitlisted", "{}", reply.text);
+            let again = app.book(&first["id"], ann).await;
+            assert_eq!(again.json()["id"], booked.json()["id"], "{}", again.text);
+            let cancelled = app.delete(&format!("/v1/bookings/{}", booked.json()["id"])).await;
+            assert_eq!(cancelled.status, 200, "{}", cancelled.text);
+            let waiting = app.book(&first["id"], ann).await;
+            assert_eq!(waiting.json()["status"], "waitlisted", "{}", waiting.text);
+            let elsewhere = app.book(&second["id"], ann).await;
+            assert_eq!(elsewhere.json()["status"], "confirmed", "{}", elsewhere.text);
+            let list = app.get(&format!("/v1/sessions/{}/bookings", first["id"])).await;
+            let ben_status = list.json()["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|b| b["participant_id"] == ben)
+                .map(|b| b["status"].clone());
+            assert_eq!(ben_status, Some(json!("confirmed")), "Ben was promoted: {}", list.text);
+        };
+        tokio::time::timeout(Duration::from_secs(120), work)
+            .await
+            .unwrap_or_else(|_| panic!("{backend:?}: a request waited for the relay"));
+
+        // All of it answered while the relay still held the first message: nothing has arrived.
+        assert!(sink.held() >= 1);
+        assert!(
+            sink.messages().is_empty(),
+            "{backend:?}: the relay let a message through before it was released"
+        );
+
+        // Released, everything queued is delivered or withdrawn, and nothing is left leased.
+        sink.set_mode(Mode::Accept);
+        let mut open = i64::MAX;
+        for _ in 0..300 {
+            open = app
+                .count(
+                    "notifications WHERE channel = 'email' AND state IN ('pending', 'leased') AND kind <> 'reminder'",
+                )
+                .await;
+            if open == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(
+            open, 0,
+            "{backend:?}: messages still waiting after the relay was released"
+        );
+        let subjects: Vec<String> = sink
+            .messages()
+            .iter()
+            .map(|m| m.read()["subject"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        assert!(
+            subjects.iter().any(|s| s.starts_with("Booked:")),
+            "{backend:?}: {subjects:?}"
+        );
+        // Each mail carries the Message-ID its row was marked sent with (marked a batch at once).
+        let recorded: Vec<Value> = app
+            .get("/v1/notifications?state=sent&channel=email&limit=500")
+            .await
+            .json()["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["message_id"].clone())
+            .collect();
+        assert_eq!(
+            recorded.len(),
+            sink.messages().len(),
+            "{backend:?}: one mail per row sent"
+        );
+        for mail in sink.messages() {
+            let id = mail.read()["message_id"].clone();
+            assert!(
+                recorded.contains(&id),
+                "{backend:?}: {id} is not a sent row's: {recorded:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn bookings_cancellations_and_promotions_do_not_wait_for_a_transaction_that_references_their_session_and_people()
+{
+    // The worker's writes reference a session and a person (a calendar sequence, an outbox row),
+    // and on PostgreSQL each foreign key check takes FOR KEY SHARE on the row it references
+    // until that transaction ends. A booking that locked those rows FOR UPDATE queued behind it,
+    // and a second booking of the same pair, queued between them, deadlocked (broken only after
+    // `deadlock_timeout`). SQLite has no row locks: one writer at a time by design.
+    for backend in backends()
+        .into_iter()
+        .filter(|b| *b == convene_tests::Backend::Postgres)
+    {
+        let app = spawn_app_with(backend, |s| s.worker = false).await;
+        let session = app.open_session(1, json!({})).await;
+        let people = app.create_participants(2, None).await;
+        let (ann, ben) = (people[0], people[1]);
+        let booked = app.book(&session["id"], ann).await.json();
+        assert_eq!(booked["status"], "confirmed");
+        assert_eq!(app.book(&session["id"], ben).await.json()["status"], "waitlisted");
+
+        // Another connection writes what the worker writes for both people, and stays open.
+        let other = sea_orm::Database::connect(&app.database_url).await.unwrap();
+        let txn = sea_orm::TransactionTrait::begin(&other).await.unwrap();
+        for person in [ann, ben] {
+            txn.execute_raw(Statement::from_string(
+                sea_orm::DatabaseBackend::Postgres,
+                format!(
+                    "INSERT INTO calendar_sequences (participant_id, session_id, sequence, updated_at) \
+                     VALUES ({person}, {}, 0, now())",
+                    session["id"]
+                ),
+            ))
+            .await
+            .unwrap();
+        }
+
+        let work = async {
+            let again = app.book(&session["id"], ann).await;
+            assert_eq!(again.json()["id"], booked["id"], "{}", again.text);
+            let twice = futures_util::future::join(app.book(&session["id"], ann), app.book(&session["id"], ann)).await;
+            assert_eq!((twice.0.status.as_u16(), twice.1.status.as_u16()), (200, 200));
+            let cancelled = app.delete(&format!("/v1/bookings/{}", booked["id"])).await;
+            assert_eq!(cancelled.status, 200, "{}", cancelled.text);
+            let list = app.get(&format!("/v1/sessions/{}/bookings", session["id"])).await;
+            let ben_status = list.json()["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|b| b["participant_id"] == ben)
+                .map(|b| b["status"].clone());
+            assert_eq!(ben_status, Some(json!("confirmed")), "Ben was promoted: {}", list.text);
+        };
+        // A bound, so that a booking queued behind the open transaction fails the test instead
+        // of hanging it; the open transaction ends only after the requests answered.
+        let answered = tokio::time::timeout(Duration::from_secs(60), work).await;
+        txn.rollback().await.unwrap();
+        assert!(
+            answered.is_ok(),
+            "a request waited for a transaction that only referenced its session and people"
+        );
+    }
+}
