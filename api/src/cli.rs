@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 use sea_orm::DatabaseConnection;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::prelude::*;
 
 use crate::config::{ConfigError, Settings, redact_url};
 use crate::domain::keys::{self, KeyRole};
@@ -184,9 +185,17 @@ fn init_logging(settings: &Settings) {
             ))
         })
         .unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+    // Beside the log, sqlx's reports of taking pooled connections (at TRACE, which the log's
+    // filter leaves out) feed `/metrics`.
+    let waits = tracing_subscriber::filter::Targets::new()
+        .with_target(crate::metrics::POOL_ACQUIRE_TARGET, tracing::Level::TRACE);
+    let _ = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_filter(filter),
+        )
+        .with(crate::metrics::PoolWaitLayer.with_filter(waits))
         .try_init();
 }
 
@@ -360,8 +369,15 @@ async fn worker(settings: &Settings, out: &mut impl Write) -> Result<(), CliErro
     let db = open(settings).await?;
     let public_url = settings.public_url_for(&settings.bind);
     let site = crate::startup::feed_site(settings, &public_url);
-    let worker = crate::worker::Worker::new(db, settings, site, std::sync::Arc::new(tokio::sync::Notify::new()))
-        .map_err(|e| CliError::Start(StartError::Mail(e)))?;
+    let worker = crate::worker::Worker::new(
+        db,
+        settings,
+        site,
+        std::sync::Arc::new(tokio::sync::Notify::new()),
+        std::sync::Arc::new(crate::metrics::Metrics::new()),
+        std::sync::Arc::default(),
+    )
+    .map_err(|e| CliError::Start(StartError::Mail(e)))?;
     writeln!(
         out,
         "Convene's notifications worker is sending to {}",

@@ -221,12 +221,15 @@ impl Settings {
         })
     }
 
-    /// The size of the pool for background work (the notifications worker, start-up) and, on
-    /// SQLite, for requests too: [`Settings::pool_size`], but on PostgreSQL at least enough for
-    /// the worker to record a whole batch's sends at once and renew its leases beside them.
+    /// The size of the pool for background work (the notifications worker, start-up, the CLI)
+    /// and, on SQLite, for requests too. On PostgreSQL the worker's few connections
+    /// ([`crate::worker::CONNECTIONS`]) and one more: it works a statement at a time for a whole
+    /// batch, so more would only let it compete with requests for the server's cores. With the
+    /// request pools ([`Settings::pool_size`], 8 by default) an instance of `serve` opens at
+    /// most 12 connections, and two fit PostgreSQL's default `max_connections` (100) with room.
     pub fn background_pool_size(&self) -> u32 {
         match Backend::of_url(&self.database_url) {
-            Some(Backend::Postgres) => self.pool_size().max(crate::worker::BATCH as u32 + 1),
+            Some(Backend::Postgres) => crate::worker::CONNECTIONS + 1,
             _ => self.pool_size(),
         }
     }

@@ -1,10 +1,14 @@
-//! Prometheus metrics: request counts and latencies by route pattern and status, served at `/metrics`.
+//! Prometheus metrics, served at `/metrics`: request counts and latencies by route pattern and
+//! status; the outbox's lag and the messages sent and failed by channel and kind; and how long
+//! requests waited for a database connection.
 
-use std::sync::Mutex;
+use std::sync::atomic::AtomicU64;
+use std::sync::{LazyLock, Mutex};
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -19,11 +23,68 @@ pub struct RequestLabels {
     pub status: u16,
 }
 
+/// The labels of an outbox metric: the channel and the kind of message, both from closed sets.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct MessageLabels {
+    /// `email` or `discord`.
+    pub channel: &'static str,
+    /// The kind, e.g. `booking_confirmed` (`other` for a kind this build does not know).
+    pub kind: &'static str,
+}
+
+/// The label of a per-channel metric.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ChannelLabels {
+    /// `email` or `discord`.
+    pub channel: &'static str,
+}
+
+/// How long taking a connection from a pool waited, in seconds: sqlx reports each as a
+/// `sqlx::pool::acquire` event (turned on for the pools by `db`), which [`PoolWaitLayer`] records
+/// here. One per process, as the pools' events are.
+static POOL_WAIT: LazyLock<Histogram> = LazyLock::new(|| Histogram::new(exponential_buckets(0.0001, 2.0, 18)));
+
+/// A `tracing` layer that records sqlx's `sqlx::pool::acquire` events in the pool-wait histogram.
+pub struct PoolWaitLayer;
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for PoolWaitLayer {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        if event.metadata().target() != POOL_ACQUIRE_TARGET {
+            return;
+        }
+        let mut wait = AcquiredAfter(None);
+        event.record(&mut wait);
+        if let Some(seconds) = wait.0 {
+            POOL_WAIT.observe(seconds);
+        }
+    }
+}
+
+/// The target of sqlx's events about taking a connection from a pool.
+pub const POOL_ACQUIRE_TARGET: &str = "sqlx::pool::acquire";
+
+/// The `acquired_after_secs` field of sqlx's acquire event.
+struct AcquiredAfter(Option<f64>);
+
+impl tracing::field::Visit for AcquiredAfter {
+    fn record_f64(&mut self, field: &tracing::field::Field, value: f64) {
+        if field.name() == "acquired_after_secs" {
+            self.0 = Some(value);
+        }
+    }
+
+    fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
+}
+
 /// The service's metrics.
 pub struct Metrics {
     registry: Mutex<Registry>,
     requests: Family<RequestLabels, Counter>,
     durations: Family<RequestLabels, Histogram>,
+    sent: Family<MessageLabels, Counter>,
+    failed: Family<MessageLabels, Counter>,
+    lag: Family<ChannelLabels, Gauge<f64, AtomicU64>>,
+    lag_read_at: Mutex<Option<std::time::Instant>>,
 }
 
 impl Default for Metrics {
@@ -46,10 +107,68 @@ impl Metrics {
             "Time to answer HTTP requests",
             durations.clone(),
         );
+        let sent = Family::<MessageLabels, Counter>::default();
+        let failed = Family::<MessageLabels, Counter>::default();
+        let lag = Family::<ChannelLabels, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "outbox_messages_sent",
+            "Messages delivered (email: accepted by the SMTP server or written to the folder; discord: acknowledged by the bot)",
+            sent.clone(),
+        );
+        registry.register(
+            "outbox_messages_failed",
+            "Tries to send a message that failed (it is tried again later, or ends dead)",
+            failed.clone(),
+        );
+        registry.register(
+            "outbox_lag_seconds",
+            "How long the oldest message that is due and not yet sent has been due (0: none waiting)",
+            lag.clone(),
+        );
+        registry.register(
+            "db_pool_wait_seconds",
+            "Time taken to get a connection from a database pool (the request pools, and on SQLite the worker's too)",
+            POOL_WAIT.clone(),
+        );
         Self {
             registry: Mutex::new(registry),
             requests,
             durations,
+            sent,
+            failed,
+            lag,
+            lag_read_at: Mutex::new(None),
+        }
+    }
+
+    /// Counts a message delivered on `channel`.
+    pub fn message_sent(&self, channel: &'static str, kind: &str) {
+        self.sent.get_or_create(&message_labels(channel, kind)).inc();
+    }
+
+    /// Counts a failed try to send a message on `channel`.
+    pub fn message_failed(&self, channel: &'static str, kind: &str) {
+        self.failed.get_or_create(&message_labels(channel, kind)).inc();
+    }
+
+    /// Whether the outbox's lag is due to be read again: at most once a second, however often
+    /// `/metrics` is asked (it needs no key); true claims this second's read.
+    pub fn outbox_lag_due(&self) -> bool {
+        let Ok(mut read_at) = self.lag_read_at.lock() else {
+            return false;
+        };
+        let due = read_at.is_none_or(|at| at.elapsed() >= std::time::Duration::from_secs(1));
+        if due {
+            *read_at = Some(std::time::Instant::now());
+        }
+        due
+    }
+
+    /// Sets the outbox's lag, per channel (a channel not given has none waiting).
+    pub fn set_outbox_lag(&self, lag: &[(String, f64)]) {
+        for channel in ["email", "discord"] {
+            let seconds = lag.iter().find(|(c, _)| c == channel).map_or(0.0, |(_, s)| *s);
+            self.lag.get_or_create(&ChannelLabels { channel }).set(seconds);
         }
     }
 
@@ -66,5 +185,13 @@ impl Metrics {
             let _ = prometheus_client::encoding::text::encode(&mut out, &registry);
         }
         out
+    }
+}
+
+/// The labels of a message of `kind` on `channel`; a kind this build does not know is `other`.
+fn message_labels(channel: &'static str, kind: &str) -> MessageLabels {
+    MessageLabels {
+        channel,
+        kind: crate::domain::outbox::Kind::parse(kind).map_or("other", crate::domain::outbox::Kind::as_str),
     }
 }

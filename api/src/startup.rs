@@ -25,7 +25,7 @@ use crate::ical::Person;
 use crate::metrics::{Metrics, RequestLabels};
 use crate::openapi::ApiDoc;
 use crate::protection::{self, Protection};
-use crate::worker::Worker;
+use crate::worker::{RequestLoad, Worker};
 use crate::{db, routes};
 
 /// What every handler can reach.
@@ -45,6 +45,8 @@ pub struct AppState {
     pub wake: Arc<Notify>,
     /// Organiser keys found live, for bookings (see `auth::OrganiserToCheck`).
     pub keys: Arc<KeyCache>,
+    /// Requests being answered now, which the notifications worker gives way to.
+    pub load: Arc<RequestLoad>,
 }
 
 /// Why the service could not start.
@@ -101,19 +103,35 @@ impl Application {
         let public_url = settings.public_url_for(address);
         let wake = Arc::new(Notify::new());
         let site = feed_site(settings, &public_url);
+        let metrics = Arc::new(Metrics::new());
+        let load = Arc::new(RequestLoad::default());
         let worker = if settings.worker {
-            Some(Worker::new(db.clone(), settings, site.clone(), wake.clone()).map_err(StartError::Mail)?)
+            // A pool of its own, opened from the worker's thread when first used (on SQLite, the
+            // shared one: sqlx runs SQLite connections on threads of their own anyway).
+            let pool = db::worker_pool(&db, &settings.database_url, crate::worker::CONNECTIONS);
+            Some(
+                Worker::new(
+                    pool,
+                    settings,
+                    site.clone(),
+                    wake.clone(),
+                    metrics.clone(),
+                    load.clone(),
+                )
+                .map_err(StartError::Mail)?,
+            )
         } else {
             None
         };
         let shared = AppState {
             db: db.clone(),
             public_url: public_url.clone(),
-            metrics: Arc::new(Metrics::new()),
+            metrics,
             site,
             feeds: Arc::new(ResponseCache::default()),
             wake: wake.clone(),
             keys: Arc::new(KeyCache::default()),
+            load,
         };
         // Each HTTP worker thread gets its share of the pool, opened from that thread (see
         // `db::worker_pool`).
@@ -138,12 +156,14 @@ impl Application {
                 .wrap(ErrorHandlers::new().default_handler(problem_for_any_error))
                 .wrap_fn(|req, srv| {
                     let started = Instant::now();
+                    let in_flight = req.app_data::<web::Data<AppState>>().map(|s| s.load.begin());
                     let method = req.method().to_string();
                     let state = req.app_data::<web::Data<AppState>>().cloned();
                     let writes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
                     let response = srv.call(req);
                     async move {
                         let response = response.await;
+                        drop(in_flight);
                         if writes && let Some(state) = &state {
                             // After the handler, so after its commit: feeds built before now are
                             // stale, and any message it queued can go.
@@ -221,10 +241,45 @@ impl Application {
             return self.server.await;
         };
         let (stop, stopped) = watch::channel(false);
-        let worker = tokio::spawn(worker.run(stopped));
+        let worker = std::thread::Builder::new()
+            .name("convene-worker".to_owned())
+            .spawn(move || run_worker_yielding(worker, stopped))?;
         let served = self.server.await;
         let _ = stop.send(true);
-        let _ = worker.await;
+        let _ = tokio::task::spawn_blocking(move || worker.join()).await;
         served
+    }
+}
+
+/// How much lower than the HTTP workers' the notifications worker's CPU priority is, on
+/// `thread_priority`'s scale of 0 to 99 (a normal thread is 50): 22 is a nice value of 10 on
+/// Linux, which its scheduler weighs at about a tenth of a normal thread's. When the cores are
+/// busy with requests the worker gets that share and mail lags; when they are not, it gets all
+/// it asks for.
+const WORKER_PRIORITY: u8 = 22;
+
+/// Runs the notifications worker on this thread, with a runtime of its own, at a lower CPU
+/// priority than the threads answering requests: request handling comes first. Should the
+/// priority not be settable (a platform without nice values), it runs at the normal one.
+fn run_worker_yielding(worker: Worker, stopped: watch::Receiver<bool>) {
+    let lowered = thread_priority::ThreadPriorityValue::try_from(WORKER_PRIORITY)
+        .map_err(|e| e.to_string())
+        .and_then(|value| {
+            thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Crossplatform(value))
+                .map_err(|e| format!("{e:?}"))
+        });
+    if let Err(error) = lowered {
+        tracing::warn!(%error, "the notifications worker runs at the normal CPU priority");
+    }
+    match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime.block_on(worker.run(stopped)),
+        Err(err) => tracing::error!(error = %err, "the notifications worker could not start"),
+    }
+}
+
+impl Application {
+    /// The notifications worker this server runs beside it, if any.
+    pub fn worker(&self) -> Option<&Worker> {
+        self.worker.as_ref()
     }
 }

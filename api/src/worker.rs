@@ -1,7 +1,15 @@
 //! The notifications worker: claims due email messages from the outbox, writes and sends them,
 //! and records the outcome. It runs inside `convene-api serve` and alone as `convene-api worker`;
 //! any number may run against one PostgreSQL database.
+//!
+//! It yields to requests: it works in batches (a claim, the batch's reads, its calendar
+//! sequences and its marking sent are a statement each, none open while anything is sent; see
+//! `domain::notification` for where its locks are), a wake-up from a request lets messages
+//! gather for [`GATHER`] before it claims, while requests saturate the service it rests
+//! [`YIELD`] between batches, and in `serve` it runs on a thread of its own at a lower CPU
+//! priority (`startup`), on a pool of its own.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,12 +20,14 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use tokio::sync::{Notify, watch};
 
 use crate::config::Settings;
+use crate::db;
 use crate::domain::feed::FeedSite;
 use crate::domain::notification as outbox;
 use crate::domain::outbox::Kind;
 use crate::domain::{DomainError, DomainResult};
 use crate::domain::{personal_data, survey};
 use crate::mail::{self, About, Mailer};
+use crate::metrics::Metrics;
 
 /// Messages claimed at a time, and sent side by side (each over its own pooled SMTP connection).
 pub const BATCH: u64 = 20;
@@ -25,6 +35,47 @@ pub const BATCH: u64 = 20;
 const CONCURRENT_SENDS: usize = BATCH as usize;
 /// How often the outbox is looked at when nothing wakes the worker.
 pub const POLL: Duration = Duration::from_secs(1);
+/// How long messages gather after a request woke the worker, before it claims them: during a
+/// burst of bookings, a claim per batch instead of one per booking. Mail lags by this much.
+pub const GATHER: Duration = Duration::from_millis(100);
+/// The database connections a worker uses: it claims, reads, writes sequences and marks one
+/// statement after another, and renews its leases beside them.
+pub const CONNECTIONS: u32 = 3;
+
+/// While at least this many requests are being answered (the HTTP side is saturated: at 200
+/// bookings a second about one is), the worker rests [`YIELD`] after each full batch.
+const BUSY_REQUESTS: usize = 8;
+/// How long the worker rests after a full batch while requests are saturating the service: it
+/// then sends at most a batch per this (100 messages a second), so that the cores, the database
+/// and the relay serve requests first; the backlog drains at full speed once they are done.
+const YIELD: Duration = Duration::from_millis(200);
+
+/// How many requests this process is answering now, counted by the HTTP middleware, so that the
+/// worker beside them can give way.
+#[derive(Default)]
+pub struct RequestLoad(std::sync::atomic::AtomicUsize);
+
+impl RequestLoad {
+    /// Counts a request until the guard is dropped (after its answer, or if it is abandoned).
+    pub fn begin(self: &Arc<Self>) -> InFlight {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        InFlight(self.clone())
+    }
+
+    /// Whether requests are saturating the service.
+    fn busy(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Relaxed) >= BUSY_REQUESTS
+    }
+}
+
+/// A request being answered (see [`RequestLoad::begin`]).
+pub struct InFlight(Arc<RequestLoad>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
 
 /// How often the worker looks for survey invitations that have fallen due.
 pub const SURVEY_SWEEP: Duration = Duration::from_secs(60);
@@ -40,6 +91,8 @@ pub struct Worker {
     lease: Duration,
     wake: Arc<Notify>,
     retention_days: u32,
+    metrics: Arc<Metrics>,
+    load: Arc<RequestLoad>,
 }
 
 /// What to do with a claimed message.
@@ -48,10 +101,25 @@ enum Outcome {
     Withdraw(String),
 }
 
+/// How sending a message went.
+enum Sent {
+    Yes,
+    Failed(String),
+    /// The worker was stopping before it began.
+    NotStarted,
+}
+
 impl Worker {
     /// A worker sending through the configured mailer; `wake` lets this process's writes start it
     /// at once.
-    pub fn new(db: DatabaseConnection, settings: &Settings, site: FeedSite, wake: Arc<Notify>) -> Result<Self, String> {
+    pub fn new(
+        db: DatabaseConnection,
+        settings: &Settings,
+        site: FeedSite,
+        wake: Arc<Notify>,
+        metrics: Arc<Metrics>,
+        load: Arc<RequestLoad>,
+    ) -> Result<Self, String> {
         let mailer = Mailer::from_settings(settings)?;
         let owner = format!("{}:{}:{:08x}", site.host, std::process::id(), rand::random::<u32>());
         Ok(Self {
@@ -64,6 +132,8 @@ impl Worker {
             lease: Duration::from_secs(settings.mail_lease_seconds),
             wake,
             retention_days: settings.retention_days,
+            metrics,
+            load,
         })
     }
 
@@ -84,7 +154,8 @@ impl Worker {
         tracing::info!(owner = %self.owner, to = %self.mailer.describe(), "notifications worker started");
         let mut next_sweep = tokio::time::Instant::now();
         loop {
-            if *stop.borrow() {
+            // Stopped, or the server that would say so is gone (a test's runtime that ended).
+            if *stop.borrow() || stop.has_changed().is_err() {
                 break;
             }
             if tokio::time::Instant::now() >= next_sweep {
@@ -112,12 +183,26 @@ impl Worker {
                 }
             }
             match self.run_once(&stop).await {
-                Ok(n) if n > 0 => continue,
+                Ok(n) if n == BATCH as usize => {
+                    if self.load.busy() {
+                        tokio::select! {
+                            () = tokio::time::sleep(YIELD) => {}
+                            _ = stop.changed() => {}
+                        }
+                    }
+                    continue;
+                }
                 Ok(_) => {}
                 Err(err) => tracing::warn!(error = %err, "the outbox could not be read; trying again shortly"),
             }
             tokio::select! {
-                () = self.wake.notified() => {}
+                () = self.wake.notified() => {
+                    // Let the burst that woke us gather into one claim.
+                    tokio::select! {
+                        () = tokio::time::sleep(GATHER) => {}
+                        _ = stop.changed() => {}
+                    }
+                }
                 () = tokio::time::sleep(POLL) => {}
                 _ = stop.changed() => {}
             }
@@ -132,31 +217,110 @@ impl Worker {
         tracing::info!(owner = %self.owner, "notifications worker stopped");
     }
 
-    /// Claims one batch and delivers its messages side by side (each SMTP exchange waits on the
-    /// network; lettre pools connections), keeping their leases while it does; returns how many
-    /// were claimed. Once `stop` turns true, messages not yet started are given back.
+    /// Claims one batch and delivers it: the batch's subjects, calendar sequences and marks are
+    /// read and written a statement each for the whole batch, its messages sent side by side
+    /// (each SMTP exchange waits on the network; lettre pools connections), keeping their leases
+    /// while it does; returns how many were claimed. Once `stop` turns true, messages not yet
+    /// started are given back. No statement is open while anything is sent.
     pub async fn run_once(&self, stop: &watch::Receiver<bool>) -> DomainResult<usize> {
         let claimed_at = tokio::time::Instant::now();
-        let rows = outbox::claim(&self.db, "email", &self.owner, BATCH, self.lease).await?;
+        let rows = {
+            let _turn = db::write_turn(&self.db).await?;
+            outbox::claim(&self.db, "email", &self.owner, BATCH, self.lease).await?
+        };
         let claimed = rows.len();
+        if claimed == 0 {
+            return Ok(0);
+        }
         let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
-        let sending = futures_util::stream::iter(rows)
-            .map(move |row| async move {
-                if *stop.borrow() {
-                    return Some(row.id);
+        let delivering = self.deliver_batch(rows, stop);
+        self.keeping_leases(&ids, claimed_at, delivering).await?;
+        Ok(claimed)
+    }
+
+    /// Writes, sends and records one claimed batch.
+    async fn deliver_batch(&self, rows: Vec<notification::Model>, stop: &watch::Receiver<bool>) -> DomainResult<()> {
+        let prepared = match self.prepare(&rows).await {
+            Ok(prepared) => prepared,
+            Err(err) => {
+                // The batch's reads failed (the database is away): give the claim back for
+                // later; if even that fails, its leases run out.
+                let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+                let _turn = db::write_turn(&self.db).await?;
+                outbox::release(&self.db, &ids, &self.owner).await?;
+                return Err(err);
+            }
+        };
+        let mut sends = Vec::with_capacity(prepared.len());
+        for (row, outcome) in prepared {
+            match outcome {
+                Ok(Outcome::Send(message, message_id)) => sends.push((row, message, message_id)),
+                Ok(Outcome::Withdraw(reason)) => {
+                    let _turn = db::write_turn(&self.db).await?;
+                    outbox::withdraw(&self.db, row.id, &self.owner, &reason).await?;
                 }
-                self.deliver(&row).await;
-                None
+                Err(err) => {
+                    self.metrics.message_failed("email", &row.kind);
+                    let error = format!("the message could not be written: {err}");
+                    let _turn = db::write_turn(&self.db).await?;
+                    outbox::mark_failed(&self.db, &row, &self.owner, &error, self.max_attempts, self.retry_base)
+                        .await?;
+                }
+            }
+        }
+        let results: Vec<(notification::Model, Sent)> = futures_util::stream::iter(sends)
+            .map(|(row, message, _message_id)| async move {
+                if *stop.borrow() {
+                    return (row, Sent::NotStarted);
+                }
+                let name = format!("{:010}-{}", row.id, row.kind);
+                match self.mailer.send(&message, &name).await {
+                    Ok(()) => (row, Sent::Yes),
+                    Err(error) => (row, Sent::Failed(error)),
+                }
             })
             .buffer_unordered(CONCURRENT_SENDS)
-            .filter_map(|unsent| async move { unsent })
-            .collect::<Vec<i64>>();
-        let unsent = self.keeping_leases(&ids, claimed_at, sending).await;
+            .collect()
+            .await;
+        let (mut sent, mut unsent) = (Vec::new(), Vec::new());
+        for (row, result) in &results {
+            match result {
+                Sent::Yes => sent.push(row.id),
+                Sent::NotStarted => unsent.push(row.id),
+                Sent::Failed(_) => {}
+            }
+        }
+        if !sent.is_empty() {
+            let marked = {
+                let _turn = db::write_turn(&self.db).await?;
+                outbox::mark_sent_many(&self.db, &sent, &self.owner, &self.site.host).await?
+            };
+            if marked < sent.len() as u64 {
+                tracing::warn!(
+                    sent = sent.len(),
+                    marked,
+                    "sent, but some leases had run out; those may be sent again"
+                );
+            }
+        }
+        for (row, result) in &results {
+            match result {
+                Sent::Yes => self.metrics.message_sent("email", &row.kind),
+                Sent::Failed(error) => {
+                    self.metrics.message_failed("email", &row.kind);
+                    tracing::warn!(id = row.id, attempts = row.attempts, %error, "sending failed");
+                    let _turn = db::write_turn(&self.db).await?;
+                    outbox::mark_failed(&self.db, row, &self.owner, error, self.max_attempts, self.retry_base).await?;
+                }
+                Sent::NotStarted => {}
+            }
+        }
         if !unsent.is_empty() {
+            let _turn = db::write_turn(&self.db).await?;
             let released = outbox::release(&self.db, &unsent, &self.owner).await?;
             tracing::info!(released, "gave back unsent messages on shutdown");
         }
-        Ok(claimed)
+        Ok(())
     }
 
     /// Runs `work` while renewing this worker's leases on `ids` (claimed at `claimed_at`) every
@@ -182,7 +346,11 @@ impl Worker {
                     );
                     return;
                 }
-                if let Err(err) = outbox::renew(&self.db, ids, &self.owner, self.lease).await {
+                let renewed = async {
+                    let _turn = db::write_turn(&self.db).await?;
+                    outbox::renew(&self.db, ids, &self.owner, self.lease).await
+                };
+                if let Err(err) = renewed.await {
                     tracing::warn!(error = %err, "could not renew the leases of messages being sent");
                 }
             }
@@ -194,79 +362,72 @@ impl Worker {
         }
     }
 
-    async fn deliver(&self, row: &notification::Model) {
-        let outcome = self.prepare(row).await;
-        let result = match outcome {
-            Ok(Outcome::Send(message, message_id)) => {
-                match self
-                    .mailer
-                    .send(&message, &format!("{:010}-{}", row.id, row.kind))
-                    .await
-                {
-                    Ok(()) => match outbox::mark_sent(&self.db, row.id, &self.owner, &message_id).await {
-                        Ok(true) => Ok(()),
-                        Ok(false) => {
-                            tracing::warn!(id = row.id, "sent, but the lease had run out; it may be sent again");
-                            Ok(())
-                        }
-                        Err(e) => Err(e),
-                    },
-                    Err(error) => {
-                        tracing::warn!(id = row.id, attempts = row.attempts, %error, "sending failed");
-                        outbox::mark_failed(&self.db, row, &self.owner, &error, self.max_attempts, self.retry_base)
-                            .await
-                    }
-                }
+    /// Reads what each message of a batch is about, as it is now (three statements for the
+    /// batch), takes the calendar sequences it needs (one more), and writes each message — or
+    /// says why it no longer applies (the booking was cancelled since, the person turned email
+    /// off, ...). An `Err` for a message that cannot be written; the batch's own `Err` when the
+    /// database cannot be read.
+    async fn prepare(
+        &self,
+        rows: &[notification::Model],
+    ) -> DomainResult<Vec<(notification::Model, DomainResult<Outcome>)>> {
+        let subjects = outbox::subjects_of(&self.db, rows).await?;
+        let booked_again = self.booked_again(rows, &subjects).await?;
+        // First what applies, and the sequences those about a booking's invitation need.
+        let mut decided = Vec::with_capacity(rows.len());
+        let mut wanted = Vec::new();
+        for row in rows {
+            let decision = decide(row, subjects.get(&row.id), &booked_again);
+            if let Decision::Send {
+                sequence: Some(key), ..
+            } = &decision
+            {
+                wanted.push(*key);
             }
-            Ok(Outcome::Withdraw(reason)) => outbox::withdraw(&self.db, row.id, &self.owner, &reason).await,
-            Err(err) => {
-                let error = format!("the message could not be written: {err}");
-                outbox::mark_failed(&self.db, row, &self.owner, &error, self.max_attempts, self.retry_base).await
-            }
-        };
-        if let Err(err) = result {
-            tracing::warn!(id = row.id, error = %err, "the outcome could not be recorded; the lease will run out and it will be tried again");
+            decided.push((row.clone(), decision));
         }
+        let mut sequences = if wanted.is_empty() {
+            Vec::new()
+        } else {
+            let _turn = db::write_turn(&self.db).await?;
+            outbox::next_sequences(&self.db, &wanted).await?
+        }
+        .into_iter();
+        let mut prepared = Vec::with_capacity(decided.len());
+        for (row, decision) in decided {
+            let outcome = match decision {
+                Decision::Withdraw(reason) => Ok(Outcome::Withdraw(reason.to_owned())),
+                Decision::Send { kind, email, sequence } => {
+                    let sequence = if sequence.is_some() {
+                        sequences.next().unwrap_or_default()
+                    } else {
+                        0
+                    };
+                    self.write(&row, kind, subjects.get(&row.id), &email, sequence)
+                }
+            };
+            prepared.push((row, outcome));
+        }
+        Ok(prepared)
     }
 
-    /// Reads what the message is about, as it is now, and writes it — or says why it no longer
-    /// applies (the booking was cancelled since, the person turned email off, ...).
-    async fn prepare(&self, row: &notification::Model) -> DomainResult<Outcome> {
-        let withdraw = |why: &str| Ok(Outcome::Withdraw(why.to_owned()));
-        let Some(kind) = Kind::parse(&row.kind) else {
-            return withdraw("an unknown kind of message");
+    /// Writes one message.
+    fn write(
+        &self,
+        row: &notification::Model,
+        kind: Kind,
+        subject: Option<&outbox::Subject>,
+        email: &str,
+        sequence: i32,
+    ) -> DomainResult<Outcome> {
+        let Some(subject) = subject else {
+            return Ok(Outcome::Withdraw(
+                "the participant, booking or session no longer exists".to_owned(),
+            ));
         };
-        let Some(subject) = outbox::subject_of(&self.db, row).await? else {
-            return withdraw("the participant, booking or session no longer exists");
-        };
-        let person = &subject.person;
-        let Some(email) = person.email.clone().filter(|_| person.erased_at.is_none()) else {
-            return withdraw("the participant has no email address");
-        };
-        if !person.notify_email && !matches!(kind, Kind::LinkCode | Kind::SignInLink) {
-            return withdraw("the participant turned email off");
-        }
-        if let Some((b, s, _)) = &subject.booking
-            && let Some(reason) = self.superseded(kind, b, s).await?
-        {
-            return withdraw(&reason);
-        }
-        let mut sequence = 0;
-        if let Some((_, s, _)) = &subject.booking
-            && matches!(
-                kind,
-                Kind::BookingConfirmed
-                    | Kind::BookingPromoted
-                    | Kind::SessionChanged
-                    | Kind::BookingCancelled
-                    | Kind::SessionCancelled
-            )
-        {
-            sequence = outbox::next_sequence(&self.db, person.id, s.id, s.revision).await?;
-        }
-        let letter = mail::compose(kind, &About::of(&subject, &row.payload, sequence, &self.site));
-        let message_id = format!("<notification-{}.{}@{}>", row.id, row.kind, self.site.host);
-        let message = mail::build(&letter, &self.site, &person.name, &email, &message_id).map_err(|e| {
+        let letter = mail::compose(kind, &About::of(subject, &row.payload, sequence, &self.site));
+        let message_id = outbox::message_id(row.id, &row.kind, &self.site.host);
+        let message = mail::build(&letter, &self.site, &subject.person.name, email, &message_id).map_err(|e| {
             DomainError::Unprocessable {
                 code: "unsendable",
                 detail: e,
@@ -276,28 +437,102 @@ impl Worker {
         Ok(Outcome::Send(Box::new(message), message_id))
     }
 
-    /// Why a message about a booking no longer applies, if it does not.
-    async fn superseded(&self, kind: Kind, b: &booking::Model, s: &session::Model) -> DomainResult<Option<String>> {
-        let reason = match kind {
-            Kind::BookingConfirmed | Kind::BookingPromoted | Kind::SessionChanged if b.status != "confirmed" => {
-                Some("the booking is no longer confirmed")
-            }
-            Kind::BookingWaitlisted if b.status != "waitlisted" => Some("the booking is no longer on the waitlist"),
-            Kind::Reminder if b.status != "confirmed" || s.status != "scheduled" => {
-                Some("the booking is no longer confirmed")
-            }
-            Kind::Reminder if s.starts_at <= Utc::now() => Some("the session has started"),
-            Kind::BookingCancelled => {
-                let again = booking::Entity::find()
-                    .filter(booking::Column::SessionId.eq(s.id))
-                    .filter(booking::Column::ParticipantId.eq(b.participant_id))
-                    .filter(booking::Column::Status.eq("confirmed"))
-                    .one(&self.db)
-                    .await?;
-                again.map(|_| "the participant booked the session again")
-            }
-            _ => None,
-        };
-        Ok(reason.map(str::to_owned))
+    /// The `(participant, session)` pairs of the batch's cancellation messages whose person has
+    /// booked the session again since (one statement, none without such messages).
+    async fn booked_again(
+        &self,
+        rows: &[notification::Model],
+        subjects: &HashMap<i64, outbox::Subject>,
+    ) -> DomainResult<HashSet<(i64, i64)>> {
+        let pairs: Vec<(i64, i64)> = rows
+            .iter()
+            .filter(|row| row.kind == Kind::BookingCancelled.as_str())
+            .filter_map(|row| subjects.get(&row.id)?.booking.as_ref())
+            .map(|(b, s, _)| (b.participant_id, s.id))
+            .collect();
+        if pairs.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let again = booking::Entity::find()
+            .filter(booking::Column::SessionId.is_in(pairs.iter().map(|p| p.1)))
+            .filter(booking::Column::ParticipantId.is_in(pairs.iter().map(|p| p.0)))
+            .filter(booking::Column::Status.eq("confirmed"))
+            .all(&self.db)
+            .await?;
+        Ok(again.into_iter().map(|b| (b.participant_id, b.session_id)).collect())
+    }
+}
+
+/// What to do with a claimed message, decided from what it is about.
+enum Decision {
+    /// Withdraw it, for this reason.
+    Withdraw(&'static str),
+    /// Write and send it to `email`; `sequence` names the `(participant, session, revision)`
+    /// whose next calendar sequence its invitation carries.
+    Send {
+        kind: Kind,
+        email: String,
+        sequence: Option<(i64, i64, i32)>,
+    },
+}
+
+/// Whether a message still applies, as its subject is now.
+fn decide(
+    row: &notification::Model,
+    subject: Option<&outbox::Subject>,
+    booked_again: &HashSet<(i64, i64)>,
+) -> Decision {
+    let Some(kind) = Kind::parse(&row.kind) else {
+        return Decision::Withdraw("an unknown kind of message");
+    };
+    let Some(subject) = subject else {
+        return Decision::Withdraw("the participant, booking or session no longer exists");
+    };
+    let person = &subject.person;
+    let Some(email) = person.email.clone().filter(|_| person.erased_at.is_none()) else {
+        return Decision::Withdraw("the participant has no email address");
+    };
+    if !person.notify_email && !matches!(kind, Kind::LinkCode | Kind::SignInLink) {
+        return Decision::Withdraw("the participant turned email off");
+    }
+    let mut sequence = None;
+    if let Some((b, s, _)) = &subject.booking {
+        if let Some(reason) = superseded(kind, b, s, booked_again) {
+            return Decision::Withdraw(reason);
+        }
+        if matches!(
+            kind,
+            Kind::BookingConfirmed
+                | Kind::BookingPromoted
+                | Kind::SessionChanged
+                | Kind::BookingCancelled
+                | Kind::SessionCancelled
+        ) {
+            sequence = Some((person.id, s.id, s.revision));
+        }
+    }
+    Decision::Send { kind, email, sequence }
+}
+
+/// Why a message about a booking no longer applies, if it does not.
+fn superseded(
+    kind: Kind,
+    b: &booking::Model,
+    s: &session::Model,
+    booked_again: &HashSet<(i64, i64)>,
+) -> Option<&'static str> {
+    match kind {
+        Kind::BookingConfirmed | Kind::BookingPromoted | Kind::SessionChanged if b.status != "confirmed" => {
+            Some("the booking is no longer confirmed")
+        }
+        Kind::BookingWaitlisted if b.status != "waitlisted" => Some("the booking is no longer on the waitlist"),
+        Kind::Reminder if b.status != "confirmed" || s.status != "scheduled" => {
+            Some("the booking is no longer confirmed")
+        }
+        Kind::Reminder if s.starts_at <= Utc::now() => Some("the session has started"),
+        Kind::BookingCancelled if booked_again.contains(&(b.participant_id, s.id)) => {
+            Some("the participant booked the session again")
+        }
+        _ => None,
     }
 }

@@ -5,6 +5,21 @@
 //! `FOR UPDATE SKIP LOCKED` in the subquery on PostgreSQL so that workers never take the same
 //! row (SQLite runs one writer at a time). A lease that runs out (a worker that died) makes the
 //! row claimable again: delivery is at least once, never lost.
+//!
+//! Where the worker's locks are, and why a booking never waits for them:
+//! - Every statement here is its own short transaction (autocommit); none is open across a send,
+//!   a file write, a lease renewal or a wait. A claim, the batch's reads, its calendar sequences
+//!   and its marking sent are one statement each, for a whole batch.
+//! - The claim and the marks lock only `notifications` rows, and only rows already committed by
+//!   the change that queued them: a booking writes new outbox rows, never claimed ones.
+//! - The calendar sequences' upsert locks its own `calendar_sequences` rows, and its foreign key
+//!   checks take `FOR KEY SHARE` on the person's and the session's rows for that one statement.
+//!   Bookings lock those rows `FOR NO KEY UPDATE` (`db::for_update`), which does not conflict
+//!   with `FOR KEY SHARE`: neither waits for the other. (With `FOR UPDATE`, which does, a
+//!   booking queued behind the worker's check, and a second booking of the same pair queued
+//!   between them deadlocked until PostgreSQL broke it after `deadlock_timeout`.)
+//! - On SQLite there are no row locks: each of these statements takes its turn in the process's
+//!   write queue (`db::write_turn`), between bookings' transactions, never inside one.
 
 use std::time::Duration;
 
@@ -13,7 +28,8 @@ use entity::{booking, event, notification, participant, session};
 use rand::Rng as _;
 use sea_orm::sea_query::{Expr, ExprTrait as _};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter, Statement, Value,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
+    Statement, Value,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -102,8 +118,14 @@ pub async fn renew<C: ConnectionTrait>(db: &C, ids: &[i64], owner: &str, lease: 
     Ok(done.rows_affected)
 }
 
-/// Marks a leased message sent, if `owner` still holds its lease; false if it did not.
-pub async fn mark_sent<C: ConnectionTrait>(db: &C, id: i64, owner: &str, message_id: &str) -> DomainResult<bool> {
+/// Marks a leased message sent, if `owner` still holds its lease: its kind, or `None` if it did
+/// not hold it.
+pub async fn mark_sent<C: ConnectionTrait>(
+    db: &C,
+    id: i64,
+    owner: &str,
+    message_id: &str,
+) -> DomainResult<Option<String>> {
     let now = Utc::now();
     let done = notification::Entity::update_many()
         .col_expr(notification::Column::State, Expr::value("sent"))
@@ -118,9 +140,47 @@ pub async fn mark_sent<C: ConnectionTrait>(db: &C, id: i64, owner: &str, message
         .filter(notification::Column::Id.eq(id))
         .filter(notification::Column::State.eq("leased"))
         .filter(notification::Column::LeaseOwner.eq(owner))
-        .exec(db)
+        .exec_with_returning(db)
         .await?;
-    Ok(done.rows_affected == 1)
+    Ok(done.into_iter().next().map(|row| row.kind))
+}
+
+/// The `Message-ID` a message is sent with: derived from its outbox row, so a message sent again
+/// (at least once) carries the same one, and mail clients show it once.
+pub fn message_id(id: i64, kind: &str, host: &str) -> String {
+    format!("<notification-{id}.{kind}@{host}>")
+}
+
+/// Marks sent, in one statement, those of `ids` whose lease `owner` still holds, each with its
+/// [`message_id`] (which the statement builds the same way); how many it marked. One statement
+/// for a batch instead of one per message: each commit is a flush of the database's log, which
+/// bookings wait for too.
+pub async fn mark_sent_many<C: ConnectionTrait>(db: &C, ids: &[i64], owner: &str, host: &str) -> DomainResult<u64> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let backend = db.get_database_backend();
+    let p: [&str; 3] = match backend {
+        DatabaseBackend::Postgres => ["$1", "$2", "$3"],
+        _ => ["?1", "?2", "?3"],
+    };
+    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+    let sql = format!(
+        "UPDATE notifications SET state = 'sent', sent_at = {now}, updated_at = {now}, leased_until = NULL, \
+         last_error = NULL, message_id = '<notification-' || CAST(id AS TEXT) || '.' || kind || '@' || {host} || '>' \
+         WHERE state = 'leased' AND lease_owner = {owner} AND id IN ({list})",
+        now = p[0],
+        host = p[1],
+        owner = p[2],
+    );
+    let done = db
+        .execute_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [Utc::now().into(), host.into(), owner.into()],
+        ))
+        .await?;
+    Ok(done.rows_affected())
 }
 
 /// The wait before try `attempt + 1`: `base` doubled per earlier try, at most an hour, with up to
@@ -262,6 +322,146 @@ pub async fn next_sequence<C: ConnectionTrait>(
         .await?
         .ok_or_else(|| DomainError::Database(sea_orm::DbErr::RecordNotFound("calendar_sequences".to_owned())))?;
     Ok(row.try_get::<i32>("", "sequence")?)
+}
+
+/// The next iCalendar `SEQUENCE` of each `(participant, session, revision)` in `wanted`, in order,
+/// as [`next_sequence`] gives one: a statement per round instead of one per message, where a
+/// round holds each pair once (a pair met twice in one batch takes the next round, and so
+/// a higher number).
+pub async fn next_sequences<C: ConnectionTrait>(db: &C, wanted: &[(i64, i64, i32)]) -> DomainResult<Vec<i32>> {
+    let backend = db.get_database_backend();
+    let mut out = vec![0; wanted.len()];
+    let mut left: Vec<usize> = (0..wanted.len()).collect();
+    while !left.is_empty() {
+        let mut seen = std::collections::HashSet::new();
+        let (round, later): (Vec<usize>, Vec<usize>) =
+            left.into_iter().partition(|&i| seen.insert((wanted[i].0, wanted[i].1)));
+        let now = Utc::now();
+        let mut values: Vec<Value> = Vec::with_capacity(round.len() * 4);
+        let mut rows = Vec::with_capacity(round.len());
+        for &i in &round {
+            let n = values.len();
+            rows.push(match backend {
+                DatabaseBackend::Postgres => format!("(${}, ${}, ${}, ${})", n + 1, n + 2, n + 3, n + 4),
+                _ => "(?, ?, ?, ?)".to_owned(),
+            });
+            let (participant, session, revision) = wanted[i];
+            values.extend([participant.into(), session.into(), revision.into(), now.into()]);
+        }
+        let sql = format!(
+            "INSERT INTO calendar_sequences (participant_id, session_id, sequence, updated_at) VALUES {} \
+             ON CONFLICT (participant_id, session_id) DO UPDATE SET \
+             sequence = CASE WHEN calendar_sequences.sequence + 1 > excluded.sequence \
+             THEN calendar_sequences.sequence + 1 ELSE excluded.sequence END, updated_at = excluded.updated_at \
+             RETURNING participant_id, session_id, sequence",
+            rows.join(", ")
+        );
+        let returned = db
+            .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await?;
+        let mut got = std::collections::HashMap::with_capacity(returned.len());
+        for row in returned {
+            got.insert(
+                (
+                    row.try_get::<i64>("", "participant_id")?,
+                    row.try_get::<i64>("", "session_id")?,
+                ),
+                row.try_get::<i32>("", "sequence")?,
+            );
+        }
+        for i in round {
+            out[i] = got.get(&(wanted[i].0, wanted[i].1)).copied().ok_or_else(|| {
+                DomainError::Database(sea_orm::DbErr::RecordNotFound("calendar_sequences".to_owned()))
+            })?;
+        }
+        left = later;
+    }
+    Ok(out)
+}
+
+/// What each of `rows` is about, read in three statements for the whole batch (people, bookings,
+/// sessions with their events); by the row's id, and missing for a row whose participant,
+/// booking or session is gone (as [`subject_of`] says `None`).
+pub async fn subjects_of<C: ConnectionTrait>(
+    db: &C,
+    rows: &[notification::Model],
+) -> DomainResult<std::collections::HashMap<i64, Subject>> {
+    use std::collections::HashMap;
+    let people: HashMap<i64, participant::Model> = participant::Entity::find()
+        .filter(participant::Column::Id.is_in(rows.iter().filter_map(|r| r.participant_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    let about_bookings = || rows.iter().filter(|r| r.booking_id.is_some() && r.session_id.is_some());
+    let bookings: HashMap<i64, booking::Model> = if about_bookings().next().is_some() {
+        booking::Entity::find()
+            .filter(booking::Column::Id.is_in(about_bookings().filter_map(|r| r.booking_id)))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|b| (b.id, b))
+            .collect()
+    } else {
+        HashMap::new()
+    };
+    let sessions: HashMap<i64, (session::Model, event::Model)> = if about_bookings().next().is_some() {
+        session::Entity::find()
+            .find_also_related(event::Entity)
+            .filter(session::Column::Id.is_in(about_bookings().filter_map(|r| r.session_id)))
+            .all(db)
+            .await?
+            .into_iter()
+            .filter_map(|(s, e)| Some((s.id, (s, e?))))
+            .collect()
+    } else {
+        HashMap::new()
+    };
+    let mut subjects = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let Some(person) = row.participant_id.and_then(|id| people.get(&id)) else {
+            continue;
+        };
+        let booking = match (row.booking_id, row.session_id) {
+            (Some(booking_id), Some(session_id)) => match (bookings.get(&booking_id), sessions.get(&session_id)) {
+                (Some(b), Some((s, e))) => Some((b.clone(), s.clone(), e.clone())),
+                _ => continue,
+            },
+            _ => None,
+        };
+        subjects.insert(
+            row.id,
+            Subject {
+                person: person.clone(),
+                booking,
+            },
+        );
+    }
+    Ok(subjects)
+}
+
+/// The outbox's lag on each channel: how long the oldest message that is due and not yet sent
+/// (pending, or leased and being sent) has been due, in seconds; a channel with none is left
+/// out. What `/metrics` reports as `convene_outbox_lag_seconds`.
+pub async fn lag<C: ConnectionTrait>(db: &C, now: DateTime<Utc>) -> DomainResult<Vec<(String, f64)>> {
+    let oldest: Vec<(String, Option<DateTime<Utc>>)> = notification::Entity::find()
+        .select_only()
+        .column(notification::Column::Channel)
+        .column_as(notification::Column::DueAt.min(), "oldest")
+        .filter(notification::Column::State.is_in(["pending", "leased"]))
+        .filter(notification::Column::DueAt.lte(now))
+        .group_by(notification::Column::Channel)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(oldest
+        .into_iter()
+        .filter_map(|(channel, due)| {
+            let due = due?;
+            Some((channel, Ord::max((now - due).num_milliseconds(), 0) as f64 / 1000.0))
+        })
+        .collect())
 }
 
 /// What a message is about, as it is now.

@@ -44,6 +44,14 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
     (status = 200, description = "Metrics", content_type = "application/openmetrics-text", body = String),
 ))]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    // The outbox's lag as it is now (an index range of `(state, due_at)`), read at most once a
+    // second; if the database does not answer, the last value stays and the rest is served.
+    if state.metrics.outbox_lag_due() {
+        match crate::domain::notification::lag(&state.db, chrono::Utc::now()).await {
+            Ok(lag) => state.metrics.set_outbox_lag(&lag),
+            Err(err) => tracing::warn!(error = %err, "the outbox's lag could not be read for /metrics"),
+        }
+    }
     HttpResponse::Ok()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
         .body(state.metrics.render())

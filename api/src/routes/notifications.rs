@@ -141,7 +141,8 @@ pub async fn lease(state: web::Data<AppState>, Bot(key): Bot, body: web::Bytes) 
 pub async fn ack(state: web::Data<AppState>, Bot(key): Bot, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let message_id = format!("discord-{id}");
-    if outbox::mark_sent(&state.db, id, &bot_owner(&key.name), &message_id).await? {
+    if let Some(kind) = outbox::mark_sent(&state.db, id, &bot_owner(&key.name), &message_id).await? {
+        state.metrics.message_sent("discord", &kind);
         Ok(HttpResponse::NoContent().finish())
     } else {
         Err(DomainError::conflict(

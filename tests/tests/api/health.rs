@@ -1,4 +1,8 @@
-use convene_tests::spawn_apps;
+use std::time::Duration;
+
+use convene_tests::{backends, json, spawn_app_with, spawn_apps};
+
+use crate::instances::Instance;
 
 #[tokio::test]
 async fn healthz_and_readyz_answer_ok_without_a_key() {
@@ -55,4 +59,93 @@ async fn the_openapi_document_describes_the_routes_and_docs_are_browsable() {
         let redirect = app.send(app.anonymous(reqwest::Method::GET, "/docs")).await;
         assert_eq!(redirect.status, 302);
     }
+}
+
+/// The value of the first sample of `/metrics` whose line starts with `prefix`.
+fn sample(metrics: &str, prefix: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .find(|l| l.starts_with(prefix))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+#[tokio::test]
+async fn metrics_show_the_outbox_lag_the_messages_sent_by_kind_and_waits_for_a_database_connection() {
+    for backend in backends() {
+        let app = spawn_app_with(backend, |s| s.worker = false).await;
+        let session = app.open_session(5, json!({})).await;
+        let people = app.create_participants(1, None).await;
+        // Booked while no worker runs: the confirmation waits, and the lag shows it.
+        assert_eq!(app.book(&session["id"], people[0]).await.status, 201);
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let mail = tempfile_dir();
+        let serve = Instance::start_with(&app, &format!("worker = true\nmail_dir = \"{}\"\n", mail.display()));
+        let client = reqwest::Client::new();
+        let mut metrics = String::new();
+        for _ in 0..200 {
+            metrics = client
+                .get(format!("{}/metrics", serve.address))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            if sample(
+                &metrics,
+                "convene_outbox_messages_sent_total{channel=\"email\",kind=\"booking_confirmed\"}",
+            ) == Some(1.0)
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(
+            sample(
+                &metrics,
+                "convene_outbox_messages_sent_total{channel=\"email\",kind=\"booking_confirmed\"}"
+            ),
+            Some(1.0),
+            "{backend:?}: {metrics}"
+        );
+        assert!(
+            metrics.contains("convene_outbox_lag_seconds{channel=\"email\"}"),
+            "{backend:?}: {metrics}"
+        );
+        assert!(
+            metrics.contains("# TYPE convene_outbox_messages_failed counter"),
+            "{backend:?}: {metrics}"
+        );
+        assert!(
+            sample(&metrics, "convene_db_pool_wait_seconds_count").is_some_and(|n| n >= 1.0),
+            "{backend:?}: every request took a connection: {metrics}"
+        );
+        std::fs::remove_dir_all(&mail).ok();
+    }
+}
+
+#[tokio::test]
+async fn the_outbox_lag_counts_from_the_oldest_message_due_and_not_sent() {
+    for backend in backends() {
+        let app = spawn_app_with(backend, |s| s.worker = false).await;
+        let session = app.open_session(5, json!({})).await;
+        let people = app.create_participants(1, None).await;
+        let lag = |text: &str| sample(text, "convene_outbox_lag_seconds{channel=\"email\"}");
+        let first = app.send(app.anonymous(reqwest::Method::GET, "/metrics")).await.text;
+        assert_eq!(lag(&first), Some(0.0), "{backend:?}: nothing waits yet: {first}");
+        assert_eq!(app.book(&session["id"], people[0]).await.status, 201);
+        tokio::time::sleep(Duration::from_millis(2100)).await;
+        let later = app.send(app.anonymous(reqwest::Method::GET, "/metrics")).await.text;
+        assert!(
+            lag(&later).is_some_and(|s| s >= 2.0),
+            "{backend:?}: the confirmation has waited two seconds with no worker: {later}"
+        );
+    }
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("convene-metrics-mail-{:016x}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }

@@ -12,9 +12,9 @@ use futures_util::StreamExt as _;
 use serde_json::Value;
 
 /// A `convene-api serve` process on the test app's database, and the address it listens on.
-struct Instance {
+pub(crate) struct Instance {
     child: Child,
-    address: String,
+    pub(crate) address: String,
     config: std::path::PathBuf,
 }
 
@@ -22,17 +22,20 @@ impl Instance {
     /// Starts `serve` on a free port with the app's database; `worker` (an SMTP URL and a lease
     /// in seconds) turns its worker on.
     fn start(app: &TestApp, worker: Option<(&str, u64)>) -> Instance {
+        let extra = match worker {
+            Some((url, lease)) => format!("worker = true\nsmtp_url = \"{url}\"\nmail_lease_seconds = {lease}\n"),
+            None => "worker = false\n".to_owned(),
+        };
+        Self::start_with(app, &extra)
+    }
+
+    /// Starts `serve` on a free port with the app's database and `extra` lines of configuration.
+    pub(crate) fn start_with(app: &TestApp, extra: &str) -> Instance {
         let config = std::env::temp_dir().join(format!("convene-instance-{}.toml", rand::random::<u64>()));
-        let mut text = format!(
-            "bind = \"127.0.0.1:0\"\ndatabase_url = \"{}\"\nlog = \"warn\"\ndb_pool = 8\n",
+        let text = format!(
+            "bind = \"127.0.0.1:0\"\ndatabase_url = \"{}\"\nlog = \"warn\"\ndb_pool = 8\n{extra}",
             app.database_url
         );
-        match worker {
-            Some((url, lease)) => text.push_str(&format!(
-                "worker = true\nsmtp_url = \"{url}\"\nmail_lease_seconds = {lease}\n"
-            )),
-            None => text.push_str("worker = false\n"),
-        }
         std::fs::write(&config, text).unwrap();
         let mut child = Command::new(convene_binary())
             .arg("--config")
