@@ -23,12 +23,12 @@
 //! `BENCH_REMINDERS` sets how many reminders (default 10,000; the kill comes at 30 %).
 
 use std::collections::{BTreeMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use convene_tests::smtp::{Mode, ReceivedMail, SmtpSink};
+use convene_tests::smtp::{Mode, SmtpSink};
 use convene_tests::{TestApp, backends, json, spawn_app_with};
 use entity::{booking, notification, participant, session};
 use sea_orm::sea_query::Expr;
@@ -45,60 +45,6 @@ const POLL: Duration = Duration::from_millis(200);
 const LEASE_SECONDS: u64 = 5;
 /// The longest a run may take before the bench gives up.
 const GIVE_UP: Duration = Duration::from_secs(1800);
-
-/// The release build of `convene-api`, built on first use into the target folder this bench runs
-/// from (`CARGO_TARGET_DIR`, else the workspace's `target`).
-///
-/// Two details keep this to compiling `main.rs` and linking, instead of rebuilding half the
-/// dependency tree (minutes on a small machine, and again on the next `cargo bench`):
-/// `-p convene-tests` beside `-p convene-api` resolves features as this bench's own build did, so
-/// its release artifacts are reused; and the variables cargo set for this process (`CARGO_PKG_*`,
-/// `CARGO_MANIFEST_DIR`, ...) are removed, since build scripts that watch them (ring's) would
-/// otherwise count as changed.
-fn worker_binary() -> PathBuf {
-    let target = convene_tests::python::target_dir();
-    let mut cargo = Command::new(env!("CARGO"));
-    const PREFIXES: [&str; 5] = [
-        "CARGO_PKG_",
-        "CARGO_CFG_",
-        "CARGO_MANIFEST_",
-        "CARGO_CRATE_",
-        "CARGO_BIN_",
-    ];
-    const NAMES: [&str; 4] = [
-        "OUT_DIR",
-        "CARGO_PRIMARY_PACKAGE",
-        "CARGO_TARGET_TMPDIR",
-        "CARGO_RUSTC_CURRENT_DIR",
-    ];
-    for (name, _) in std::env::vars_os() {
-        let name = name.to_string_lossy();
-        if PREFIXES.iter().any(|p| name.starts_with(p)) || NAMES.contains(&name.as_ref()) {
-            cargo.env_remove(name.as_ref());
-        }
-    }
-    let status = cargo
-        .args([
-            "build",
-            "--quiet",
-            "--release",
-            "-p",
-            "convene-api",
-            "-p",
-            "convene-tests",
-            "--bin",
-            "convene-api",
-            "--target-dir",
-        ])
-        .arg(&target)
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "building convene-api (release) failed");
-    let path = target.join("release").join("convene-api");
-    assert!(path.exists(), "no binary at {}", path.display());
-    path
-}
 
 /// Makes `n` due reminders that the worker will really send, and nothing else to send.
 async fn setup(app: &TestApp, n: usize) {
@@ -263,19 +209,6 @@ fn count(states: &BTreeMap<String, i64>, state: &str) -> i64 {
     states.get(state).copied().unwrap_or(0)
 }
 
-/// The `Message-ID` header of a message (headers unfolded).
-fn message_id(mail: &ReceivedMail) -> Option<String> {
-    let text = String::from_utf8_lossy(&mail.raw);
-    let head = text.split("\r\n\r\n").next()?;
-    let unfolded = head.replace("\r\n ", " ").replace("\r\n\t", " ");
-    unfolded.lines().find_map(|line| {
-        let (name, value) = line.split_once(':')?;
-        name.trim()
-            .eq_ignore_ascii_case("message-id")
-            .then(|| value.trim().to_owned())
-    })
-}
-
 /// A running `convene-api worker` process, killed (SIGKILL) when dropped, so that a failed run
 /// leaves none behind.
 struct WorkerProcess(Child);
@@ -381,7 +314,7 @@ async fn deliver(app: &TestApp, binary: &Path, n: usize, kill_at: Option<i64>) -
     let mail = sink.wait_for(n, Duration::from_secs(30)).await;
     let ids: Vec<String> = mail
         .iter()
-        .map(|m| message_id(m).expect("a Message-ID header"))
+        .map(|m| convene_tests::bench::message_id(m).expect("a Message-ID header"))
         .collect();
     let distinct: HashSet<&String> = ids.iter().collect();
     // The Message-IDs the rows were recorded with are exactly the ones the sink holds.
@@ -429,7 +362,9 @@ async fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(10_000);
     let kill_at = (n as i64 * 3) / 10;
-    let binary = tokio::task::spawn_blocking(worker_binary).await.unwrap();
+    let binary = tokio::task::spawn_blocking(convene_tests::bench::release_binary)
+        .await
+        .unwrap();
     println!(
         "Reminders: {n} due reminders sent by one `convene-api worker` process (release build) to a local SMTP server (aiosmtpd); \
          in the crash run the worker is killed with SIGKILL at ~{kill_at} sent and a new one started (lease {LEASE_SECONDS} s)"

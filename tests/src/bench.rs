@@ -1,5 +1,7 @@
 //! Load generation for the benchmarks: closed-loop workers and latency quantiles.
 
+use std::path::PathBuf;
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -96,4 +98,75 @@ where
         },
         failures,
     )
+}
+
+/// The release build of `convene-api`, built on first use into the target folder this bench runs
+/// from (`CARGO_TARGET_DIR`, else the workspace's `target`).
+///
+/// Two details keep this to compiling `main.rs` and linking, instead of rebuilding half the
+/// dependency tree (minutes on a small machine, and again on the next `cargo bench`):
+/// `-p convene-tests` beside `-p convene-api` resolves features as this bench's own build did, so
+/// its release artifacts are reused; and the variables cargo set for this process (`CARGO_PKG_*`,
+/// `CARGO_MANIFEST_DIR`, ...) are removed, since build scripts that watch them (ring's) would
+/// otherwise count as changed.
+pub fn release_binary() -> PathBuf {
+    // Another build to measure (an earlier commit's, to compare): `BENCH_BINARY`.
+    if let Some(path) = std::env::var_os("BENCH_BINARY").filter(|p| !p.is_empty()) {
+        return PathBuf::from(path);
+    }
+    let target = crate::python::target_dir();
+    let mut cargo = Command::new(env!("CARGO"));
+    const PREFIXES: [&str; 5] = [
+        "CARGO_PKG_",
+        "CARGO_CFG_",
+        "CARGO_MANIFEST_",
+        "CARGO_CRATE_",
+        "CARGO_BIN_",
+    ];
+    const NAMES: [&str; 4] = [
+        "OUT_DIR",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_TARGET_TMPDIR",
+        "CARGO_RUSTC_CURRENT_DIR",
+    ];
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if PREFIXES.iter().any(|p| name.starts_with(p)) || NAMES.contains(&name.as_ref()) {
+            cargo.env_remove(name.as_ref());
+        }
+    }
+    let status = cargo
+        .args([
+            "build",
+            "--quiet",
+            "--release",
+            "-p",
+            "convene-api",
+            "-p",
+            "convene-tests",
+            "--bin",
+            "convene-api",
+            "--target-dir",
+        ])
+        .arg(&target)
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "building convene-api (release) failed");
+    let path = target.join("release").join("convene-api");
+    assert!(path.exists(), "no binary at {}", path.display());
+    path
+}
+
+/// The `Message-ID` header of a message (headers unfolded).
+pub fn message_id(mail: &crate::smtp::ReceivedMail) -> Option<String> {
+    let text = String::from_utf8_lossy(&mail.raw);
+    let head = text.split("\r\n\r\n").next()?;
+    let unfolded = head.replace("\r\n ", " ").replace("\r\n\t", " ");
+    unfolded.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.trim()
+            .eq_ignore_ascii_case("message-id")
+            .then(|| value.trim().to_owned())
+    })
 }
