@@ -62,6 +62,10 @@ pub struct Settings {
     pub retention_days: u32,
     /// On SIGTERM or Ctrl-C, how long requests in flight get to finish before the server closes.
     pub shutdown_timeout_seconds: u64,
+    /// The most bytes the response cache (feeds, the public events list) holds, keys included.
+    pub response_cache_bytes: usize,
+    /// The most entries the response cache holds.
+    pub response_cache_entries: usize,
 }
 
 /// The HTTP worker threads a server runs: one per core.
@@ -91,6 +95,8 @@ impl Default for Settings {
             cors_origins: String::new(),
             retention_days: 0,
             shutdown_timeout_seconds: 30,
+            response_cache_bytes: crate::cache::MAX_BYTES,
+            response_cache_entries: crate::cache::MAX_ENTRIES,
         }
     }
 }
@@ -167,6 +173,11 @@ impl Settings {
         if self.json_limit_bytes < 1024 || self.upload_limit_bytes < 1024 {
             return Err(ConfigError::Invalid(
                 "CONVENE_JSON_LIMIT_BYTES and CONVENE_UPLOAD_LIMIT_BYTES must be at least 1024".to_owned(),
+            ));
+        }
+        if self.response_cache_entries == 0 {
+            return Err(ConfigError::Invalid(
+                "CONVENE_RESPONSE_CACHE_ENTRIES must be at least 1".to_owned(),
             ));
         }
         for origin in self.cors_origins() {
@@ -302,6 +313,8 @@ impl fmt::Debug for Settings {
             .field("cors_origins", &self.cors_origins)
             .field("retention_days", &self.retention_days)
             .field("shutdown_timeout_seconds", &self.shutdown_timeout_seconds)
+            .field("response_cache_bytes", &self.response_cache_bytes)
+            .field("response_cache_entries", &self.response_cache_entries)
             .finish()
     }
 }

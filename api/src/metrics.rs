@@ -1,12 +1,16 @@
-//! Prometheus metrics: request counts and latencies by route pattern and status, served at `/metrics`.
+//! Prometheus metrics: request counts and latencies by route pattern and status, and the response
+//! cache's size, served at `/metrics`.
 
 use std::sync::Mutex;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+
+use crate::cache::{CacheUsage, ResponseCache};
 
 /// The labels of a request metric: the route pattern (never the raw path), method and status.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -24,6 +28,8 @@ pub struct Metrics {
     registry: Mutex<Registry>,
     requests: Family<RequestLabels, Counter>,
     durations: Family<RequestLabels, Histogram>,
+    cache_entries: Gauge,
+    cache_bytes: Gauge,
 }
 
 impl Default for Metrics {
@@ -46,10 +52,24 @@ impl Metrics {
             "Time to answer HTTP requests",
             durations.clone(),
         );
+        let cache_entries = Gauge::default();
+        let cache_bytes = Gauge::default();
+        registry.register(
+            "response_cache_entries",
+            "Entries in the response cache",
+            cache_entries.clone(),
+        );
+        registry.register(
+            "response_cache_bytes",
+            "Bytes in the response cache (keys, headers and bodies)",
+            cache_bytes.clone(),
+        );
         Self {
             registry: Mutex::new(registry),
             requests,
             durations,
+            cache_entries,
+            cache_bytes,
         }
     }
 
@@ -57,6 +77,25 @@ impl Metrics {
     pub fn observe(&self, labels: RequestLabels, seconds: f64) {
         self.durations.get_or_create(&labels).observe(seconds);
         self.requests.get_or_create(&labels).inc();
+    }
+
+    /// Adds the response cache's hit and miss counters to the metrics.
+    pub fn register_cache(&self, cache: &ResponseCache) {
+        let (hits, misses) = cache.counters();
+        if let Ok(mut registry) = self.registry.lock() {
+            registry.register("response_cache_hits", "Lookups answered from the response cache", hits);
+            registry.register(
+                "response_cache_misses",
+                "Lookups the response cache could not answer",
+                misses,
+            );
+        }
+    }
+
+    /// Records how full the response cache is (read when `/metrics` is asked for).
+    pub fn set_cache_usage(&self, usage: CacheUsage) {
+        self.cache_entries.set(i64::try_from(usage.entries).unwrap_or(i64::MAX));
+        self.cache_bytes.set(i64::try_from(usage.bytes).unwrap_or(i64::MAX));
     }
 
     /// The metrics in Prometheus' text format.

@@ -106,12 +106,18 @@ impl Application {
         } else {
             None
         };
+        let feeds = Arc::new(ResponseCache::new(
+            settings.response_cache_bytes,
+            settings.response_cache_entries,
+        ));
+        let metrics = Metrics::new();
+        metrics.register_cache(&feeds);
         let shared = AppState {
             db: db.clone(),
             public_url: public_url.clone(),
-            metrics: Arc::new(Metrics::new()),
+            metrics: Arc::new(metrics),
             site,
-            feeds: Arc::new(ResponseCache::default()),
+            feeds,
             wake: wake.clone(),
             keys: Arc::new(KeyCache::default()),
         };

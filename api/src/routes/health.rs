@@ -44,6 +44,7 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
     (status = 200, description = "Metrics", content_type = "application/openmetrics-text", body = String),
 ))]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    state.metrics.set_cache_usage(state.feeds.usage());
     HttpResponse::Ok()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
         .body(state.metrics.render())

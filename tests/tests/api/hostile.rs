@@ -1,0 +1,74 @@
+//! Hostile traffic and privacy: what a client without a key sends cannot grow memory or the
+//! metrics without bound, empty the caches, or read secrets in the logs.
+
+use convene_tests::reqwest::Method;
+use convene_tests::{TestApp, backends, json, spawn_app_with};
+use rand::Rng as _;
+
+/// The value of the unlabelled metric `name` in `/metrics`.
+async fn metric(app: &TestApp, name: &str) -> f64 {
+    let text = app.send(app.anonymous(Method::GET, "/metrics")).await.text;
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no {name} in /metrics:\n{text}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// Random letters, `n` of them.
+fn junk(n: usize) -> String {
+    let mut rng = rand::rng();
+    (0..n).map(|_| rng.random_range(b'a'..=b'z') as char).collect()
+}
+
+#[tokio::test]
+async fn unknown_query_parameters_on_the_events_list_are_refused_and_junk_filters_do_not_grow_the_cache_past_its_bound()
+{
+    const BYTES: usize = 256 * 1024;
+    for backend in backends() {
+        let app = spawn_app_with(backend, |s| {
+            s.response_cache_bytes = BYTES;
+            s.response_cache_entries = 100;
+        })
+        .await;
+        app.create_event(json!({"status": "published"})).await;
+
+        // An unknown parameter is refused, naming it, and never reaches the cache.
+        for _ in 0..50 {
+            let path = format!("/v1/events?q=zzzz&pad={}", junk(8 * 1024));
+            let reply = app.send(app.anonymous(Method::GET, &path)).await;
+            reply.problem(400, "invalid_query");
+            assert_eq!(reply.fields(), ["pad"], "{}", reply.text);
+        }
+        assert_eq!(metric(&app, "convene_response_cache_entries").await, 0.0);
+
+        // A known filter with a different junk value each time is answered, but the cache stays
+        // within its bounds, keys included.
+        for _ in 0..200 {
+            let path = format!("/v1/events?q={}", junk(8 * 1024));
+            let reply = app.send(app.anonymous(Method::GET, &path)).await;
+            assert_eq!(reply.status, 200, "{}", reply.text);
+        }
+        let bytes = metric(&app, "convene_response_cache_bytes").await;
+        let entries = metric(&app, "convene_response_cache_entries").await;
+        assert!(bytes <= BYTES as f64, "{bytes} bytes in the cache");
+        assert!(entries <= 100.0, "{entries} entries in the cache");
+        assert!(entries > 0.0, "the cache keeps nothing");
+
+        // A normal cached list still gets its ETag and a 304, whatever the parameters' order.
+        let first = app
+            .send(app.anonymous(Method::GET, "/v1/events?kind=conference&limit=10"))
+            .await;
+        assert_eq!(first.status, 200, "{}", first.text);
+        let etag = first.headers["etag"].to_str().unwrap().to_owned();
+        let again = app
+            .send(
+                app.anonymous(Method::GET, "/v1/events?limit=10&kind=conference")
+                    .header("If-None-Match", &etag),
+            )
+            .await;
+        assert_eq!(again.status, 304, "{}", again.text);
+        assert_eq!(again.headers["etag"].to_str().unwrap(), etag);
+    }
+}
