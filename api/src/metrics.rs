@@ -1,7 +1,9 @@
-//! Prometheus metrics: request counts and latencies by route pattern and status, and the response
+//! Prometheus metrics: request counts and latencies by route pattern, method and status, and the response
 //! cache's size, served at `/metrics`.
 
 use std::sync::Mutex;
+
+use actix_web::http::Method;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -13,14 +15,43 @@ use prometheus_client::registry::Registry;
 use crate::cache::{CacheUsage, ResponseCache};
 
 /// The labels of a request metric: the route pattern (never the raw path), method and status.
+/// Every value comes from a closed set, so no client can add series: build them with
+/// [`RequestLabels::new`].
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
     /// The matched route pattern, e.g. `/v1/schools/{id}`, or `unmatched`.
-    pub route: String,
-    /// The HTTP method.
-    pub method: String,
+    route: String,
+    /// The HTTP method if it is one the service knows, else `other`.
+    method: &'static str,
     /// The response status.
-    pub status: u16,
+    status: u16,
+}
+
+impl RequestLabels {
+    /// The labels of a request answered with `status`: `route` is the pattern the router matched
+    /// (`None` gives `unmatched`), and a method outside the standard set is `other`.
+    pub fn new(route: Option<String>, method: &Method, status: u16) -> Self {
+        Self {
+            route: route.unwrap_or_else(|| "unmatched".to_owned()),
+            method: method_label(method),
+            status,
+        }
+    }
+}
+
+/// The label of a method: its name for the methods the service answers, else `other` (a client
+/// may send any token as a method).
+pub fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
 }
 
 /// The service's metrics.

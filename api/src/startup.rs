@@ -144,9 +144,9 @@ impl Application {
                 .wrap(ErrorHandlers::new().default_handler(problem_for_any_error))
                 .wrap_fn(|req, srv| {
                     let started = Instant::now();
-                    let method = req.method().to_string();
+                    let method = req.method().clone();
                     let state = req.app_data::<web::Data<AppState>>().cloned();
-                    let writes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+                    let writes = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
                     let response = srv.call(req);
                     async move {
                         let response = response.await;
@@ -158,15 +158,11 @@ impl Application {
                         }
                         let response = response?;
                         if let Some(metrics) = state.map(|s| s.metrics.clone()) {
-                            let route = response
-                                .request()
-                                .match_pattern()
-                                .unwrap_or_else(|| "unmatched".to_owned());
-                            let labels = RequestLabels {
-                                route,
-                                method,
-                                status: response.status().as_u16(),
-                            };
+                            let labels = RequestLabels::new(
+                                response.request().match_pattern(),
+                                &method,
+                                response.status().as_u16(),
+                            );
                             metrics.observe(labels, started.elapsed().as_secs_f64());
                         }
                         Ok(response)

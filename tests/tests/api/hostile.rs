@@ -72,3 +72,26 @@ async fn unknown_query_parameters_on_the_events_list_are_refused_and_junk_filter
         assert_eq!(again.headers["etag"].to_str().unwrap(), etag);
     }
 }
+
+#[tokio::test]
+async fn requests_with_invented_methods_leave_the_metrics_small_and_are_counted_as_other() {
+    for backend in backends() {
+        let app = spawn_app_with(backend, |_| {}).await;
+        let before = app.send(app.anonymous(Method::GET, "/metrics")).await.text.len();
+        for n in 0..300 {
+            let method = Method::from_bytes(format!("JUNK{n}{}", junk(20).to_uppercase()).as_bytes()).unwrap();
+            let path = if n % 2 == 0 { "/v1/events" } else { "/no/such/place" };
+            let reply = app.send(app.anonymous(method, path)).await;
+            assert!(reply.status.is_client_error(), "{}: {}", reply.status, reply.text);
+        }
+        let text = app.send(app.anonymous(Method::GET, "/metrics")).await.text;
+        assert!(!text.contains("JUNK"), "an invented method became a label");
+        assert!(text.contains(r#"method="other""#), "{text}");
+        assert!(text.contains(r#"route="unmatched""#), "{text}");
+        assert!(
+            text.len() < before + 20_000,
+            "/metrics grew from {before} to {} bytes",
+            text.len()
+        );
+    }
+}
