@@ -1,8 +1,8 @@
 //! A cache of rendered responses (feeds, the public events list). A 1,000-event feed costs tens of milliseconds to read and write;
 //! calendar apps ask for the same bytes again and again. An entry is served while nothing has
-//! been written through this process since it was built (every request other than `GET`, `HEAD`
-//! and `OPTIONS` bumps a generation) and it is younger than [`MAX_AGE`], the bound on how long a
-//! change made through another instance can go unseen.
+//! been written through this process since it was built (every write that succeeded bumps a
+//! generation) and it is younger than [`MAX_AGE`], the bound on how long a change made through
+//! another instance can go unseen.
 //!
 //! The cache is bounded twice: by the bytes it holds (keys and headers included) and by its
 //! entry count, so keys made up by a client (a junk filter value per request) cannot grow it.
@@ -90,7 +90,7 @@ impl ResponseCache {
         }
     }
 
-    /// Marks every entry stale: called after each request that may have written.
+    /// Marks every entry stale: called after each request that wrote.
     pub fn bump(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
     }

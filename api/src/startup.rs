@@ -149,22 +149,21 @@ impl Application {
                     let writes = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
                     let response = srv.call(req);
                     async move {
-                        let response = response.await;
-                        if writes && let Some(state) = &state {
+                        let response = response.await?;
+                        let Some(state) = state else {
+                            return Ok(response);
+                        };
+                        if writes && response.status().is_success() {
                             // After the handler, so after its commit: feeds built before now are
-                            // stale, and any message it queued can go.
+                            // stale, and any message it queued can go. A refused or failed write
+                            // changed nothing, so a stream of them keeps the cache and the worker
+                            // as they were.
                             state.feeds.bump();
                             state.wake.notify_one();
                         }
-                        let response = response?;
-                        if let Some(metrics) = state.map(|s| s.metrics.clone()) {
-                            let labels = RequestLabels::new(
-                                response.request().match_pattern(),
-                                &method,
-                                response.status().as_u16(),
-                            );
-                            metrics.observe(labels, started.elapsed().as_secs_f64());
-                        }
+                        let labels =
+                            RequestLabels::new(response.request().match_pattern(), &method, response.status().as_u16());
+                        state.metrics.observe(labels, started.elapsed().as_secs_f64());
                         Ok(response)
                     }
                 })

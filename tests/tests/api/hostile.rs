@@ -95,3 +95,47 @@ async fn requests_with_invented_methods_leave_the_metrics_small_and_are_counted_
         );
     }
 }
+
+#[tokio::test]
+async fn a_stream_of_refused_posts_leaves_a_cached_feed_cached() {
+    for backend in backends() {
+        let app = spawn_app_with(backend, |_| {}).await;
+        let event = app.create_event(json!({})).await;
+        let feed = format!("/ical/events/{}.ics", event["id"]);
+        let first = app.send(app.anonymous(Method::GET, &feed)).await;
+        assert_eq!(first.status, 200, "{}", first.text);
+        let etag = first.headers["etag"].to_str().unwrap().to_owned();
+        let hits = metric(&app, "convene_response_cache_hits_total").await;
+        let misses = metric(&app, "convene_response_cache_misses_total").await;
+
+        for _ in 0..50 {
+            let reply = app
+                .send(app.anonymous(Method::POST, "/v1/nothing-here").json(&json!({})))
+                .await;
+            reply.problem(404, "not_found");
+            let refused = app
+                .send(app.anonymous(Method::DELETE, &format!("/v1/events/{}", event["id"])))
+                .await;
+            assert_eq!(refused.status, 401, "{}", refused.text);
+        }
+
+        let again = app
+            .send(app.anonymous(Method::GET, &feed).header("If-None-Match", &etag))
+            .await;
+        assert_eq!(again.status, 304, "{}", again.text);
+        assert_eq!(metric(&app, "convene_response_cache_hits_total").await, hits + 1.0);
+        assert_eq!(metric(&app, "convene_response_cache_misses_total").await, misses);
+
+        // A write that succeeds still makes the feed be built again.
+        let changed = app
+            .patch(
+                &format!("/v1/events/{}", event["id"]),
+                &json!({"title": "Autumn conference"}),
+            )
+            .await;
+        assert_eq!(changed.status, 200, "{}", changed.text);
+        let rebuilt = app.send(app.anonymous(Method::GET, &feed)).await;
+        assert!(rebuilt.text.contains("Autumn conference"), "{}", rebuilt.text);
+        assert_eq!(metric(&app, "convene_response_cache_misses_total").await, misses + 1.0);
+    }
+}
