@@ -139,3 +139,117 @@ async fn a_stream_of_refused_posts_leaves_a_cached_feed_cached() {
         assert_eq!(metric(&app, "convene_response_cache_misses_total").await, misses + 1.0);
     }
 }
+
+/// Runs `convene-api <command>` in an empty folder with only `env` set of Convene's and the log's
+/// variables, for at most `seconds` (then it is killed); returns its stdout and stderr together.
+async fn run_convene(command: &str, env: &[(&str, String)], seconds: u64) -> String {
+    use std::process::Stdio;
+    use tokio::io::AsyncReadExt as _;
+    let binary = tokio::task::spawn_blocking(convene_tests::convene_binary)
+        .await
+        .unwrap();
+    let dir = std::env::temp_dir().join(format!("convene-secrets-{}", junk(12)));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut cmd = tokio::process::Command::new(binary);
+    cmd.arg(command)
+        .current_dir(&dir)
+        .env("NO_COLOR", "1")
+        .env("CONVENE_BIND", "127.0.0.1:0")
+        .env("CONVENE_MAIL_DIR", dir.join("mail"))
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("CONVENE_")) {
+        cmd.env_remove(name);
+    }
+    for (name, value) in env {
+        cmd.env(name, value);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let (mut stdout, mut stderr) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    let out = tokio::spawn(async move {
+        let mut text = String::new();
+        stdout.read_to_string(&mut text).await.ok();
+        text
+    });
+    let err = tokio::spawn(async move {
+        let mut text = String::new();
+        stderr.read_to_string(&mut text).await.ok();
+        text
+    });
+    if tokio::time::timeout(std::time::Duration::from_secs(seconds), child.wait())
+        .await
+        .is_err()
+    {
+        child.kill().await.ok();
+    }
+    let text = format!("{}{}", out.await.unwrap(), err.await.unwrap());
+    std::fs::remove_dir_all(&dir).ok();
+    text
+}
+
+#[tokio::test]
+async fn database_and_smtp_passwords_never_reach_the_output_of_serve_or_migrate() {
+    const SECRETS: [&str; 4] = ["s3cretPW", "ss-s3cret", "smtpS3cret", "ss-smtp"];
+    let smtp = [
+        "smtp://mailer:smtpS3cret@127.0.0.1:1".to_owned(),
+        "smtps://mailer:p@ss-smtpS3cret@127.0.0.1:1".to_owned(),
+    ];
+    // Unreachable servers: the URL is described and the connection fails (after the run's
+    // time); one that does not parse is refused at once.
+    let mut databases = vec![
+        "postgres://convene@127.0.0.1:1/convene?password=s3cretPW".to_owned(),
+        "postgres://convene:p@ss-s3cret@127.0.0.1:1/convene".to_owned(),
+        "postgres://convene:p@ss-s3cret@127.0.0.1:notaport/convene".to_owned(),
+    ];
+    let mut apps = Vec::new();
+    for backend in backends() {
+        // Reachable ones: the service starts, migrates and logs at debug level on them too.
+        let app = spawn_app_with(backend, |_| {}).await;
+        match backend {
+            convene_tests::Backend::Sqlite => databases.push(app.database_url.clone()),
+            convene_tests::Backend::Postgres => {
+                let url = app.database_url.clone();
+                databases.push(format!("{url}?password=s3cretPW"));
+                let (scheme, rest) = url.split_once("://").unwrap();
+                let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+                databases.push(format!("{scheme}://postgres:p@ss-s3cret@{rest}"));
+                // A server that answers and refuses: its error is printed.
+                let (server, _) = rest.rsplit_once('/').unwrap();
+                databases.push(format!("{scheme}://postgres@{server}/no_such_db?password=s3cretPW"));
+                databases.push(format!("{scheme}://postgres:p@ss-s3cret@{server}/no_such_db"));
+            }
+        }
+        apps.push(app);
+    }
+    let mut runs = Vec::new();
+    for (n, database) in databases.iter().enumerate() {
+        for command in ["serve", "migrate"] {
+            for log in [None, Some("RUST_LOG"), Some("CONVENE_LOG")] {
+                let mut env = vec![
+                    ("CONVENE_DATABASE_URL", database.clone()),
+                    ("CONVENE_SMTP_URL", smtp[n % 2].clone()),
+                ];
+                if let Some(variable) = log {
+                    env.push((variable, "debug".to_owned()));
+                }
+                runs.push(async move {
+                    let output = run_convene(command, &env, 8).await;
+                    (format!("{command} {log:?} {database}"), output)
+                });
+            }
+        }
+    }
+    use futures_util::StreamExt as _;
+    let outputs: Vec<(String, String)> = futures_util::stream::iter(runs).buffer_unordered(6).collect().await;
+    for (run, output) in outputs {
+        for secret in SECRETS {
+            assert!(!output.contains(secret), "{run}: {secret} in the output:\n{output}");
+        }
+        if run.starts_with("serve") {
+            assert!(output.contains("***"), "{run}: the URLs are not described:\n{output}");
+        }
+    }
+}
