@@ -140,6 +140,75 @@ async fn a_stream_of_refused_posts_leaves_a_cached_feed_cached() {
     }
 }
 
+#[tokio::test]
+async fn csv_cells_a_spreadsheet_could_split_or_run_as_a_formula_are_quoted_and_defused() {
+    for backend in backends() {
+        let app = spawn_app_with(backend, |_| {}).await;
+        let school = app.create_school(json!({"name": "Hill;@Dale School"})).await;
+        let jo = app
+            .create_participant(json!({"name": "Jo;=1+1", "school_id": school["id"]}))
+            .await;
+        let jo_id = jo["id"].as_i64().unwrap();
+
+        // The register at the door.
+        let session = app.open_session(10, json!({})).await;
+        assert_eq!(app.book(&session["id"], jo_id).await.status, 201);
+        let register = app.get(&format!("/v1/sessions/{}/register.csv", session["id"])).await;
+        assert_eq!(register.status, 200, "{}", register.text);
+        assert_eq!(
+            register.text,
+            "name,school,status\r\n\"Jo;'=1+1\",\"Hill;'@Dale School\",confirmed\r\n"
+        );
+
+        // A survey answer, typed through the bot.
+        let bot = app.bot_key().await;
+        app.link_discord(&bot, &jo, "4242").await;
+        let moved = app
+            .patch(
+                &format!("/v1/sessions/{}", session["id"]),
+                &json!({
+                    "start": (chrono::Utc::now() - chrono::Duration::days(3)).format("%Y-%m-%dT09:00").to_string(),
+                    "end": (chrono::Utc::now() - chrono::Duration::days(3)).format("%Y-%m-%dT12:00").to_string(),
+                }),
+            )
+            .await;
+        assert_eq!(moved.status, 200, "{}", moved.text);
+        let survey = app
+            .post(
+                "/v1/surveys",
+                &json!({"title": "What changed?", "event_id": session["event_id"],
+                    "questions": [{"key": "other", "kind": "text", "prompt": "Anything else?"}]}),
+            )
+            .await;
+        assert_eq!(survey.status, 201, "{}", survey.text);
+        let survey = survey.json();
+        let sent = app
+            .post(&format!("/v1/surveys/{}/invitations:send", survey["id"]), &json!({}))
+            .await;
+        assert_eq!(sent.json()["invited"], 1, "{}", sent.text);
+        let open = app
+            .send(app.as_discord(&bot, "4242", Method::GET, "/v1/me/surveys"))
+            .await
+            .json();
+        let path = format!("/v1/me/surveys/{}/answers", open["items"][0]["id"]);
+        let answered = app
+            .send(
+                app.as_discord(&bot, "4242", Method::POST, &path)
+                    .json(&json!({"answers": {"other": "fine;=2+5*SUM(A1:A9)"}, "complete": true})),
+            )
+            .await;
+        assert_eq!(answered.status, 200, "{}", answered.text);
+        let csv = app
+            .get(&format!("/v1/surveys/{}/responses.csv", survey["id"]))
+            .await
+            .text;
+        let row = csv.split("\r\n").nth(1).unwrap();
+        assert!(row.ends_with(",\"fine;'=2+5*SUM(A1:A9)\""), "{csv}");
+        assert!(row.contains(",\"Jo;'=1+1\",\"Hill;'@Dale School\","), "{csv}");
+        assert!(!csv.contains(";=") && !csv.contains(";@"), "{csv}");
+    }
+}
+
 /// Runs `convene-api <command>` in an empty folder with only `env` set of Convene's and the log's
 /// variables, for at most `seconds` (then it is killed); returns its stdout and stderr together.
 async fn run_convene(command: &str, env: &[(&str, String)], seconds: u64) -> String {
