@@ -209,6 +209,55 @@ async fn csv_cells_a_spreadsheet_could_split_or_run_as_a_formula_are_quoted_and_
     }
 }
 
+#[tokio::test]
+async fn concurrent_preference_changes_leave_exactly_the_reminders_of_the_final_preferences() {
+    use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
+    for backend in backends() {
+        let app = spawn_app_with(backend, |_| {}).await;
+        let bot = app.bot_key().await;
+        let ann = app.create_participant(json!({})).await;
+        app.link_discord(&bot, &ann, "777").await;
+        let session = app.open_session(10, json!({})).await;
+        assert_eq!(app.book(&session["id"], ann["id"].as_i64().unwrap()).await.status, 201);
+
+        let sets = [json!([1440, 60]), json!([120])];
+        let changes = (0..24).map(|n| {
+            let body = json!({"reminder_offsets_minutes": sets[n % 2]});
+            app.send(
+                app.as_discord(&bot, "777", Method::PATCH, "/v1/me/preferences")
+                    .json(&body),
+            )
+        });
+        for reply in futures_util::future::join_all(changes).await {
+            assert_eq!(reply.status, 200, "{}", reply.text);
+        }
+
+        let prefs = app
+            .send(app.as_discord(&bot, "777", Method::GET, "/v1/me/preferences"))
+            .await
+            .json();
+        let mut expected: Vec<(String, i64)> = Vec::new();
+        for minutes in prefs["reminder_offsets_minutes"].as_array().unwrap() {
+            for channel in ["discord", "email"] {
+                expected.push((channel.to_owned(), minutes.as_i64().unwrap()));
+            }
+        }
+        expected.sort();
+        let mut pending: Vec<(String, i64)> = entity::notification::Entity::find()
+            .filter(entity::notification::Column::ParticipantId.eq(ann["id"].as_i64().unwrap()))
+            .filter(entity::notification::Column::Kind.eq("reminder"))
+            .filter(entity::notification::Column::State.eq("pending"))
+            .all(&app.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|n| (n.channel, n.payload["offset_minutes"].as_i64().unwrap()))
+            .collect();
+        pending.sort();
+        assert_eq!(pending, expected, "{:?}: final preferences {prefs}", app.backend);
+    }
+}
+
 /// Runs `convene-api <command>` in an empty folder with only `env` set of Convene's and the log's
 /// variables, for at most `seconds` (then it is killed); returns its stdout and stderr together.
 async fn run_convene(command: &str, env: &[(&str, String)], seconds: u64) -> String {
