@@ -483,6 +483,10 @@ pub async fn erase<C: ConnectionTrait>(db: &C, id: i64) -> DomainResult<()> {
         .filter(entity::discord_link_code::Column::ParticipantId.eq(id))
         .exec(db)
         .await?;
+    entity::discord_link_request::Entity::delete_many()
+        .filter(entity::discord_link_request::Column::ParticipantId.eq(id))
+        .exec(db)
+        .await?;
     super::sign_in::forget(db, id).await?;
     Ok(())
 }

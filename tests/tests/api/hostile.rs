@@ -371,3 +371,84 @@ async fn database_and_smtp_passwords_never_reach_the_output_of_serve_or_migrate(
         }
     }
 }
+
+/// Asks `/v1/bot/link` as the bot for Discord user `discord_id`.
+async fn ask_for_code(app: &TestApp, bot: &str, discord_id: &str, email: &serde_json::Value) -> convene_tests::Reply {
+    app.send(
+        app.anonymous(Method::POST, "/v1/bot/link")
+            .bearer_auth(bot)
+            .json(&json!({"discord_id": discord_id, "email": email})),
+    )
+    .await
+}
+
+/// Moves every link code recorded for `column = value` ten minutes into the past.
+async fn age_link_requests(app: &TestApp, column: entity::discord_link_request::Column, value: sea_orm::Value) {
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
+    entity::discord_link_request::Entity::update_many()
+        .col_expr(
+            entity::discord_link_request::Column::CreatedAt,
+            Expr::value(chrono::Utc::now() - chrono::Duration::minutes(10)),
+        )
+        .filter(column.eq(value))
+        .exec(&app.db)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn link_codes_are_limited_per_person_whoever_asks_and_per_discord_user() {
+    use entity::discord_link_request::Column;
+    for backend in backends() {
+        let app = spawn_app_with(backend, |_| {}).await;
+        let bot = app.bot_key().await;
+
+        // Per person: however many Discord users ask, one code a minute and five an hour are
+        // emailed, and every asker gets the same answer.
+        let ann = app.create_participant(json!({})).await;
+        let ann_id = ann["id"].as_i64().unwrap();
+        let mut answers = std::collections::BTreeSet::new();
+        for n in 0..10 {
+            let reply = ask_for_code(&app, &bot, &format!("{}", 1000 + n), &ann["email"]).await;
+            assert_eq!(reply.status, 202, "{}", reply.text);
+            answers.insert(reply.text);
+        }
+        assert_eq!(answers.len(), 1, "{answers:?}");
+        assert_eq!(app.notifications("link_code", Some(ann_id)).await, 1);
+        for n in 0..8 {
+            age_link_requests(&app, Column::ParticipantId, ann_id.into()).await;
+            let reply = ask_for_code(&app, &bot, &format!("{}", 2000 + n), &ann["email"]).await;
+            assert_eq!(reply.status, 202, "{}", reply.text);
+        }
+        assert_eq!(app.notifications("link_code", Some(ann_id)).await, 5);
+
+        // Per Discord user: one code a minute and five an hour, then 429 with Retry-After.
+        let mut people = Vec::new();
+        for _ in 0..6 {
+            people.push(app.create_participant(json!({})).await);
+        }
+        assert_eq!(ask_for_code(&app, &bot, "9000", &people[0]["email"]).await.status, 202);
+        let soon = ask_for_code(&app, &bot, "9000", &people[1]["email"]).await;
+        soon.problem(429, "link_rate_limited");
+        let retry: i64 = soon.headers["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((1..=60).contains(&retry), "{retry}");
+        for person in &people[1..5] {
+            age_link_requests(&app, Column::DiscordId, "9000".into()).await;
+            let reply = ask_for_code(&app, &bot, "9000", &person["email"]).await;
+            assert_eq!(reply.status, 202, "{}", reply.text);
+        }
+        age_link_requests(&app, Column::DiscordId, "9000".into()).await;
+        let full = ask_for_code(&app, &bot, "9000", &people[5]["email"]).await;
+        full.problem(429, "link_rate_limited");
+        let retry: i64 = full.headers["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((2900..=3000).contains(&retry), "{retry}");
+        assert_eq!(app.notifications("link_code", people[5]["id"].as_i64()).await, 0);
+        // An unknown address counts for the asker too, and is answered as before.
+        let other = ask_for_code(&app, &bot, "9100", &json!("nobody@nowhere.example")).await;
+        assert_eq!(other.status, 202, "{}", other.text);
+        ask_for_code(&app, &bot, "9100", &people[5]["email"])
+            .await
+            .problem(429, "link_rate_limited");
+    }
+}
