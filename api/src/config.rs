@@ -66,6 +66,11 @@ pub struct Settings {
     pub response_cache_bytes: usize,
     /// The most entries the response cache holds.
     pub response_cache_entries: usize,
+    /// Requests a minute a bot key may make for one Discord user (`X-Discord-User`); `0` turns
+    /// the limit off.
+    pub bot_user_rate_limit: u32,
+    /// Requests a minute one bot key may make in all; `0` turns the limit off.
+    pub bot_key_rate_limit: u32,
 }
 
 /// The HTTP worker threads a server runs: one per core.
@@ -97,6 +102,8 @@ impl Default for Settings {
             shutdown_timeout_seconds: 30,
             response_cache_bytes: crate::cache::MAX_BYTES,
             response_cache_entries: crate::cache::MAX_ENTRIES,
+            bot_user_rate_limit: 120,
+            bot_key_rate_limit: 6000,
         }
     }
 }
@@ -381,6 +388,8 @@ impl fmt::Debug for Settings {
             .field("shutdown_timeout_seconds", &self.shutdown_timeout_seconds)
             .field("response_cache_bytes", &self.response_cache_bytes)
             .field("response_cache_entries", &self.response_cache_entries)
+            .field("bot_user_rate_limit", &self.bot_user_rate_limit)
+            .field("bot_key_rate_limit", &self.bot_key_rate_limit)
             .finish()
     }
 }

@@ -24,7 +24,7 @@ use crate::extract::{JsonLimit, path_error};
 use crate::ical::Person;
 use crate::metrics::{Metrics, RequestLabels};
 use crate::openapi::ApiDoc;
-use crate::protection::{self, Protection};
+use crate::protection::{self, BotLimits, Protection};
 use crate::worker::Worker;
 use crate::{db, routes};
 
@@ -45,6 +45,8 @@ pub struct AppState {
     pub wake: Arc<Notify>,
     /// Organiser keys found live, for bookings (see `auth::OrganiserToCheck`).
     pub keys: Arc<KeyCache>,
+    /// The limits on requests with a bot key, checked once the key is.
+    pub bot_limits: BotLimits,
 }
 
 /// Why the service could not start.
@@ -112,6 +114,7 @@ impl Application {
         ));
         let metrics = Metrics::new();
         metrics.register_cache(&feeds);
+        let protection = Protection::from_settings(settings).map_err(StartError::Settings)?;
         let shared = AppState {
             db: db.clone(),
             public_url: public_url.clone(),
@@ -120,6 +123,7 @@ impl Application {
             feeds,
             wake: wake.clone(),
             keys: Arc::new(KeyCache::default()),
+            bot_limits: protection.bot_limits.clone(),
         };
         // Each HTTP worker thread gets its share of the pool, opened from that thread (see
         // `db::worker_pool`).
@@ -127,7 +131,6 @@ impl Application {
         let worker_pool_size = settings.pool_size().div_ceil(workers as u32);
         let (shared_db, url) = (db.clone(), settings.database_url.clone());
         let openapi = ApiDoc::openapi();
-        let protection = Protection::from_settings(settings).map_err(StartError::Settings)?;
         let cors_origins = settings.cors_origins();
         let json_limit = protection.json_limit;
         let routes_protection = protection.clone();
@@ -218,6 +221,7 @@ impl Application {
     /// hand and gives back the rest of its claim.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.protection.rate_limit.spawn_cleanup();
+        self.protection.bot_limits.spawn_cleanup();
         let Some(worker) = self.worker else {
             return self.server.await;
         };

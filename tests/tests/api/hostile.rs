@@ -452,3 +452,43 @@ async fn link_codes_are_limited_per_person_whoever_asks_and_per_discord_user() {
             .problem(429, "link_rate_limited");
     }
 }
+
+#[tokio::test]
+async fn a_bot_key_is_limited_per_discord_user_and_in_all() {
+    for backend in backends() {
+        // Per Discord user: one user's burst leaves the others theirs.
+        let app = spawn_app_with(backend, |s| s.bot_user_rate_limit = 3).await;
+        let bot = app.bot_key().await;
+        let ann = app.create_participant(json!({})).await;
+        let bob = app.create_participant(json!({})).await;
+        app.link_discord(&bot, &ann, "501").await;
+        app.link_discord(&bot, &bob, "502").await;
+        for _ in 0..3 {
+            let reply = app.send(app.as_discord(&bot, "501", Method::GET, "/v1/me")).await;
+            assert_eq!(reply.status, 200, "{}", reply.text);
+        }
+        let limited = app.send(app.as_discord(&bot, "501", Method::GET, "/v1/me")).await;
+        limited.problem(429, "rate_limited");
+        let retry: u64 = limited.headers["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((1..=20).contains(&retry), "Retry-After: {retry}");
+        let other = app.send(app.as_discord(&bot, "502", Method::GET, "/v1/me")).await;
+        assert_eq!(other.status, 200, "{}", other.text);
+
+        // Per key: every request with the key counts, whichever user it is for; another key
+        // has its own allowance.
+        let app = spawn_app_with(backend, |s| s.bot_key_rate_limit = 6).await;
+        let bot = app.bot_key().await;
+        let ann = app.create_participant(json!({})).await;
+        app.link_discord(&bot, &ann, "601").await; // two requests
+        for user in ["601", "602", "603", "604"] {
+            let reply = app.send(app.as_discord(&bot, user, Method::GET, "/v1/me")).await;
+            assert_ne!(reply.status, 429, "{}", reply.text);
+        }
+        app.send(app.as_discord(&bot, "601", Method::GET, "/v1/me"))
+            .await
+            .problem(429, "rate_limited");
+        let second = app.bot_key().await;
+        let reply = app.send(app.as_discord(&second, "601", Method::GET, "/v1/me")).await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+    }
+}
