@@ -130,7 +130,8 @@ impl FromRequest for OrganiserToCheck {
     }
 }
 
-/// The Discord bot: the request carries a live bot key (else 401, or 403 for an organiser key).
+/// The Discord bot: the request carries a live bot key (else 401, or 403 for an organiser key),
+/// within the key's rate limit (else 429).
 #[derive(Clone, Debug)]
 pub struct Bot(pub AuthenticatedKey);
 
@@ -140,7 +141,14 @@ impl FromRequest for Bot {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let key = key_with_role(req, KeyRole::Bot, "this needs a bot key: Authorization: Bearer <key>");
-        Box::pin(async move { key.await.map(Bot) })
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let key = key.await?;
+            if let Some(state) = state {
+                state.bot_limits.check(key.id, None)?;
+            }
+            Ok(Bot(key))
+        })
     }
 }
 
@@ -168,7 +176,8 @@ pub const DISCORD_USER: &str = "X-Discord-User";
 
 /// A linked participant, acting through the bot: a live bot key (else 401, or 403 for an
 /// organiser key) and `X-Discord-User` naming a Discord account linked to a participant (else
-/// `400 discord_user_missing`, or `403 not_linked`).
+/// `400 discord_user_missing`, or `403 not_linked`), within the limits per Discord user and per
+/// key (else `429 rate_limited`).
 #[derive(Clone, Debug)]
 pub struct Me {
     /// The bot's key.
@@ -202,6 +211,7 @@ impl FromRequest for Me {
                 )
             })?;
             let state = state.ok_or_else(|| ApiError::internal(&"no application state"))?;
+            state.bot_limits.check(key.id, Some(&discord_id))?;
             let person = crate::domain::link::linked_participant(&state.db, &discord_id)
                 .await?
                 .ok_or_else(|| {

@@ -1,21 +1,33 @@
 //! A cache of rendered responses (feeds, the public events list). A 1,000-event feed costs tens of milliseconds to read and write;
 //! calendar apps ask for the same bytes again and again. An entry is served while nothing has
-//! been written through this process since it was built (every request other than `GET`, `HEAD`
-//! and `OPTIONS` bumps a generation) and it is younger than [`MAX_AGE`], the bound on how long a
-//! change made through another instance can go unseen.
+//! been written through this process since it was built (every write that succeeded bumps a
+//! generation) and it is younger than [`MAX_AGE`], the bound on how long a change made through
+//! another instance can go unseen.
+//!
+//! The cache is bounded twice: by the bytes it holds (keys and headers included) and by its
+//! entry count, so keys made up by a client (a junk filter value per request) cannot grow it.
+//! It is `moka`'s concurrent cache: entries expire after [`MAX_AGE`] by themselves, and its
+//! TinyLFU admission keeps one-off keys from pushing out the feeds people ask for again.
 
-use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix_web::web::Bytes;
+use moka::sync::Cache;
+use prometheus_client::metrics::counter::Counter;
 
 /// How long an entry is trusted without a write in this process.
 pub const MAX_AGE: Duration = Duration::from_secs(5);
 
-/// The most bytes of bodies kept; the least recently used entries go first.
+/// The default bound on the bytes kept (bodies, keys and headers).
 pub const MAX_BYTES: usize = 64 * 1024 * 1024;
+
+/// The default bound on the number of entries kept.
+pub const MAX_ENTRIES: usize = 10_000;
+
+/// What an entry costs besides its key, headers and body: the map's and the entry's own overhead.
+const ENTRY_OVERHEAD: usize = 256;
 
 /// One rendered response.
 pub struct Cached {
@@ -29,21 +41,56 @@ pub struct Cached {
     built: Instant,
 }
 
-struct Slot {
-    entry: Arc<Cached>,
-    used: u64,
+/// How full the cache is, for `/metrics`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CacheUsage {
+    /// Entries held.
+    pub entries: u64,
+    /// Bytes held: keys, headers and bodies, each entry counted at least `max_bytes / max_entries`.
+    pub bytes: u64,
 }
 
 /// Rendered responses by key, with the write generation they were built at.
-#[derive(Default)]
 pub struct ResponseCache {
     generation: AtomicU64,
-    clock: AtomicU64,
-    slots: Mutex<HashMap<String, Slot>>,
+    entries: Cache<String, Arc<Cached>>,
+    max_bytes: usize,
+    max_entries: usize,
+    hits: Counter,
+    misses: Counter,
+}
+
+impl Default for ResponseCache {
+    fn default() -> Self {
+        Self::new(MAX_BYTES, MAX_ENTRIES)
+    }
 }
 
 impl ResponseCache {
-    /// Marks every entry stale: called after each request that may have written.
+    /// A cache holding at most `max_bytes` (keys included) in at most `max_entries` entries.
+    pub fn new(max_bytes: usize, max_entries: usize) -> Self {
+        let max_entries = max_entries.max(1);
+        // Every entry weighs at least a share of the byte budget, so the byte bound is also an
+        // entry-count bound.
+        let least = max_bytes.div_ceil(max_entries).max(1);
+        let entries = Cache::builder()
+            .max_capacity(max_bytes as u64)
+            .weigher(move |key: &String, entry: &Arc<Cached>| {
+                u32::try_from(weight(key, entry).max(least)).unwrap_or(u32::MAX)
+            })
+            .time_to_live(MAX_AGE)
+            .build();
+        Self {
+            generation: AtomicU64::new(0),
+            entries,
+            max_bytes,
+            max_entries,
+            hits: Counter::default(),
+            misses: Counter::default(),
+        }
+    }
+
+    /// Marks every entry stale: called after each request that wrote.
     pub fn bump(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
     }
@@ -56,20 +103,22 @@ impl ResponseCache {
 
     /// The entry for `key` if it is still fresh.
     pub fn get(&self, key: &str) -> Option<Arc<Cached>> {
-        let now = self.generation();
-        let tick = self.clock.fetch_add(1, Ordering::Relaxed);
-        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-        let slot = slots.get_mut(key)?;
-        if slot.entry.generation != now || slot.entry.built.elapsed() > MAX_AGE {
-            slots.remove(key);
-            return None;
-        }
-        slot.used = tick;
-        Some(slot.entry.clone())
+        let fresh = self.entries.get(key).filter(|entry| {
+            let fresh = entry.generation == self.generation() && entry.built.elapsed() <= MAX_AGE;
+            if !fresh {
+                self.entries.invalidate(key);
+            }
+            fresh
+        });
+        match fresh {
+            Some(_) => self.hits.inc(),
+            None => self.misses.inc(),
+        };
+        fresh
     }
 
-    /// Keeps a response built at `generation`, evicting the least recently used entries over
-    /// [`MAX_BYTES`]. A body larger than a quarter of that is not kept.
+    /// Keeps a response built at `generation` (unless a write came since, or its body is larger
+    /// than a quarter of the byte budget), evicting others to stay within the bounds.
     pub fn put(
         &self,
         key: String,
@@ -85,29 +134,43 @@ impl ResponseCache {
             generation,
             built: Instant::now(),
         });
-        if entry.body.len() > MAX_BYTES / 4 || generation != self.generation() {
+        if weight(&key, &entry) > self.max_bytes / 4 || generation != self.generation() {
             return entry;
         }
-        let tick = self.clock.fetch_add(1, Ordering::Relaxed);
-        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-        slots.insert(
-            key,
-            Slot {
-                entry: entry.clone(),
-                used: tick,
-            },
-        );
-        let mut total: usize = slots.values().map(|s| s.entry.body.len()).sum();
-        while total > MAX_BYTES {
-            let Some(oldest) = slots.iter().min_by_key(|(_, s)| s.used).map(|(k, _)| k.clone()) else {
-                break;
-            };
-            if let Some(gone) = slots.remove(&oldest) {
-                total -= gone.entry.body.len();
-            }
-        }
+        self.entries.insert(key, entry.clone());
+        // Evict now rather than at the cache's next housekeeping, so the bounds hold after every
+        // insert (this runs on a miss only, beside a database read).
+        self.entries.run_pending_tasks();
         entry
     }
+
+    /// How full the cache is now.
+    pub fn usage(&self) -> CacheUsage {
+        self.entries.run_pending_tasks();
+        CacheUsage {
+            entries: self.entries.entry_count(),
+            bytes: self.entries.weighted_size(),
+        }
+    }
+
+    /// The bounds: bytes and entries.
+    pub fn limits(&self) -> (usize, usize) {
+        (self.max_bytes, self.max_entries)
+    }
+
+    /// The counters of lookups answered from the cache and not, for `/metrics`.
+    pub fn counters(&self) -> (Counter, Counter) {
+        (self.hits.clone(), self.misses.clone())
+    }
+}
+
+/// What an entry costs: its key, headers and body, and a fixed overhead.
+fn weight(key: &str, entry: &Cached) -> usize {
+    key.len()
+        + entry.etag.len()
+        + entry.last_modified.as_ref().map_or(0, String::len)
+        + entry.body.len()
+        + ENTRY_OVERHEAD
 }
 
 #[cfg(test)]
@@ -134,16 +197,25 @@ mod tests {
     }
 
     #[test]
-    fn the_least_recently_used_entries_leave_first_over_the_byte_budget() {
-        let cache = ResponseCache::default();
+    fn long_keys_count_against_the_byte_budget() {
+        let cache = ResponseCache::new(1024 * 1024, 10_000);
         let at = cache.generation();
-        let big = Bytes::from(vec![b'x'; MAX_BYTES / 4]);
-        for key in ["a", "b", "c", "d"] {
-            cache.put(key.into(), at, String::new(), None, big.clone());
+        for n in 0..200 {
+            let key = format!("events?q={n}{}", "x".repeat(30 * 1024));
+            cache.put(key, at, String::new(), None, Bytes::from_static(b"[]"));
         }
-        assert!(cache.get("a").is_some());
-        cache.put("e".into(), at, String::new(), None, big);
-        assert!(cache.get("a").is_some(), "a was used most recently but one");
-        assert!(cache.get("b").is_none(), "b was the least recently used");
+        let usage = cache.usage();
+        assert!(usage.bytes <= 1024 * 1024, "{usage:?}");
+        assert!(usage.entries < 40, "{usage:?}");
+    }
+
+    #[test]
+    fn the_entry_count_is_bounded_even_for_tiny_entries() {
+        let cache = ResponseCache::new(64 * 1024 * 1024, 50);
+        let at = cache.generation();
+        for n in 0..1_000 {
+            cache.put(format!("k{n}"), at, String::new(), None, Bytes::from_static(b"x"));
+        }
+        assert!(cache.usage().entries <= 50, "{:?}", cache.usage());
     }
 }

@@ -62,6 +62,15 @@ pub struct Settings {
     pub retention_days: u32,
     /// On SIGTERM or Ctrl-C, how long requests in flight get to finish before the server closes.
     pub shutdown_timeout_seconds: u64,
+    /// The most bytes the response cache (feeds, the public events list) holds, keys included.
+    pub response_cache_bytes: usize,
+    /// The most entries the response cache holds.
+    pub response_cache_entries: usize,
+    /// Requests a minute a bot key may make for one Discord user (`X-Discord-User`); `0` turns
+    /// the limit off.
+    pub bot_user_rate_limit: u32,
+    /// Requests a minute one bot key may make in all; `0` turns the limit off.
+    pub bot_key_rate_limit: u32,
 }
 
 /// The HTTP worker threads a server runs: one per core.
@@ -91,6 +100,10 @@ impl Default for Settings {
             cors_origins: String::new(),
             retention_days: 0,
             shutdown_timeout_seconds: 30,
+            response_cache_bytes: crate::cache::MAX_BYTES,
+            response_cache_entries: crate::cache::MAX_ENTRIES,
+            bot_user_rate_limit: 120,
+            bot_key_rate_limit: 6000,
         }
     }
 }
@@ -147,6 +160,14 @@ impl Settings {
                 "CONVENE_PUBLIC_URL must start with http:// or https://".to_owned(),
             ));
         }
+        if Backend::of_url(&self.database_url) == Some(Backend::Postgres)
+            && url::Url::parse(&self.database_url).is_err()
+        {
+            return Err(ConfigError::Invalid(format!(
+                "CONVENE_DATABASE_URL is not a valid URL ({}); a password holding @, : or / must be written %40, %3A, %2F",
+                redact_url(&self.database_url)
+            )));
+        }
         if let Some(url) = &self.smtp_url
             && !(url.starts_with("smtp://") || url.starts_with("smtps://"))
         {
@@ -167,6 +188,11 @@ impl Settings {
         if self.json_limit_bytes < 1024 || self.upload_limit_bytes < 1024 {
             return Err(ConfigError::Invalid(
                 "CONVENE_JSON_LIMIT_BYTES and CONVENE_UPLOAD_LIMIT_BYTES must be at least 1024".to_owned(),
+            ));
+        }
+        if self.response_cache_entries == 0 {
+            return Err(ConfigError::Invalid(
+                "CONVENE_RESPONSE_CACHE_ENTRIES must be at least 1".to_owned(),
             ));
         }
         for origin in self.cors_origins() {
@@ -269,18 +295,76 @@ fn looks_like_email(text: &str) -> bool {
     })
 }
 
-/// The database URL with any password replaced by `***`, for logs.
+/// A database or SMTP URL fit for logs and messages: the password of its user info and the
+/// value of any query parameter whose name contains `password` (`?password=`, `?sslpassword=`)
+/// become `***`. The URL is parsed, not searched, so a password holding `@` or `:` is hidden
+/// whole; a URL that does not parse is shown as its scheme alone.
 pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
+    const HIDDEN: &str = "***";
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        let scheme = url.split_once("://").map_or("", |(scheme, _)| scheme);
+        return format!("{scheme}://{HIDDEN} (not a valid URL)");
     };
-    let Some((userinfo, host)) = rest.split_once('@') else {
-        return url.to_owned();
-    };
-    match userinfo.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_owned(),
+    if parsed.password().is_some() && parsed.set_password(Some(HIDDEN)).is_err() {
+        return format!("{}://{HIDDEN}", parsed.scheme());
     }
+    if parsed.query().is_some() {
+        let pairs: Vec<(String, String)> = parsed
+            .query_pairs()
+            .map(|(name, value)| {
+                let secret = name.to_ascii_lowercase().contains("password");
+                let value = if secret { HIDDEN.to_owned() } else { value.into_owned() };
+                (name.into_owned(), value)
+            })
+            .collect();
+        parsed.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    // `Url` escapes what it rewrites; show the stars as stars.
+    parsed.to_string().replace("%2A%2A%2A", HIDDEN)
+}
+
+/// `text` (an error message, say) with every secret of `url` hidden: the URL itself wherever it
+/// appears whole, and its password and `password` query values wherever they appear alone.
+pub fn hide_url_secrets(text: &str, url: &str) -> String {
+    let mut text = text.replace(url, &redact_url(url));
+    if let Ok(parsed) = url::Url::parse(url) {
+        let mut secrets: Vec<String> = parsed
+            .query_pairs()
+            .filter(|(name, _)| name.to_ascii_lowercase().contains("password"))
+            .map(|(_, value)| value.into_owned())
+            .collect();
+        if let Some(password) = parsed.password() {
+            secrets.push(password.to_owned());
+            if let Ok(decoded) = percent_decode(password) {
+                secrets.push(decoded);
+            }
+        }
+        for secret in secrets.iter().filter(|s| s.len() >= 3) {
+            text = text.replace(secret.as_str(), "***");
+        }
+    }
+    text
+}
+
+/// Decodes `%XX` escapes (a URL's password is kept escaped).
+fn percent_decode(text: &str) -> Result<String, std::string::FromUtf8Error> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out)
 }
 
 impl fmt::Debug for Settings {
@@ -305,6 +389,10 @@ impl fmt::Debug for Settings {
             .field("cors_origins", &self.cors_origins)
             .field("retention_days", &self.retention_days)
             .field("shutdown_timeout_seconds", &self.shutdown_timeout_seconds)
+            .field("response_cache_bytes", &self.response_cache_bytes)
+            .field("response_cache_entries", &self.response_cache_entries)
+            .field("bot_user_rate_limit", &self.bot_user_rate_limit)
+            .field("bot_key_rate_limit", &self.bot_key_rate_limit)
             .finish()
     }
 }
@@ -340,6 +428,31 @@ mod tests {
 
     #[test]
     fn passwords_never_reach_the_logs() {
+        for (url, shown) in [
+            (
+                "postgres://convene@host/db?password=s3cretPW",
+                "postgres://convene@host/db?password=***",
+            ),
+            (
+                "postgres://convene:p@ss-s3cret@host/db",
+                "postgres://convene:***@host/db",
+            ),
+            (
+                "postgres://convene@host/db?sslmode=require&PassWord=s3cretPW&sslpassword=s3cretPW",
+                "postgres://convene@host/db?sslmode=require&PassWord=***&sslpassword=***",
+            ),
+            (
+                "smtps://mailer:s3cret%40x@smtp.example.org:465",
+                "smtps://mailer:***@smtp.example.org:465",
+            ),
+            (
+                "smtp://smtp.example.org:25?tls=required",
+                "smtp://smtp.example.org:25?tls=required",
+            ),
+            ("postgres://convene:s3cret@[bad/db", "postgres://*** (not a valid URL)"),
+        ] {
+            assert_eq!(redact_url(url), shown);
+        }
         assert_eq!(
             redact_url("postgres://convene:s3cret@db:5432/convene"),
             "postgres://convene:***@db:5432/convene"

@@ -89,7 +89,7 @@ pub async fn connect(url: &str, pool_size: u32) -> Result<DatabaseConnection, Db
     let mut options = options(url, backend, pool_size);
     options.min_connections(1);
     if backend == Backend::Postgres {
-        return Database::connect(options).await;
+        return Database::connect(options).await.map_err(|e| without_secrets(e, url));
     }
     // Opening a SQLite file switches it to WAL, which briefly needs the lock; another process
     // migrating the same new file at that moment makes the open fail with "database is locked".
@@ -100,9 +100,17 @@ pub async fn connect(url: &str, pool_size: u32) -> Result<DatabaseConnection, Db
                 attempt += 1;
                 tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
             }
-            other => return other,
+            other => return other.map_err(|e| without_secrets(e, url)),
         }
     }
+}
+
+/// `err` with the database URL's secrets hidden: sea-orm repeats a URL it cannot parse whole in
+/// its error, which is then printed and logged.
+fn without_secrets(err: DbErr, url: &str) -> DbErr {
+    let text = err.to_string();
+    let hidden = crate::config::hide_url_secrets(&text, url);
+    if hidden == text { err } else { DbErr::Custom(hidden) }
 }
 
 /// The pool for the HTTP worker thread this is called on. On PostgreSQL, a pool of its own, of up
@@ -123,7 +131,7 @@ pub fn worker_pool(shared: &DatabaseConnection, url: &str, pool_size: u32) -> Da
     match Database::connect(options).now_or_never() {
         Some(Ok(pool)) => pool,
         other => {
-            let error = other.and_then(Result::err).map(|e| e.to_string());
+            let error = other.and_then(Result::err).map(|e| without_secrets(e, url).to_string());
             tracing::warn!(
                 ?error,
                 "could not make a pool for an HTTP worker; it uses the shared pool"
@@ -140,7 +148,7 @@ pub async fn migrate(db: &DatabaseConnection, url: &str) -> Result<(), DbErr> {
         DatabaseBackend::Postgres => {
             let mut options = ConnectOptions::new(url.to_owned());
             options.max_connections(1).min_connections(1).sqlx_logging(false);
-            let lock_holder = Database::connect(options).await?;
+            let lock_holder = Database::connect(options).await.map_err(|e| without_secrets(e, url))?;
             lock_holder
                 .execute_unprepared(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
                 .await?;

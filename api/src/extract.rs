@@ -132,11 +132,36 @@ impl<T: DeserializeOwned> FromRequest for QueryParams<T> {
         let parsed = form_urlencoded::parse(req.query_string().as_bytes());
         let de = serde_urlencoded::Deserializer::new(parsed);
         std::future::ready(serde_path_to_error::deserialize(de).map(QueryParams).map_err(|err| {
-            let field = err.path().to_string();
+            let path = err.path().to_string();
             let message = plain(&err.into_inner().to_string());
+            // A parameter the filter does not know fails at the top level: name it, cut short
+            // (a client may send kilobytes of junk as a name).
+            let field = match unknown_field(&message) {
+                Some(name) => name.chars().take(64).collect(),
+                None => path,
+            };
+            if message.starts_with("unknown field") {
+                let detail = format!("{field}: unknown parameter; {}", expected_part(&message));
+                return ApiError::bad_request("invalid_query", detail, Some(field));
+            }
             ApiError::bad_request("invalid_query", format!("{field}: {message}"), Some(field))
         }))
     }
+}
+
+/// The name in serde's "unknown field `name`, expected one of ..." message.
+fn unknown_field(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("unknown field `")?;
+    rest.rfind("`, expected")
+        .or_else(|| rest.rfind("`, there are no fields"))
+        .map(|end| &rest[..end])
+}
+
+/// The "expected one of ..." part of serde's unknown-field message.
+fn expected_part(message: &str) -> &str {
+    message
+        .rfind("expected ")
+        .map_or("there are no parameters here", |i| &message[i..])
 }
 
 /// The handler for path parameters that do not parse (an id that is not a number).

@@ -20,6 +20,7 @@ pub mod pages;
 pub mod protection;
 pub mod routes;
 pub mod solver;
+pub mod spreadsheet;
 pub mod startup;
 pub mod term_dates;
 pub mod time;

@@ -1,9 +1,11 @@
-//! Prometheus metrics, served at `/metrics`: request counts and latencies by route pattern and
-//! status; the outbox's lag and the messages sent and failed by channel and kind; and how long
-//! requests waited for a database connection.
+//! Prometheus metrics, served at `/metrics`: request counts and latencies by route pattern,
+//! method and status; the response cache's size; the outbox's lag and the messages sent and
+//! failed by channel and kind; and how long requests waited for a database connection.
 
 use std::sync::atomic::AtomicU64;
 use std::sync::{LazyLock, Mutex};
+
+use actix_web::http::Method;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -12,15 +14,46 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use crate::cache::{CacheUsage, ResponseCache};
+
 /// The labels of a request metric: the route pattern (never the raw path), method and status.
+/// Every value comes from a closed set, so no client can add series: build them with
+/// [`RequestLabels::new`].
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
     /// The matched route pattern, e.g. `/v1/schools/{id}`, or `unmatched`.
-    pub route: String,
-    /// The HTTP method.
-    pub method: String,
+    route: String,
+    /// The HTTP method if it is one the service knows, else `other`.
+    method: &'static str,
     /// The response status.
-    pub status: u16,
+    status: u16,
+}
+
+impl RequestLabels {
+    /// The labels of a request answered with `status`: `route` is the pattern the router matched
+    /// (`None` gives `unmatched`), and a method outside the standard set is `other`.
+    pub fn new(route: Option<String>, method: &Method, status: u16) -> Self {
+        Self {
+            route: route.unwrap_or_else(|| "unmatched".to_owned()),
+            method: method_label(method),
+            status,
+        }
+    }
+}
+
+/// The label of a method: its name for the methods the service answers, else `other` (a client
+/// may send any token as a method).
+pub fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
 }
 
 /// The labels of an outbox metric: the channel and the kind of message, both from closed sets.
@@ -85,6 +118,8 @@ pub struct Metrics {
     failed: Family<MessageLabels, Counter>,
     lag: Family<ChannelLabels, Gauge<f64, AtomicU64>>,
     lag_read_at: Mutex<Option<std::time::Instant>>,
+    cache_entries: Gauge,
+    cache_bytes: Gauge,
 }
 
 impl Default for Metrics {
@@ -130,6 +165,18 @@ impl Metrics {
             "Time taken to get a connection from a database pool (the request pools, and on SQLite the worker's too)",
             POOL_WAIT.clone(),
         );
+        let cache_entries = Gauge::default();
+        let cache_bytes = Gauge::default();
+        registry.register(
+            "response_cache_entries",
+            "Entries in the response cache",
+            cache_entries.clone(),
+        );
+        registry.register(
+            "response_cache_bytes",
+            "Bytes in the response cache (keys, headers and bodies)",
+            cache_bytes.clone(),
+        );
         Self {
             registry: Mutex::new(registry),
             requests,
@@ -138,6 +185,8 @@ impl Metrics {
             failed,
             lag,
             lag_read_at: Mutex::new(None),
+            cache_entries,
+            cache_bytes,
         }
     }
 
@@ -176,6 +225,25 @@ impl Metrics {
     pub fn observe(&self, labels: RequestLabels, seconds: f64) {
         self.durations.get_or_create(&labels).observe(seconds);
         self.requests.get_or_create(&labels).inc();
+    }
+
+    /// Adds the response cache's hit and miss counters to the metrics.
+    pub fn register_cache(&self, cache: &ResponseCache) {
+        let (hits, misses) = cache.counters();
+        if let Ok(mut registry) = self.registry.lock() {
+            registry.register("response_cache_hits", "Lookups answered from the response cache", hits);
+            registry.register(
+                "response_cache_misses",
+                "Lookups the response cache could not answer",
+                misses,
+            );
+        }
+    }
+
+    /// Records how full the response cache is (read when `/metrics` is asked for).
+    pub fn set_cache_usage(&self, usage: CacheUsage) {
+        self.cache_entries.set(i64::try_from(usage.entries).unwrap_or(i64::MAX));
+        self.cache_bytes.set(i64::try_from(usage.bytes).unwrap_or(i64::MAX));
     }
 
     /// The metrics in Prometheus' text format.

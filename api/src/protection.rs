@@ -2,6 +2,9 @@
 //! routes anyone can call without a key, request body limits, security headers on every
 //! response, and CORS (off unless origins are configured).
 //!
+//! Requests with a bot key are limited after the key is checked ([`BotLimits`]): per Discord user
+//! the bot acts for, and per key in all, so one chatty user cannot use up the bot's share.
+//!
 //! The rate limiter is one keyed GCRA limiter (actix-governor over the `governor` crate) shared by
 //! every route it wraps and every server worker, keyed by the client's IP address. Wrap a scope
 //! or resource with [`RateLimit::middleware`]:
@@ -11,12 +14,15 @@
 //! ```
 
 use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_cors::Cors;
 use actix_governor::governor::NotUntil;
 use actix_governor::governor::clock::{Clock as _, DefaultClock, QuantaInstant};
 use actix_governor::governor::middleware::NoOpMiddleware;
+use actix_governor::governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use actix_governor::{Governor, GovernorConfig, GovernorConfigBuilder, KeyExtractor};
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -39,6 +45,8 @@ pub struct Protection {
     pub json_limit: usize,
     /// The largest upload (CSV or calendar import, survey form) accepted, in bytes.
     pub upload_limit: usize,
+    /// The limits on requests with a bot key.
+    pub bot_limits: BotLimits,
 }
 
 impl Protection {
@@ -48,6 +56,7 @@ impl Protection {
             rate_limit: RateLimit::per_minute(settings.rate_limit)?,
             json_limit: settings.json_limit_bytes,
             upload_limit: settings.upload_limit_bytes,
+            bot_limits: BotLimits::per_minute(settings.bot_user_rate_limit, settings.bot_key_rate_limit),
         })
     }
 }
@@ -128,6 +137,77 @@ impl RateLimit {
             }
         });
     }
+}
+
+/// Per-minute limits on a bot key's requests (a burst of that many, refilled evenly over the
+/// minute): per Discord user it acts for (`X-Discord-User`), and per key in all. `0` turns either
+/// off. Only requests whose key was checked reach them, so only a bot can add entries.
+#[derive(Clone, Default)]
+pub struct BotLimits {
+    per_user: Option<Arc<DefaultKeyedRateLimiter<(i64, String)>>>,
+    per_key: Option<Arc<DefaultKeyedRateLimiter<i64>>>,
+}
+
+impl BotLimits {
+    /// `per_user` requests a minute per Discord user and key, `per_key` per key; `0` for none.
+    pub fn per_minute(per_user: u32, per_key: u32) -> Self {
+        Self {
+            per_user: NonZeroU32::new(per_user).map(|n| Arc::new(RateLimiter::keyed(Quota::per_minute(n)))),
+            per_key: NonZeroU32::new(per_key).map(|n| Arc::new(RateLimiter::keyed(Quota::per_minute(n)))),
+        }
+    }
+
+    /// Counts a request of bot key `key_id`, acting for `discord_id` when it names one; a request
+    /// over either limit is `429 rate_limited` with `Retry-After` (and does not count against the
+    /// key when its user's limit refused it).
+    pub fn check(&self, key_id: i64, discord_id: Option<&str>) -> Result<(), ApiError> {
+        if let (Some(limiter), Some(user)) = (&self.per_user, discord_id)
+            && let Err(negative) = limiter.check_key(&(key_id, user.to_owned()))
+        {
+            return Err(too_many(&negative, "this Discord user"));
+        }
+        if let Some(limiter) = &self.per_key
+            && let Err(negative) = limiter.check_key(&key_id)
+        {
+            return Err(too_many(&negative, "this bot key"));
+        }
+        Ok(())
+    }
+
+    /// Forgets, once a minute, the users and keys whose buckets are full again. Needs a Tokio
+    /// runtime.
+    pub fn spawn_cleanup(&self) {
+        let (per_user, per_key) = (self.per_user.clone(), self.per_key.clone());
+        if per_user.is_none() && per_key.is_none() {
+            return;
+        }
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                if let Some(limiter) = &per_user {
+                    limiter.retain_recent();
+                    limiter.shrink_to_fit();
+                }
+                if let Some(limiter) = &per_key {
+                    limiter.retain_recent();
+                    limiter.shrink_to_fit();
+                }
+            }
+        });
+    }
+}
+
+/// The 429 for a request over a limit, naming `whose` limit it was.
+fn too_many(negative: &NotUntil<QuantaInstant>, whose: &str) -> ApiError {
+    let wait = negative.wait_time_from(DefaultClock::default().now());
+    // Whole seconds, rounded up: `Retry-After: 0` would invite an immediate retry that fails.
+    let seconds = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+    ApiError::too_many(
+        "rate_limited",
+        format!("too many requests from {whose}; try again in {seconds} s"),
+        seconds,
+    )
 }
 
 /// The Content-Security-Policy of responses that set none: nothing may load, nothing may frame.

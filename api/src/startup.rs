@@ -24,7 +24,7 @@ use crate::extract::{JsonLimit, path_error};
 use crate::ical::Person;
 use crate::metrics::{Metrics, RequestLabels};
 use crate::openapi::ApiDoc;
-use crate::protection::{self, Protection};
+use crate::protection::{self, BotLimits, Protection};
 use crate::worker::{RequestLoad, Worker};
 use crate::{db, routes};
 
@@ -47,6 +47,8 @@ pub struct AppState {
     pub keys: Arc<KeyCache>,
     /// Requests being answered now, which the notifications worker gives way to.
     pub load: Arc<RequestLoad>,
+    /// The limits on requests with a bot key, checked once the key is.
+    pub bot_limits: BotLimits,
 }
 
 /// Why the service could not start.
@@ -123,15 +125,22 @@ impl Application {
         } else {
             None
         };
+        let feeds = Arc::new(ResponseCache::new(
+            settings.response_cache_bytes,
+            settings.response_cache_entries,
+        ));
+        metrics.register_cache(&feeds);
+        let protection = Protection::from_settings(settings).map_err(StartError::Settings)?;
         let shared = AppState {
             db: db.clone(),
             public_url: public_url.clone(),
             metrics,
             site,
-            feeds: Arc::new(ResponseCache::default()),
+            feeds,
             wake: wake.clone(),
             keys: Arc::new(KeyCache::default()),
             load,
+            bot_limits: protection.bot_limits.clone(),
         };
         // Each HTTP worker thread gets its share of the pool, opened from that thread (see
         // `db::worker_pool`).
@@ -139,7 +148,6 @@ impl Application {
         let worker_pool_size = settings.pool_size().div_ceil(workers as u32);
         let (shared_db, url) = (db.clone(), settings.database_url.clone());
         let openapi = ApiDoc::openapi();
-        let protection = Protection::from_settings(settings).map_err(StartError::Settings)?;
         let cors_origins = settings.cors_origins();
         let json_limit = protection.json_limit;
         let routes_protection = protection.clone();
@@ -157,32 +165,28 @@ impl Application {
                 .wrap_fn(|req, srv| {
                     let started = Instant::now();
                     let in_flight = req.app_data::<web::Data<AppState>>().map(|s| s.load.begin());
-                    let method = req.method().to_string();
+                    let method = req.method().clone();
                     let state = req.app_data::<web::Data<AppState>>().cloned();
-                    let writes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+                    let writes = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
                     let response = srv.call(req);
                     async move {
                         let response = response.await;
                         drop(in_flight);
-                        if writes && let Some(state) = &state {
+                        let response = response?;
+                        let Some(state) = state else {
+                            return Ok(response);
+                        };
+                        if writes && response.status().is_success() {
                             // After the handler, so after its commit: feeds built before now are
-                            // stale, and any message it queued can go.
+                            // stale, and any message it queued can go. A refused or failed write
+                            // changed nothing, so a stream of them keeps the cache and the worker
+                            // as they were.
                             state.feeds.bump();
                             state.wake.notify_one();
                         }
-                        let response = response?;
-                        if let Some(metrics) = state.map(|s| s.metrics.clone()) {
-                            let route = response
-                                .request()
-                                .match_pattern()
-                                .unwrap_or_else(|| "unmatched".to_owned());
-                            let labels = RequestLabels {
-                                route,
-                                method,
-                                status: response.status().as_u16(),
-                            };
-                            metrics.observe(labels, started.elapsed().as_secs_f64());
-                        }
+                        let labels =
+                            RequestLabels::new(response.request().match_pattern(), &method, response.status().as_u16());
+                        state.metrics.observe(labels, started.elapsed().as_secs_f64());
                         Ok(response)
                     }
                 })
@@ -237,6 +241,7 @@ impl Application {
     /// hand and gives back the rest of its claim.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.protection.rate_limit.spawn_cleanup();
+        self.protection.bot_limits.spawn_cleanup();
         let Some(worker) = self.worker else {
             return self.server.await;
         };

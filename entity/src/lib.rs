@@ -9,6 +9,7 @@ pub mod closure;
 pub mod cohort;
 pub mod cohort_school;
 pub mod discord_link_code;
+pub mod discord_link_request;
 pub mod event;
 pub mod facilitator_assignment;
 pub mod idempotency_key;
@@ -38,6 +39,7 @@ pub mod prelude {
     pub use super::cohort::Entity as Cohort;
     pub use super::cohort_school::Entity as CohortSchool;
     pub use super::discord_link_code::Entity as DiscordLinkCode;
+    pub use super::discord_link_request::Entity as DiscordLinkRequest;
     pub use super::event::Entity as Event;
     pub use super::facilitator_assignment::Entity as FacilitatorAssignment;
     pub use super::idempotency_key::Entity as IdempotencyKey;

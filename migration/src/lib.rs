@@ -8,6 +8,7 @@ mod m20261123_000003_discord_link_codes;
 mod m20261123_000004_survey_invitation_once;
 mod m20261202_000005_cohort_visit_times;
 mod m20261202_000006_participant_web_sessions;
+mod m20261204_000007_discord_link_requests;
 
 /// All of Convene's migrations, oldest first.
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_survey_invitation_once::Migration),
             Box::new(m20261202_000005_cohort_visit_times::Migration),
             Box::new(m20261202_000006_participant_web_sessions::Migration),
+            Box::new(m20261204_000007_discord_link_requests::Migration),
         ]
     }
 }

@@ -151,8 +151,10 @@ pub fn test_settings(database_url: &str) -> Settings {
         bind: "127.0.0.1:0".to_owned(),
         database_url: database_url.to_owned(),
         db_pool: Some(10),
-        // Tests call the public routes far faster than any person; the rate limit has its own tests.
+        // Tests call the public routes far faster than any person; the rate limits have their own tests.
         rate_limit: 0,
+        bot_user_rate_limit: 0,
+        bot_key_rate_limit: 0,
         ..Settings::default()
     }
 }

@@ -112,9 +112,10 @@ pub struct Event {
     pub updated_at: String,
 }
 
-/// Filters for the event list.
+/// Filters for the event list. A parameter not named here is refused (`invalid_query`).
 #[derive(Clone, Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct EventFilter {
     /// `draft`, `published` or `cancelled`; without a key only `published` may be asked for (and is the default).
     pub status: Option<String>,
@@ -134,6 +135,26 @@ pub struct EventFilter {
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
+}
+
+impl EventFilter {
+    /// The filters in a fixed order, for the response cache's key: two query strings that ask
+    /// for the same list (parameters in another order, empty ones) share one entry.
+    pub fn cache_key(&self) -> String {
+        let present = |v: &Option<String>| v.as_deref().filter(|s| !s.is_empty()).map(str::to_owned);
+        let normal = Self {
+            status: present(&self.status),
+            kind: present(&self.kind),
+            programme_id: self.programme_id,
+            topic: present(&self.topic),
+            from: present(&self.from),
+            to: present(&self.to),
+            q: present(&self.q),
+            limit: self.limit,
+            cursor: present(&self.cursor),
+        };
+        format!("{normal:?}")
+    }
 }
 
 impl Event {

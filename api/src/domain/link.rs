@@ -1,10 +1,13 @@
 //! Linking a Discord account to a participant: `/link` emails a six-digit code to the person
 //! whose email was given, `/verify` checks it. The answer to `/link` is the same whether or not
 //! the email is known, so the bot cannot be used to find out who is in the network; a Discord
-//! user who gets the code wrong five times is locked out for an hour.
+//! user who gets the code wrong five times is locked out for an hour. Codes are limited as
+//! sign-in links are ([`super::throttle`]): a person is emailed at most one a minute and five an
+//! hour, whoever asks (more asks are answered alike and send nothing), and one Discord user is
+//! issued at most one a minute and five an hour (more are refused, `429 link_rate_limited`).
 
 use chrono::{DateTime, Duration, Utc};
-use entity::{discord_link_code, participant};
+use entity::{discord_link_code, discord_link_request, participant};
 use rand::Rng as _;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
@@ -13,7 +16,7 @@ use sha2::{Digest as _, Sha256};
 use utoipa::ToSchema;
 
 use super::outbox::{self, Kind};
-use super::{DomainError, DomainResult, Validator, in_write_txn};
+use super::{DomainError, DomainResult, Validator, in_write_txn, throttle};
 use crate::db::for_update;
 
 /// How long a code works.
@@ -108,7 +111,8 @@ async fn pending<C: ConnectionTrait>(txn: &C, discord_id: &str) -> DomainResult<
 
 /// Makes a code for `discord_id` and emails it to the participant with `email`, if there is one.
 /// With no such participant a code is stored all the same (and never sent), so `/verify` answers
-/// alike. Refused only while the Discord user is locked out.
+/// alike. Refused only while the Discord user is locked out or has asked for too many codes; a
+/// person already sent a code in the last minute, or five in the last hour, is sent none.
 #[tracing::instrument(skip(db, input))]
 pub async fn request_code(db: &DatabaseConnection, input: LinkRequest) -> DomainResult<LinkRequested> {
     let mut v = Validator::new();
@@ -117,11 +121,22 @@ pub async fn request_code(db: &DatabaseConnection, input: LinkRequest) -> Domain
     v.finish()?;
     in_write_txn(db, async |txn| {
         let now = Utc::now();
-        let person = participant::Entity::find()
-            .filter(participant::Column::Email.eq(email.as_str()))
-            .filter(participant::Column::ErasedAt.is_null())
-            .one(txn)
-            .await?;
+        let answer = LinkRequested {
+            expires_in_minutes: CODE_MINUTES,
+            detail: format!(
+                "if {email} belongs to someone in this network, a six-digit code is on its way there; \
+                 it works for {CODE_MINUTES} minutes"
+            ),
+        };
+        // Locked on PostgreSQL, so two requests for one person at once cannot both pass the limit.
+        let person = for_update(
+            participant::Entity::find()
+                .filter(participant::Column::Email.eq(email.as_str()))
+                .filter(participant::Column::ErasedAt.is_null()),
+            txn.get_database_backend(),
+        )
+        .one(txn)
+        .await?;
         let existing = pending(txn, &discord_id).await?;
         if let Some(until) = existing.as_ref().and_then(|row| row.locked_until).filter(|u| *u > now) {
             return Err(locked(until, now));
@@ -132,49 +147,81 @@ pub async fn request_code(db: &DatabaseConnection, input: LinkRequest) -> Domain
                 && row.expires_at > now
                 && now - row.updated_at < Duration::seconds(RESEND_AFTER_SECONDS)
         });
-        if !just_sent {
-            let code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
-            let row = discord_link_code::ActiveModel {
-                discord_id: Set(discord_id.clone()),
-                participant_id: Set(person_id),
-                code_hash: Set(hash(&discord_id, &code)),
-                expires_at: Set(now + Duration::minutes(CODE_MINUTES)),
-                failed_attempts: Set(0),
-                locked_until: Set(None),
-                created_at: Set(now),
-                updated_at: Set(now),
-            };
-            discord_link_code::Entity::insert(row)
-                .on_conflict(
-                    OnConflict::column(discord_link_code::Column::DiscordId)
-                        .update_columns([
-                            discord_link_code::Column::ParticipantId,
-                            discord_link_code::Column::CodeHash,
-                            discord_link_code::Column::ExpiresAt,
-                            discord_link_code::Column::UpdatedAt,
-                        ])
-                        .to_owned(),
-                )
-                .exec_without_returning(txn)
-                .await?;
-            if let Some(person) = &person {
-                outbox::notify_person(
-                    txn,
-                    person,
-                    &["email"],
-                    Kind::LinkCode,
-                    serde_json::json!({"code": code}),
-                )
-                .await?;
+        if just_sent {
+            return Ok(answer);
+        }
+        let asked = discord_link_request::Entity::find().filter(discord_link_request::Column::DiscordId.eq(&discord_id));
+        if let Some(wait) =
+            throttle::wait_before_next(txn, asked, discord_link_request::Column::CreatedAt, now).await?
+        {
+            let seconds = u64::try_from(wait.num_seconds()).unwrap_or(0).max(1);
+            return Err(DomainError::TooMany {
+                code: "link_rate_limited",
+                detail: format!(
+                    "this Discord account asked for too many link codes (at most one a minute and {} an hour): try again in {seconds} s",
+                    throttle::MAX_PER_HOUR
+                ),
+                retry_after_seconds: seconds,
+            });
+        }
+        if let Some(id) = person_id {
+            let sent = discord_link_request::Entity::find().filter(discord_link_request::Column::ParticipantId.eq(id));
+            if throttle::wait_before_next(txn, sent, discord_link_request::Column::CreatedAt, now)
+                .await?
+                .is_some()
+            {
+                tracing::info!(participant_id = id, "a link code was asked for too soon; none sent");
+                return Ok(answer);
             }
         }
-        Ok(LinkRequested {
-            expires_in_minutes: CODE_MINUTES,
-            detail: format!(
-                "if {email} belongs to someone in this network, a six-digit code is on its way there; \
-                 it works for {CODE_MINUTES} minutes"
-            ),
-        })
+        // What was issued over an hour ago no longer counts: keep the table to the last hour.
+        discord_link_request::Entity::delete_many()
+            .filter(discord_link_request::Column::CreatedAt.lt(now - Duration::hours(1)))
+            .exec(txn)
+            .await?;
+        discord_link_request::ActiveModel {
+            discord_id: Set(discord_id.clone()),
+            participant_id: Set(person_id),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+        let code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
+        let row = discord_link_code::ActiveModel {
+            discord_id: Set(discord_id.clone()),
+            participant_id: Set(person_id),
+            code_hash: Set(hash(&discord_id, &code)),
+            expires_at: Set(now + Duration::minutes(CODE_MINUTES)),
+            failed_attempts: Set(0),
+            locked_until: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        };
+        discord_link_code::Entity::insert(row)
+            .on_conflict(
+                OnConflict::column(discord_link_code::Column::DiscordId)
+                    .update_columns([
+                        discord_link_code::Column::ParticipantId,
+                        discord_link_code::Column::CodeHash,
+                        discord_link_code::Column::ExpiresAt,
+                        discord_link_code::Column::UpdatedAt,
+                    ])
+                    .to_owned(),
+            )
+            .exec_without_returning(txn)
+            .await?;
+        if let Some(person) = &person {
+            outbox::notify_person(
+                txn,
+                person,
+                &["email"],
+                Kind::LinkCode,
+                serde_json::json!({"code": code}),
+            )
+            .await?;
+        }
+        Ok(answer)
     })
     .await
 }

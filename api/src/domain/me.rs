@@ -454,24 +454,25 @@ pub async fn preferences<C: ConnectionTrait>(db: &C, person: &participant::Model
 }
 
 /// Changes the participant's settings; their reminders are requeued when their times change.
-pub async fn update_preferences<C: ConnectionTrait>(
-    db: &C,
+/// The row and the requeued reminders are written in one write transaction, so concurrent
+/// changes leave the reminders of whichever change came last, never a mix.
+pub async fn update_preferences(
+    db: &sea_orm::DatabaseConnection,
     person: &participant::Model,
     input: PreferencesInput,
 ) -> DomainResult<Preferences> {
-    let p = super::participant::update(
-        db,
-        person.id,
-        ParticipantInput {
-            time_zone: input.time_zone,
-            notify_email: input.notify_email,
-            notify_discord: input.notify_discord,
-            reminder_offsets_minutes: input.reminder_offsets_minutes,
-            quiet_hours_start: input.quiet_hours_start,
-            quiet_hours_end: input.quiet_hours_end,
-            ..Default::default()
-        },
-    )
+    let input = ParticipantInput {
+        time_zone: input.time_zone,
+        notify_email: input.notify_email,
+        notify_discord: input.notify_discord,
+        reminder_offsets_minutes: input.reminder_offsets_minutes,
+        quiet_hours_start: input.quiet_hours_start,
+        quiet_hours_end: input.quiet_hours_end,
+        ..Default::default()
+    };
+    let p = super::in_write_txn(db, async |txn| {
+        super::participant::update(txn, person.id, input.clone()).await
+    })
     .await?;
     Ok(Preferences::from(&p))
 }

@@ -23,6 +23,7 @@ pub mod school;
 pub mod session;
 pub mod sign_in;
 pub mod survey;
+pub mod throttle;
 pub mod validate;
 
 use sea_orm::sea_query::{Expr, ExprTrait as _, Func, LikeExpr};

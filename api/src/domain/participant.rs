@@ -11,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::page::{Page, PageRequest, fetch_page};
 use super::validate::{NAME_MAX, nullable};
 use super::{DomainError, DomainResult, Validator, text_search};
+use crate::db::for_update;
 use crate::time::format_utc;
 
 /// The roles a participant may have in a network.
@@ -348,7 +349,12 @@ pub async fn list<C: ConnectionTrait>(
 /// Changes the fields given; an erased participant cannot be changed.
 #[tracing::instrument(skip(db, input))]
 pub async fn update<C: ConnectionTrait>(db: &C, id: i64, input: ParticipantInput) -> DomainResult<Participant> {
-    let existing = find(db, id).await?;
+    // Locked on PostgreSQL, so a concurrent change waits and then compares against this one's
+    // result (whether the reminders need requeueing), not against the row as it was before both.
+    let existing = for_update(participant::Entity::find_by_id(id), db.get_database_backend())
+        .one(db)
+        .await?
+        .ok_or_else(|| DomainError::not_found("participant", id))?;
     if existing.erased_at.is_some() {
         return Err(DomainError::conflict(
             "participant_erased",
@@ -475,6 +481,10 @@ pub async fn erase<C: ConnectionTrait>(db: &C, id: i64) -> DomainResult<()> {
         .await?;
     entity::discord_link_code::Entity::delete_many()
         .filter(entity::discord_link_code::Column::ParticipantId.eq(id))
+        .exec(db)
+        .await?;
+    entity::discord_link_request::Entity::delete_many()
+        .filter(entity::discord_link_request::Column::ParticipantId.eq(id))
         .exec(db)
         .await?;
     super::sign_in::forget(db, id).await?;

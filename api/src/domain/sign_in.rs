@@ -11,10 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 use entity::{participant, participant_sign_in_token as sign_in_token, participant_web_session as web_session};
 use rand::RngCore as _;
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use utoipa::ToSchema;
@@ -27,10 +24,8 @@ use crate::db::for_update;
 pub const LINK_MINUTES: i64 = 30;
 /// How long a web session lasts.
 pub const SESSION_DAYS: i64 = 30;
-/// A second request for the same person within this many seconds sends no second email.
-const RESEND_AFTER_SECONDS: i64 = 60;
-/// The most links a person is sent in an hour when they ask for them.
-pub const MAX_LINKS_PER_HOUR: u64 = 5;
+/// The most links a person is sent in an hour when they ask for them (see [`super::throttle`]).
+pub const MAX_LINKS_PER_HOUR: u64 = super::throttle::MAX_PER_HOUR;
 
 /// The answer to a sign-in request: the same whether or not the email is known.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -137,18 +132,9 @@ async fn issue<C: ConnectionTrait>(
 
 /// Whether `person` was sent a link too lately, or too often this hour, to be sent another.
 async fn throttled<C: ConnectionTrait>(txn: &C, person: &participant::Model, now: DateTime<Utc>) -> DomainResult<bool> {
-    let recent = sign_in_token::Entity::find()
-        .filter(sign_in_token::Column::ParticipantId.eq(person.id))
-        .filter(sign_in_token::Column::CreatedAt.gt(now - Duration::hours(1)));
-    let latest = recent
-        .clone()
-        .order_by_desc(sign_in_token::Column::CreatedAt)
-        .one(txn)
-        .await?;
-    if latest.is_some_and(|t| now - t.created_at < Duration::seconds(RESEND_AFTER_SECONDS)) {
-        return Ok(true);
-    }
-    Ok(recent.count(txn).await? >= MAX_LINKS_PER_HOUR)
+    let issued = sign_in_token::Entity::find().filter(sign_in_token::Column::ParticipantId.eq(person.id));
+    let wait = super::throttle::wait_before_next(txn, issued, sign_in_token::Column::CreatedAt, now).await?;
+    Ok(wait.is_some())
 }
 
 /// Emails a sign-in link to the participant with `email`, if there is one (and they have not

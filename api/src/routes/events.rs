@@ -32,7 +32,7 @@ pub async fn list(
         return Ok(super::page(event::list(&state.db, &filter, page, audience).await?));
     }
     // The public list is the same for everyone: kept in the response cache, with an ETag.
-    let key = format!("events?{}", req.query_string());
+    let key = format!("events?{}", filter.cache_key());
     super::cached(&state, &req, key, "application/json", async {
         let page = event::list(&state.db, &filter, page, audience).await?;
         let body = serde_json::to_vec(&super::ListBody {

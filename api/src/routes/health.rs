@@ -44,6 +44,7 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
     (status = 200, description = "Metrics", content_type = "application/openmetrics-text", body = String),
 ))]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    state.metrics.set_cache_usage(state.feeds.usage());
     // The outbox's lag as it is now (an index range of `(state, due_at)`), read at most once a
     // second; if the database does not answer, the last value stays and the rest is served.
     if state.metrics.outbox_lag_due() {

@@ -23,8 +23,10 @@ crate::list_schema!(MyBookingList, MyBooking);
 crate::list_schema!(ReflectionList, Reflection);
 
 /// Ask for a code to link a Discord account: a six-digit code is emailed to the participant with
-/// this address, if there is one. The answer is the same either way. A Discord user locked out
-/// for too many wrong codes gets `429 verify_locked` with `Retry-After`.
+/// this address, if there is one (at most one a minute and five an hour, whoever asks). The
+/// answer is the same either way. A Discord user locked out for too many wrong codes gets
+/// `429 verify_locked`, one that asked for more than one code a minute or five an hour
+/// `429 link_rate_limited`, both with `Retry-After`.
 #[utoipa::path(post, path = "/v1/bot/link", tag = "bot", request_body = LinkRequest,
     security(("bearer" = [])),
     responses(
@@ -32,7 +34,7 @@ crate::list_schema!(ReflectionList, Reflection);
         (status = 401, description = "No valid bot key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "An organiser key", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A bad Discord id or email", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`verify_locked`: too many wrong codes lately", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`verify_locked`: too many wrong codes lately; `link_rate_limited`: too many codes asked for lately", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn link(
     state: web::Data<AppState>,

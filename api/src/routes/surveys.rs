@@ -203,9 +203,7 @@ pub async fn responses_csv(
     let id = id.into_inner();
     let mut csv = String::new();
     for row in report::response_rows(&state.db, id).await? {
-        let cells: Vec<String> = row.iter().map(|c| super::bookings::csv_field(c)).collect();
-        csv.push_str(&cells.join(","));
-        csv.push_str("\r\n");
+        csv.push_str(&crate::spreadsheet::csv_line(&row));
     }
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")

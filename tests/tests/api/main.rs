@@ -11,6 +11,7 @@ mod concurrency;
 mod errors;
 mod events;
 mod health;
+mod hostile;
 mod imports;
 mod instances;
 mod me;
