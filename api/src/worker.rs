@@ -43,12 +43,12 @@ pub const GATHER: Duration = Duration::from_millis(100);
 pub const CONNECTIONS: u32 = 3;
 
 /// While at least this many requests are being answered (the HTTP side is saturated: at 200
-/// bookings a second about one is), the worker rests [`YIELD`] after each full batch.
+/// bookings a second about one is), the worker rests [`YIELD`] after each batch.
 const BUSY_REQUESTS: usize = 8;
-/// How long the worker rests after a full batch while requests are saturating the service: it
-/// then sends at most a batch per this (100 messages a second), so that the cores, the database
+/// How long the worker rests after a batch while requests are saturating the service: it then
+/// sends at most a batch per this (about 60 messages a second), so that the cores, the database
 /// and the relay serve requests first; the backlog drains at full speed once they are done.
-const YIELD: Duration = Duration::from_millis(200);
+const YIELD: Duration = Duration::from_millis(300);
 
 /// How many requests this process is answering now, counted by the HTTP middleware, so that the
 /// worker beside them can give way.
@@ -183,15 +183,14 @@ impl Worker {
                 }
             }
             match self.run_once(&stop).await {
-                Ok(n) if n == BATCH as usize => {
-                    if self.load.busy() {
-                        tokio::select! {
-                            () = tokio::time::sleep(YIELD) => {}
-                            _ = stop.changed() => {}
-                        }
+                Ok(n) if n > 0 && self.load.busy() => {
+                    tokio::select! {
+                        () = tokio::time::sleep(YIELD) => {}
+                        _ = stop.changed() => {}
                     }
                     continue;
                 }
+                Ok(n) if n == BATCH as usize => continue,
                 Ok(_) => {}
                 Err(err) => tracing::warn!(error = %err, "the outbox could not be read; trying again shortly"),
             }

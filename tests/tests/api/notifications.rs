@@ -568,6 +568,17 @@ async fn two_worker_processes_never_send_the_same_message() {
     }
 }
 
+/// The status of `person`'s booking of a session, as the organiser's list shows it.
+async fn status_on(app: &TestApp, session: &Value, person: i64) -> Value {
+    let list = app.get(&format!("/v1/sessions/{session}/bookings")).await;
+    list.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["participant_id"] == person)
+        .map_or(Value::Null, |b| b["status"].clone())
+}
+
 #[tokio::test]
 async fn bookings_cancellations_and_promotions_answer_while_the_relay_holds_their_own_messages_mid_send() {
     for backend in backends() {
@@ -603,14 +614,11 @@ async fn bookings_cancellations_and_promotions_answer_while_the_relay_holds_thei
             assert_eq!(waiting.json()["status"], "waitlisted", "{}", waiting.text);
             let elsewhere = app.book(&second["id"], ann).await;
             assert_eq!(elsewhere.json()["status"], "confirmed", "{}", elsewhere.text);
-            let list = app.get(&format!("/v1/sessions/{}/bookings", first["id"])).await;
-            let ben_status = list.json()["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|b| b["participant_id"] == ben)
-                .map(|b| b["status"].clone());
-            assert_eq!(ben_status, Some(json!("confirmed")), "Ben was promoted: {}", list.text);
+            assert_eq!(
+                status_on(&app, &first["id"], ben).await,
+                json!("confirmed"),
+                "Ben was promoted"
+            );
         };
         tokio::time::timeout(Duration::from_secs(120), work)
             .await
@@ -718,14 +726,11 @@ async fn bookings_cancellations_and_promotions_do_not_wait_for_a_transaction_tha
             assert_eq!((twice.0.status.as_u16(), twice.1.status.as_u16()), (200, 200));
             let cancelled = app.delete(&format!("/v1/bookings/{}", booked["id"])).await;
             assert_eq!(cancelled.status, 200, "{}", cancelled.text);
-            let list = app.get(&format!("/v1/sessions/{}/bookings", session["id"])).await;
-            let ben_status = list.json()["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|b| b["participant_id"] == ben)
-                .map(|b| b["status"].clone());
-            assert_eq!(ben_status, Some(json!("confirmed")), "Ben was promoted: {}", list.text);
+            assert_eq!(
+                status_on(&app, &session["id"], ben).await,
+                json!("confirmed"),
+                "Ben was promoted"
+            );
         };
         // A bound, so that a booking queued behind the open transaction fails the test instead
         // of hanging it; the open transaction ends only after the requests answered.
