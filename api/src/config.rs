@@ -410,7 +410,7 @@ mod tests {
     }
 
     #[test]
-    fn the_default_pool_is_four_connections_per_http_worker_on_postgresql_and_eight_on_sqlite_and_the_worker_gets_a_batch()
+    fn the_default_pool_is_four_connections_per_http_worker_on_postgresql_and_eight_on_sqlite_and_background_work_keeps_a_few()
      {
         let on = |url: &str, db_pool| Settings {
             database_url: url.into(),
@@ -419,11 +419,15 @@ mod tests {
         };
         let postgres = on("postgres://u@h/d", None);
         assert_eq!(postgres.pool_size(), (4 * http_workers() as u32).clamp(8, 32));
-        assert!(postgres.background_pool_size() > crate::worker::BATCH as u32);
+        // The worker's few connections and one for start-up, whatever the requests get.
+        assert_eq!(postgres.background_pool_size(), crate::worker::CONNECTIONS + 1);
         let sqlite = on("sqlite://convene.db", None);
         assert_eq!((sqlite.pool_size(), sqlite.background_pool_size()), (8, 8));
         assert_eq!(on("postgres://u@h/d", Some(50)).pool_size(), 50);
-        assert_eq!(on("postgres://u@h/d", Some(50)).background_pool_size(), 50);
+        assert_eq!(
+            on("postgres://u@h/d", Some(50)).background_pool_size(),
+            crate::worker::CONNECTIONS + 1
+        );
     }
 
     #[test]
