@@ -245,11 +245,23 @@ impl Application {
         let Some(worker) = self.worker else {
             return self.server.await;
         };
+        // Polled once first, the server starts and takes over SIGTERM and Ctrl-C; only then does
+        // the worker start on its thread, so a signal from then on (one sent as soon as the
+        // worker says it started) stops the server gracefully instead of killing the process.
+        let mut server = std::pin::pin!(self.server);
+        let early = tokio::select! {
+            biased;
+            served = &mut server => Some(served),
+            () = std::future::ready(()) => None,
+        };
+        if let Some(served) = early {
+            return served;
+        }
         let (stop, stopped) = watch::channel(false);
         let worker = std::thread::Builder::new()
             .name("convene-worker".to_owned())
             .spawn(move || run_worker_yielding(worker, stopped))?;
-        let served = self.server.await;
+        let served = server.await;
         let _ = stop.send(true);
         let _ = tokio::task::spawn_blocking(move || worker.join()).await;
         served
