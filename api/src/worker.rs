@@ -97,7 +97,7 @@ pub struct Worker {
 
 /// What to do with a claimed message.
 enum Outcome {
-    Send(Box<lettre::Message>, String),
+    Send(Box<lettre::Message>),
     Withdraw(String),
 }
 
@@ -253,7 +253,7 @@ impl Worker {
         let mut sends = Vec::with_capacity(prepared.len());
         for (row, outcome) in prepared {
             match outcome {
-                Ok(Outcome::Send(message, message_id)) => sends.push((row, message, message_id)),
+                Ok(Outcome::Send(message)) => sends.push((row, message)),
                 Ok(Outcome::Withdraw(reason)) => {
                     let _turn = db::write_turn(&self.db).await?;
                     outbox::withdraw(&self.db, row.id, &self.owner, &reason).await?;
@@ -268,7 +268,7 @@ impl Worker {
             }
         }
         let results: Vec<(notification::Model, Sent)> = futures_util::stream::iter(sends)
-            .map(|(row, message, _message_id)| async move {
+            .map(|(row, message)| async move {
                 if *stop.borrow() {
                     return (row, Sent::NotStarted);
                 }
@@ -433,7 +433,7 @@ impl Worker {
                 field: None,
             }
         })?;
-        Ok(Outcome::Send(Box::new(message), message_id))
+        Ok(Outcome::Send(Box::new(message)))
     }
 
     /// The `(participant, session)` pairs of the batch's cancellation messages whose person has

@@ -286,48 +286,10 @@ async fn give_back<C: ConnectionTrait>(db: &C, owner: &str, ids: Option<&[i64]>)
     Ok(update.exec(db).await?.rows_affected)
 }
 
-/// The next iCalendar `SEQUENCE` for a person and a session: the session's revision the first
-/// time, then always above the last one sent (so a re-booking after a cancellation goes higher).
-pub async fn next_sequence<C: ConnectionTrait>(
-    db: &C,
-    participant_id: i64,
-    session_id: i64,
-    revision: i32,
-) -> DomainResult<i32> {
-    let backend = db.get_database_backend();
-    let p = if backend == DatabaseBackend::Postgres {
-        ["$1", "$2", "$3", "$4"]
-    } else {
-        ["?", "?", "?", "?"]
-    };
-    let sql = format!(
-        "INSERT INTO calendar_sequences (participant_id, session_id, sequence, updated_at) \
-         VALUES ({}, {}, {}, {}) ON CONFLICT (participant_id, session_id) DO UPDATE SET \
-         sequence = CASE WHEN calendar_sequences.sequence + 1 > excluded.sequence \
-         THEN calendar_sequences.sequence + 1 ELSE excluded.sequence END, updated_at = excluded.updated_at \
-         RETURNING sequence",
-        p[0], p[1], p[2], p[3]
-    );
-    let row = db
-        .query_one_raw(Statement::from_sql_and_values(
-            backend,
-            sql,
-            [
-                participant_id.into(),
-                session_id.into(),
-                revision.into(),
-                Utc::now().into(),
-            ],
-        ))
-        .await?
-        .ok_or_else(|| DomainError::Database(sea_orm::DbErr::RecordNotFound("calendar_sequences".to_owned())))?;
-    Ok(row.try_get::<i32>("", "sequence")?)
-}
-
-/// The next iCalendar `SEQUENCE` of each `(participant, session, revision)` in `wanted`, in order,
-/// as [`next_sequence`] gives one: a statement per round instead of one per message, where a
-/// round holds each pair once (a pair met twice in one batch takes the next round, and so
-/// a higher number).
+/// The next iCalendar `SEQUENCE` of each `(participant, session, revision)` in `wanted`, in
+/// order: the session's revision the first time, then always above the last one sent (so a
+/// re-booking after a cancellation goes higher). A statement per round, where a round holds each
+/// pair once (a pair met twice in one batch takes the next round, and so a higher number).
 pub async fn next_sequences<C: ConnectionTrait>(db: &C, wanted: &[(i64, i64, i32)]) -> DomainResult<Vec<i32>> {
     let backend = db.get_database_backend();
     let mut out = vec![0; wanted.len()];
@@ -381,7 +343,7 @@ pub async fn next_sequences<C: ConnectionTrait>(db: &C, wanted: &[(i64, i64, i32
 
 /// What each of `rows` is about, read in three statements for the whole batch (people, bookings,
 /// sessions with their events); by the row's id, and missing for a row whose participant,
-/// booking or session is gone (as [`subject_of`] says `None`).
+/// booking or session is gone.
 pub async fn subjects_of<C: ConnectionTrait>(
     db: &C,
     rows: &[notification::Model],
@@ -472,29 +434,10 @@ pub struct Subject {
     pub booking: Option<(booking::Model, session::Model, event::Model)>,
 }
 
-/// Reads what a message is about; `None` when its participant, booking or session is gone.
+/// Reads what a message is about; `None` when its participant, booking or session is gone (one
+/// message's [`subjects_of`]).
 pub async fn subject_of<C: ConnectionTrait>(db: &C, row: &notification::Model) -> DomainResult<Option<Subject>> {
-    let Some(person) = participant::Entity::find_by_id(row.participant_id.unwrap_or_default())
-        .one(db)
-        .await?
-    else {
-        return Ok(None);
-    };
-    let booking = match (row.booking_id, row.session_id) {
-        (Some(booking_id), Some(session_id)) => {
-            let b = booking::Entity::find_by_id(booking_id).one(db).await?;
-            let s = session::Entity::find_by_id(session_id)
-                .find_also_related(event::Entity)
-                .one(db)
-                .await?;
-            match (b, s) {
-                (Some(b), Some((s, Some(e)))) => Some((b, s, e)),
-                _ => return Ok(None),
-            }
-        }
-        _ => None,
-    };
-    Ok(Some(Subject { person, booking }))
+    Ok(subjects_of(db, std::slice::from_ref(row)).await?.remove(&row.id))
 }
 
 /// A message as organisers see it.
