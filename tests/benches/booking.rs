@@ -32,7 +32,6 @@
 //! `sqlite`) runs on one database only.
 
 use std::collections::HashSet;
-use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -128,22 +127,7 @@ impl Serve {
             None => command.env("CONVENE_WORKER", "false"),
         };
         let mut child = command.spawn().expect("convene-api serve starts");
-        let (tx, rx) = std::sync::mpsc::channel();
-        let stdout = child.stdout.take().expect("stdout");
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            let _ = tx.send(lines.next().and_then(Result::ok).unwrap_or_default());
-            for _ in lines {}
-        });
-        let first = rx
-            .recv_timeout(Duration::from_secs(120))
-            .expect("serve prints where it listens");
-        let address = first
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no address in {first:?}"))
-            .trim_end_matches('/')
-            .to_owned();
+        let address = convene_tests::serve_address(&mut child);
         Serve { child, address }
     }
 }

@@ -556,6 +556,29 @@ pub fn convene_binary() -> PathBuf {
     path
 }
 
+/// The address a `convene-api serve` child (its stdout piped) says it listens at, from the first
+/// line it prints, without a trailing slash; its stdout is then drained on a thread of its own,
+/// so the process never writes to a closed pipe. Fails the test if nothing comes within 2 minutes.
+pub fn serve_address(child: &mut std::process::Child) -> String {
+    use std::io::{BufRead as _, BufReader};
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().expect("serve's stdout is piped");
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        let _ = tx.send(lines.next().and_then(Result::ok).unwrap_or_default());
+        for _ in lines {}
+    });
+    let first = rx
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .expect("serve prints where it listens");
+    first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in {first:?}"))
+        .trim_end_matches('/')
+        .to_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

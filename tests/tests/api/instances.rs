@@ -2,7 +2,6 @@
 //! booking promises and the outbox hold across them, and a process killed with `kill -9` in the
 //! middle of a booking storm leaves a consistent database that a new process carries on from.
 
-use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -46,22 +45,7 @@ impl Instance {
             .stderr(Stdio::null())
             .spawn()
             .expect("convene-api starts");
-        // Read the first line, then keep draining, so the process never writes to a closed pipe.
-        let (tx, rx) = std::sync::mpsc::channel();
-        let stdout = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            let _ = tx.send(lines.next().and_then(Result::ok).unwrap_or_default());
-            for _ in lines {}
-        });
-        let first = rx
-            .recv_timeout(Duration::from_secs(120))
-            .expect("serve prints where it listens");
-        let address = first
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no address in {first:?}"))
-            .to_owned();
+        let address = convene_tests::serve_address(&mut child);
         Instance { child, address, config }
     }
 
