@@ -419,7 +419,7 @@ pub async fn fill(db: &DatabaseConnection, site: &FeedSite, today: NaiveDate) ->
                 participant_id: Some(person),
             },
             None,
-            None,
+            bookings::Booker::Organiser(None),
         )
         .await?;
         // Workshop C is small: its first six are confirmed, the rest wait.
@@ -431,7 +431,7 @@ pub async fn fill(db: &DatabaseConnection, site: &FeedSite, today: NaiveDate) ->
                 participant_id: Some(person),
             },
             None,
-            None,
+            bookings::Booker::Organiser(None),
         )
         .await?;
         booked += 2;
@@ -472,7 +472,7 @@ pub async fn fill(db: &DatabaseConnection, site: &FeedSite, today: NaiveDate) ->
                     participant_id: Some(person),
                 },
                 None,
-                None,
+                bookings::Booker::Organiser(None),
             )
             .await?;
             booked += 1;

@@ -265,6 +265,7 @@ impl From<DomainError> for ApiError {
                 detail,
             )
             .with_field(field),
+            DomainError::Forbidden { code, detail } => Self::new(StatusCode::FORBIDDEN, code, "Not allowed", detail),
             DomainError::KeyRevoked => Self::unauthorized("the key is unknown or was revoked"),
             DomainError::TooMany {
                 code,

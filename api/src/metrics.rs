@@ -120,6 +120,8 @@ pub struct Metrics {
     lag_read_at: Mutex<Option<std::time::Instant>>,
     cache_entries: Gauge,
     cache_bytes: Gauge,
+    sign_ins_done: Counter,
+    sign_ins_dropped: Counter,
 }
 
 impl Default for Metrics {
@@ -177,6 +179,20 @@ impl Metrics {
             "Bytes in the response cache (keys, headers and bodies)",
             cache_bytes.clone(),
         );
+        // Not split by outcome: `/metrics` needs no key, and a count of links sent would tell
+        // whoever asks for one whether the address is known.
+        let sign_ins_done = Counter::default();
+        let sign_ins_dropped = Counter::default();
+        registry.register(
+            "sign_in_requests_done",
+            "Sign-in requests from the pages carried out (a link sent, or none for an unknown or throttled address)",
+            sign_ins_done.clone(),
+        );
+        registry.register(
+            "sign_in_requests_dropped",
+            "Sign-in requests from the pages dropped because too many were waiting",
+            sign_ins_dropped.clone(),
+        );
         Self {
             registry: Mutex::new(registry),
             requests,
@@ -187,7 +203,19 @@ impl Metrics {
             lag_read_at: Mutex::new(None),
             cache_entries,
             cache_bytes,
+            sign_ins_done,
+            sign_ins_dropped,
         }
+    }
+
+    /// Counts a sign-in request carried out.
+    pub fn sign_in_done(&self) {
+        self.sign_ins_done.inc();
+    }
+
+    /// Counts a sign-in request dropped.
+    pub fn sign_in_dropped(&self) {
+        self.sign_ins_dropped.inc();
     }
 
     /// Counts a message delivered on `channel`.

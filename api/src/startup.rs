@@ -19,6 +19,7 @@ use crate::cache::ResponseCache;
 use crate::config::{Settings, host_of};
 use crate::domain::feed::FeedSite;
 use crate::domain::keys::KeyCache;
+use crate::domain::sign_in::{SignInQueue, SignInRequests};
 use crate::error::{ApiError, problem_for_any_error};
 use crate::extract::{JsonLimit, path_error};
 use crate::ical::Person;
@@ -49,6 +50,8 @@ pub struct AppState {
     pub load: Arc<RequestLoad>,
     /// The limits on requests with a bot key, checked once the key is.
     pub bot_limits: BotLimits,
+    /// Sign-in requests from the pages, carried out after they are answered.
+    pub sign_in: SignInRequests,
 }
 
 /// Why the service could not start.
@@ -88,6 +91,8 @@ pub struct Application {
     server: Server,
     worker: Option<Worker>,
     protection: Protection,
+    wake: Arc<Notify>,
+    sign_in: SignInQueue,
 }
 
 impl Application {
@@ -131,6 +136,7 @@ impl Application {
         ));
         metrics.register_cache(&feeds);
         let protection = Protection::from_settings(settings).map_err(StartError::Settings)?;
+        let (sign_in, sign_in_queue) = SignInRequests::new(metrics.clone());
         let shared = AppState {
             db: db.clone(),
             public_url: public_url.clone(),
@@ -141,6 +147,7 @@ impl Application {
             keys: Arc::new(KeyCache::default()),
             load,
             bot_limits: protection.bot_limits.clone(),
+            sign_in,
         };
         // Each HTTP worker thread gets its share of the pool, opened from that thread (see
         // `db::worker_pool`).
@@ -218,6 +225,8 @@ impl Application {
             server,
             worker,
             protection,
+            wake,
+            sign_in: sign_in_queue,
         })
     }
 
@@ -242,6 +251,10 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.protection.rate_limit.spawn_cleanup();
         self.protection.bot_limits.spawn_cleanup();
+        tokio::spawn(
+            self.sign_in
+                .carry_out(self.db.clone(), self.public_url.clone(), self.wake),
+        );
         let Some(worker) = self.worker else {
             return self.server.await;
         };

@@ -99,6 +99,7 @@ pub fn sorry(failure: &ApiFailure) -> String {
         "event_not_published" => "That session isn't open for booking yet.".to_owned(),
         "event_cancelled" | "session_cancelled" => "That session has been cancelled, so it can't be booked.".to_owned(),
         "session_started" => "That session has already started, so it can't be booked now.".to_owned(),
+        "not_invited" => "That session is a triad visit, only for the triad's schools and its facilitator.".to_owned(),
         "booking_attendance_marked" => "Attendance has already been taken for that booking, so it can't be cancelled.".to_owned(),
         "not_found" => "I couldn't find that. Check the number — `/mybookings` lists your bookings and `/events` the sessions open to you.".to_owned(),
         "code_incorrect" => format!("That code isn't right: {}.", detail.split_once("; ").map_or(detail, |(_, left)| left)),

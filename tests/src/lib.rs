@@ -494,6 +494,25 @@ impl TestApp {
         assert_eq!(verified.status, 200, "{}", verified.text);
     }
 
+    /// Waits until the sign-in form's requests carried out (they are, after the form answers)
+    /// number `n` in all, as `/metrics` counts them.
+    pub async fn wait_for_sign_ins(&self, n: u64) {
+        let mut done = 0;
+        for _ in 0..300 {
+            let text = self.send(self.anonymous(Method::GET, "/metrics")).await.text;
+            done = text
+                .lines()
+                .find_map(|l| l.strip_prefix("convene_sign_in_requests_done_total "))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            if done >= n {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("{done} sign-in requests carried out after 30 s, not {n}");
+    }
+
     /// Counts outbox rows of `kind`, optionally for one participant.
     pub async fn notifications(&self, kind: &str, participant_id: Option<i64>) -> i64 {
         let filter = participant_id

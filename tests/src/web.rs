@@ -197,3 +197,20 @@ pub async fn sign_in_link_for(app: &TestApp, participant_id: i64) -> String {
         .expect("a sign-in link was queued");
     row.payload["url"].as_str().expect("a url").to_owned()
 }
+
+/// Signs `participant` (as created) in through an organiser-sent link read from the outbox, as
+/// a new visitor; returns the visitor and their page.
+pub async fn signed_in(app: &TestApp, participant: &serde_json::Value) -> (WebVisitor, String) {
+    let id = participant["id"].as_i64().expect("an id");
+    let sent = app
+        .post(&format!("/v1/participants/{id}/sign-in-link"), &serde_json::json!({}))
+        .await;
+    assert_eq!(sent.status, 202, "{}", sent.text);
+    let link = sign_in_link_for(app, id).await;
+    let visitor = WebVisitor::new(app);
+    let followed = visitor.get(&link).await;
+    assert_eq!(followed.status, 303, "{}", followed.text);
+    let page = visitor.get("/p").await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    (visitor, page.text)
+}

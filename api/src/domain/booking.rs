@@ -137,8 +137,8 @@ pub struct AttendanceSheet {
     pub marks: Option<Vec<AttendanceMark>>,
 }
 
-/// The session and the person booking it, both locked for the rest of the transaction, in one
-/// query that also reads the session's event (not locked) to check the session is open.
+/// The session, its event and the person booking it, the session and the person locked for the
+/// rest of the transaction, in one query (the event, not locked, says whether the session is open).
 /// Refusals come in the order a person would want them: no such session, a session not open for
 /// booking, then no such person. With `live_key`, the query also checks that key is still live,
 /// and a revoked key is refused before anything else.
@@ -148,7 +148,7 @@ async fn lock_session_and_person(
     participant_id: i64,
     live_key: Option<i64>,
     now: DateTime<Utc>,
-) -> DomainResult<(session::Model, participant::Model)> {
+) -> DomainResult<(session::Model, event::Model, participant::Model)> {
     let backend = txn.get_database_backend();
     let mut select = session::Entity::find_by_id(session_id).find_also_related(event::Entity);
     let query = QueryTrait::query(&mut select);
@@ -185,7 +185,7 @@ async fn lock_session_and_person(
         let event = event::Model::from_query_result(&row, "B_")?;
         let person = participant::Model::from_query_result(&row, PERSON)?;
         check_open(&event, &session, now)?;
-        return Ok((session, person));
+        return Ok((session, event, person));
     }
     if let Some(key) = live_key {
         ensure_live(txn, key).await?;
@@ -512,6 +512,16 @@ async fn confirm_at_once(
     }
 }
 
+/// Who asks for a booking.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Booker {
+    /// An organiser, who may book anyone onto any open session; with their key's id, only while
+    /// that key is live.
+    Organiser(Option<i64>),
+    /// The participant themself (the bot, `/v1/me`, `/p`): a triad's visit only if invited to it.
+    Participant,
+}
+
 /// Books `input.participant_id` onto session `session_id`: a seat if one is free (and their
 /// school is under its limit), else the waitlist in arrival order. A person who already holds an
 /// active booking for the session gets it back. With an idempotency key, a retry gets the first answer.
@@ -521,8 +531,12 @@ pub async fn book(
     session_id: i64,
     input: &BookingInput,
     idempotent: Option<&IdempotentRequest>,
-    live_key: Option<i64>,
+    booker: Booker,
 ) -> DomainResult<Booked> {
+    let live_key = match booker {
+        Booker::Organiser(key) => key,
+        Booker::Participant => None,
+    };
     let Some(participant_id) = input.participant_id else {
         // A revoked key hears that first, as for any other refusal (and stores no answer).
         if let Some(key) = live_key {
@@ -545,7 +559,7 @@ pub async fn book(
                 return Ok(Booked::Replayed(stored));
             }
         }
-        let booked = book_as(txn, session_id, participant_id, live_key, now).await?;
+        let booked = book_as(txn, session_id, participant_id, live_key, booker, now).await?;
         if let Some(request) = idempotent {
             let (status, view) = match &booked {
                 Booked::Created(b) => (201, b),
@@ -567,7 +581,7 @@ pub(crate) async fn book_in(
     participant_id: i64,
     now: DateTime<Utc>,
 ) -> DomainResult<Booked> {
-    book_as(txn, session_id, participant_id, None, now).await
+    book_as(txn, session_id, participant_id, None, Booker::Organiser(None), now).await
 }
 
 /// Refuses a key revoked since this process last found it live.
@@ -580,15 +594,20 @@ async fn ensure_live<C: ConnectionTrait>(db: &C, key: i64) -> DomainResult<()> {
 }
 
 /// Books inside `txn`; with `live_key`, only while that key is live (checked by the query that
-/// locks the session, so it costs no extra round trip).
+/// locks the session, so it costs no extra round trip). A participant booking themself onto a
+/// triad's visit must be invited to it (one more read, for those sessions only).
 async fn book_as(
     txn: &DatabaseTransaction,
     session_id: i64,
     participant_id: i64,
     live_key: Option<i64>,
+    booker: Booker,
     now: DateTime<Utc>,
 ) -> DomainResult<Booked> {
-    let (session, person) = lock_session_and_person(txn, session_id, participant_id, live_key, now).await?;
+    let (session, event, person) = lock_session_and_person(txn, session_id, participant_id, live_key, now).await?;
+    if booker == Booker::Participant && event.kind == super::event::PRIVATE_KIND {
+        super::cohort::ensure_invited(txn, session_id, &person).await?;
+    }
     if let Some(row) = confirm_at_once(txn, &session, &person, now).await? {
         return Ok(Booked::Created(Booking::view(&row, None)));
     }

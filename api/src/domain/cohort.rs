@@ -15,9 +15,10 @@ use chrono::{Days, NaiveDate, NaiveTime, Utc};
 use entity::{
     closure, cohort, cohort_school, event, facilitator_assignment, participant, school, triad, triad_member, visit,
 };
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, Query, SelectStatement};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, Set,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -1217,13 +1218,67 @@ fn refusal_code(err: &DomainError) -> &'static str {
     match err {
         DomainError::Conflict { code, .. }
         | DomainError::Unprocessable { code, .. }
-        | DomainError::TooMany { code, .. } => code,
+        | DomainError::TooMany { code, .. }
+        | DomainError::Forbidden { code, .. } => code,
         DomainError::NotFound { .. } => "not_found",
         DomainError::Invalid(_) => "validation_failed",
         DomainError::LocalTime { .. } => "local_time",
         DomainError::KeyRevoked => "unauthorized",
         DomainError::Database(_) => "internal_error",
     }
+}
+
+/// The visits `person` is invited to: those they facilitate, and those of the triads their
+/// school is in. Only these people (and organisers) see a triad's visits and may book them.
+pub fn visits_inviting(person: &participant::Model) -> Condition {
+    let mut invited = Condition::any().add(visit::Column::FacilitatorId.eq(person.id));
+    if let Some(school_id) = person.school_id {
+        invited = invited.add(
+            visit::Column::TriadId.in_subquery(
+                Query::select()
+                    .column(triad_member::Column::TriadId)
+                    .from(triad_member::Entity)
+                    .and_where(triad_member::Column::SchoolId.eq(school_id))
+                    .to_owned(),
+            ),
+        );
+    }
+    invited
+}
+
+/// The sessions of the scheduled visits `person` is invited to, as a subquery.
+pub fn invited_sessions(person: &participant::Model) -> SelectStatement {
+    Query::select()
+        .column(visit::Column::SessionId)
+        .from(visit::Entity)
+        .and_where(visit::Column::Status.eq("scheduled"))
+        .and_where(visit::Column::SessionId.is_not_null())
+        .cond_where(visits_inviting(person))
+        .to_owned()
+}
+
+/// Refuses `person` a triad visit's session (`403 not_invited`) unless they are invited to it.
+pub async fn ensure_invited<C: ConnectionTrait>(
+    db: &C,
+    session_id: i64,
+    person: &participant::Model,
+) -> DomainResult<()> {
+    let invited = visit::Entity::find()
+        .filter(visit::Column::SessionId.eq(session_id))
+        .filter(visit::Column::Status.eq("scheduled"))
+        .filter(visits_inviting(person))
+        .one(db)
+        .await?
+        .is_some();
+    if invited {
+        return Ok(());
+    }
+    Err(DomainError::Forbidden {
+        code: "not_invited",
+        detail: format!(
+            "session {session_id} is a triad's visit; only the triad's schools and its facilitator may book it"
+        ),
+    })
 }
 
 fn visit_view(m: visit::Model) -> Visit {

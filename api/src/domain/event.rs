@@ -20,6 +20,9 @@ use crate::time::{TimeInput, TimeZoneName, format_utc};
 
 /// The kinds of event.
 pub const KINDS: &[&str] = &["conference", "slp_session", "triad_visit"];
+/// The kind of event only organisers and the people it is for see: a triad's visit (see
+/// [`super::cohort::visits_inviting`]); the public never sees it, by id, list or feed.
+pub const PRIVATE_KIND: &str = "triad_visit";
 /// An event's states.
 pub const STATUSES: &[&str] = &["draft", "published", "cancelled"];
 
@@ -185,9 +188,10 @@ impl Event {
 }
 
 /// Whether `audience` may see `event` at all: the public sees events once published (and
-/// still sees them if later cancelled, so a link in an email explains itself); organisers see all.
+/// still sees them if later cancelled, so a link in an email explains itself), but never a
+/// triad's visit; organisers see all.
 pub fn visible(event: &event::Model, audience: Audience) -> bool {
-    audience == Audience::Organiser || event.published_at.is_some()
+    audience == Audience::Organiser || (event.published_at.is_some() && event.kind != PRIVATE_KIND)
 }
 
 /// Reads an event row.
@@ -198,7 +202,8 @@ pub async fn find<C: ConnectionTrait>(db: &C, id: i64) -> DomainResult<event::Mo
         .ok_or_else(|| DomainError::not_found("event", id))
 }
 
-/// Reads an event row that `audience` may see; a draft is "not found" to the public.
+/// Reads an event row that `audience` may see; a draft or a triad's visit is "not found" to the
+/// public.
 pub async fn find_visible<C: ConnectionTrait>(db: &C, id: i64, audience: Audience) -> DomainResult<event::Model> {
     let event = find(db, id).await?;
     if !visible(&event, audience) {
@@ -276,7 +281,7 @@ pub async fn list<C: ConnectionTrait>(
     if audience == Audience::Public {
         // A triad's visits are for its members (they reach them through their bookings and
         // private feeds), not for the public list.
-        query = query.filter(event::Column::Kind.ne("triad_visit"));
+        query = query.filter(event::Column::Kind.ne(PRIVATE_KIND));
     }
     if let Some(kind) = filter.kind.as_deref().filter(|s| !s.is_empty()) {
         query = query.filter(event::Column::Kind.eq(kind));

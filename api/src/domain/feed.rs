@@ -6,12 +6,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
-use entity::{booking, event, participant, programme, session, triad_member, visit};
+use entity::{booking, event, participant, programme, session, visit};
 use rand::RngCore as _;
-use sea_orm::sea_query::Query;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -125,24 +122,12 @@ pub async fn participant_feed<C: ConnectionTrait>(db: &C, site: &FeedSite, token
             },
         );
     }
-    let mut visits = Condition::any().add(visit::Column::FacilitatorId.eq(person.id));
-    if let Some(school_id) = person.school_id {
-        visits = visits.add(
-            visit::Column::TriadId.in_subquery(
-                Query::select()
-                    .column(triad_member::Column::TriadId)
-                    .from(triad_member::Entity)
-                    .and_where(triad_member::Column::SchoolId.eq(school_id))
-                    .to_owned(),
-            ),
-        );
-    }
     let visit_sessions: Vec<(Option<i64>, DateTime<Utc>)> = visit::Entity::find()
         .select_only()
         .columns([visit::Column::SessionId, visit::Column::UpdatedAt])
         .filter(visit::Column::Status.eq("scheduled"))
         .filter(visit::Column::SessionId.is_not_null())
-        .filter(visits)
+        .filter(super::cohort::visits_inviting(&person))
         .into_tuple()
         .all(db)
         .await?;
@@ -183,12 +168,13 @@ pub async fn participant_feed<C: ConnectionTrait>(db: &C, site: &FeedSite, token
 }
 
 /// A published event's scheduled sessions (a cancelled event's feed is empty, so subscribers
-/// drop it). `None` for an unknown or draft event.
+/// drop it). `None` for an unknown or draft event, and for a triad's visit (its people have it in
+/// their own feeds).
 pub async fn event_feed<C: ConnectionTrait>(db: &C, site: &FeedSite, id: i64) -> DomainResult<Option<Feed>> {
     let Some(e) = event::Entity::find_by_id(id).one(db).await? else {
         return Ok(None);
     };
-    if e.status == "draft" {
+    if !super::event::visible(&e, super::event::Audience::Public) {
         return Ok(None);
     }
     let zone = stored_zone(&e.time_zone);
@@ -217,7 +203,8 @@ pub async fn event_feed<C: ConnectionTrait>(db: &C, site: &FeedSite, id: i64) ->
     }))
 }
 
-/// A published (or archived) programme's published events. `None` for an unknown or draft one.
+/// A published (or archived) programme's published events, but not its triads' visits (they are
+/// private to their people). `None` for an unknown or draft programme.
 pub async fn programme_feed<C: ConnectionTrait>(db: &C, site: &FeedSite, id: i64) -> DomainResult<Option<Feed>> {
     let Some(p) = programme::Entity::find_by_id(id).one(db).await? else {
         return Ok(None);
@@ -229,6 +216,7 @@ pub async fn programme_feed<C: ConnectionTrait>(db: &C, site: &FeedSite, id: i64
         .find_also_related(event::Entity)
         .filter(event::Column::ProgrammeId.eq(p.id))
         .filter(event::Column::Status.eq("published"))
+        .filter(event::Column::Kind.ne(super::event::PRIVATE_KIND))
         .filter(session::Column::Status.eq("scheduled"))
         .order_by_asc(session::Column::StartsAt)
         .order_by_asc(session::Column::Id)

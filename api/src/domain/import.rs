@@ -286,6 +286,7 @@ fn row_errors_of(line: u64, err: DomainError) -> DomainResult<Vec<RowError>> {
         DomainError::Conflict { code, detail, field } | DomainError::Unprocessable { code, detail, field } => {
             vec![RowError::new(line, field.unwrap_or(""), code, detail)]
         }
+        DomainError::Forbidden { code, detail } => vec![RowError::new(line, "", code, detail)],
         DomainError::LocalTime { field, error } => {
             vec![RowError::new(line, field, "validation_failed", error.to_string())]
         }

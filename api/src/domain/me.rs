@@ -251,8 +251,9 @@ fn paged<T>(mut rows: Vec<T>, page: PageRequest, id_of: impl Fn(&T) -> i64) -> (
     }
 }
 
-/// Sessions the participant can book now: of published conferences and SLP sessions, not
-/// cancelled, not yet started; soonest first, each with their own booking if they hold one.
+/// Sessions the participant can book now: of published conferences and SLP sessions, and of
+/// the triad visits they are invited to; not cancelled, not yet started; soonest first, each with
+/// their own booking if they hold one.
 pub async fn open_sessions<C: ConnectionTrait>(
     db: &C,
     person: &participant::Model,
@@ -270,7 +271,11 @@ pub async fn open_sessions<C: ConnectionTrait>(
     let mut select = session::Entity::find()
         .find_also_related(event::Entity)
         .filter(event::Column::Status.eq("published"))
-        .filter(event::Column::Kind.ne("triad_visit"))
+        .filter(
+            Condition::any()
+                .add(event::Column::Kind.ne(super::event::PRIVATE_KIND))
+                .add(session::Column::Id.in_subquery(super::cohort::invited_sessions(person))),
+        )
         .filter(session::Column::Status.ne("cancelled"))
         .filter(session::Column::StartsAt.gt(now));
     if let Some(kind) = kind {
@@ -421,7 +426,8 @@ pub async fn booking<C: ConnectionTrait>(db: &C, person: &participant::Model, id
     view_booking(db, person, b).await
 }
 
-/// Books a session for the participant, by the same rules as an organiser's booking.
+/// Books a session for the participant, by the same rules as an organiser's booking, except that
+/// a triad's visit is only for the people it invites.
 pub async fn book(
     db: &sea_orm::DatabaseConnection,
     person: &participant::Model,
@@ -434,7 +440,14 @@ pub async fn book(
     let booking_input = BookingInput {
         participant_id: Some(person.id),
     };
-    bookings::book(db, session_id, &booking_input, idempotent, None).await
+    bookings::book(
+        db,
+        session_id,
+        &booking_input,
+        idempotent,
+        bookings::Booker::Participant,
+    )
+    .await
 }
 
 /// Cancels one of the participant's bookings; someone else's is not found.

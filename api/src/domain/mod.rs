@@ -76,6 +76,15 @@ pub enum DomainError {
         /// The field at fault, if one is.
         field: Option<&'static str>,
     },
+    /// The caller may not do this to this thing, though it exists (a 403 with its own code), e.g.
+    /// a participant booking a triad's visit they are not part of.
+    #[error("{detail}")]
+    Forbidden {
+        /// The stable machine-readable code, e.g. `not_invited`.
+        code: &'static str,
+        /// What is refused and why, in words.
+        detail: String,
+    },
     /// Too many tries: refused until `retry_after_seconds` have passed (a 429 with `Retry-After`).
     #[error("{detail}")]
     TooMany {

@@ -4,13 +4,16 @@
 use chrono::Utc;
 use entity::{participant, school};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter,
+    Set,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::page::{Page, PageRequest, fetch_page};
 use super::validate::{NAME_MAX, nullable};
-use super::{DomainError, DomainResult, Validator, text_search};
+use super::{DomainError, DomainResult, Validator, in_write_txn, text_search};
 use crate::db::for_update;
 use crate::time::format_utc;
 
@@ -435,9 +438,15 @@ async fn reschedule_reminders<C: ConnectionTrait>(db: &C, person: &participant::
 }
 
 /// Erases a participant's personal data (name, email, Discord link, feed, preferences) and keeps
-/// their bookings and answers, anonymised. Erasing twice is harmless.
+/// their bookings and answers, anonymised; every secret that reached them stops working (survey
+/// links, feed, sign-in links, signed-in sessions, link codes). All in one transaction. Erasing
+/// twice is harmless.
 #[tracing::instrument(skip(db))]
-pub async fn erase<C: ConnectionTrait>(db: &C, id: i64) -> DomainResult<()> {
+pub async fn erase(db: &DatabaseConnection, id: i64) -> DomainResult<()> {
+    in_write_txn(db, async |txn| erase_in(txn, id).await).await
+}
+
+async fn erase_in(db: &DatabaseTransaction, id: i64) -> DomainResult<()> {
     let existing = find(db, id).await?;
     if existing.erased_at.is_some() {
         return Ok(());
@@ -471,11 +480,14 @@ pub async fn erase<C: ConnectionTrait>(db: &C, id: i64) -> DomainResult<()> {
         .filter(entity::reflection::Column::ParticipantId.eq(id))
         .exec(db)
         .await?;
+    // Their survey links die with the secret in them: the token becomes one no link can hold
+    // (the form's path takes letters, digits, `-` and `_` only), unique as the column must be.
     entity::survey_invitation::Entity::update_many()
         .col_expr(
             entity::survey_invitation::Column::ParticipantId,
             Expr::value(Option::<i64>::None),
         )
+        .col_expr(entity::survey_invitation::Column::Token, Expr::cust("'erased:' || id"))
         .filter(entity::survey_invitation::Column::ParticipantId.eq(id))
         .exec(db)
         .await?;

@@ -5,20 +5,27 @@
 //! the address is known, and a person gets at most one link a minute and [`MAX_LINKS_PER_HOUR`]
 //! an hour however often it is asked for, so the form cannot be used to flood their inbox.
 
+use std::sync::Arc;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
 use entity::{participant, participant_sign_in_token as sign_in_token, participant_web_session as web_session};
 use rand::RngCore as _;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter,
+    Set,
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
+use tokio::sync::Notify;
 use utoipa::ToSchema;
 
 use super::outbox::{self, Kind};
 use super::{DomainError, DomainResult, Validator, in_write_txn};
 use crate::db::for_update;
+use crate::metrics::Metrics;
 
 /// How long a sign-in link works.
 pub const LINK_MINUTES: i64 = 30;
@@ -137,44 +144,114 @@ async fn throttled<C: ConnectionTrait>(txn: &C, person: &participant::Model, now
     Ok(wait.is_some())
 }
 
-/// Emails a sign-in link to the participant with `email`, if there is one (and they have not
-/// just been sent one). The answer is the same either way; only a malformed address is refused.
-#[tracing::instrument(skip(db, public_url, email))]
-pub async fn request_link(
-    db: &DatabaseConnection,
-    public_url: &str,
-    email: Option<String>,
-) -> DomainResult<SignInRequested> {
+/// Reads the address typed into the sign-in form: only a missing or malformed one is refused.
+pub fn read_email(email: Option<String>) -> DomainResult<SignInRequested> {
     let mut v = Validator::new();
     let email = v.required_email("email", email.filter(|e| !e.trim().is_empty()));
     v.finish()?;
-    in_write_txn(db, async |txn| {
-        let now = Utc::now();
-        // Locked on PostgreSQL, so two requests at once cannot both pass the throttle.
-        let person = for_update(
-            participant::Entity::find()
-                .filter(participant::Column::Email.eq(email.as_str()))
-                .filter(participant::Column::ErasedAt.is_null()),
-            txn.get_database_backend(),
-        )
-        .one(txn)
-        .await?;
-        if let Some(person) = person {
-            if throttled(txn, &person, now).await? {
-                tracing::info!(
-                    participant_id = person.id,
-                    "a sign-in link was asked for too soon; none sent"
-                );
-            } else {
-                issue(txn, public_url, &person, now).await?;
-            }
-        }
-        Ok(SignInRequested {
-            email: email.clone(),
-            expires_in_minutes: LINK_MINUTES,
-        })
+    Ok(SignInRequested {
+        email,
+        expires_in_minutes: LINK_MINUTES,
     })
-    .await
+}
+
+/// Emails a sign-in link to the participant with `email`, if there is one (and they have not
+/// just been sent one), in one write transaction. `true` when a link was queued.
+///
+/// Written without [`in_write_txn`]'s closure: it runs on a spawned task, and the compiler cannot
+/// yet prove such a closure's future `Send` (rust-lang/rust#110338).
+#[tracing::instrument(skip(db, public_url, email))]
+pub async fn link_if_known(db: &DatabaseConnection, public_url: &str, email: &str) -> DomainResult<bool> {
+    let txn = crate::db::begin_write(db).await?;
+    match link_in(&txn, public_url, email).await {
+        Ok(sent) => {
+            txn.commit().await?;
+            Ok(sent)
+        }
+        Err(err) => {
+            txn.rollback().await.ok();
+            Err(err)
+        }
+    }
+}
+
+async fn link_in(txn: &DatabaseTransaction, public_url: &str, email: &str) -> DomainResult<bool> {
+    let now = Utc::now();
+    // Locked on PostgreSQL, so two requests at once cannot both pass the throttle.
+    let person = for_update(
+        participant::Entity::find()
+            .filter(participant::Column::Email.eq(email))
+            .filter(participant::Column::ErasedAt.is_null()),
+        txn.get_database_backend(),
+    )
+    .one(txn)
+    .await?;
+    let Some(person) = person else { return Ok(false) };
+    if throttled(txn, &person, now).await? {
+        tracing::info!(
+            participant_id = person.id,
+            "a sign-in link was asked for too soon; none sent"
+        );
+        return Ok(false);
+    }
+    issue(txn, public_url, &person, now).await?;
+    Ok(true)
+}
+
+/// The sign-in form's requests, answered at once and carried out afterwards by one task
+/// ([`SignInRequests::carry_out`]). Whether an address is known decides how much work a request
+/// costs (a lookup, or a lookup, a throttle check and two inserts); done while answering, the
+/// answer's timing would tell anyone whether an address is in the network. Off the request, both
+/// answers are the same work. The queue is bounded: when it is full a request is dropped (and
+/// logged), as a link throttled would be, and the form still answers alike.
+#[derive(Clone)]
+pub struct SignInRequests {
+    queue: tokio::sync::mpsc::Sender<String>,
+    metrics: Arc<Metrics>,
+}
+
+/// The other end of [`SignInRequests`], which [`SignInQueue::carry_out`] reads.
+pub struct SignInQueue {
+    requests: tokio::sync::mpsc::Receiver<String>,
+    metrics: Arc<Metrics>,
+}
+
+impl SignInRequests {
+    /// The most requests waiting at once.
+    pub const CAPACITY: usize = 1_024;
+
+    /// A queue, and its end for the task; both count what they do in `metrics`.
+    pub fn new(metrics: Arc<Metrics>) -> (Self, SignInQueue) {
+        let (queue, requests) = tokio::sync::mpsc::channel(Self::CAPACITY);
+        let end = SignInQueue {
+            requests,
+            metrics: metrics.clone(),
+        };
+        (Self { queue, metrics }, end)
+    }
+
+    /// Queues a request for a link to `email` (as read by [`read_email`]).
+    pub fn ask(&self, email: String) {
+        if self.queue.try_send(email).is_err() {
+            self.metrics.sign_in_dropped();
+            tracing::warn!("the sign-in queue is full or closed; a sign-in request was dropped");
+        }
+    }
+}
+
+impl SignInQueue {
+    /// Carries out the queued requests one at a time until every sender is gone, waking the
+    /// notifications worker after each link queued.
+    pub async fn carry_out(mut self, db: DatabaseConnection, public_url: String, wake: Arc<Notify>) {
+        while let Some(email) = self.requests.recv().await {
+            match link_if_known(&db, &public_url, &email).await {
+                Ok(true) => wake.notify_one(),
+                Ok(false) => {}
+                Err(err) => tracing::error!(error = %err, "a sign-in request failed; no link was sent"),
+            }
+            self.metrics.sign_in_done();
+        }
+    }
 }
 
 /// Emails participant `id` a sign-in link at an organiser's request (not throttled). An unknown

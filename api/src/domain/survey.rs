@@ -770,6 +770,8 @@ pub async fn invitation_view<C: ConnectionTrait>(
 pub async fn by_token<C: ConnectionTrait>(db: &C, token: &str) -> DomainResult<Option<survey_invitation::Model>> {
     Ok(survey_invitation::Entity::find()
         .filter(survey_invitation::Column::Token.eq(token))
+        // An erased person's invitations are no one's: their links answer as unknown.
+        .filter(survey_invitation::Column::ParticipantId.is_not_null())
         .one(db)
         .await?)
 }

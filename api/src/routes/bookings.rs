@@ -48,7 +48,14 @@ pub async fn create(
         serde_json::to_string(&input).unwrap_or_default()
     );
     let idempotent = idempotent_request(&req, key.id, &request)?;
-    let result = booking::book(&state.db, session_id, &input, idempotent.as_ref(), Some(key.id)).await;
+    let result = booking::book(
+        &state.db,
+        session_id,
+        &input,
+        idempotent.as_ref(),
+        booking::Booker::Organiser(Some(key.id)),
+    )
+    .await;
     if matches!(result, Err(DomainError::KeyRevoked)) {
         state.keys.forget(key.id);
     }

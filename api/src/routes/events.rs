@@ -72,7 +72,7 @@ pub async fn create(
     responses(
         (status = 200, description = "The event", body = Event),
         (status = 401, description = "A key was sent but is not valid", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such event (or a draft, without a key)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such event (or, without an organiser key, a draft or a triad's visit)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn read(
     state: web::Data<AppState>,

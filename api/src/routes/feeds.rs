@@ -41,7 +41,7 @@ pub async fn participant(
     responses(
         (status = 200, description = "The feed", content_type = "text/calendar", body = String),
         (status = 304, description = "The copy held is current"),
-        (status = 404, description = "No such published event", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such published event, or a triad's visit (private to its people)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn event(state: web::Data<AppState>, req: HttpRequest, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();

@@ -141,7 +141,7 @@ pub async fn bookings(
         (status = 200, description = "My existing booking of this session", body = Booking),
         (status = 400, description = "`discord_user_missing`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid bot key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "An organiser key, or `not_linked`: the Discord user is not linked", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "An organiser key; `not_linked`: the Discord user is not linked; or `not_invited`: the session is a triad's visit the person is not part of", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such session", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`booking_clash`, `session_full`, `per_school_limit_reached`, `event_not_published`, `event_cancelled`, `session_cancelled`, `session_started` or `idempotency_in_progress`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields or `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),

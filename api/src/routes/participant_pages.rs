@@ -307,9 +307,10 @@ pub async fn sign_in_form(state: web::Data<AppState>, req: HttpRequest) -> HttpR
 pub async fn sign_in(state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
     let form = Form::parse(&body);
     let typed = form.get("email").unwrap_or_default().trim().to_owned();
-    match sign_in::request_link(&state.db, &state.public_url, form.get("email").map(str::to_owned)).await {
+    match sign_in::read_email(form.get("email").map(str::to_owned)) {
         Ok(asked) => {
-            state.wake.notify_one();
+            // Looked up and sent after answering, so the answer takes as long either way.
+            state.sign_in.ask(asked.email.clone());
             sign_in_page(
                 StatusCode::OK,
                 SignInView {
@@ -996,6 +997,13 @@ fn refusal(err: DomainError) -> Result<(StatusCode, Notice), DomainError> {
             };
             (StatusCode::CONFLICT, "That couldn't be done", line)
         }
+        DomainError::Forbidden {
+            code: "not_invited", ..
+        } => (
+            StatusCode::FORBIDDEN,
+            "That couldn't be done",
+            "That session is a triad visit, only for the triad's schools and its facilitator.".to_owned(),
+        ),
         DomainError::Invalid(errors) => (
             StatusCode::UNPROCESSABLE_ENTITY,
             "That couldn't be done",

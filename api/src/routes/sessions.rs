@@ -17,7 +17,7 @@ crate::list_schema!(SessionList, Session);
     responses(
         (status = 200, description = "A page of sessions", body = SessionList),
         (status = 400, description = "A bad query parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such event (or a draft, without a key)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such event (or, without an organiser key, a draft or a triad's visit)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list(
     state: web::Data<AppState>,
@@ -60,7 +60,7 @@ pub async fn create(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The session", body = Session),
-        (status = 404, description = "No such session", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such session (or, without an organiser key, one of a draft or of a triad's visit)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn read(
     state: web::Data<AppState>,

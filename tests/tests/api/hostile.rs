@@ -1,9 +1,16 @@
 //! Hostile traffic and privacy: what a client without a key sends cannot grow memory or the
 //! metrics without bound, empty the caches, or read secrets in the logs.
 
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{Days, Utc};
 use convene_tests::reqwest::Method;
-use convene_tests::{TestApp, backends, json, spawn_app_with};
+use convene_tests::web::{WebVisitor, csrf_of, plain, signed_in};
+use convene_tests::{TestApp, backends, json, spawn_app_with, spawn_apps};
 use rand::Rng as _;
+use sea_orm::{ConnectionTrait as _, TransactionTrait as _};
+use serde_json::Value;
 
 /// The value of the unlabelled metric `name` in `/metrics`.
 async fn metric(app: &TestApp, name: &str) -> f64 {
@@ -490,5 +497,242 @@ async fn a_bot_key_is_limited_per_discord_user_and_in_all() {
         let second = app.bot_key().await;
         let reply = app.send(app.as_discord(&second, "601", Method::GET, "/v1/me")).await;
         assert_eq!(reply.status, 200, "{}", reply.text);
+    }
+}
+
+/// A triad of three schools (a head each) in three local authorities, with its visits scheduled
+/// and a facilitator; returns the published programme, the heads by school, the facilitator and
+/// the visits.
+async fn scheduled_triad(app: &TestApp) -> (Value, BTreeMap<i64, Value>, Value, Vec<Value>) {
+    let programme = app
+        .post(
+            "/v1/programmes",
+            &json!({"name": "Growing the Top", "kind": "triad_cohort"}),
+        )
+        .await
+        .json();
+    let path = format!("/v1/programmes/{}", programme["id"]);
+    let published = app.patch(&path, &json!({"status": "published"})).await;
+    assert_eq!(published.status, 200, "{}", published.text);
+    let mut heads = BTreeMap::new();
+    for (i, authority) in ["Camden", "Hackney", "Islington"].into_iter().enumerate() {
+        let school = app
+            .create_school(json!({"name": format!("Triad School {i}"), "local_authority": authority}))
+            .await;
+        let head = app
+            .create_participant(json!({"school_id": school["id"], "role": "head"}))
+            .await;
+        heads.insert(school["id"].as_i64().unwrap(), head);
+    }
+    let facilitator = app
+        .create_participant(json!({"role": "facilitator", "name": "Fiona Facilitator"}))
+        .await;
+    let today = Utc::now().date_naive();
+    let cohort = app
+        .post(
+            "/v1/cohorts",
+            &json!({"name": "Growing the Top 2027", "programme_id": programme["id"],
+                    "school_ids": heads.keys().collect::<Vec<_>>(),
+                    "window": {"start": today + Days::new(7), "end": today + Days::new(60)},
+                    "facilitators": [{"participant_id": facilitator["id"]}]}),
+        )
+        .await;
+    assert_eq!(cohort.status, 201, "{}", cohort.text);
+    let path = format!("/v1/cohorts/{}", cohort.json()["id"]);
+    let proposal = app.post(&format!("{path}/triads:propose"), &json!({})).await.json();
+    let triads: Vec<Value> = proposal["triads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| json!({"school_ids": t["school_ids"]}))
+        .collect();
+    let accepted = app
+        .send(
+            app.request(Method::PUT, &format!("{path}/triads"))
+                .json(&json!({"triads": triads})),
+        )
+        .await;
+    assert_eq!(accepted.status, 200, "{}", accepted.text);
+    let scheduled = app.post(&format!("{path}/visits:schedule"), &json!({"seed": 1})).await;
+    assert_eq!(scheduled.status, 201, "{}", scheduled.text);
+    let visits = scheduled.json()["visits"].as_array().unwrap().clone();
+    assert_eq!(visits.len(), 3);
+    (programme, heads, facilitator, visits)
+}
+
+/// The participant ids booked (active) on session `session_id`, as the organiser sees them.
+async fn booked_on(app: &TestApp, session_id: &Value) -> Vec<(i64, i64)> {
+    let list = app.get(&format!("/v1/sessions/{session_id}/bookings")).await;
+    assert_eq!(list.status, 200, "{}", list.text);
+    list.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["status"] == "confirmed" || b["status"] == "waitlisted")
+        .map(|b| (b["participant_id"].as_i64().unwrap(), b["id"].as_i64().unwrap()))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_triads_visits_are_hidden_from_the_public_and_only_its_people_may_book_a_freed_seat_though_an_organiser_may_book_anyone()
+ {
+    for app in spawn_apps().await {
+        let (programme, heads, facilitator, visits) = scheduled_triad(&app).await;
+        let visit = &visits[0];
+        let (event, session) = (&visit["event_id"], &visit["session_id"]);
+        let bot = app.bot_key().await;
+
+        // Nobody without an organiser key reads the visit: by id, its sessions, or any feed.
+        for path in [
+            format!("/v1/events/{event}"),
+            format!("/v1/events/{event}/sessions"),
+            format!("/v1/sessions/{session}"),
+            format!("/ical/events/{event}.ics"),
+        ] {
+            let anonymous = app.send(app.anonymous(Method::GET, &path)).await;
+            assert_eq!(anonymous.status, 404, "{:?} {path}: {}", app.backend, anonymous.text);
+            let as_bot = app.send(app.anonymous(Method::GET, &path).bearer_auth(&bot)).await;
+            assert_eq!(
+                as_bot.status, 404,
+                "{:?} {path} with the bot's key: {}",
+                app.backend, as_bot.text
+            );
+        }
+        let feed = app
+            .send(app.anonymous(Method::GET, &format!("/ical/programmes/{}.ics", programme["id"])))
+            .await;
+        assert_eq!(feed.status, 200, "{}", feed.text);
+        for private in ["Triad", "Fiona", "Camden"] {
+            assert!(
+                !feed.text.contains(private),
+                "{private} in the programme's feed:\n{}",
+                feed.text
+            );
+        }
+        let listed = app
+            .send(app.anonymous(Method::GET, "/v1/events?kind=triad_visit"))
+            .await;
+        assert_eq!(listed.json()["items"], json!([]), "{}", listed.text);
+        // An organiser still reads it all.
+        for path in [format!("/v1/events/{event}"), format!("/v1/sessions/{session}")] {
+            assert_eq!(app.get(&path).await.status, 200, "{path}");
+        }
+
+        // A head at the host school gives up their seat.
+        let host_head = &heads[&visit["host_school_id"].as_i64().unwrap()];
+        let host_head_id = host_head["id"].as_i64().unwrap();
+        let (_, seat) = *booked_on(&app, session)
+            .await
+            .iter()
+            .find(|(p, _)| *p == host_head_id)
+            .expect("the host's head is booked");
+        assert_eq!(app.delete(&format!("/v1/bookings/{seat}")).await.status, 200);
+
+        // An outsider neither sees the visit among their open sessions nor books the seat, through
+        // the bot or their page.
+        let elsewhere = app.create_school(json!({"local_authority": "Barnet"})).await;
+        let outsider = app
+            .create_participant(json!({"school_id": elsewhere["id"], "role": "head"}))
+            .await;
+        let outsider_id = outsider["id"].as_i64().unwrap();
+        app.link_discord(&bot, &outsider, "7001").await;
+        let open = app
+            .send(app.as_discord(&bot, "7001", Method::GET, "/v1/me/sessions"))
+            .await;
+        assert_eq!(open.status, 200, "{}", open.text);
+        assert!(!open.text.contains("Triad"), "{}", open.text);
+        let refused = app
+            .send(
+                app.as_discord(&bot, "7001", Method::POST, "/v1/me/bookings")
+                    .json(&json!({"session_id": session})),
+            )
+            .await;
+        let problem = refused.problem(403, "not_invited");
+        assert!(problem["detail"].as_str().unwrap().contains("triad"), "{problem}");
+        let (visitor, page) = signed_in(&app, &outsider).await;
+        let refused = visitor
+            .post_form(
+                "/p/bookings",
+                &[("csrf", &csrf_of(&page)), ("session_id", &session.to_string())],
+            )
+            .await;
+        assert_eq!(refused.status, 403, "{}", refused.text);
+        assert!(
+            plain(&refused.text).contains("only for the triad's schools"),
+            "{}",
+            refused.text
+        );
+        assert!(booked_on(&app, session).await.iter().all(|(p, _)| *p != outsider_id));
+
+        // An organiser may book anyone, the outsider included.
+        let booked = app.book(session, outsider_id).await;
+        assert_eq!(booked.status, 201, "{}", booked.text);
+        let outsiders_seat = booked.json()["id"].as_i64().unwrap();
+        assert_eq!(app.delete(&format!("/v1/bookings/{outsiders_seat}")).await.status, 200);
+
+        // The triad's own head sees the visit among their open sessions and rejoins it; the
+        // facilitator sees it too.
+        app.link_discord(&bot, host_head, "7002").await;
+        let open = app
+            .send(app.as_discord(&bot, "7002", Method::GET, "/v1/me/sessions"))
+            .await;
+        assert!(open.text.contains("Triad visit"), "{}", open.text);
+        let rejoined = app
+            .send(
+                app.as_discord(&bot, "7002", Method::POST, "/v1/me/bookings")
+                    .json(&json!({"session_id": session})),
+            )
+            .await;
+        assert_eq!(rejoined.status, 201, "{:?}: {}", app.backend, rejoined.text);
+        assert_eq!(rejoined.json()["status"], "confirmed");
+        app.link_discord(&bot, &facilitator, "7003").await;
+        let open = app
+            .send(app.as_discord(&bot, "7003", Method::GET, "/v1/me/sessions"))
+            .await;
+        assert_eq!(open.text.matches("Triad visit").count(), 3, "{}", open.text);
+    }
+}
+
+#[tokio::test]
+async fn the_sign_in_form_answers_a_known_and_an_unknown_address_alike_before_looking_either_up() {
+    for app in spawn_apps().await {
+        let ann = app
+            .create_participant(json!({"name": "Ann Jones", "email": "ann@alike.example"}))
+            .await;
+        let id = ann["id"].as_i64().unwrap();
+        // Ann's row (on SQLite, the whole database) is held by a write: a form that looked the
+        // address up before answering would wait for it, and only for a known address.
+        let txn = app.db.begin().await.unwrap();
+        txn.execute_unprepared(&format!(
+            "UPDATE participants SET updated_at = updated_at WHERE id = {id}"
+        ))
+        .await
+        .unwrap();
+        let visitor = WebVisitor::new(&app);
+        let mut pages = Vec::new();
+        for address in ["ann@alike.example", "nobody@alike.example"] {
+            let answered = tokio::time::timeout(
+                Duration::from_secs(30),
+                visitor.post_form("/p/sign-in", &[("email", address)]),
+            )
+            .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "{:?}: the form did not answer for {address} while the database was busy",
+                    app.backend
+                )
+            });
+            assert_eq!(answered.status, 200, "{}", answered.text);
+            pages.push(answered.text.replace(address, "ADDRESS"));
+        }
+        assert_eq!(
+            pages[0], pages[1],
+            "the page must not tell whether the address is known"
+        );
+        txn.commit().await.unwrap();
+
+        // The link goes out once the database is free.
+        app.wait_for_sign_ins(2).await;
+        assert_eq!(app.notifications("sign_in_link", Some(id)).await, 1);
     }
 }

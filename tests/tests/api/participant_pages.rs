@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use convene_tests::reqwest::Method;
 use convene_tests::smtp::{Mode, SmtpSink};
-use convene_tests::web::{WebVisitor, csrf_of, heading_of, plain, sign_in_link_for};
+use convene_tests::web::{WebVisitor, csrf_of, heading_of, plain, sign_in_link_for, signed_in};
 use convene_tests::{Reply, TestApp, backends, browser, json, spawn_app, spawn_app_with, spawn_apps};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait as _, ConnectionTrait as _, EntityTrait as _, QueryFilter as _, Statement};
@@ -36,22 +36,6 @@ async fn session(app: &TestApp, title: &str, days: i64, capacity: i64, event: Va
         json!({"start": format!("{day}T09:30"), "end": format!("{day}T12:00"), "capacity": capacity}),
     )
     .await
-}
-
-/// Signs `participant` in through an organiser-sent link read from the outbox; returns the page.
-async fn signed_in(app: &TestApp, participant: &Value) -> (WebVisitor, String) {
-    let id = participant["id"].as_i64().unwrap();
-    let sent = app
-        .post(&format!("/v1/participants/{id}/sign-in-link"), &json!({}))
-        .await;
-    assert_eq!(sent.status, 202, "{}", sent.text);
-    let link = sign_in_link_for(app, id).await;
-    let visitor = WebVisitor::new(app);
-    let followed = visitor.get(&link).await;
-    assert_eq!(followed.status, 303, "{}", followed.text);
-    let page = visitor.get("/p").await;
-    assert_eq!(page.status, 200, "{}", page.text);
-    (visitor, page.text)
 }
 
 /// The mail to `address` with `subject`, once it has arrived (read by Python's `email`).
@@ -651,6 +635,7 @@ async fn sign_in_requests_are_throttled_per_address_and_a_malformed_address_gets
             assert_eq!(asked.status, 200);
             assert_eq!(heading_of(&asked.text), "Check your email");
         }
+        app.wait_for_sign_ins(3).await;
         assert_eq!(
             app.notifications("sign_in_link", ann["id"].as_i64()).await,
             1,

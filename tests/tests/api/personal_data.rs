@@ -197,3 +197,70 @@ async fn the_retention_sweep_detaches_old_answers_and_reflections_but_keeps_thei
         assert_eq!(responses[0].answers["other"], "Talk partners in every class");
     }
 }
+
+#[tokio::test]
+async fn erasing_a_person_kills_their_survey_link_feed_and_sign_in_links_and_their_answers_cannot_be_read_or_changed() {
+    for app in spawn_apps().await {
+        let (ann, _) = ann_with_history(&app).await;
+        let id = ann["id"].as_i64().unwrap();
+        let token = entity::survey_invitation::Entity::find()
+            .one(&app.db)
+            .await
+            .unwrap()
+            .expect("an invitation")
+            .token;
+        let form = format!("/s/{token}");
+        let before = app.send(app.anonymous(Method::GET, &form)).await;
+        assert_eq!(before.status, 200, "{}", before.text);
+        assert!(before.text.contains("Talk partners in every class"), "{}", before.text);
+        let feed = app
+            .send(app.request(Method::POST, &format!("/v1/participants/{id}/feed-token")))
+            .await
+            .json();
+        let feed_path = feed["url"]
+            .as_str()
+            .and_then(|u| u.find("/ical/").map(|at| u[at..].to_owned()))
+            .expect("a feed url");
+        assert_eq!(app.send(app.anonymous(Method::GET, &feed_path)).await.status, 200);
+        let sent = app
+            .post(&format!("/v1/participants/{id}/sign-in-link"), &json!({}))
+            .await;
+        assert_eq!(sent.status, 202, "{}", sent.text);
+        let link = convene_tests::web::sign_in_link_for(&app, id).await;
+        let link_path = &link[link.find("/p/").expect("a /p link")..];
+
+        assert_eq!(app.delete(&format!("/v1/participants/{id}")).await.status, 204);
+
+        // The survey link answers as unknown, with a plain page, to reading and to changing.
+        let read = app.send(app.anonymous(Method::GET, &form)).await;
+        assert_eq!(read.status, 404, "{}", read.text);
+        assert!(read.content_type().starts_with("text/html"), "{}", read.content_type());
+        assert!(!read.text.contains("Talk partners"), "{}", read.text);
+        let changed = app
+            .send(
+                app.anonymous(Method::POST, &form)
+                    .header("Content-Type", "application/x-www-form-urlencoded")
+                    .body("useful=1&other=Changed+by+someone+else"),
+            )
+            .await;
+        assert_eq!(changed.status, 404, "{}", changed.text);
+        let kept = entity::survey_response::Entity::find().all(&app.db).await.unwrap();
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].participant_id, None, "kept, anonymised");
+        assert_eq!(kept[0].answers["other"], "Talk partners in every class", "unchanged");
+        // No stored token still holds the secret the link carried.
+        let tokens: Vec<String> = entity::survey_invitation::Entity::find()
+            .all(&app.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|i| i.token)
+            .collect();
+        assert!(!tokens.contains(&token), "{tokens:?}");
+
+        // The feed and the unused sign-in link are dead too.
+        assert_eq!(app.send(app.anonymous(Method::GET, &feed_path)).await.status, 404);
+        let followed = app.send(app.anonymous(Method::GET, link_path)).await;
+        assert_eq!(followed.status, 404, "{}", followed.text);
+    }
+}
