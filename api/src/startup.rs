@@ -11,7 +11,7 @@ use actix_web::http::Method;
 use actix_web::middleware::{ErrorHandlers, NormalizePath, TrailingSlash, from_fn};
 use actix_web::{App, HttpResponse, HttpServer, web};
 use sea_orm::{DatabaseConnection, DbErr};
-use tracing_actix_web::TracingLogger;
+use tracing_actix_web::{DefaultRootSpanBuilder, RequestId, RootSpanBuilder, TracingLogger};
 use utoipa::OpenApi as _;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -69,6 +69,40 @@ pub enum StartError {
     /// A protection setting (rate limit, CORS) cannot be used.
     #[error("settings: {0}")]
     Settings(String),
+}
+
+/// Every request's span, which every event logged while answering it is printed with: as
+/// tracing-actix-web's default, but naming the request by its method (from a closed set, see
+/// [`crate::metrics::method_label`]) and matched route pattern only. Its path and query are left
+/// out, because paths carry secrets (`/s/{token}`, `/ical/p/{token}.ics`, `/p/auth/{token}`);
+/// so are the client's address and user agent, which the log does not need.
+pub struct RequestSpan;
+
+impl RootSpanBuilder for RequestSpan {
+    fn on_request_start(request: &actix_web::dev::ServiceRequest) -> tracing::Span {
+        let route = request.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+        let method = crate::metrics::method_label(request.method());
+        let request_id = actix_web::HttpMessage::extensions(request).get::<RequestId>().copied();
+        tracing::info_span!(
+            "HTTP request",
+            http.method = %method,
+            http.route = %route,
+            http.status_code = tracing::field::Empty,
+            otel.name = %format!("{method} {route}"),
+            otel.kind = "server",
+            otel.status_code = tracing::field::Empty,
+            request_id = %request_id.map(|id| id.to_string()).unwrap_or_default(),
+            exception.message = tracing::field::Empty,
+            exception.details = tracing::field::Empty,
+        )
+    }
+
+    fn on_request_end<B: actix_web::body::MessageBody>(
+        span: tracing::Span,
+        outcome: &Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>,
+    ) {
+        DefaultRootSpanBuilder::on_request_end(span, outcome);
+    }
 }
 
 /// What feeds and invitations say about the service.
@@ -197,7 +231,7 @@ impl Application {
                         Ok(response)
                     }
                 })
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<RequestSpan>::new())
                 .wrap(from_fn(protection::security_headers))
                 .wrap(NormalizePath::new(TrailingSlash::MergeOnly))
                 .app_data(state.clone())

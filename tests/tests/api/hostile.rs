@@ -736,3 +736,56 @@ async fn the_sign_in_form_answers_a_known_and_an_unknown_address_alike_before_lo
         assert_eq!(app.notifications("sign_in_link", Some(id)).await, 1);
     }
 }
+
+#[tokio::test]
+async fn secrets_in_request_paths_never_reach_the_log_even_at_debug_level() {
+    use std::process::{Command, Stdio};
+    for backend in backends() {
+        let app = spawn_app_with(backend, |_| {}).await;
+        let folder = std::env::temp_dir().join(format!("convene-paths-{}", junk(12)));
+        std::fs::create_dir_all(&folder).unwrap();
+        let log = folder.join("serve.log");
+        let mut child = Command::new(convene_tests::convene_binary())
+            .arg("serve")
+            .current_dir(&folder)
+            .env("CONVENE_BIND", "127.0.0.1:0")
+            .env("CONVENE_DATABASE_URL", &app.database_url)
+            .env("CONVENE_MAIL_DIR", folder.join("mail"))
+            .env("RUST_LOG", "debug")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("convene-api starts");
+        let address = convene_tests::serve_address(&mut child);
+        let client = convene_tests::reqwest::Client::new();
+        // Each secret is shaped as the real ones are (43 URL-safe characters), so each request
+        // reaches the database lookup, whose statements are logged at debug level.
+        let secrets: Vec<String> = (0..3).map(|_| junk(43)).collect();
+        for path in [
+            format!("/s/{}", secrets[0]),
+            format!("/ical/p/{}.ics", secrets[1]),
+            format!("/p/auth/{}", secrets[2]),
+        ] {
+            let reply = client.get(format!("{address}{path}")).send().await.unwrap();
+            assert_eq!(reply.status().as_u16(), 404, "{path}");
+        }
+        // Let the log catch up, then stop the process.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        child.kill().ok();
+        child.wait().ok();
+        let text = std::fs::read_to_string(&log).unwrap();
+        for secret in &secrets {
+            assert!(
+                !text.contains(secret.as_str()),
+                "{backend:?}: {secret} in the log:\n{text}"
+            );
+        }
+        // The refused feed was logged (a 404 problem is a warning), by its route.
+        assert!(
+            text.contains("http.route=/ical/p/{token"),
+            "{backend:?}: the feed's 404 is not in the log:\n{text}"
+        );
+        std::fs::remove_dir_all(&folder).ok();
+    }
+}
