@@ -90,7 +90,8 @@ impl ResponseCache {
         }
     }
 
-    /// Marks every entry stale: called after each request that wrote.
+    /// Marks every entry stale: called after each request that wrote (unless its response
+    /// carries [`Unchanged`]).
     pub fn bump(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
     }
@@ -219,3 +220,10 @@ mod tests {
         assert!(cache.usage().entries <= 50, "{:?}", cache.usage());
     }
 }
+
+/// Put in a successful write's response extensions by a handler whose write touches nothing a
+/// cached response shows and queues nothing for the worker now (asking for a sign-in link,
+/// signing out): the response cache stays as it was. Anyone may post the sign-in form, so without
+/// this a stream of such posts would keep every feed uncached.
+#[derive(Clone, Copy, Debug)]
+pub struct Unchanged;

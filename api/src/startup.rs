@@ -15,7 +15,7 @@ use tracing_actix_web::{DefaultRootSpanBuilder, RequestId, RootSpanBuilder, Trac
 use utoipa::OpenApi as _;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::cache::ResponseCache;
+use crate::cache::{ResponseCache, Unchanged};
 use crate::config::{Settings, host_of};
 use crate::domain::feed::FeedSite;
 use crate::domain::keys::KeyCache;
@@ -217,7 +217,8 @@ impl Application {
                         let Some(state) = state else {
                             return Ok(response);
                         };
-                        if writes && response.status().is_success() {
+                        let unchanged = response.response().extensions().get::<Unchanged>().is_some();
+                        if writes && response.status().is_success() && !unchanged {
                             // After the handler, so after its commit: feeds built before now are
                             // stale, and any message it queued can go. A refused or failed write
                             // changed nothing, so a stream of them keeps the cache and the worker

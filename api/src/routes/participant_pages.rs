@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::auth::Organiser;
+use crate::cache::Unchanged;
 use crate::domain::booking::Booked;
 use crate::domain::feed;
 use crate::domain::me::{
@@ -311,7 +312,7 @@ pub async fn sign_in(state: web::Data<AppState>, body: web::Bytes) -> HttpRespon
         Ok(asked) => {
             // Looked up and sent after answering, so the answer takes as long either way.
             state.sign_in.ask(asked.email.clone());
-            sign_in_page(
+            let mut page = sign_in_page(
                 StatusCode::OK,
                 SignInView {
                     email: asked.email,
@@ -319,7 +320,9 @@ pub async fn sign_in(state: web::Data<AppState>, body: web::Bytes) -> HttpRespon
                     sent: true,
                     minutes: asked.expires_in_minutes,
                 },
-            )
+            );
+            page.extensions_mut().insert(Unchanged);
+            page
         }
         Err(DomainError::Invalid(errors)) => sign_in_page(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -410,6 +413,7 @@ pub async fn sign_out(state: web::Data<AppState>, req: HttpRequest, body: web::B
             to_sign_in_link(),
         );
         add_cookie(&mut page, &session_cookie(state, "", 0));
+        page.extensions_mut().insert(Unchanged);
         Ok(page)
     })
     .await

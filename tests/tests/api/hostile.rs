@@ -104,7 +104,7 @@ async fn requests_with_invented_methods_leave_the_metrics_small_and_are_counted_
 }
 
 #[tokio::test]
-async fn a_stream_of_refused_posts_leaves_a_cached_feed_cached() {
+async fn a_stream_of_refused_posts_and_sign_in_requests_leaves_a_cached_feed_cached() {
     for backend in backends() {
         let app = spawn_app_with(backend, |_| {}).await;
         let event = app.create_event(json!({})).await;
@@ -124,6 +124,14 @@ async fn a_stream_of_refused_posts_leaves_a_cached_feed_cached() {
                 .send(app.anonymous(Method::DELETE, &format!("/v1/events/{}", event["id"])))
                 .await;
             assert_eq!(refused.status, 401, "{}", refused.text);
+            // Anyone may ask for a sign-in link: it succeeds, and changes nothing a feed shows.
+            let asked = app
+                .send(
+                    app.anonymous(Method::POST, "/p/sign-in")
+                        .form(&[("email", format!("{}@nowhere.example", junk(8)))]),
+                )
+                .await;
+            assert_eq!(asked.status, 200, "{}", asked.text);
         }
 
         let again = app
