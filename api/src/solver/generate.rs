@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
+use rand_chacha::ChaCha8Rng;
 
 use super::forming::{FormingInput, FormingOptions, School};
 use super::scheduling::{Facilitator, VisitsInput, Window};
@@ -48,7 +48,7 @@ const LOCAL_AUTHORITIES: [(&str, u32); 12] = [
     ("Lewisham", 4),
 ];
 
-fn weighted(rng: &mut StdRng, weights: &[u32], taken: &[usize]) -> usize {
+fn weighted(rng: &mut ChaCha8Rng, weights: &[u32], taken: &[usize]) -> usize {
     let total: u32 = weights
         .iter()
         .enumerate()
@@ -69,7 +69,7 @@ fn weighted(rng: &mut StdRng, weights: &[u32], taken: &[usize]) -> usize {
 }
 
 /// `count` distinct topics drawn by `weights`, none of them in `avoid`.
-fn topics(rng: &mut StdRng, weights: &[u32], count: usize, avoid: &[usize]) -> Vec<usize> {
+fn topics(rng: &mut ChaCha8Rng, weights: &[u32], count: usize, avoid: &[usize]) -> Vec<usize> {
     let mut taken = avoid.to_vec();
     let mut picked = Vec::new();
     while picked.len() < count && taken.len() < weights.len() {
@@ -84,7 +84,7 @@ fn topics(rng: &mut StdRng, weights: &[u32], count: usize, avoid: &[usize]) -> V
 /// No local authority has more schools than there are groups, so it is feasible for any `n`
 /// that can be split (not 1, 2 or 5).
 pub fn cohort(n: usize, seed: u64) -> FormingInput {
-    let mut rng = StdRng::seed_from_u64(seed);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let weights: Vec<u32> = LOCAL_AUTHORITIES.iter().map(|&(_, w)| w).collect();
     let mut la: Vec<usize> = (0..n).map(|_| weighted(&mut rng, &weights, &[])).collect();
     // Keep every authority within the number of groups by moving schools to the smallest.
@@ -137,7 +137,7 @@ pub fn cohort(n: usize, seed: u64) -> FormingInput {
 /// schools (at least 4) making up to 3 visits a week, some available only three days a week and
 /// some excluded from one authority.
 pub fn visits(cohort: &FormingInput, triads: &[Vec<String>], seed: u64) -> VisitsInput {
-    let mut rng = StdRng::seed_from_u64(seed);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let day = |m: u32, d: u32| NaiveDate::from_ymd_opt(2027, m, d).unwrap_or_default();
     let start = day(1, 11);
     let end = day(4, 2);

@@ -28,14 +28,15 @@
 //! load). A triad that does not fit is placed by evicting the triads in its way, which queue to
 //! be placed again (a min-conflicts repair). A local search then moves single visits to other
 //! days or facilitators, or a whole triad to another facilitator, when that lowers the penalty.
-//! All randomness comes from a `StdRng` seeded with [`SolveParams::seed`].
+//! All randomness comes from a `ChaCha8Rng` seeded with [`SolveParams::seed`] (a named generator,
+//! so a seed gives the same schedule whatever the `rand` version).
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::Instant;
 
 use chrono::{Datelike as _, NaiveDate};
-use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
+use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::{Infeasible, Rule, SolveParams};
@@ -533,7 +534,7 @@ struct Scheduler<'a> {
 impl Scheduler<'_> {
     /// Chooses each triad's facilitator: most constrained triads first, each to the eligible
     /// facilitator with the lowest share of capacity promised so far.
-    fn assign_facilitators(m: &Model, rng: &mut StdRng) -> Vec<Option<u32>> {
+    fn assign_facilitators(m: &Model, rng: &mut ChaCha8Rng) -> Vec<Option<u32>> {
         let mut order: Vec<usize> = (0..m.triads.len()).collect();
         let open_count: Vec<usize> = m.triads.iter().map(|t| t.open.iter().filter(|&&o| o).count()).collect();
         let noise: Vec<u64> = order.iter().map(|_| rng.random()).collect();
@@ -570,7 +571,14 @@ impl Scheduler<'_> {
     /// facilitator is taken may be used by unplacing the triads in the way, which are added to
     /// `evicted` (even when `t` still does not fit); without, such days are not used. Returns
     /// whether `t` was placed.
-    fn place(&self, occ: &mut Occupancy, t: usize, evict: bool, evicted: &mut Vec<usize>, rng: &mut StdRng) -> bool {
+    fn place(
+        &self,
+        occ: &mut Occupancy,
+        t: usize,
+        evict: bool,
+        evicted: &mut Vec<usize>,
+        rng: &mut ChaCha8Rng,
+    ) -> bool {
         let m = self.m;
         let triad = &m.triads[t];
         let (days, k, gap, ideal) = (m.days, triad.k, m.gap, triad.ideal);
@@ -684,7 +692,7 @@ impl Scheduler<'_> {
         t: usize,
         d: usize,
         out: &mut Vec<usize>,
-        rng: &mut StdRng,
+        rng: &mut ChaCha8Rng,
     ) -> Option<u32> {
         let m = self.m;
         let w = m.week_of[d];
@@ -733,7 +741,7 @@ impl Scheduler<'_> {
 
     /// One random improving (or equal) move: a visit to another day or facilitator, or a triad
     /// to another facilitator. Returns whether it was taken.
-    fn improve_step(&self, occ: &mut Occupancy, workload: &mut u64, rng: &mut StdRng) -> bool {
+    fn improve_step(&self, occ: &mut Occupancy, workload: &mut u64, rng: &mut ChaCha8Rng) -> bool {
         let m = self.m;
         let t = rng.random_range(0..m.triads.len());
         let triad = &m.triads[t];
@@ -816,7 +824,7 @@ pub fn schedule(input: &VisitsInput, params: &SolveParams) -> Result<Scheduled, 
     let deadline = params.time_limit.map(|t| started + t);
     let visits: usize = m.triads.iter().map(|t| t.k).sum();
     let budget = params.max_iterations.unwrap_or_else(|| default_iterations(visits));
-    let mut rng = StdRng::seed_from_u64(params.seed);
+    let mut rng = ChaCha8Rng::seed_from_u64(params.seed);
     let main = Scheduler::assign_facilitators(&m, &mut rng);
     let scheduler = Scheduler { m: &m, main };
     let mut occ = Occupancy::new(&m);
@@ -1363,7 +1371,7 @@ mod tests {
     /// A random instance: triads of three or four, a window of a few weeks, random closures,
     /// weekdays, gaps and facilitators (some with few days, low limits or exclusions).
     fn random_input(seed: u64, triads: usize, weeks: i64, facilitators: usize) -> VisitsInput {
-        let mut rng = StdRng::seed_from_u64(seed);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let las = ["Camden", "Hackney", "Islington", "Lambeth"];
         let mut input = simple(0, weeks, 0);
         let days = (input.window.end - input.window.start).num_days() + 1;
