@@ -8,7 +8,7 @@ use futures_util::future::LocalBoxFuture;
 use crate::domain::event::Audience;
 use crate::domain::keys::{self, AuthenticatedKey, KeyRole};
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The bearer token of a request: `None` when there is no `Authorization` header, an error when
 /// there is one that is not `Bearer <token>`.

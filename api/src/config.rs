@@ -14,6 +14,11 @@ use crate::db::Backend;
 /// The file read when it exists (or the one `--config` names).
 pub const DEFAULT_CONFIG_FILE: &str = "convene.toml";
 
+/// The database connections the notifications worker uses: it claims, reads, writes sequences
+/// and marks one statement after another, and renews its leases beside them. Here, beside the
+/// rest of an instance's connection budget ([`Settings::background_pool_size`]).
+pub const WORKER_CONNECTIONS: u32 = 3;
+
 /// Everything the service can be told.
 #[derive(Clone, Deserialize, Serialize)]
 pub struct Settings {
@@ -249,13 +254,13 @@ impl Settings {
 
     /// The size of the pool for background work (the notifications worker, start-up, the CLI)
     /// and, on SQLite, for requests too. On PostgreSQL the worker's few connections
-    /// ([`crate::worker::CONNECTIONS`]) and one more: it works a statement at a time for a whole
+    /// ([`WORKER_CONNECTIONS`]) and one more: it works a statement at a time for a whole
     /// batch, so more would only let it compete with requests for the server's cores. With the
     /// request pools ([`Settings::pool_size`], 8 by default) an instance of `serve` opens at
     /// most 12 connections, and two fit PostgreSQL's default `max_connections` (100) with room.
     pub fn background_pool_size(&self) -> u32 {
         match Backend::of_url(&self.database_url) {
-            Some(Backend::Postgres) => crate::worker::CONNECTIONS + 1,
+            Some(Backend::Postgres) => WORKER_CONNECTIONS + 1,
             _ => self.pool_size(),
         }
     }
@@ -420,13 +425,13 @@ mod tests {
         let postgres = on("postgres://u@h/d", None);
         assert_eq!(postgres.pool_size(), (4 * http_workers() as u32).clamp(8, 32));
         // The worker's few connections and one for start-up, whatever the requests get.
-        assert_eq!(postgres.background_pool_size(), crate::worker::CONNECTIONS + 1);
+        assert_eq!(postgres.background_pool_size(), WORKER_CONNECTIONS + 1);
         let sqlite = on("sqlite://convene.db", None);
         assert_eq!((sqlite.pool_size(), sqlite.background_pool_size()), (8, 8));
         assert_eq!(on("postgres://u@h/d", Some(50)).pool_size(), 50);
         assert_eq!(
             on("postgres://u@h/d", Some(50)).background_pool_size(),
-            crate::worker::CONNECTIONS + 1
+            WORKER_CONNECTIONS + 1
         );
     }
 

@@ -22,6 +22,7 @@ pub mod routes;
 pub mod solver;
 pub mod spreadsheet;
 pub mod startup;
+pub mod state;
 pub mod term_dates;
 pub mod time;
 pub mod worker;

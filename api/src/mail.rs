@@ -37,14 +37,15 @@ pub enum Mailer {
 }
 
 impl Mailer {
-    /// SMTP when `smtp_url` is set (it wins), else the `mail_dir` folder, made if missing.
-    pub fn from_settings(settings: &Settings) -> Result<Self, String> {
+    /// SMTP when `smtp_url` is set (it wins), keeping up to `connections` open to the server
+    /// (one per message sent at once), else the `mail_dir` folder, made if missing.
+    pub fn from_settings(settings: &Settings, connections: u32) -> Result<Self, String> {
         match &settings.smtp_url {
             Some(url) => {
                 let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
                     .map_err(|e| format!("CONVENE_SMTP_URL cannot be used: {e}"))?
                     .timeout(Some(SMTP_TIMEOUT))
-                    .pool_config(PoolConfig::new().max_size(crate::worker::BATCH as u32))
+                    .pool_config(PoolConfig::new().max_size(connections))
                     .build();
                 Ok(Self::Smtp(transport))
             }

@@ -25,34 +25,10 @@ use crate::extract::{JsonLimit, path_error};
 use crate::ical::Person;
 use crate::metrics::{Metrics, RequestLabels};
 use crate::openapi::ApiDoc;
-use crate::protection::{self, BotLimits, Protection};
+use crate::protection::{self, Protection};
+use crate::state::AppState;
 use crate::worker::{RequestLoad, Worker};
 use crate::{db, routes};
-
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    /// The database pool.
-    pub db: DatabaseConnection,
-    /// The URL people reach the service at, without a trailing slash.
-    pub public_url: String,
-    /// Request metrics.
-    pub metrics: Arc<Metrics>,
-    /// What feeds and invitations say about the service (host for `UID`s, `ORGANIZER`).
-    pub site: FeedSite,
-    /// Rendered feeds, dropped after every write.
-    pub feeds: Arc<ResponseCache>,
-    /// Wakes this process's notifications worker after a write (it also polls).
-    pub wake: Arc<Notify>,
-    /// Organiser keys found live, for bookings (see `auth::OrganiserToCheck`).
-    pub keys: Arc<KeyCache>,
-    /// Requests being answered now, which the notifications worker gives way to.
-    pub load: Arc<RequestLoad>,
-    /// The limits on requests with a bot key, checked once the key is.
-    pub bot_limits: BotLimits,
-    /// Sign-in requests from the pages, carried out after they are answered.
-    pub sign_in: SignInRequests,
-}
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -149,7 +125,7 @@ impl Application {
         let worker = if settings.worker {
             // A pool of its own, opened from the worker's thread when first used (on SQLite, the
             // shared one: sqlx runs SQLite connections on threads of their own anyway).
-            let pool = db::worker_pool(&db, &settings.database_url, crate::worker::CONNECTIONS);
+            let pool = db::worker_pool(&db, &settings.database_url, crate::config::WORKER_CONNECTIONS);
             Some(
                 Worker::new(
                     pool,

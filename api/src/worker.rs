@@ -38,9 +38,6 @@ pub const POLL: Duration = Duration::from_secs(1);
 /// How long messages gather after a request woke the worker, before it claims them: during a
 /// burst of bookings, a claim per batch instead of one per booking. Mail lags by this much.
 pub const GATHER: Duration = Duration::from_millis(100);
-/// The database connections a worker uses: it claims, reads, writes sequences and marks one
-/// statement after another, and renews its leases beside them.
-pub const CONNECTIONS: u32 = 3;
 
 /// While at least this many requests are being answered (the HTTP side is saturated: at 200
 /// bookings a second about one is), the worker rests [`YIELD`] after each batch.
@@ -120,7 +117,7 @@ impl Worker {
         metrics: Arc<Metrics>,
         load: Arc<RequestLoad>,
     ) -> Result<Self, String> {
-        let mailer = Mailer::from_settings(settings)?;
+        let mailer = Mailer::from_settings(settings, CONCURRENT_SENDS as u32)?;
         let owner = format!("{}:{}:{:08x}", site.host, std::process::id(), rand::random::<u32>());
         Ok(Self {
             db,

@@ -83,6 +83,9 @@ pub(crate) fn channels(person: &participant::Model) -> Vec<&'static str> {
     channels
 }
 
+/// The default reminders: 24 hours and 1 hour before a session, in minutes.
+pub const DEFAULT_REMINDERS: [i64; 2] = [1440, 60];
+
 /// A participant's reminder offsets in minutes (an empty list turns reminders off).
 pub fn reminder_offsets(person: &participant::Model) -> Vec<i64> {
     match person.reminder_offsets_minutes.as_array() {
@@ -91,7 +94,7 @@ pub fn reminder_offsets(person: &participant::Model) -> Vec<i64> {
             .filter_map(serde_json::Value::as_i64)
             .filter(|m| *m > 0)
             .collect(),
-        None => super::participant::DEFAULT_REMINDERS.to_vec(),
+        None => DEFAULT_REMINDERS.to_vec(),
     }
 }
 

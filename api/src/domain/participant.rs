@@ -32,9 +32,6 @@ pub const ROLES: &[&str] = &[
 /// The zone a participant gets when none is given.
 pub const DEFAULT_TIME_ZONE: &str = "Europe/London";
 
-/// The default reminders: 24 hours and 1 hour before a session, in minutes.
-pub const DEFAULT_REMINDERS: [i64; 2] = [1440, 60];
-
 /// What the name of an erased participant reads as.
 pub const ERASED_NAME: &str = "Erased participant";
 
@@ -209,7 +206,10 @@ fn parse(
             list.dedup();
             list
         }
-        None => existing.map_or(DEFAULT_REMINDERS.to_vec(), super::outbox::reminder_offsets),
+        None => existing.map_or(
+            super::outbox::DEFAULT_REMINDERS.to_vec(),
+            super::outbox::reminder_offsets,
+        ),
     };
     let start_text = match input.quiet_hours_start {
         Some(given) => given,

@@ -10,7 +10,7 @@ use crate::domain::idempotency::{self, IdempotentRequest, StoredResponse};
 use crate::error::{ApiError, PROBLEM_JSON, Problem};
 use crate::extract::{JsonBody, QueryParams};
 use crate::spreadsheet::csv_line;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 crate::list_schema!(BookingList, Booking);
 

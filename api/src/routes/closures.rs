@@ -9,7 +9,7 @@ use crate::domain::FieldError;
 use crate::domain::closure::{self, Closure, ClosureQuery, ClosuresInput, ImportResult};
 use crate::error::{ApiError, Problem};
 use crate::extract::{QueryParams, parse_json};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::term_dates;
 
 /// The essence of the request's `Content-Type`, lower-cased (`application/json` when absent).

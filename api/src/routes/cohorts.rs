@@ -10,7 +10,7 @@ use crate::domain::cohort::{
 };
 use crate::error::{ApiError, Problem};
 use crate::extract::{JsonBody, QueryParams, parse_optional_json};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 crate::list_schema!(CohortList, Cohort);
 

@@ -7,7 +7,7 @@ use crate::auth::{Organiser, Viewer};
 use crate::domain::event::{self, Audience, Event, EventFilter, EventInput};
 use crate::error::{ApiError, Problem};
 use crate::extract::{JsonBody, QueryParams};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 crate::list_schema!(EventList, Event);
 

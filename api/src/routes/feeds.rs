@@ -9,7 +9,7 @@ use crate::auth::Organiser;
 use crate::domain::DomainResult;
 use crate::domain::feed::{self, Feed, FeedToken};
 use crate::error::{ApiError, Problem};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// `text/calendar` as every calendar app expects it.
 pub const CALENDAR: &str = "text/calendar; charset=utf-8";

@@ -12,7 +12,7 @@ use crate::domain::DomainError;
 use crate::domain::survey::{self, Invitation, Question};
 use crate::error::ApiError;
 use crate::pages::{self, Link};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Serialize)]
 struct ErrorLine {

@@ -10,7 +10,7 @@ use crate::auth::Organiser;
 use crate::domain::import::{self, ImportReport, Imported};
 use crate::error::{ApiError, Problem};
 use crate::extract::QueryParams;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Options of an import.
 #[derive(Debug, Default, Deserialize, IntoParams)]

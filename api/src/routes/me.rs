@@ -16,7 +16,7 @@ use crate::domain::participant::Participant;
 use crate::domain::reflection::{self, Reflection, ReflectionText};
 use crate::error::{ApiError, Problem};
 use crate::extract::{JsonBody, QueryParams};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 crate::list_schema!(OpenSessionList, OpenSession);
 crate::list_schema!(MyBookingList, MyBooking);

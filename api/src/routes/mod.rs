@@ -30,7 +30,7 @@ use sha2::{Digest as _, Sha256};
 use crate::domain::page::{Page, PageRequest};
 use crate::error::ApiError;
 use crate::protection::Protection;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Registers every route. Routes anyone may call without a key are wrapped in
 /// `protection.rate_limit`; uploads get `protection.upload_limit`.

@@ -14,7 +14,7 @@ use crate::domain::{DomainError, Validator};
 use crate::error::{ApiError, Problem};
 use crate::extract::{QueryParams, parse_optional_json};
 use crate::mail::{self, About};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 crate::list_schema!(NotificationList, Notification);
 

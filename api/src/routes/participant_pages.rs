@@ -29,7 +29,7 @@ use crate::domain::sign_in::{self, LinkRefused, SignInLinkSent, SignedIn};
 use crate::domain::{DomainError, FieldError, survey};
 use crate::error::{ApiError, Problem};
 use crate::pages::{self, Link};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The session cookie's name.
 pub const COOKIE: &str = "convene_session";

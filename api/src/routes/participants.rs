@@ -8,7 +8,7 @@ use crate::domain::participant::{self, Participant, ParticipantFilter, Participa
 use crate::domain::personal_data::{self, PersonalData};
 use crate::error::{ApiError, Problem};
 use crate::extract::{JsonBody, QueryParams};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 crate::list_schema!(ParticipantList, Participant);
 

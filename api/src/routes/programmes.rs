@@ -7,7 +7,7 @@ use crate::domain::in_write_txn;
 use crate::domain::programme::{self, Programme, ProgrammeFilter, ProgrammeInput};
 use crate::error::{ApiError, Problem};
 use crate::extract::{JsonBody, QueryParams};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 crate::list_schema!(ProgrammeList, Programme);
 

@@ -8,7 +8,7 @@ use crate::domain::in_write_txn;
 use crate::domain::reflection::{self, Reflection, ReflectionFilter, ReflectionInput};
 use crate::error::{ApiError, Problem};
 use crate::extract::{JsonBody, QueryParams};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 crate::list_schema!(ReflectionList, Reflection);
 

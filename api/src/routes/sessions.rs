@@ -6,7 +6,7 @@ use crate::auth::{Organiser, Viewer};
 use crate::domain::session::{self, Session, SessionFilter, SessionInput};
 use crate::error::{ApiError, Problem};
 use crate::extract::{JsonBody, QueryParams};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 crate::list_schema!(SessionList, Session);
 

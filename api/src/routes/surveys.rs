@@ -14,7 +14,7 @@ use crate::domain::survey::{self, Invitation, Sent, Survey, SurveyChange, Survey
 use crate::error::{ApiError, Problem};
 use crate::extract::{JsonBody, QueryParams};
 use crate::routes::me::PageQuery;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 crate::list_schema!(SurveyList, Survey);
 
