@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::io::{AsyncBufRead, AsyncBufReadExt as _, AsyncWrite, AsyncWriteExt as _};
 
+use crate::action::ButtonAction;
 use crate::api::ConveneApi;
 use crate::core::{self, PrefsChange, Reply};
 
@@ -34,14 +35,14 @@ pub async fn run<A: ConveneApi>(
 pub fn render(reply: &Reply) -> String {
     let mut text = reply.text.clone();
     for button in &reply.buttons {
-        let command = match button.id.split_once(':') {
-            Some(("cancel", id)) => format!("/cancel {id}"),
-            Some(("view", id)) => format!("/view {id}"),
-            Some(("sv", _)) => format!("/survey {}", button.label),
-            Some(("sk", _)) => "/survey skip".to_owned(),
-            Some(("survey", _)) => "/survey".to_owned(),
-            Some(("wr", _)) => "/survey <your answer>".to_owned(),
-            _ => button.id.clone(),
+        let command = match ButtonAction::parse(&button.id) {
+            Some(ButtonAction::CancelBooking(id)) => format!("/cancel {id}"),
+            Some(ButtonAction::ViewBooking(id)) => format!("/view {id}"),
+            Some(ButtonAction::Choose { .. }) => format!("/survey {}", button.label),
+            Some(ButtonAction::Skip { .. }) => "/survey skip".to_owned(),
+            Some(ButtonAction::NextQuestion) => "/survey".to_owned(),
+            Some(ButtonAction::Write { .. } | ButtonAction::Written { .. }) => "/survey <your answer>".to_owned(),
+            None => button.id.clone(),
         };
         text.push_str(&format!("\n[{}: {command}]", button.label));
     }
@@ -96,7 +97,7 @@ pub async fn command<A: ConveneApi>(api: &A, user: &str, line: &str) -> Reply {
     let args = args.trim();
     let name = name.trim_start_matches('/').to_lowercase();
     let result = match name.as_str() {
-        "help" => Ok(core::help()),
+        "help" => Ok(core::help(&crate::discord::command_help())),
         "link" if args.is_empty() => Err(Reply::private("Give your email address: `/link ann@school.org`.")),
         "link" => Ok(core::link(api, user, args).await),
         "verify" => Ok(core::verify(api, user, args).await),

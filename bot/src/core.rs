@@ -10,6 +10,7 @@ use convene_api::domain::survey::{Invitation, Question};
 use convene_api::routes::notifications::DiscordMessage;
 use serde_json::{Value, json};
 
+use crate::action::ButtonAction;
 use crate::api::{ApiFailure, ConveneApi, SessionQuery};
 
 /// How many sessions `/events` shows, and autocomplete offers (Discord's limit is 25).
@@ -18,7 +19,7 @@ pub const LIST_LIMIT: i64 = 10;
 /// A button under a reply.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Button {
-    /// What the bot gets back when it is pressed: `cancel:<booking id>` or `view:<booking id>`.
+    /// What the bot gets back when it is pressed: a [`ButtonAction`]'s id.
     pub id: String,
     /// Its label.
     pub label: String,
@@ -64,13 +65,13 @@ impl Reply {
 /// The buttons for a booking: cancel it (while active), and view it.
 fn booking_buttons(id: i64, status: &str) -> Vec<Button> {
     let mut buttons = vec![Button {
-        id: format!("view:{id}"),
+        id: ButtonAction::ViewBooking(id).id(),
         label: "View booking".to_owned(),
         danger: false,
     }];
     if matches!(status, "confirmed" | "waitlisted") {
         buttons.push(Button {
-            id: format!("cancel:{id}"),
+            id: ButtonAction::CancelBooking(id).id(),
             label: if status == "waitlisted" {
                 "Leave the waitlist".to_owned()
             } else {
@@ -417,7 +418,7 @@ pub async fn view_booking<A: ConveneApi>(api: &A, user: &str, booking_id: i64) -
         Ok(b) => Reply::private(describe(&b)).with_buttons(
             booking_buttons(b.id, &b.status)
                 .into_iter()
-                .filter(|button| button.id.starts_with("cancel:"))
+                .filter(|button| matches!(ButtonAction::parse(&button.id), Some(ButtonAction::CancelBooking(_))))
                 .collect(),
         ),
         Err(e) => Reply::private(sorry(&e)),
@@ -483,7 +484,20 @@ fn next_question(invitations: &[Invitation]) -> Option<(&Invitation, usize)> {
 /// A survey question as a message: the prompt, how to answer, and buttons for quick answers.
 fn ask(inv: &Invitation, index: usize) -> Reply {
     let q = &inv.questions[index];
-    let id = |action: &str, value: &str| format!("{action}:{}:{}{value}", inv.id, q.key);
+    let (invitation, key) = (inv.id, q.key.clone());
+    let choose = |choice| {
+        ButtonAction::Choose {
+            invitation,
+            key: key.clone(),
+            choice,
+        }
+        .id()
+    };
+    let write = ButtonAction::Write {
+        invitation,
+        key: key.clone(),
+    }
+    .id();
     let mut lines = vec![format!(
         "**{}** — question {} of {}{}",
         inv.title,
@@ -498,7 +512,7 @@ fn ask(inv: &Invitation, index: usize) -> Reply {
             lines.push("Choose 1 (not at all) to 5 (very much).".to_owned());
             for n in 1..=5 {
                 buttons.push(Button {
-                    id: id("sv", &format!(":{n}")),
+                    id: choose(n),
                     label: n.to_string(),
                     danger: false,
                 });
@@ -507,7 +521,7 @@ fn ask(inv: &Invitation, index: usize) -> Reply {
         "single_choice" => {
             for (i, option) in q.options.iter().flatten().enumerate().take(24) {
                 buttons.push(Button {
-                    id: id("sv", &format!(":{i}")),
+                    id: choose(i),
                     label: clip(option, 80),
                     danger: false,
                 });
@@ -519,7 +533,7 @@ fn ask(inv: &Invitation, index: usize) -> Reply {
                 q.options.clone().unwrap_or_default().join(", ")
             ));
             buttons.push(Button {
-                id: id("wr", ""),
+                id: write.clone(),
                 label: "Answer".to_owned(),
                 danger: false,
             });
@@ -528,7 +542,7 @@ fn ask(inv: &Invitation, index: usize) -> Reply {
             lines
                 .push("Answer with `/survey yes|partly|no | what changed | how you know`, or press Answer.".to_owned());
             buttons.push(Button {
-                id: id("wr", ""),
+                id: write.clone(),
                 label: "Answer".to_owned(),
                 danger: false,
             });
@@ -536,7 +550,7 @@ fn ask(inv: &Invitation, index: usize) -> Reply {
         _ => {
             lines.push("Answer with `/survey` and your answer, or press Answer.".to_owned());
             buttons.push(Button {
-                id: id("wr", ""),
+                id: write.clone(),
                 label: "Answer".to_owned(),
                 danger: false,
             });
@@ -544,7 +558,7 @@ fn ask(inv: &Invitation, index: usize) -> Reply {
     }
     if !q.required {
         buttons.push(Button {
-            id: id("sk", ""),
+            id: ButtonAction::Skip { invitation, key }.id(),
             label: "Skip".to_owned(),
             danger: false,
         });
@@ -640,16 +654,12 @@ async fn save<A: ConveneApi>(
     }
 }
 
-/// A survey button: `sv:<invitation>:<key>:<n>` answers (a likert number or a choice's index),
-/// `sk:<invitation>:<key>` skips an optional question.
-async fn survey_button<A: ConveneApi>(api: &A, user: &str, action: &str, rest: &str) -> Reply {
+/// A survey button: `choice` answers question `key` of invitation `inv_id` (a number on a 1–5
+/// scale, or a choice's index, see [`ButtonAction::Choose`]); `None` skips an optional question.
+async fn survey_button<A: ConveneApi>(api: &A, user: &str, inv_id: i64, key: &str, choice: Option<usize>) -> Reply {
     let invitations = match api.surveys(user).await {
         Ok(list) => list,
         Err(e) => return Reply::private(sorry(&e)),
-    };
-    let mut parts = rest.splitn(3, ':');
-    let (Some(inv_id), Some(key)) = (parts.next().and_then(|n| n.parse::<i64>().ok()), parts.next()) else {
-        return Reply::private("That button is from an older version of the bot; try `/survey` instead.");
     };
     let Some(q) = invitations
         .iter()
@@ -658,18 +668,13 @@ async fn survey_button<A: ConveneApi>(api: &A, user: &str, action: &str, rest: &
     else {
         return Reply::private("That survey is no longer open.");
     };
-    let value = match (
-        action,
-        q.kind.as_str(),
-        parts.next().and_then(|n| n.parse::<usize>().ok()),
-    ) {
-        ("sk", _, _) => Value::Null,
-        ("sv", "likert", Some(n)) => json!(n),
-        ("sv", _, Some(i)) => match q.options.as_ref().and_then(|o| o.get(i)) {
+    let value = match (q.kind.as_str(), choice) {
+        (_, None) => Value::Null,
+        ("likert", Some(n)) => json!(n),
+        (_, Some(i)) => match q.options.as_ref().and_then(|o| o.get(i)) {
             Some(option) => json!(option),
             None => return Reply::private("That choice is no longer offered; try `/survey` again."),
         },
-        _ => return Reply::private("That button is from an older version of the bot; try `/survey` instead."),
     };
     save(api, user, &invitations, inv_id, key, value).await
 }
@@ -824,33 +829,14 @@ pub async fn prefs<A: ConveneApi>(api: &A, user: &str, change: PrefsChange) -> R
     }
 }
 
-/// `/help`: what the bot can do. Generated from the same list the adapters register.
-pub fn help() -> Reply {
+/// `/help`: what the bot can do, from the commands as registered (each usage and description;
+/// see `discord::command_help`), so it cannot drift from them.
+pub fn help(commands: &[(String, String)]) -> Reply {
     let mut lines =
         vec!["I'm Convene's bot: book sessions, get reminders and share what changed in your school.".to_owned()];
-    lines.extend(COMMANDS.iter().map(|(usage, what)| format!("`{usage}` — {what}")));
+    lines.extend(commands.iter().map(|(usage, what)| format!("`{usage}` — {what}")));
     Reply::public(lines.join("\n"))
 }
-
-/// The commands, with their usage and what they do: the help text.
-pub const COMMANDS: &[(&str, &str)] = &[
-    ("/link <email>", "link your Discord account: I email you a code"),
-    ("/verify <code>", "finish linking with the six-digit code"),
-    ("/events [kind] [topic] [text]", "sessions open to book"),
-    ("/book <session>", "book a session (or join its waitlist)"),
-    ("/cancel <booking>", "cancel a booking or leave a waitlist"),
-    ("/mybookings", "your upcoming bookings, with join links"),
-    ("/calendar [rotate]", "your private calendar feed to subscribe to"),
-    (
-        "/reflect",
-        "what you tried after a session, what changed, and how you know",
-    ),
-    (
-        "/prefs [email] [discord] [reminders] [quiet] [zone]",
-        "how and when you hear from us",
-    ),
-    ("/help", "this list"),
-];
 
 /// A leased Discord notification as a DM, with buttons for the booking it is about.
 pub fn notification(message: &DiscordMessage) -> Reply {
@@ -861,7 +847,7 @@ pub fn notification(message: &DiscordMessage) -> Reply {
         (Some(id), "booking_waitlisted") => booking_buttons(id, "waitlisted"),
         (Some(id), _) => booking_buttons(id, "cancelled"),
         (None, "survey_invitation") => vec![Button {
-            id: "survey:next".to_owned(),
+            id: ButtonAction::NextQuestion.id(),
             label: "Answer here".to_owned(),
             danger: false,
         }],
@@ -870,17 +856,21 @@ pub fn notification(message: &DiscordMessage) -> Reply {
     Reply::private(format!("**{}**\n{}", message.title, message.text)).with_buttons(buttons)
 }
 
-/// A button pressed under one of the bot's messages (`cancel:<id>` or `view:<id>`).
+/// A button pressed under one of the bot's messages (its custom id, a [`ButtonAction`]'s).
 pub async fn button<A: ConveneApi>(api: &A, user: &str, id: &str) -> Reply {
-    match id.split_once(':').map(|(action, n)| (action, n.parse::<i64>())) {
-        Some(("cancel", Ok(booking))) => cancel(api, user, booking).await,
-        Some(("view", Ok(booking))) => view_booking(api, user, booking).await,
-        Some(("survey", _)) => survey(api, user, None).await,
-        Some((action @ ("sv" | "sk"), _)) => {
-            let rest = id.split_once(':').map(|(_, r)| r).unwrap_or_default();
-            survey_button(api, user, action, rest).await
+    match ButtonAction::parse(id) {
+        Some(ButtonAction::CancelBooking(booking)) => cancel(api, user, booking).await,
+        Some(ButtonAction::ViewBooking(booking)) => view_booking(api, user, booking).await,
+        Some(ButtonAction::NextQuestion) => survey(api, user, None).await,
+        Some(ButtonAction::Choose {
+            invitation,
+            key,
+            choice,
+        }) => survey_button(api, user, invitation, &key, Some(choice)).await,
+        Some(ButtonAction::Skip { invitation, key }) => survey_button(api, user, invitation, &key, None).await,
+        Some(ButtonAction::Write { .. } | ButtonAction::Written { .. }) | None => {
+            Reply::private("That button is from an older version of the bot; try the command instead.")
         }
-        _ => Reply::private("That button is from an older version of the bot; try the command instead."),
     }
 }
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 use convene_api::routes::notifications::DiscordMessage;
 use poise::serenity_prelude as serenity;
 
+use crate::action::ButtonAction;
 use crate::api::{ConveneApi, HttpApi};
 use crate::config::DiscordSettings;
 use crate::core::{self, Button, PrefsChange, Reply};
@@ -304,7 +305,7 @@ async fn prefs(
 /// What this bot can do.
 #[poise::command(slash_command)]
 async fn help(ctx: Context<'_>) -> Result<(), Error> {
-    send(ctx, core::help()).await
+    send(ctx, core::help(&command_help())).await
 }
 
 /// Every slash command.
@@ -322,6 +323,22 @@ pub fn commands() -> Vec<poise::Command<Data, Error>> {
         prefs(),
         help(),
     ]
+}
+
+/// Each command's usage (`/book <session>`, `[…]` for what may be left out) and description,
+/// read from the commands as registered: the list `/help` shows, in Discord and the console.
+pub fn command_help() -> Vec<(String, String)> {
+    commands()
+        .iter()
+        .map(|command| {
+            let mut usage = format!("/{}", command.name);
+            for parameter in &command.parameters {
+                let (open, close) = if parameter.required { ('<', '>') } else { ('[', ']') };
+                usage.push_str(&format!(" {open}{}{close}", parameter.name));
+            }
+            (usage, command.description.clone().unwrap_or_default())
+        })
+        .collect()
 }
 
 /// A button under one of the bot's messages: answered with a new private message.
@@ -344,7 +361,12 @@ async fn on_event(ctx: &serenity::Context, event: &serenity::FullEvent, data: &D
                 .create_response(&ctx.http, serenity::CreateInteractionResponse::Message(message(&reply)))
                 .await?;
         }
-        serenity::Interaction::Modal(submit) if submit.data.custom_id.starts_with("wa:") => {
+        serenity::Interaction::Modal(submit)
+            if matches!(
+                ButtonAction::parse(&submit.data.custom_id),
+                Some(ButtonAction::Written { .. })
+            ) =>
+        {
             let user = submit.user.id.get().to_string();
             let reply = written(data, &user, &submit.data).await;
             submit
@@ -363,13 +385,13 @@ fn message(reply: &Reply) -> serenity::CreateInteractionResponseMessage {
         .components(components(&reply.buttons))
 }
 
-/// The answer box for a survey question's "Answer" button (`wr:<invitation>:<key>`): one
+/// The answer box for a survey question's "Answer" button ([`ButtonAction::Write`]): one
 /// paragraph, or for a follow-up "did you?", "what changed?" and "how do you know?".
 async fn answer_box(data: &Data, user: &str, id: &str) -> Option<serenity::CreateModal> {
-    let rest = id.strip_prefix("wr:")?;
-    let (invitation, key) = rest.split_once(':')?;
-    let invitation: i64 = invitation.parse().ok()?;
-    let question = core::question_for(&data.api, user, invitation, key).await?;
+    let Some(ButtonAction::Write { invitation, key }) = ButtonAction::parse(id) else {
+        return None;
+    };
+    let question = core::question_for(&data.api, user, invitation, &key).await?;
     let input = |id: &str, label: &str, style| {
         serenity::CreateActionRow::InputText(
             serenity::CreateInputText::new(style, label, id)
@@ -386,10 +408,11 @@ async fn answer_box(data: &Data, user: &str, id: &str) -> Option<serenity::Creat
     } else {
         vec![input("answer", "Your answer", serenity::InputTextStyle::Paragraph)]
     };
-    Some(serenity::CreateModal::new(format!("wa:{invitation}:{key}"), "Your answer").components(rows))
+    let id = ButtonAction::Written { invitation, key }.id();
+    Some(serenity::CreateModal::new(id, "Your answer").components(rows))
 }
 
-/// Saves what was written in an answer box (`wa:<invitation>:<key>`) and asks the next question.
+/// Saves what was written in an answer box ([`ButtonAction::Written`]) and asks the next question.
 async fn written(data: &Data, user: &str, submitted: &serenity::ModalInteractionData) -> Reply {
     let mut fields = std::collections::HashMap::new();
     for row in &submitted.components {
@@ -399,12 +422,7 @@ async fn written(data: &Data, user: &str, submitted: &serenity::ModalInteraction
             }
         }
     }
-    let Some((invitation, key)) = submitted
-        .custom_id
-        .strip_prefix("wa:")
-        .and_then(|rest| rest.split_once(':'))
-        .and_then(|(i, k)| i.parse::<i64>().ok().map(|i| (i, k)))
-    else {
+    let Some(ButtonAction::Written { invitation, key }) = ButtonAction::parse(&submitted.custom_id) else {
         return Reply::private("That answer box is from an older version of the bot; try `/survey` instead.");
     };
     let text = match fields.get("answer") {
@@ -415,7 +433,7 @@ async fn written(data: &Data, user: &str, submitted: &serenity::ModalInteraction
             .collect::<Vec<_>>()
             .join(" | "),
     };
-    core::survey_written(&data.api, user, invitation, key, &text).await
+    core::survey_written(&data.api, user, invitation, &key, &text).await
 }
 
 async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {
@@ -559,4 +577,19 @@ pub async fn run(settings: DiscordSettings) -> Result<(), Error> {
     });
     client.start().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn help_lists_every_registered_command_with_its_usage() {
+        let help = core::help(&command_help()).text;
+        for command in commands() {
+            assert!(help.contains(&format!("`/{}", command.name)), "/{} in {help}", command.name);
+        }
+        assert!(help.contains("`/book <session>` — Book a session"), "{help}");
+        assert!(help.contains("`/survey [answer]`"), "{help}");
+    }
 }

@@ -3,6 +3,7 @@
 //! trait ([`api::ConveneApi`]); Discord ([`discord`]) and the console ([`console`]) are thin
 //! adapters over it.
 
+pub mod action;
 pub mod api;
 pub mod config;
 pub mod console;
