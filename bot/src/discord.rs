@@ -587,7 +587,11 @@ mod tests {
     fn help_lists_every_registered_command_with_its_usage() {
         let help = core::help(&command_help()).text;
         for command in commands() {
-            assert!(help.contains(&format!("`/{}", command.name)), "/{} in {help}", command.name);
+            assert!(
+                help.contains(&format!("`/{}", command.name)),
+                "/{} in {help}",
+                command.name
+            );
         }
         assert!(help.contains("`/book <session>` — Book a session"), "{help}");
         assert!(help.contains("`/survey [answer]`"), "{help}");
