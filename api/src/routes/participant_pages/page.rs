@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::session::{Form, Visitor, add_cookie, cookie_secret, see_other, session_cookie, trouble, visitor};
 use crate::domain::feed;
-use crate::domain::me::{self, MyBooking, MyBookingFilter, OpenSessionFilter, SessionSummary};
+use crate::domain::me::{self, MyBooking, MyBookingFilter, OpenSession, OpenSessionFilter, SessionSummary};
 use crate::domain::page::{MAX_LIMIT, PageRequest};
 use crate::domain::reflection::{self};
 use crate::domain::{DomainError, FieldError, survey};
@@ -220,7 +220,6 @@ pub(super) async fn page(state: &AppState, visitor: &Visitor, mut view: View) ->
         limit: 100,
         after: None,
     };
-
     let upcoming = me::bookings(db, &person, &MyBookingFilter::default(), limit).await?;
     let past = me::bookings(
         db,
@@ -233,8 +232,63 @@ pub(super) async fn page(state: &AppState, visitor: &Visitor, mut view: View) ->
     )
     .await?;
     let bookings: Vec<BookingLine> = upcoming.items.iter().map(booking_line).collect();
+    let sessions = sessions_section(db, &person, &mut view).await?;
 
-    // Sessions open to them, filtered; the topics on offer come from the unfiltered list.
+    // The calendar feed: made on first sight, like /v1/me/feed.
+    let feed_url = match &person.feed_token {
+        Some(token) => feed::private_feed_url(&state.site.public_url, token),
+        None => feed::rotate_token(db, &state.site, person.id).await?.url,
+    };
+    let settings = settings_section(&person, &view);
+    let reflections = reflections_section(db, &person, &view, &past.items, &upcoming.items).await?;
+    let surveys = survey::open_for(db, &state.public_url, &person).await?;
+
+    Ok(pages::render(
+        view.status,
+        "participant.html",
+        minijinja::context! {
+            name => person.name,
+            email => person.email,
+            time_zone => person.time_zone,
+            csrf => visitor.csrf,
+            notice => view.notice,
+            bookings => bookings,
+            sessions => sessions.lines,
+            next_sessions => sessions.next,
+            kinds => sessions.kinds,
+            topics => sessions.topics,
+            filtered => !view.kind.is_empty() || !view.topic.is_empty(),
+            feed => feed_links(&feed_url),
+            prefs => settings.form,
+            discord_linked => person.discord_id.is_some(),
+            reminder_choices => settings.reminders,
+            zones => settings.zones,
+            prefs_errors => settings.errors,
+            reflections => reflections.written,
+            reflection_form => reflections.form,
+            event_choices => reflections.events,
+            reflection_errors => reflections.errors,
+            surveys => surveys,
+        },
+    ))
+}
+
+/// The page's "Sessions open to you" part.
+struct Sessions {
+    lines: Vec<SessionLine>,
+    /// The link to the next page of them, if there is one.
+    next: Option<String>,
+    kinds: Vec<Choice>,
+    topics: Vec<Choice>,
+}
+
+/// Sessions open to the person, filtered as `view` asks; the topics on offer come from the
+/// unfiltered list. A filter or cursor Convene did not make is dropped, with a notice.
+async fn sessions_section(
+    db: &sea_orm::DatabaseConnection,
+    person: &entity::participant::Model,
+    view: &mut View,
+) -> Result<Sessions, DomainError> {
     let kind = Some(view.kind.clone()).filter(|k| !k.is_empty());
     let topic = Some(view.topic.clone()).filter(|t| !t.is_empty());
     let after = match view.cursor.as_deref() {
@@ -256,7 +310,7 @@ pub(super) async fn page(state: &AppState, visitor: &Visitor, mut view: View) ->
     };
     let every = me::open_sessions(
         db,
-        &person,
+        person,
         &OpenSessionFilter {
             kind: kind.clone(),
             ..OpenSessionFilter::default()
@@ -278,7 +332,7 @@ pub(super) async fn page(state: &AppState, visitor: &Visitor, mut view: View) ->
             view.kind.clear();
             me::open_sessions(
                 db,
-                &person,
+                person,
                 &OpenSessionFilter::default(),
                 PageRequest {
                     limit: MAX_LIMIT,
@@ -292,7 +346,7 @@ pub(super) async fn page(state: &AppState, visitor: &Visitor, mut view: View) ->
     let topics: BTreeSet<String> = every.items.iter().filter_map(|s| s.session.topic.clone()).collect();
     let open = me::open_sessions(
         db,
-        &person,
+        person,
         &OpenSessionFilter {
             kind: Some(view.kind.clone()).filter(|k| !k.is_empty()),
             topic,
@@ -301,40 +355,7 @@ pub(super) async fn page(state: &AppState, visitor: &Visitor, mut view: View) ->
         PageRequest { limit: 25, after },
     )
     .await?;
-    let sessions: Vec<SessionLine> = open
-        .items
-        .iter()
-        .map(|o| {
-            let s = &o.session;
-            let full = s.available <= 0;
-            SessionLine {
-                id: s.session_id,
-                title: title_of(s),
-                kind: kind_label(&s.kind),
-                topic: s.topic.clone(),
-                when: when_of(s),
-                place: place_of(s),
-                seats: match (full, s.waitlist) {
-                    (false, _) => format!(
-                        "{} of {} {} free",
-                        s.available,
-                        s.capacity,
-                        if s.capacity == 1 { "place" } else { "places" }
-                    ),
-                    (true, true) => "Full: you can join the waitlist".to_owned(),
-                    (true, false) => "Full".to_owned(),
-                },
-                mine: o.my_booking.as_ref().map(|b| b.status.clone()),
-                waitlist_position: o.my_booking.as_ref().and_then(|b| b.waitlist_position),
-                action: match (o.my_booking.is_some(), full, s.waitlist) {
-                    (true, _, _) => None,
-                    (false, false, _) => Some("Book"),
-                    (false, true, true) => Some("Join the waitlist"),
-                    (false, true, false) => None,
-                },
-            }
-        })
-        .collect();
+    let sessions: Vec<SessionLine> = open.items.iter().map(session_line).collect();
     let next_sessions = open.next_cursor.map(|c| {
         let mut query = form_urlencoded::Serializer::new(String::new());
         if !view.kind.is_empty() {
@@ -347,17 +368,85 @@ pub(super) async fn page(state: &AppState, visitor: &Visitor, mut view: View) ->
         format!("/p?{}#sessions", query.finish())
     });
 
-    // The calendar feed: made on first sight, like /v1/me/feed.
-    let feed_url = match &person.feed_token {
-        Some(token) => feed::private_feed_url(&state.site.public_url, token),
-        None => feed::rotate_token(db, &state.site, person.id).await?.url,
-    };
+    let kinds: Vec<Choice> = [
+        ("", "Every kind"),
+        ("conference", "Conferences"),
+        ("slp_session", "Sharing Leading Practice"),
+    ]
+    .iter()
+    .map(|(value, label)| Choice {
+        value: (*value).to_owned(),
+        label: (*label).to_owned(),
+        selected: view.kind == *value,
+    })
+    .collect();
+    let topic_choices: Vec<Choice> = std::iter::once(String::new())
+        .chain(topics)
+        .map(|t| Choice {
+            label: if t.is_empty() {
+                "Every topic".to_owned()
+            } else {
+                t.clone()
+            },
+            selected: t.eq_ignore_ascii_case(&view.topic),
+            value: t,
+        })
+        .collect();
+    Ok(Sessions {
+        lines: sessions,
+        next: next_sessions,
+        kinds,
+        topics: topic_choices,
+    })
+}
 
+/// One session open to the person, as the page lists it: seats left or the waitlist, their own
+/// booking, and what its button does.
+fn session_line(o: &OpenSession) -> SessionLine {
+    let s = &o.session;
+    let full = s.available <= 0;
+    SessionLine {
+        id: s.session_id,
+        title: title_of(s),
+        kind: kind_label(&s.kind),
+        topic: s.topic.clone(),
+        when: when_of(s),
+        place: place_of(s),
+        seats: match (full, s.waitlist) {
+            (false, _) => format!(
+                "{} of {} {} free",
+                s.available,
+                s.capacity,
+                if s.capacity == 1 { "place" } else { "places" }
+            ),
+            (true, true) => "Full: you can join the waitlist".to_owned(),
+            (true, false) => "Full".to_owned(),
+        },
+        mine: o.my_booking.as_ref().map(|b| b.status.clone()),
+        waitlist_position: o.my_booking.as_ref().and_then(|b| b.waitlist_position),
+        action: match (o.my_booking.is_some(), full, s.waitlist) {
+            (true, _, _) => None,
+            (false, false, _) => Some("Book"),
+            (false, true, true) => Some("Join the waitlist"),
+            (false, true, false) => None,
+        },
+    }
+}
+
+/// The page's settings form: as `view` holds it after a refused save, else the person's own.
+struct Settings {
+    form: PrefsForm,
+    reminders: Vec<Choice>,
+    zones: Vec<Choice>,
+    errors: std::collections::BTreeMap<&'static str, String>,
+}
+
+fn settings_section(person: &entity::participant::Model, view: &View) -> Settings {
     let prefs = view.prefs.clone().unwrap_or_else(|| PrefsForm {
         time_zone: person.time_zone.clone(),
         notify_email: person.notify_email,
         notify_discord: person.notify_discord,
-        reminders: crate::domain::outbox::reminder_offsets(&person),
+        reminders: crate::domain::outbox::reminder_offsets(person),
         quiet_start: person.quiet_hours_start.clone().unwrap_or_default(),
         quiet_end: person.quiet_hours_end.clone().unwrap_or_default(),
     });
@@ -385,7 +474,38 @@ pub(super) async fn page(state: &AppState, visitor: &Visitor, mut view: View) ->
         })
         .collect();
 
-    // Reflections, newest first, and the events they can be about (those the person booked).
+    let errors = field_errors(&view.prefs_errors, &|f| match f.split('[').next().unwrap_or(f) {
+        "reminder_offsets_minutes" => "reminders",
+        "quiet_hours_start" => "quiet_start",
+        "quiet_hours_end" => "quiet_end",
+        "notify_email" => "notify_email",
+        "notify_discord" => "notify_discord",
+        _ => "time_zone",
+    });
+    Settings {
+        form: prefs,
+        reminders: reminder_choices,
+        zones: zone_choices,
+        errors,
+    }
+}
+
+/// The page's reflections: those written, newest first, and the form with the events a
+/// reflection can be about (those the person booked).
+struct Reflections {
+    written: Vec<serde_json::Value>,
+    form: ReflectionForm,
+    events: Vec<Choice>,
+    errors: std::collections::BTreeMap<&'static str, String>,
+}
+
+async fn reflections_section(
+    db: &sea_orm::DatabaseConnection,
+    person: &entity::participant::Model,
+    view: &View,
+    past: &[MyBooking],
+    upcoming: &[MyBooking],
+) -> Result<Reflections, DomainError> {
     let mut reflections = reflection::list_for_participant(
         db,
         person.id,
@@ -400,9 +520,8 @@ pub(super) async fn page(state: &AppState, visitor: &Visitor, mut view: View) ->
     let reflection_form = view.reflection.clone().unwrap_or_default();
     let mut seen = BTreeSet::new();
     let event_choices: Vec<Choice> = past
-        .items
         .iter()
-        .chain(upcoming.items.iter())
+        .chain(upcoming)
         .filter(|b| seen.insert(b.session.event_id))
         .map(|b| Choice {
             value: b.session.event_id.to_string(),
@@ -411,48 +530,7 @@ pub(super) async fn page(state: &AppState, visitor: &Visitor, mut view: View) ->
         })
         .collect();
 
-    let surveys = survey::open_for(db, &state.public_url, &person).await?;
-
-    let kinds: Vec<Choice> = [
-        ("", "Every kind"),
-        ("conference", "Conferences"),
-        ("slp_session", "Sharing Leading Practice"),
-    ]
-    .iter()
-    .map(|(value, label)| Choice {
-        value: (*value).to_owned(),
-        label: (*label).to_owned(),
-        selected: view.kind == *value,
-    })
-    .collect();
-    let topic_choices: Vec<Choice> = std::iter::once(String::new())
-        .chain(topics)
-        .map(|t| Choice {
-            label: if t.is_empty() {
-                "Every topic".to_owned()
-            } else {
-                t.clone()
-            },
-            selected: t.eq_ignore_ascii_case(&view.topic),
-            value: t,
-        })
-        .collect();
-    let field_errors = |errors: &[FieldError], rename: &dyn Fn(&str) -> &'static str| {
-        let mut by_field = std::collections::BTreeMap::new();
-        for e in errors {
-            by_field.entry(rename(&e.field)).or_insert_with(|| e.message.clone());
-        }
-        by_field
-    };
-    let prefs_errors = field_errors(&view.prefs_errors, &|f| match f.split('[').next().unwrap_or(f) {
-        "reminder_offsets_minutes" => "reminders",
-        "quiet_hours_start" => "quiet_start",
-        "quiet_hours_end" => "quiet_end",
-        "notify_email" => "notify_email",
-        "notify_discord" => "notify_discord",
-        _ => "time_zone",
-    });
-    let reflection_errors = field_errors(&view.reflection_errors, &|f| match f {
+    let errors = field_errors(&view.reflection_errors, &|f| match f {
         "what_tried" => "what_tried",
         "what_changed" => "what_changed",
         "evidence" => "evidence",
@@ -475,34 +553,25 @@ pub(super) async fn page(state: &AppState, visitor: &Visitor, mut view: View) ->
         })
         .collect();
 
-    Ok(pages::render(
-        view.status,
-        "participant.html",
-        minijinja::context! {
-            name => person.name,
-            email => person.email,
-            time_zone => person.time_zone,
-            csrf => visitor.csrf,
-            notice => view.notice,
-            bookings => bookings,
-            sessions => sessions,
-            next_sessions => next_sessions,
-            kinds => kinds,
-            topics => topic_choices,
-            filtered => !view.kind.is_empty() || !view.topic.is_empty(),
-            feed => feed_links(&feed_url),
-            prefs => prefs,
-            discord_linked => person.discord_id.is_some(),
-            reminder_choices => reminder_choices,
-            zones => zone_choices,
-            prefs_errors => prefs_errors,
-            reflections => reflections,
-            reflection_form => reflection_form,
-            event_choices => event_choices,
-            reflection_errors => reflection_errors,
-            surveys => surveys,
-        },
-    ))
+    Ok(Reflections {
+        written: reflections,
+        form: reflection_form,
+        events: event_choices,
+        errors,
+    })
+}
+
+/// Field errors by the form field they belong to (`rename` maps an API field to it), the first
+/// message for each.
+fn field_errors(
+    errors: &[FieldError],
+    rename: &dyn Fn(&str) -> &'static str,
+) -> std::collections::BTreeMap<&'static str, String> {
+    let mut by_field = std::collections::BTreeMap::new();
+    for e in errors {
+        by_field.entry(rename(&e.field)).or_insert_with(|| e.message.clone());
+    }
+    by_field
 }
 
 pub(super) fn booking_line(b: &MyBooking) -> BookingLine {
