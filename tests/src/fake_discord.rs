@@ -2,7 +2,7 @@
 //! bot to start, register its commands, receive interactions and answer them, with no internet
 //! and no real token.
 //!
-//! * REST: a small HTTP/1.1 server on `127.0.0.1:<port>`. Give [`FakeDiscord::http_url`] to
+//! * REST: an actix-web server (one worker) on `127.0.0.1:<port>`. Give [`FakeDiscord::http_url`] to
 //!   serenity's `HttpBuilder::proxy(..)`: serenity then replaces `https://discord.com` in every
 //!   route with it, so requests arrive as `/api/v10/...`. Every request is recorded
 //!   ([`FakeDiscord::requests`]) and answered with a plausible Discord object, or with
@@ -46,7 +46,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -204,10 +203,14 @@ impl Shared {
 pub struct FakeDiscord {
     shared: Arc<Shared>,
     servers: Vec<JoinHandle<()>>,
+    /// Stops the REST server's worker thread.
+    rest: actix_web::dev::ServerHandle,
 }
 
 impl Drop for FakeDiscord {
     fn drop(&mut self) {
+        // Sends the stop at once; its future only waits for the worker to finish.
+        drop(self.rest.stop(false));
         for server in &self.servers {
             server.abort();
         }
@@ -227,7 +230,7 @@ impl FakeDiscord {
 
     /// As [`Self::start`], with the heartbeat interval HELLO announces (to exercise heartbeats).
     pub async fn start_with_heartbeat_interval(interval: Duration) -> FakeDiscord {
-        let http = TcpListener::bind("127.0.0.1:0").await.expect("bind fake REST port");
+        let http = std::net::TcpListener::bind("127.0.0.1:0").expect("bind fake REST port");
         let ws = TcpListener::bind("127.0.0.1:0").await.expect("bind fake gateway port");
         let shared = Arc::new(Shared {
             http_addr: http.local_addr().expect("REST local addr"),
@@ -237,11 +240,19 @@ impl FakeDiscord {
             conn_counter: AtomicU64::new(1),
             inner: Mutex::new(Inner::default()),
         });
+        let rest = serve_http(http, shared.clone());
+        let rest_handle = rest.handle();
         let servers = vec![
-            tokio::spawn(serve_http(http, shared.clone())),
+            tokio::spawn(async move {
+                let _ = rest.await;
+            }),
             tokio::spawn(serve_gateway(ws, shared.clone())),
         ];
-        FakeDiscord { shared, servers }
+        FakeDiscord {
+            shared,
+            servers,
+            rest: rest_handle,
+        }
     }
 
     /// Base URL for serenity's `HttpBuilder::proxy(..)`, e.g. `http://127.0.0.1:41234` (no
@@ -813,239 +824,99 @@ fn format_requests(requests: &[Recorded]) -> String {
 // REST
 // ---------------------------------------------------------------------------------------------
 
-/// Accepts REST connections forever.
-async fn serve_http(listener: TcpListener, shared: Arc<Shared>) {
-    while let Ok((stream, _)) = listener.accept().await {
-        let task = tokio::spawn(handle_http_conn(stream, shared.clone()));
-        shared.lock().tasks.push(task.abort_handle());
-    }
+/// Serves REST with actix-web on `listener`, one worker: every request, whatever its path, goes
+/// to [`rest`].
+fn serve_http(listener: std::net::TcpListener, shared: Arc<Shared>) -> actix_web::dev::Server {
+    let data = actix_web::web::Data::new(shared);
+    actix_web::HttpServer::new(move || {
+        actix_web::App::new()
+            .app_data(data.clone())
+            // Attachments (a calendar file, say) are far below this.
+            .app_data(actix_web::web::PayloadConfig::new(64 * 1024 * 1024))
+            .default_service(actix_web::web::to(rest))
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .expect("the fake REST server listens")
+    .run()
 }
 
-/// A parsed HTTP request.
+/// A REST request as the fake reads it.
 struct HttpRequest {
     method: String,
     target: String,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
+    authorization: Option<String>,
+    /// The JSON body, or `payload_json` of a multipart one.
+    body: Value,
+    files: Vec<RecordedFile>,
 }
 
-impl HttpRequest {
-    /// A header's value (name compared case-insensitively).
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// Serves one keep-alive HTTP/1.1 connection.
-async fn handle_http_conn(mut stream: TcpStream, shared: Arc<Shared>) {
-    let mut buf: Vec<u8> = Vec::new();
-    loop {
-        let req = match read_request(&mut stream, &mut buf).await {
-            Some(req) => req,
-            None => return,
-        };
-        let close = req
-            .header("connection")
-            .is_some_and(|v| v.eq_ignore_ascii_case("close"));
-        let delay = {
-            let path = req.target.split('?').next().unwrap_or("");
-            shared
-                .lock()
-                .delays
-                .iter()
-                .find(|(method, suffix, _)| *method == req.method && path.ends_with(suffix.as_str()))
-                .map(|(_, _, delay)| *delay)
-        };
-        let (status, body) = handle_rest(&shared, req);
-        if let Some(delay) = delay {
-            tokio::time::sleep(delay).await;
-        }
-        let reason = match status {
-            200 => "OK",
-            201 => "Created",
-            204 => "No Content",
-            400 => "Bad Request",
-            401 => "Unauthorized",
-            403 => "Forbidden",
-            404 => "Not Found",
-            429 => "Too Many Requests",
-            500 => "Internal Server Error",
-            _ => "Status",
-        };
-        let mut head = format!("HTTP/1.1 {status} {reason}\r\n");
-        let payload = match body {
-            Some(v) if status != 204 => v.to_string().into_bytes(),
-            _ => Vec::new(),
-        };
-        if status != 204 {
-            head.push_str("content-type: application/json\r\n");
-            head.push_str(&format!("content-length: {}\r\n", payload.len()));
-        }
-        if close {
-            head.push_str("connection: close\r\n");
-        }
-        head.push_str("\r\n");
-        let mut out = head.into_bytes();
-        out.extend_from_slice(&payload);
-        if stream.write_all(&out).await.is_err() || close {
-            return;
-        }
-    }
-}
-
-/// Finds `needle` in `hay`.
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
-}
-
-/// Reads more bytes into `buf`; false on EOF or error.
-async fn fill(stream: &mut TcpStream, buf: &mut Vec<u8>) -> bool {
-    let mut chunk = [0u8; 16 * 1024];
-    match stream.read(&mut chunk).await {
-        Ok(0) | Err(_) => false,
-        Ok(n) => {
-            buf.extend_from_slice(&chunk[..n]);
-            true
-        }
-    }
-}
-
-/// Reads one request (head, then a `content-length` or chunked body) from the connection.
-async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<HttpRequest> {
-    let head_end = loop {
-        if let Some(i) = find(buf, b"\r\n\r\n") {
-            break i;
-        }
-        if !fill(stream, buf).await {
-            return None;
-        }
+/// Answers one REST request (after any delay a test asked for).
+async fn rest(
+    req: actix_web::HttpRequest,
+    body: actix_web::web::Bytes,
+    shared: actix_web::web::Data<Arc<Shared>>,
+) -> actix_web::HttpResponse {
+    let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let content_type = header(actix_web::http::header::CONTENT_TYPE).unwrap_or_default();
+    let (json_body, files) = match multer::parse_boundary(&content_type) {
+        Ok(boundary) => parse_multipart(body, boundary).await,
+        Err(_) if body.is_empty() => (Value::Null, Vec::new()),
+        Err(_) => (
+            serde_json::from_slice(&body)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned())),
+            Vec::new(),
+        ),
     };
-    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-    buf.drain(..head_end + 4);
-    let mut lines = head.split("\r\n");
-    let mut request_line = lines.next()?.split_whitespace();
-    let method = request_line.next()?.to_ascii_uppercase();
-    let target = request_line.next()?.to_string();
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    let mut req = HttpRequest {
-        method,
-        target,
-        headers,
-        body: Vec::new(),
+    let request = HttpRequest {
+        method: req.method().as_str().to_owned(),
+        target: req
+            .uri()
+            .path_and_query()
+            .map_or_else(|| req.path().to_owned(), |p| p.as_str().to_owned()),
+        authorization: header(actix_web::http::header::AUTHORIZATION),
+        body: json_body,
+        files,
     };
-    if req
-        .header("transfer-encoding")
-        .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"))
-    {
-        loop {
-            let line_end = loop {
-                if let Some(i) = find(buf, b"\r\n") {
-                    break i;
-                }
-                if !fill(stream, buf).await {
-                    return None;
-                }
-            };
-            let size_text = String::from_utf8_lossy(&buf[..line_end]).into_owned();
-            let size_hex = size_text.split(';').next().unwrap_or("").trim();
-            let size = usize::from_str_radix(size_hex, 16).ok()?;
-            buf.drain(..line_end + 2);
-            if size == 0 {
-                // Trailers (normally none), then the empty line.
-                loop {
-                    let end = loop {
-                        if let Some(i) = find(buf, b"\r\n") {
-                            break i;
-                        }
-                        if !fill(stream, buf).await {
-                            return None;
-                        }
-                    };
-                    buf.drain(..end + 2);
-                    if end == 0 {
-                        break;
-                    }
-                }
-                break;
-            }
-            while buf.len() < size + 2 {
-                if !fill(stream, buf).await {
-                    return None;
-                }
-            }
-            req.body.extend_from_slice(&buf[..size]);
-            buf.drain(..size + 2);
-        }
-    } else {
-        let len: usize = req.header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
-        while buf.len() < len {
-            if !fill(stream, buf).await {
-                return None;
-            }
-        }
-        req.body = buf.drain(..len).collect();
+    let delay = shared
+        .lock()
+        .delays
+        .iter()
+        .find(|(method, suffix, _)| *method == request.method && req.path().ends_with(suffix.as_str()))
+        .map(|(_, _, delay)| *delay);
+    let (status, answer) = handle_rest(&shared, request);
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
     }
-    Some(req)
+    let status = actix_web::http::StatusCode::from_u16(status).unwrap_or(actix_web::http::StatusCode::OK);
+    match answer {
+        Some(value) if status != actix_web::http::StatusCode::NO_CONTENT => actix_web::HttpResponse::build(status)
+            .content_type("application/json")
+            .body(value.to_string()),
+        _ => actix_web::HttpResponse::build(status).finish(),
+    }
 }
 
-/// Splits a `multipart/form-data` body into its JSON payload and its files.
-fn parse_multipart(body: &[u8], content_type: &str) -> (Value, Vec<RecordedFile>) {
-    let boundary = content_type
-        .split(';')
-        .filter_map(|p| p.trim().strip_prefix("boundary="))
-        .next()
-        .map(|b| b.trim_matches('"').to_string());
-    let Some(boundary) = boundary else {
-        return (Value::Null, Vec::new());
-    };
-    let delimiter = format!("--{boundary}").into_bytes();
+/// Splits a `multipart/form-data` body into its JSON payload (`payload_json`) and its files.
+async fn parse_multipart(body: actix_web::web::Bytes, boundary: String) -> (Value, Vec<RecordedFile>) {
+    let stream = futures_util::stream::once(async move { Ok::<_, std::io::Error>(body) });
+    let mut multipart = multer::Multipart::new(stream, boundary);
     let mut json_body = Value::Null;
     let mut files = Vec::new();
-    let mut rest = body;
-    while let Some(start) = find(rest, &delimiter) {
-        rest = &rest[start + delimiter.len()..];
-        if rest.starts_with(b"--") {
-            break;
-        }
-        let rest_part = rest.strip_prefix(b"\r\n").unwrap_or(rest);
-        let end = find(rest_part, &delimiter).unwrap_or(rest_part.len());
-        let part = &rest_part[..end];
-        let part = part.strip_suffix(b"\r\n").unwrap_or(part);
-        rest = &rest_part[end..];
-        let Some(split) = find(part, b"\r\n\r\n") else { continue };
-        let headers = String::from_utf8_lossy(&part[..split]).into_owned();
-        let content = &part[split + 4..];
-        let mut name = String::new();
-        let mut filename = None;
-        let mut part_type = None;
-        for line in headers.split("\r\n") {
-            let Some((k, v)) = line.split_once(':') else { continue };
-            if k.trim().eq_ignore_ascii_case("content-disposition") {
-                for param in v.split(';').map(str::trim) {
-                    if let Some(n) = param.strip_prefix("name=") {
-                        name = n.trim_matches('"').to_string();
-                    } else if let Some(f) = param.strip_prefix("filename=") {
-                        filename = Some(f.trim_matches('"').to_string());
-                    }
-                }
-            } else if k.trim().eq_ignore_ascii_case("content-type") {
-                part_type = Some(v.trim().to_string());
-            }
-        }
+    while let Ok(Some(field)) = multipart.next_field().await {
+        let name = field.name().unwrap_or_default().to_owned();
+        let filename = field.file_name().map(str::to_owned);
+        let content_type = field.content_type().map(ToString::to_string);
+        let Ok(bytes) = field.bytes().await else { break };
         if name == "payload_json" {
-            json_body = serde_json::from_slice(content).unwrap_or(Value::Null);
+            json_body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         } else if let Some(filename) = filename {
             files.push(RecordedFile {
                 field: name,
                 filename,
-                content_type: part_type,
-                bytes: content.to_vec(),
+                content_type,
+                bytes: bytes.to_vec(),
             });
         }
     }
@@ -1054,40 +925,33 @@ fn parse_multipart(body: &[u8], content_type: &str) -> (Value, Vec<RecordedFile>
 
 /// Records and answers one REST request.
 fn handle_rest(shared: &Shared, req: HttpRequest) -> (u16, Option<Value>) {
-    let content_type = req.header("content-type").unwrap_or("").to_string();
-    let (body, files) = if content_type.starts_with("multipart/form-data") {
-        parse_multipart(&req.body, &content_type)
-    } else if req.body.is_empty() {
-        (Value::Null, Vec::new())
-    } else {
-        let parsed = serde_json::from_slice(&req.body)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&req.body).into_owned()));
-        (parsed, Vec::new())
-    };
-    let full_path = req.target.split('?').next().unwrap_or("").to_string();
-    let query = req
-        .target
-        .split_once('?')
-        .map(|(_, q)| q.to_string())
-        .unwrap_or_default();
+    let HttpRequest {
+        method,
+        target,
+        authorization,
+        body,
+        files,
+    } = req;
+    let full_path = target.split('?').next().unwrap_or("").to_string();
+    let query = target.split_once('?').map(|(_, q)| q.to_string()).unwrap_or_default();
     let route = full_path.strip_prefix("/api/v10").unwrap_or(&full_path).to_string();
 
     let stub = shared
         .lock()
         .stubs
         .iter()
-        .find(|s| s.method == req.method && (s.path == full_path || s.path == route))
+        .find(|s| s.method == method && (s.path == full_path || s.path == route))
         .cloned();
     let (status, response) = match stub {
         Some(s) => (s.status, if s.body.is_null() { None } else { Some(s.body) }),
-        None => route_rest(shared, &req.method, &route, &query, &body, &files),
+        None => route_rest(shared, &method, &route, &query, &body, &files),
     };
     shared.lock().requests.push(Recorded {
-        method: req.method.clone(),
-        path: req.target.clone(),
+        method,
+        path: target,
         body,
         files,
-        authorization: req.header("authorization").map(str::to_string),
+        authorization,
         status,
         response: response.clone().unwrap_or(Value::Null),
     });
@@ -1395,5 +1259,22 @@ async fn handle_gateway_conn(stream: TcpStream, shared: Arc<Shared>) {
     let mut inner = shared.lock();
     if inner.conn.as_ref().is_some_and(|c| c.id == conn_id) {
         inner.conn = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_multipart_message_is_read_as_its_json_payload_and_its_files() {
+        let body = "--b0undary\r\nContent-Disposition: form-data; name=\"payload_json\"\r\nContent-Type: application/json\r\n\r\n{\"content\":\"Your calendar\"}\r\n--b0undary\r\nContent-Disposition: form-data; name=\"files[0]\"; filename=\"visit.ics\"\r\nContent-Type: text/calendar\r\n\r\nBEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n--b0undary--\r\n";
+        let (json, files) = parse_multipart(actix_web::web::Bytes::from(body), "b0undary".to_owned()).await;
+        assert_eq!(json, json!({"content": "Your calendar"}));
+        assert_eq!(files.len(), 1);
+        assert_eq!(files[0].field, "files[0]");
+        assert_eq!(files[0].filename, "visit.ics");
+        assert_eq!(files[0].content_type.as_deref(), Some("text/calendar"));
+        assert_eq!(files[0].bytes, b"BEGIN:VCALENDAR\r\nEND:VCALENDAR");
     }
 }
