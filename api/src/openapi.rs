@@ -75,3 +75,121 @@ impl Modify for BearerAuth {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    /// The `(METHOD, path)` pairs a `configure` function's source registers: `web::scope("…")`
+    /// prefixes the `web::resource("…")`s chained inside its parentheses, and each
+    /// `web::get()`, `web::post()`, … inside a resource's parentheses is one of its methods.
+    /// Patterns are written as the document writes them (`{id:[0-9]+}` is `{id}`).
+    fn registered(source: &str) -> BTreeSet<(String, String)> {
+        enum Open {
+            Scope(String, i32),
+            Resource(String, i32),
+        }
+        let mut found = BTreeSet::new();
+        let mut open: Vec<Open> = Vec::new();
+        let mut depth = 0;
+        let mut rest = source;
+        while let Some(c) = rest.chars().next() {
+            let quoted = |prefix: &str| {
+                let after = rest.strip_prefix(prefix)?;
+                let end = after.find('"')?;
+                Some((after[..end].to_owned(), &after[end + 2..]))
+            };
+            if let Some((path, after)) = quoted("web::scope(\"") {
+                open.push(Open::Scope(path, depth));
+                rest = after;
+                continue;
+            }
+            if let Some((path, after)) = quoted("web::resource(\"") {
+                let prefix: String = open
+                    .iter()
+                    .filter_map(|o| match o {
+                        Open::Scope(p, _) => Some(p.as_str()),
+                        Open::Resource(..) => None,
+                    })
+                    .collect();
+                open.push(Open::Resource(format!("{prefix}{path}"), depth));
+                rest = after;
+                continue;
+            }
+            let method = ["get", "post", "put", "patch", "delete"]
+                .into_iter()
+                .find(|m| rest.starts_with(&format!("web::{m}()")));
+            if let Some(method) = method {
+                let resource = open.iter().rev().find_map(|o| match o {
+                    Open::Resource(p, _) => Some(p.clone()),
+                    Open::Scope(..) => None,
+                });
+                found.insert((method.to_uppercase(), resource.expect("a method inside a resource")));
+                rest = &rest[method.len() + 7..];
+                continue;
+            }
+            match c {
+                '(' => depth += 1,
+                ')' => {
+                    depth -= 1;
+                    while open.last().is_some_and(|o| match o {
+                        Open::Scope(_, d) | Open::Resource(_, d) => *d > depth,
+                    }) {
+                        open.pop();
+                    }
+                }
+                _ => {}
+            }
+            rest = &rest[c.len_utf8()..];
+        }
+        found
+            .into_iter()
+            .map(|(method, path)| {
+                let (mut plain, mut in_braces, mut in_pattern) = (String::new(), false, false);
+                for c in path.chars() {
+                    match c {
+                        '{' => in_braces = true,
+                        ':' if in_braces => in_pattern = true,
+                        '}' => (in_braces, in_pattern) = (false, false),
+                        _ => {}
+                    }
+                    if !in_pattern {
+                        plain.push(c);
+                    }
+                }
+                (method, plain)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_document_lists_every_route_registered_and_no_other() {
+        let mut routes = registered(include_str!("routes/mod.rs"));
+        routes.extend(registered(include_str!("routes/participant_pages/mod.rs")));
+        // The HTML pages (participants' own pages and the survey form) are for browsers, not
+        // API clients, and are left out of the document on purpose.
+        routes.retain(|(_, path)| !path.starts_with("/p") && !path.starts_with("/s/"));
+        let document = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let documented: BTreeSet<(String, String)> = document["paths"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .flat_map(|(path, item)| {
+                item.as_object()
+                    .unwrap()
+                    .keys()
+                    .filter(|k| ["get", "post", "put", "patch", "delete"].contains(&k.as_str()))
+                    .map(move |method| (method.to_uppercase(), path.clone()))
+            })
+            .collect();
+        let undocumented: Vec<_> = routes.difference(&documented).collect();
+        let unregistered: Vec<_> = documented.difference(&routes).collect();
+        assert!(
+            undocumented.is_empty() && unregistered.is_empty(),
+            "registered but not documented: {undocumented:?}\ndocumented but not registered: {unregistered:?}"
+        );
+        assert!(routes.len() > 60, "{routes:?}");
+    }
+}
