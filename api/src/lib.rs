@@ -25,4 +25,5 @@ pub mod startup;
 pub mod state;
 pub mod term_dates;
 pub mod time;
+pub mod wording;
 pub mod worker;

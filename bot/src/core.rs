@@ -89,19 +89,11 @@ pub fn sorry(failure: &ApiFailure) -> String {
         return "Convene isn't answering right now. Please try again in a minute.".to_owned();
     };
     let detail = problem.detail.as_str();
+    if let Some(sentence) = convene_api::wording::refusal(&problem.code, detail) {
+        return sentence;
+    }
     match problem.code.as_str() {
         "not_linked" => "Your Discord account isn't linked to Convene yet. Use `/link` with the email address your network has for you, then `/verify` with the code we email you.".to_owned(),
-        "session_full" => "Sorry, that session is full and doesn't keep a waitlist.".to_owned(),
-        "per_school_limit_reached" => "Sorry, your school already has as many people on that session as it allows.".to_owned(),
-        "booking_clash" => format!(
-            "You can't book that: {}. Cancel the other booking first if you'd rather go to this one.",
-            detail.strip_prefix("it ").map_or(detail.to_owned(), |rest| format!("it {rest}"))
-        ),
-        "event_not_published" => "That session isn't open for booking yet.".to_owned(),
-        "event_cancelled" | "session_cancelled" => "That session has been cancelled, so it can't be booked.".to_owned(),
-        "session_started" => "That session has already started, so it can't be booked now.".to_owned(),
-        "not_invited" => "That session is a triad visit, only for the triad's schools and its facilitator.".to_owned(),
-        "booking_attendance_marked" => "Attendance has already been taken for that booking, so it can't be cancelled.".to_owned(),
         "not_found" => "I couldn't find that. Check the number — `/mybookings` lists your bookings and `/events` the sessions open to you.".to_owned(),
         "code_incorrect" => format!("That code isn't right: {}.", detail.split_once("; ").map_or(detail, |(_, left)| left)),
         "code_expired" => "That code has expired (codes work for 15 minutes). Use `/link` again for a new one.".to_owned(),

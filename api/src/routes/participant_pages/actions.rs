@@ -21,33 +21,15 @@ pub(super) fn refusal(err: DomainError) -> Result<(StatusCode, Notice), DomainEr
             "That isn't on your page any more",
             format!("Convene couldn't find that {what}. The lists below are up to date."),
         ),
-        DomainError::Conflict { code, detail, .. } => {
-            let line = match code {
-                "session_full" => "Sorry, that session is full and doesn't keep a waitlist.".to_owned(),
-                "per_school_limit_reached" => {
-                    "Sorry, your school already has as many people on that session as it allows.".to_owned()
-                }
-                "booking_clash" => format!(
-                    "You can't book that: {detail}. Cancel the other booking first if you'd rather go to this one."
-                ),
-                "event_not_published" => "That session isn't open for booking yet.".to_owned(),
-                "event_cancelled" | "session_cancelled" => {
-                    "That session has been cancelled, so it can't be booked.".to_owned()
-                }
-                "session_started" => "That session has already started, so it can't be booked now.".to_owned(),
-                "booking_attendance_marked" => {
-                    "Attendance has already been taken for that booking, so it can't be cancelled.".to_owned()
-                }
-                _ => format!("Convene couldn't do that: {detail}."),
-            };
-            (StatusCode::CONFLICT, "That couldn't be done", line)
-        }
-        DomainError::Forbidden {
-            code: "not_invited", ..
-        } => (
+        DomainError::Conflict { code, detail, .. } => (
+            StatusCode::CONFLICT,
+            "That couldn't be done",
+            crate::wording::refusal(code, &detail).unwrap_or_else(|| format!("Convene couldn't do that: {detail}.")),
+        ),
+        DomainError::Forbidden { code, detail } => (
             StatusCode::FORBIDDEN,
             "That couldn't be done",
-            "That session is a triad visit, only for the triad's schools and its facilitator.".to_owned(),
+            crate::wording::refusal(code, &detail).unwrap_or_else(|| format!("Convene couldn't do that: {detail}.")),
         ),
         DomainError::Invalid(errors) => (
             StatusCode::UNPROCESSABLE_ENTITY,
