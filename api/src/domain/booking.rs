@@ -423,7 +423,10 @@ async fn existing_and_clash<C: ConnectionTrait>(
 /// checks are those of the general path below ([`existing_and_clash`], [`take_seat`]); they run
 /// after [`lock_session_and_person`], so their snapshot sees every booking of this person. `None`
 /// (and nothing written) when any check fails, when the session limits seats per school, or on
-/// SQLite: the general path then finds out why and answers.
+/// SQLite: the general path then finds out why and answers. The rules are restated in SQL here;
+/// `the_one_statement_booking_and_the_general_path_answer_every_case_alike` (tests/…/bookings.rs)
+/// plays each case (a free seat, full with and without a waitlist, a seat held, a clash) on both
+/// paths and checks they answer and write alike.
 async fn confirm_at_once(
     txn: &DatabaseTransaction,
     session: &session::Model,
@@ -476,12 +479,18 @@ async fn confirm_at_once(
             );
         }
     }
+    // The tables by their entities' names, so a renamed table cannot leave this statement behind.
+    let (sessions, bookings, notifications) = (
+        sea_orm::EntityName::table_name(&session::Entity),
+        sea_orm::EntityName::table_name(&booking::Entity),
+        sea_orm::EntityName::table_name(&entity::notification::Entity),
+    );
     let queue = if rows.is_empty() {
         String::new()
     } else {
         format!(
             ", queued AS (
-                INSERT INTO notifications (channel, kind, participant_id, booking_id, session_id, payload, due_at, state, attempts, created_at, updated_at)
+                INSERT INTO {notifications} (channel, kind, participant_id, booking_id, session_id, payload, due_at, state, attempts, created_at, updated_at)
                 SELECT m.channel, m.kind, $2, booking.id, $1, m.payload, m.due_at, 'pending', 0, $6, $6
                 FROM booking CROSS JOIN (VALUES {}) AS m (channel, kind, payload, due_at)
             )",
@@ -490,16 +499,16 @@ async fn confirm_at_once(
     };
     let sql = format!(
         "WITH seat AS (
-            UPDATE sessions SET booked = booked + 1
+            UPDATE {sessions} SET booked = booked + 1
             WHERE id = $1 AND booked < capacity AND NOT EXISTS (
-                SELECT 1 FROM bookings
+                SELECT 1 FROM {bookings}
                 WHERE participant_id = $2
                   AND ((session_id = $1 AND status IN ($7, $8))
                        OR (status = $7 AND starts_at < $4 AND ends_at > $3))
             )
             RETURNING id
         ), booking AS (
-            INSERT INTO bookings (session_id, participant_id, school_id, status, waitlist_reason, starts_at, ends_at, created_at, updated_at, confirmed_at, cancelled_at)
+            INSERT INTO {bookings} (session_id, participant_id, school_id, status, waitlist_reason, starts_at, ends_at, created_at, updated_at, confirmed_at, cancelled_at)
             SELECT $1, $2, $5, $7, NULL, $3, $4, $6, $6, $6, NULL FROM seat
             RETURNING *
         ){queue}

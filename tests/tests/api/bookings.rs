@@ -594,6 +594,103 @@ async fn a_seat_booked_with_or_without_a_per_school_limit_writes_the_same_bookin
     }
 }
 
+/// What a booking answered and wrote, as the parity test compares them: the answer's status and
+/// code (or the booking's status), and the person's active bookings and messages afterwards.
+async fn booking_outcome(
+    app: &convene_tests::TestApp,
+    session: &serde_json::Value,
+    person: i64,
+) -> (u16, String, i64, i64) {
+    let reply = app.book(&session["id"], person).await;
+    let said = if reply.status.is_success() {
+        reply.json()["status"].as_str().unwrap().to_owned()
+    } else {
+        reply.json()["code"].as_str().unwrap().to_owned()
+    };
+    let active = app
+        .count(&format!(
+            "bookings WHERE participant_id = {person} AND status IN ('confirmed', 'waitlisted')"
+        ))
+        .await;
+    let messages = app
+        .count(&format!("notifications WHERE participant_id = {person}"))
+        .await;
+    (reply.status.as_u16(), said, active, messages)
+}
+
+/// On PostgreSQL a free seat is taken by one statement that restates the general path's rules;
+/// a session with a per-school limit always takes the general path. Each case is played on a
+/// pair of sessions alike but for a per-school limit (of every seat), by two people alike: the
+/// answers and what is written must be the same.
+#[tokio::test]
+async fn the_one_statement_booking_and_the_general_path_answer_every_case_alike() {
+    for app in spawn_apps().await {
+        let school = app.create_school(json!({})).await;
+        let people = app.create_participants(12, Some(&school["id"])).await;
+        let others = app.create_participants(4, None).await;
+        let mut pairs = Vec::new();
+        for (days, capacity, waitlist) in [
+            (8, 30, true),
+            (9, 1, true),
+            (10, 1, false),
+            (11, 30, true),
+            (12, 30, true),
+        ] {
+            let day = (chrono::Utc::now() + chrono::Duration::days(days)).format("%Y-%m-%d");
+            let body = |limit: Option<i64>| {
+                json!({"start": format!("{day}T09:30"), "end": format!("{day}T12:00"), "capacity": capacity,
+                       "waitlist": waitlist, "per_school_limit": limit})
+            };
+            pairs.push([
+                app.open_session(capacity, body(None)).await,
+                app.open_session(capacity, body(Some(capacity))).await,
+            ]);
+        }
+        // Full sessions: someone else holds the only seat of each.
+        for (i, pair) in pairs[1..3].iter().enumerate() {
+            for (j, session) in pair.iter().enumerate() {
+                assert_eq!(app.book(&session["id"], others[i * 2 + j]).await.status, 201);
+            }
+        }
+        // A clash: a third session at the same time as the fifth pair, booked by both people.
+        let clash_day = (chrono::Utc::now() + chrono::Duration::days(12)).format("%Y-%m-%d");
+        let elsewhere = app
+            .open_session(
+                30,
+                json!({"start": format!("{clash_day}T11:00"), "end": format!("{clash_day}T13:00")}),
+            )
+            .await;
+        for person in &people[8..10] {
+            assert_eq!(app.book(&elsewhere["id"], *person).await.status, 201);
+        }
+        let cases = [
+            ("a free seat", 0),
+            ("a full session with a waitlist", 1),
+            ("a full session without one", 2),
+            ("a seat already held", 3),
+            ("a clash", 4),
+        ];
+        for (name, n) in cases {
+            let (fast, general) = (people[n * 2], people[n * 2 + 1]);
+            if name == "a seat already held" {
+                booking_outcome(&app, &pairs[n][0], fast).await;
+                booking_outcome(&app, &pairs[n][1], general).await;
+            }
+            let one = booking_outcome(&app, &pairs[n][0], fast).await;
+            let other = booking_outcome(&app, &pairs[n][1], general).await;
+            assert_eq!(one, other, "{:?}: {name}", app.backend);
+            let expected = match name {
+                "a free seat" => (201, "confirmed"),
+                "a full session with a waitlist" => (201, "waitlisted"),
+                "a full session without one" => (409, "session_full"),
+                "a seat already held" => (200, "confirmed"),
+                _ => (409, "booking_clash"),
+            };
+            assert_eq!((one.0, one.1.as_str()), expected, "{:?}: {name}", app.backend);
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_key_revoked_after_it_booked_is_refused_at_once_and_books_nothing() {
     for app in spawn_apps().await {
