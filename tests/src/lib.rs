@@ -513,6 +513,27 @@ impl TestApp {
         panic!("{done} sign-in requests carried out after 30 s, not {n}");
     }
 
+    /// Proposes triads for the cohort at `path` (`/v1/cohorts/{id}`) and accepts them as
+    /// proposed; returns the accepted triads.
+    pub async fn accept_proposed_triads(&self, path: &str) -> Value {
+        let proposal = self.post(&format!("{path}/triads:propose"), &json!({})).await;
+        assert_eq!(proposal.status, 200, "{}", proposal.text);
+        let triads: Vec<Value> = proposal.json()["triads"]
+            .as_array()
+            .expect("triads")
+            .iter()
+            .map(|t| json!({"school_ids": t["school_ids"]}))
+            .collect();
+        let accepted = self
+            .send(
+                self.request(Method::PUT, &format!("{path}/triads"))
+                    .json(&json!({"triads": triads})),
+            )
+            .await;
+        assert_eq!(accepted.status, 200, "{}", accepted.text);
+        accepted.json()
+    }
+
     /// Counts outbox rows of `kind`, optionally for one participant.
     pub async fn notifications(&self, kind: &str, participant_id: Option<i64>) -> i64 {
         let filter = participant_id

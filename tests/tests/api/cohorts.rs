@@ -319,21 +319,7 @@ async fn scheduled_visits_become_events_the_triads_leaders_are_booked_onto_and_r
         let path = format!("/v1/cohorts/{}", c["id"]);
         let reply = app.post(&format!("{path}/visits:schedule"), &json!({})).await;
         reply.problem(409, "triads_not_accepted");
-        let proposal = app.post(&format!("{path}/triads:propose"), &json!({})).await.json();
-        let triads: Vec<Value> = proposal["triads"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|t| json!({"school_ids": t["school_ids"]}))
-            .collect();
-        let reply = app
-            .send(
-                app.request(Method::PUT, &format!("{path}/triads"))
-                    .json(&json!({"triads": triads})),
-            )
-            .await;
-        assert_eq!(reply.status, 200, "{}", reply.text);
-        let accepted = reply.json();
+        let accepted = app.accept_proposed_triads(&path).await;
 
         let reply = app.post(&format!("{path}/visits:schedule"), &json!({"seed": 2})).await;
         assert_eq!(reply.status, 201, "{:?}: {}", app.backend, reply.text);
@@ -440,6 +426,12 @@ async fn scheduled_visits_become_events_the_triads_leaders_are_booked_onto_and_r
         app.post(&format!("{path}/visits:schedule"), &json!({}))
             .await
             .problem(409, "visits_already_scheduled");
+        let triads: Vec<Value> = accepted["triads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| json!({"school_ids": t["school_ids"]}))
+            .collect();
         let reply = app
             .send(
                 app.request(Method::PUT, &format!("{path}/triads"))

@@ -547,20 +547,7 @@ async fn scheduled_triad(app: &TestApp) -> (Value, BTreeMap<i64, Value>, Value, 
         .await;
     assert_eq!(cohort.status, 201, "{}", cohort.text);
     let path = format!("/v1/cohorts/{}", cohort.json()["id"]);
-    let proposal = app.post(&format!("{path}/triads:propose"), &json!({})).await.json();
-    let triads: Vec<Value> = proposal["triads"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| json!({"school_ids": t["school_ids"]}))
-        .collect();
-    let accepted = app
-        .send(
-            app.request(Method::PUT, &format!("{path}/triads"))
-                .json(&json!({"triads": triads})),
-        )
-        .await;
-    assert_eq!(accepted.status, 200, "{}", accepted.text);
+    app.accept_proposed_triads(&path).await;
     let scheduled = app.post(&format!("{path}/visits:schedule"), &json!({"seed": 1})).await;
     assert_eq!(scheduled.status, 201, "{}", scheduled.text);
     let visits = scheduled.json()["visits"].as_array().unwrap().clone();
