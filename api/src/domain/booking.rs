@@ -101,6 +101,7 @@ pub enum Booked {
 /// Filters for a session's bookings.
 #[derive(Clone, Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct BookingFilter {
     /// Only bookings in this state.
     pub status: Option<String>,

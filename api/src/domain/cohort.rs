@@ -177,6 +177,7 @@ pub struct Cohort {
 /// Filters for the cohort list.
 #[derive(Clone, Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct CohortFilter {
     /// Only cohorts of this programme.
     pub programme_id: Option<i64>,

@@ -94,6 +94,7 @@ pub struct MyBooking {
 /// Filters for the sessions open to the participant.
 #[derive(Clone, Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct OpenSessionFilter {
     /// Only sessions of events of this kind (`conference` or `slp_session`).
     pub kind: Option<String>,
@@ -112,6 +113,7 @@ pub struct OpenSessionFilter {
 /// Which of the participant's bookings to list.
 #[derive(Clone, Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct MyBookingFilter {
     /// `upcoming` (the default: confirmed and waitlisted bookings of sessions not yet over,
     /// soonest first) or `past` (sessions over that they held a seat for, latest first).

@@ -112,6 +112,7 @@ pub struct Participant {
 /// Filters for the participant list.
 #[derive(Clone, Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct ParticipantFilter {
     /// Only participants of this school.
     pub school_id: Option<i64>,

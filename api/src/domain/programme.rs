@@ -56,6 +56,7 @@ pub struct Programme {
 /// Filters for the programme list.
 #[derive(Clone, Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct ProgrammeFilter {
     /// Only programmes of this kind.
     pub kind: Option<String>,

@@ -53,6 +53,7 @@ pub struct ReflectionInput {
 /// Filters for the organisers' list of reflections.
 #[derive(Clone, Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct ReflectionFilter {
     /// Only reflections on this event.
     pub event_id: Option<i64>,

@@ -72,6 +72,7 @@ pub struct School {
 /// Filters for the school list.
 #[derive(Clone, Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct SchoolFilter {
     /// Only schools of this local authority (exact, any case).
     pub local_authority: Option<String>,

@@ -95,6 +95,7 @@ pub struct Session {
 /// Paging for a session list.
 #[derive(Clone, Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct SessionFilter {
     /// How many to return (default 50, at most 500).
     pub limit: Option<i64>,

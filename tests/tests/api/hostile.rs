@@ -784,3 +784,36 @@ async fn secrets_in_request_paths_never_reach_the_log_even_at_debug_level() {
         std::fs::remove_dir_all(&folder).ok();
     }
 }
+
+#[tokio::test]
+async fn every_list_refuses_a_query_parameter_it_does_not_know_naming_it() {
+    for app in spawn_apps().await {
+        let session = app.open_session(10, json!({})).await;
+        let bot = app.bot_key().await;
+        let ann = app.create_participant(json!({})).await;
+        app.link_discord(&bot, &ann, "8001").await;
+        let lists = [
+            "/v1/schools".to_owned(),
+            "/v1/participants".to_owned(),
+            "/v1/programmes".to_owned(),
+            "/v1/events".to_owned(),
+            format!("/v1/events/{}/sessions", session["event_id"]),
+            format!("/v1/sessions/{}/bookings", session["id"]),
+            "/v1/cohorts".to_owned(),
+            "/v1/reflections".to_owned(),
+            "/v1/notifications".to_owned(),
+        ];
+        for list in &lists {
+            let reply = app.get(&format!("{list}?limit=5&pad={}", junk(100))).await;
+            let problem = reply.problem(400, "invalid_query");
+            assert_eq!(problem["errors"][0]["field"], "pad", "{list}: {problem}");
+            assert_eq!(app.get(&format!("{list}?limit=5")).await.status, 200, "{list}");
+        }
+        for list in ["/v1/me/sessions", "/v1/me/bookings"] {
+            let reply = app
+                .send(app.as_discord(&bot, "8001", Method::GET, &format!("{list}?pad=1")))
+                .await;
+            reply.problem(400, "invalid_query");
+        }
+    }
+}
