@@ -1,5 +1,6 @@
 //! Who is calling: `Authorization: Bearer <key>` checked against the hashed keys.
 
+use crate::problem_code::ProblemCode;
 use actix_web::dev::Payload;
 use actix_web::http::{StatusCode, header};
 use actix_web::{FromRequest, HttpRequest, web};
@@ -37,7 +38,7 @@ fn key_of(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Option<Authentica
         let state = state.ok_or_else(|| {
             ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "internal_error",
+                ProblemCode::InternalError,
                 "Misconfigured",
                 "no application state",
             )
@@ -205,7 +206,7 @@ impl FromRequest for Me {
             let key = key.await?;
             let discord_id = discord_id.ok_or_else(|| {
                 ApiError::bad_request(
-                    "discord_user_missing",
+                    ProblemCode::DiscordUserMissing,
                     "name the Discord user the bot acts for in the X-Discord-User header",
                     Some(DISCORD_USER.to_owned()),
                 )
@@ -217,7 +218,7 @@ impl FromRequest for Me {
                 .ok_or_else(|| {
                     ApiError::new(
                         StatusCode::FORBIDDEN,
-                        "not_linked",
+                        ProblemCode::NotLinked,
                         "This Discord account is not linked",
                         format!("Discord user {discord_id} is not linked to a participant: link with /v1/bot/link and /v1/bot/verify"),
                     )

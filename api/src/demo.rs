@@ -9,6 +9,7 @@
 //! invitations and reminders queued). Last term's conference is history: its rows are written
 //! directly, since no rule lets anyone book a session that has already happened.
 
+use crate::problem_code::ProblemCode;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike as _, Days, NaiveDate, TimeZone as _, Utc, Weekday};
@@ -293,7 +294,7 @@ pub async fn fill(db: &DatabaseConnection, site: &FeedSite, today: NaiveDate) ->
     let existing = school::Entity::find().count(db).await?;
     if existing > 0 {
         return Err(DomainError::conflict(
-            "not_empty",
+            ProblemCode::NotEmpty,
             format!("the database already holds {existing} schools; the demo fills only an empty database"),
             None,
         ));

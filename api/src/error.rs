@@ -2,6 +2,7 @@
 //! `code`: this module maps domain errors and HTTP-level failures to one in one place, and the
 //! [`problem_for_any_error`] middleware rewrites any other error response (actix's own) the same way.
 
+use crate::problem_code::ProblemCode;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::ServiceResponse;
 use actix_web::http::StatusCode;
@@ -32,8 +33,9 @@ pub struct Problem {
     pub status: u16,
     /// What went wrong this time, in words.
     pub detail: String,
-    /// A stable machine-readable code, e.g. `validation_failed`, `not_found`, `unauthorized`.
-    #[schema(example = "validation_failed")]
+    /// A stable machine-readable code, e.g. `validation_failed`, `not_found`, `unauthorized`
+    /// (text on the wire, so a client reads a code newer than itself; the document lists them).
+    #[schema(value_type = ProblemCode, example = "validation_failed")]
     pub code: String,
     /// Each field at fault (empty when no field is).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -52,7 +54,7 @@ struct RowErrorList(Vec<RowError>);
 #[error("{code}: {detail}")]
 pub struct ApiError {
     status: StatusCode,
-    code: &'static str,
+    code: ProblemCode,
     title: &'static str,
     detail: String,
     errors: Vec<FieldError>,
@@ -64,7 +66,7 @@ pub struct ApiError {
 
 impl ApiError {
     /// An error with a status, stable code, title and detail.
-    pub fn new(status: StatusCode, code: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: ProblemCode, title: &'static str, detail: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -81,7 +83,7 @@ impl ApiError {
     pub fn rows_refused(detail: impl Into<String>, rows: Vec<RowError>) -> Self {
         let mut error = Self::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_rows",
+            ProblemCode::InvalidRows,
             "Some rows are invalid",
             detail,
         )
@@ -91,7 +93,7 @@ impl ApiError {
     }
 
     /// 429 with a `Retry-After` of `seconds`.
-    pub fn too_many(code: &'static str, detail: impl Into<String>, seconds: u64) -> Self {
+    pub fn too_many(code: ProblemCode, detail: impl Into<String>, seconds: u64) -> Self {
         let mut error = Self::new(StatusCode::TOO_MANY_REQUESTS, code, "Too many requests", detail);
         error.retry_after = Some(seconds);
         error
@@ -112,7 +114,7 @@ impl ApiError {
     }
 
     /// 400: the request could not be read (bad JSON, query or path parameter).
-    pub fn bad_request(code: &'static str, detail: impl Into<String>, field: Option<String>) -> Self {
+    pub fn bad_request(code: ProblemCode, detail: impl Into<String>, field: Option<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, "The request could not be read", detail).with_field(field)
     }
 
@@ -120,7 +122,7 @@ impl ApiError {
     pub fn invalid(errors: Vec<FieldError>) -> Self {
         Self::fields(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
+            ProblemCode::ValidationFailed,
             "Some fields are invalid",
             errors,
         )
@@ -130,7 +132,7 @@ impl ApiError {
     pub fn invalid_query(errors: Vec<FieldError>) -> Self {
         Self::fields(
             StatusCode::BAD_REQUEST,
-            "invalid_query",
+            ProblemCode::InvalidQuery,
             "The query parameters are invalid",
             errors,
         )
@@ -146,7 +148,7 @@ impl ApiError {
     }
 
     /// An error listing `errors`, its detail joining each field's message.
-    fn fields(status: StatusCode, code: &'static str, title: &'static str, errors: Vec<FieldError>) -> Self {
+    fn fields(status: StatusCode, code: ProblemCode, title: &'static str, errors: Vec<FieldError>) -> Self {
         let detail = errors
             .iter()
             .map(|e| format!("{}: {}", e.field, e.message))
@@ -157,17 +159,27 @@ impl ApiError {
 
     /// 401: no key, or a key that is unknown or revoked.
     pub fn unauthorized(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "An API key is needed", detail)
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            ProblemCode::Unauthorized,
+            "An API key is needed",
+            detail,
+        )
     }
 
     /// 403: a valid key that may not do this.
     pub fn forbidden(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", "This key may not do that", detail)
+        Self::new(
+            StatusCode::FORBIDDEN,
+            ProblemCode::Forbidden,
+            "This key may not do that",
+            detail,
+        )
     }
 
     /// 404: no such thing, or no such route.
     pub fn not_found(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", "Not found", detail)
+        Self::new(StatusCode::NOT_FOUND, ProblemCode::NotFound, "Not found", detail)
     }
 
     /// An error with `status` and the stable code actix's own errors of that status get
@@ -182,7 +194,7 @@ impl ApiError {
         tracing::error!(error = %err, "internal error");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
+            ProblemCode::InternalError,
             "Something went wrong",
             "the server failed to complete the request; it has been logged",
         )
@@ -194,18 +206,18 @@ impl ApiError {
     }
 
     /// The stable code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ProblemCode {
         self.code
     }
 
     /// The problem body.
     pub fn problem(&self) -> Problem {
         Problem {
-            kind: format!("urn:convene:problem:{}", self.code),
+            kind: format!("urn:convene:problem:{}", self.code.as_str()),
             title: self.title.to_owned(),
             status: self.status.as_u16(),
             detail: self.detail.clone(),
-            code: self.code.to_owned(),
+            code: self.code.as_str().to_owned(),
             errors: self.errors.clone(),
             row_errors: self.row_errors.as_ref().map(|r| r.0.clone()).unwrap_or_default(),
         }
@@ -240,8 +252,8 @@ impl From<DomainError> for ApiError {
             DomainError::Invalid(errors) => Self::invalid(errors),
             DomainError::LocalTime { field, error } => {
                 let code = match error {
-                    crate::time::TimeError::Ambiguous { .. } => "ambiguous_local_time",
-                    _ => "nonexistent_local_time",
+                    crate::time::TimeError::Ambiguous { .. } => ProblemCode::AmbiguousLocalTime,
+                    _ => ProblemCode::NonexistentLocalTime,
                 };
                 Self::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
@@ -289,14 +301,14 @@ fn database_error(err: &sea_orm::DbErr) -> ApiError {
     if unavailable {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "database_unavailable",
+            ProblemCode::DatabaseUnavailable,
             "The database is unavailable",
             "the database did not answer in time; try again shortly",
         )
     } else {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
+            ProblemCode::InternalError,
             "Something went wrong",
             "the server failed to complete the request; it has been logged",
         )
@@ -304,18 +316,20 @@ fn database_error(err: &sea_orm::DbErr) -> ApiError {
 }
 
 /// The code and title for an error status that did not come from this module (actix's own).
-fn code_for(status: StatusCode) -> (&'static str, &'static str) {
+fn code_for(status: StatusCode) -> (ProblemCode, &'static str) {
     match status {
-        StatusCode::NOT_FOUND => ("not_found", "Not found"),
-        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "Method not allowed"),
-        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "The request body is too large"),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "Unsupported media type"),
-        StatusCode::URI_TOO_LONG => ("uri_too_long", "The URI is too long"),
-        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => ("headers_too_large", "The request headers are too large"),
-        StatusCode::UNAUTHORIZED => ("unauthorized", "An API key is needed"),
-        StatusCode::FORBIDDEN => ("forbidden", "Forbidden"),
-        s if s.is_server_error() => ("internal_error", "Something went wrong"),
-        _ => ("bad_request", "The request could not be read"),
+        StatusCode::NOT_FOUND => (ProblemCode::NotFound, "Not found"),
+        StatusCode::METHOD_NOT_ALLOWED => (ProblemCode::MethodNotAllowed, "Method not allowed"),
+        StatusCode::PAYLOAD_TOO_LARGE => (ProblemCode::PayloadTooLarge, "The request body is too large"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (ProblemCode::UnsupportedMediaType, "Unsupported media type"),
+        StatusCode::URI_TOO_LONG => (ProblemCode::UriTooLong, "The URI is too long"),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => {
+            (ProblemCode::HeadersTooLarge, "The request headers are too large")
+        }
+        StatusCode::UNAUTHORIZED => (ProblemCode::Unauthorized, "An API key is needed"),
+        StatusCode::FORBIDDEN => (ProblemCode::Forbidden, "Forbidden"),
+        s if s.is_server_error() => (ProblemCode::InternalError, "Something went wrong"),
+        _ => (ProblemCode::BadRequest, "The request could not be read"),
     }
 }
 

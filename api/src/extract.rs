@@ -1,6 +1,7 @@
 //! Request extractors that answer bad input with problem+json naming the field at fault:
 //! [`JsonBody`] for bodies and [`QueryParams`] for query strings.
 
+use crate::problem_code::ProblemCode;
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
@@ -33,7 +34,7 @@ fn plain(message: &str) -> String {
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::bad_request(
-            "malformed_json",
+            ProblemCode::MalformedJson,
             "the body is empty: send a JSON object",
             None,
         ));
@@ -47,11 +48,20 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 let message = plain(&inner.to_string());
                 ApiError::invalid(vec![crate::domain::FieldError::new(path.to_string(), message)])
             }
-            _ => ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {inner}"), None),
+            _ => ApiError::bad_request(
+                ProblemCode::MalformedJson,
+                format!("the body is not valid JSON: {inner}"),
+                None,
+            ),
         }
     })?;
-    de.end()
-        .map_err(|e| ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"), None))?;
+    de.end().map_err(|e| {
+        ApiError::bad_request(
+            ProblemCode::MalformedJson,
+            format!("the body is not valid JSON: {e}"),
+            None,
+        )
+    })?;
     Ok(value)
 }
 
@@ -82,7 +92,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
             return Box::pin(async {
                 Err(ApiError::new(
                     actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_media_type",
+                    ProblemCode::UnsupportedMediaType,
                     "Unsupported media type",
                     "send the body as JSON with Content-Type: application/json",
                 ))
@@ -96,12 +106,16 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
                 if status == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE {
                     ApiError::new(
                         status,
-                        "payload_too_large",
+                        ProblemCode::PayloadTooLarge,
                         "The request body is too large",
                         format!("the body is larger than {limit} bytes"),
                     )
                 } else {
-                    ApiError::bad_request("unreadable_body", format!("the body could not be read: {e}"), None)
+                    ApiError::bad_request(
+                        ProblemCode::UnreadableBody,
+                        format!("the body could not be read: {e}"),
+                        None,
+                    )
                 }
             })?;
             parse_json(&bytes).map(JsonBody)
@@ -124,7 +138,7 @@ impl<T: DeserializeOwned> FromRequest for QueryParams<T> {
         {
             let field = name.chars().filter(|c| !c.is_control()).collect::<String>();
             return std::future::ready(Err(ApiError::bad_request(
-                "invalid_query",
+                ProblemCode::InvalidQuery,
                 format!("{field}: must not contain control characters"),
                 Some(field),
             )));
@@ -142,9 +156,9 @@ impl<T: DeserializeOwned> FromRequest for QueryParams<T> {
             };
             if message.starts_with("unknown field") {
                 let detail = format!("{field}: unknown parameter; {}", expected_part(&message));
-                return ApiError::bad_request("invalid_query", detail, Some(field));
+                return ApiError::bad_request(ProblemCode::InvalidQuery, detail, Some(field));
             }
-            ApiError::bad_request("invalid_query", format!("{field}: {message}"), Some(field))
+            ApiError::bad_request(ProblemCode::InvalidQuery, format!("{field}: {message}"), Some(field))
         }))
     }
 }
@@ -167,7 +181,7 @@ fn expected_part(message: &str) -> &str {
 /// The handler for path parameters that do not parse (an id that is not a number).
 pub fn path_error(err: actix_web::error::PathError, req: &HttpRequest) -> actix_web::Error {
     let detail = format!("{} is not a valid path here: {err}", req.path());
-    ApiError::bad_request("invalid_path", detail, Some("id".to_owned())).into()
+    ApiError::bad_request(ProblemCode::InvalidPath, detail, Some("id".to_owned())).into()
 }
 
 #[cfg(test)]
@@ -185,7 +199,7 @@ mod tests {
     #[test]
     fn a_wrong_type_names_its_field() {
         let err = parse_json::<Input>(br#"{"tags": ["a", 3]}"#).unwrap_err();
-        assert_eq!(err.code(), "validation_failed");
+        assert_eq!(err.code(), ProblemCode::ValidationFailed);
         assert_eq!(err.problem().errors[0].field, "tags[1]");
     }
 
@@ -199,9 +213,12 @@ mod tests {
     fn broken_json_is_malformed() {
         assert_eq!(
             parse_json::<Input>(br#"{"capacity": "#).unwrap_err().code(),
-            "malformed_json"
+            ProblemCode::MalformedJson
         );
-        assert_eq!(parse_json::<Input>(b"").unwrap_err().code(), "malformed_json");
-        assert_eq!(parse_json::<Input>(b"{} {}").unwrap_err().code(), "malformed_json");
+        assert_eq!(parse_json::<Input>(b"").unwrap_err().code(), ProblemCode::MalformedJson);
+        assert_eq!(
+            parse_json::<Input>(b"{} {}").unwrap_err().code(),
+            ProblemCode::MalformedJson
+        );
     }
 }

@@ -17,6 +17,7 @@ pub mod mail;
 pub mod metrics;
 pub mod openapi;
 pub mod pages;
+pub mod problem_code;
 pub mod protection;
 pub mod routes;
 pub mod solver;

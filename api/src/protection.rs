@@ -13,6 +13,7 @@
 //! cfg.service(web::scope("/p").wrap(protection.rate_limit.middleware()).route(...));
 //! ```
 
+use crate::problem_code::ProblemCode;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -80,7 +81,7 @@ impl KeyExtractor for ClientIp {
         // Whole seconds, rounded up: `Retry-After: 0` would invite an immediate retry that fails.
         let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
         ApiError::too_many(
-            "rate_limited",
+            ProblemCode::RateLimited,
             format!("too many requests from this address; try again in {seconds} s"),
             seconds.max(1),
         )
@@ -204,7 +205,7 @@ fn too_many(negative: &NotUntil<QuantaInstant>, whose: &str) -> ApiError {
     // Whole seconds, rounded up: `Retry-After: 0` would invite an immediate retry that fails.
     let seconds = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
     ApiError::too_many(
-        "rate_limited",
+        ProblemCode::RateLimited,
         format!("too many requests from {whose}; try again in {seconds} s"),
         seconds,
     )

@@ -9,6 +9,7 @@
 //! [`YIELD`] between batches, and in `serve` it runs on a thread of its own at a lower CPU
 //! priority (`startup`), on a pool of its own.
 
+use crate::problem_code::ProblemCode;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -425,7 +426,7 @@ impl Worker {
         let message_id = outbox::message_id(row.id, &row.kind, &self.site.host);
         let message = mail::build(&letter, &self.site, &subject.person.name, email, &message_id).map_err(|e| {
             DomainError::Unprocessable {
-                code: "unsendable",
+                code: ProblemCode::Unsendable,
                 detail: e,
                 field: None,
             }

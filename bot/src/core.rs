@@ -7,6 +7,7 @@ use chrono::NaiveDateTime;
 use convene_api::domain::me::{MyBooking, PreferencesInput, SessionSummary};
 use convene_api::domain::reflection::ReflectionText;
 use convene_api::domain::survey::{Invitation, Question};
+use convene_api::problem_code::ProblemCode;
 use convene_api::routes::notifications::DiscordMessage;
 use serde_json::{Value, json};
 
@@ -89,20 +90,22 @@ pub fn sorry(failure: &ApiFailure) -> String {
         return "Convene isn't answering right now. Please try again in a minute.".to_owned();
     };
     let detail = problem.detail.as_str();
-    if let Some(sentence) = convene_api::wording::refusal(&problem.code, detail) {
+    // A code this build does not know (a newer server's) is said by its detail.
+    let code = ProblemCode::from_code(&problem.code);
+    if let Some(sentence) = code.and_then(|code| convene_api::wording::refusal(code, detail)) {
         return sentence;
     }
-    match problem.code.as_str() {
-        "not_linked" => "Your Discord account isn't linked to Convene yet. Use `/link` with the email address your network has for you, then `/verify` with the code we email you.".to_owned(),
-        "not_found" => "I couldn't find that. Check the number — `/mybookings` lists your bookings and `/events` the sessions open to you.".to_owned(),
-        "code_incorrect" => format!("That code isn't right: {}.", detail.split_once("; ").map_or(detail, |(_, left)| left)),
-        "code_expired" => "That code has expired (codes work for 15 minutes). Use `/link` again for a new one.".to_owned(),
-        "no_code_pending" => "There's no code waiting for you. Use `/link` with your email address first.".to_owned(),
-        "verify_locked" => format!(
+    match code {
+        Some(ProblemCode::NotLinked) => "Your Discord account isn't linked to Convene yet. Use `/link` with the email address your network has for you, then `/verify` with the code we email you.".to_owned(),
+        Some(ProblemCode::NotFound) => "I couldn't find that. Check the number — `/mybookings` lists your bookings and `/events` the sessions open to you.".to_owned(),
+        Some(ProblemCode::CodeIncorrect) => format!("That code isn't right: {}.", detail.split_once("; ").map_or(detail, |(_, left)| left)),
+        Some(ProblemCode::CodeExpired) => "That code has expired (codes work for 15 minutes). Use `/link` again for a new one.".to_owned(),
+        Some(ProblemCode::NoCodePending) => "There's no code waiting for you. Use `/link` with your email address first.".to_owned(),
+        Some(ProblemCode::VerifyLocked) => format!(
             "Too many wrong codes, so linking is locked for now: {}.",
             detail.split_once(": ").map_or(detail, |(_, when)| when)
         ),
-        "validation_failed" | "invalid_query" => {
+        Some(ProblemCode::ValidationFailed | ProblemCode::InvalidQuery) => {
             let fields: Vec<String> = problem
                 .errors
                 .iter()
@@ -114,7 +117,7 @@ pub fn sorry(failure: &ApiFailure) -> String {
                 format!("That didn't work: {}.", fields.join("; "))
             }
         }
-        "unauthorized" | "forbidden" => "The bot isn't set up properly (its Convene key was refused). Please tell your network's organiser.".to_owned(),
+        Some(ProblemCode::Unauthorized | ProblemCode::Forbidden) => "The bot isn't set up properly (its Convene key was refused). Please tell your network's organiser.".to_owned(),
         _ if problem.status >= 500 => "Convene had a problem with that. Please try again in a minute.".to_owned(),
         _ => format!("That didn't work: {detail}."),
     }

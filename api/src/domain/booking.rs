@@ -7,6 +7,7 @@
 //! Seats and per-school seats are taken with guarded `UPDATE … WHERE booked < limit`: no count is
 //! ever read and written back. Messages go into the outbox in the same transaction.
 
+use crate::problem_code::ProblemCode;
 use chrono::{DateTime, Utc};
 use entity::{api_key, booking, event, participant, school, session, session_school_count};
 use sea_orm::prelude::Expr;
@@ -210,21 +211,24 @@ const PERSON: &str = "C_";
 fn check_open(event: &event::Model, session: &session::Model, now: DateTime<Utc>) -> DomainResult<()> {
     let refuse = |code, detail: String| Err(DomainError::conflict(code, detail, None));
     match event.status.as_str() {
-        "cancelled" => return refuse("event_cancelled", format!("event {} was cancelled", event.id)),
+        "cancelled" => return refuse(ProblemCode::EventCancelled, format!("event {} was cancelled", event.id)),
         "published" => {}
         _ => {
             return refuse(
-                "event_not_published",
+                ProblemCode::EventNotPublished,
                 format!("event {} is not published yet", event.id),
             );
         }
     }
     if session.status == "cancelled" {
-        return refuse("session_cancelled", format!("session {} was cancelled", session.id));
+        return refuse(
+            ProblemCode::SessionCancelled,
+            format!("session {} was cancelled", session.id),
+        );
     }
     if session.starts_at <= now {
         return refuse(
-            "session_started",
+            ProblemCode::SessionStarted,
             format!("session {} started at {}", session.id, format_utc(session.starts_at)),
         );
     }
@@ -375,7 +379,7 @@ async fn clash_error<C: ConnectionTrait>(txn: &C, other: &booking::Model) -> Dom
     }
     .await;
     DomainError::conflict(
-        "booking_clash",
+        ProblemCode::BookingClash,
         described.unwrap_or_else(|| format!("it overlaps session {}, which is already booked", other.session_id)),
         None,
     )
@@ -637,14 +641,14 @@ async fn book_as(
     {
         let (code, detail) = match reason {
             "per_school_limit" => (
-                "per_school_limit_reached",
+                ProblemCode::PerSchoolLimitReached,
                 format!(
                     "session {session_id} allows {} people per school and has no waitlist",
                     session.per_school_limit.unwrap_or(0)
                 ),
             ),
             _ => (
-                "session_full",
+                ProblemCode::SessionFull,
                 format!("session {session_id} is full and has no waitlist"),
             ),
         };
@@ -834,7 +838,7 @@ pub async fn cancel(db: &DatabaseConnection, booking_id: i64) -> DomainResult<Bo
             "cancelled" => return Ok(Booking::view(&current, None)),
             "attended" | "no_show" => {
                 return Err(DomainError::conflict(
-                    "booking_attendance_marked",
+                    ProblemCode::BookingAttendanceMarked,
                     format!(
                         "booking {booking_id} is marked {}; it can no longer be cancelled",
                         current.status
@@ -982,7 +986,7 @@ async fn mark_in(
 ) -> DomainResult<()> {
     if !SEATED.contains(&b.status.as_str()) {
         return Err(DomainError::conflict(
-            "booking_not_confirmed",
+            ProblemCode::BookingNotConfirmed,
             format!(
                 "booking {} is {}; only confirmed bookings are marked attended or no-show",
                 b.id, b.status
@@ -1003,7 +1007,7 @@ async fn mark_in(
 fn check_started(session: &session::Model, now: DateTime<Utc>) -> DomainResult<()> {
     if session.starts_at > now {
         return Err(DomainError::conflict(
-            "session_not_started",
+            ProblemCode::SessionNotStarted,
             format!(
                 "session {} starts at {}; attendance is marked once it has started",
                 session.id,

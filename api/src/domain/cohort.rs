@@ -8,6 +8,7 @@
 //! organiser accepted or edited them) → `scheduled` (visits exist). Cancelling the visits takes a
 //! scheduled cohort back to `triads_accepted`.
 
+use crate::problem_code::ProblemCode;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
@@ -358,7 +359,7 @@ fn field_of(rule: Rule) -> &'static str {
 }
 
 /// A solver's infeasibility as a `422` with `code`, the rule and its detail.
-fn infeasible(code: &'static str, why: Infeasible) -> DomainError {
+fn infeasible(code: ProblemCode, why: Infeasible) -> DomainError {
     DomainError::Unprocessable {
         code,
         detail: format!("{} ({}): {}", rule_sentence(why.rule), why.rule, why.detail),
@@ -805,7 +806,7 @@ async fn off_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static
 fn refuse_if_scheduled(c: &cohort::Model) -> DomainResult<()> {
     if c.status == "scheduled" {
         return Err(DomainError::conflict(
-            "cohort_scheduled",
+            ProblemCode::CohortScheduled,
             format!(
                 "cohort {} has scheduled visits; cancel them (DELETE /v1/cohorts/{}/visits) before changing its triads",
                 c.id, c.id
@@ -904,7 +905,7 @@ pub async fn propose(db: &DatabaseConnection, cohort_id: i64, request: &SolveReq
     let params = solve_params(request);
     let formed = off_thread(move || forming::form(&input, &params))
         .await?
-        .map_err(|why| infeasible("triads_infeasible", why))?;
+        .map_err(|why| infeasible(ProblemCode::TriadsInfeasible, why))?;
     let groups: Vec<(Vec<i64>, bool)> = formed
         .groups
         .iter()
@@ -950,8 +951,9 @@ pub async fn accept(db: &DatabaseConnection, cohort_id: i64, input: TriadsInput)
         .iter()
         .map(|t| t.school_ids.iter().map(i64::to_string).collect())
         .collect();
-    forming::check_groups(&forming_in, &groups).map_err(|why| infeasible("triads_invalid", why))?;
-    let explanations = forming::explain(&forming_in, &groups).map_err(|why| infeasible("triads_invalid", why))?;
+    forming::check_groups(&forming_in, &groups).map_err(|why| infeasible(ProblemCode::TriadsInvalid, why))?;
+    let explanations =
+        forming::explain(&forming_in, &groups).map_err(|why| infeasible(ProblemCode::TriadsInvalid, why))?;
     let groups: Vec<(Vec<i64>, bool)> = input
         .triads
         .into_iter()
@@ -1041,14 +1043,14 @@ pub async fn schedule(db: &DatabaseConnection, cohort_id: i64, request: &SolveRe
         "triads_accepted" => {}
         "scheduled" => {
             return Err(DomainError::conflict(
-                "visits_already_scheduled",
+                ProblemCode::VisitsAlreadyScheduled,
                 format!("cohort {cohort_id}'s visits are already scheduled; cancel them first to schedule again"),
                 None,
             ));
         }
         _ => {
             return Err(DomainError::conflict(
-                "triads_not_accepted",
+                ProblemCode::TriadsNotAccepted,
                 format!(
                     "cohort {cohort_id} has no accepted triads yet; accept them with PUT /v1/cohorts/{cohort_id}/triads"
                 ),
@@ -1059,7 +1061,7 @@ pub async fn schedule(db: &DatabaseConnection, cohort_id: i64, request: &SolveRe
     let facilitators = facilitators_of(db, cohort_id).await?;
     if facilitators.is_empty() {
         return Err(DomainError::Unprocessable {
-            code: "visits_infeasible",
+            code: ProblemCode::VisitsInfeasible,
             detail: format!("cohort {cohort_id} has no facilitators to lead its visits"),
             field: Some("facilitators"),
         });
@@ -1075,7 +1077,7 @@ pub async fn schedule(db: &DatabaseConnection, cohort_id: i64, request: &SolveRe
     let input = visits_input(db, &c, &triads, &school_rows, &facilitators).await?;
     if input.window.start > input.window.end {
         return Err(DomainError::Unprocessable {
-            code: "visits_infeasible",
+            code: ProblemCode::VisitsInfeasible,
             detail: format!(
                 "the window ({} to {}) has no day left from tomorrow on",
                 c.window_start, c.window_end
@@ -1086,7 +1088,7 @@ pub async fn schedule(db: &DatabaseConnection, cohort_id: i64, request: &SolveRe
     let params = solve_params(request);
     let scheduled = off_thread(move || scheduling::schedule(&input, &params))
         .await?
-        .map_err(|why| infeasible("visits_infeasible", why))?;
+        .map_err(|why| infeasible(ProblemCode::VisitsInfeasible, why))?;
 
     let roles = attendee_roles(&c);
     let attendees: Vec<participant::Model> = participant::Entity::find()
@@ -1115,7 +1117,7 @@ pub async fn schedule(db: &DatabaseConnection, cohort_id: i64, request: &SolveRe
             .await?;
         if claimed.rows_affected == 0 {
             return Err(DomainError::conflict(
-                "visits_already_scheduled",
+                ProblemCode::VisitsAlreadyScheduled,
                 format!("cohort {cohort_id}'s visits were scheduled by another request"),
                 None,
             ));
@@ -1220,7 +1222,7 @@ fn refusal_code(err: &DomainError) -> &'static str {
         DomainError::Conflict { code, .. }
         | DomainError::Unprocessable { code, .. }
         | DomainError::TooMany { code, .. }
-        | DomainError::Forbidden { code, .. } => code,
+        | DomainError::Forbidden { code, .. } => code.as_str(),
         DomainError::NotFound { .. } => "not_found",
         DomainError::Invalid(_) => "validation_failed",
         DomainError::LocalTime { .. } => "local_time",
@@ -1275,7 +1277,7 @@ pub async fn ensure_invited<C: ConnectionTrait>(
         return Ok(());
     }
     Err(DomainError::Forbidden {
-        code: "not_invited",
+        code: ProblemCode::NotInvited,
         detail: format!(
             "session {session_id} is a triad's visit; only the triad's schools and its facilitator may book it"
         ),
@@ -1327,7 +1329,7 @@ pub async fn cancel_visits(db: &DatabaseConnection, cohort_id: i64) -> DomainRes
     let c = find(db, cohort_id).await?;
     if c.status != "scheduled" {
         return Err(DomainError::conflict(
-            "visits_not_scheduled",
+            ProblemCode::VisitsNotScheduled,
             format!("cohort {cohort_id} has no scheduled visits to cancel"),
             None,
         ));

@@ -1,6 +1,7 @@
 //! Events: conferences, Sharing Leading Practice sessions and triad visits, each with a zone,
 //! a state (draft, published, cancelled) and sessions. The online join link is never public.
 
+use crate::problem_code::ProblemCode;
 use chrono::{DateTime, Datelike as _, NaiveDate, NaiveTime, Utc};
 use entity::{event, programme, school, session};
 use sea_orm::prelude::Expr;
@@ -408,7 +409,7 @@ async fn check_accredited<C: ConnectionTrait>(db: &C, f: &EventFields) -> Domain
     }
     let refuse = |field: &'static str, detail: String| {
         Err(DomainError::Unprocessable {
-            code: "host_not_accredited",
+            code: ProblemCode::HostNotAccredited,
             detail,
             field: Some(field),
         })
@@ -491,7 +492,7 @@ fn check_status_change(event: &event::Model, to: &str) -> DomainResult<()> {
         (from, to) if from == to => Ok(()),
         ("draft", "published" | "cancelled") | ("published", "cancelled") => Ok(()),
         ("published", "draft") => Err(DomainError::conflict(
-            "invalid_status_change",
+            ProblemCode::InvalidStatusChange,
             format!(
                 "event {} is published and cannot go back to draft; cancel it instead",
                 event.id
@@ -499,7 +500,7 @@ fn check_status_change(event: &event::Model, to: &str) -> DomainResult<()> {
             Some("status"),
         )),
         _ => Err(DomainError::conflict(
-            "invalid_status_change",
+            ProblemCode::InvalidStatusChange,
             format!("event {} is {} and cannot become {to}", event.id, event.status),
             Some("status"),
         )),
@@ -518,7 +519,7 @@ pub async fn update(db: &DatabaseConnection, id: i64, input: EventInput) -> Doma
             .ok_or_else(|| DomainError::not_found("event", id))?;
         if existing.status == "cancelled" {
             return Err(DomainError::conflict(
-                "event_cancelled",
+                ProblemCode::EventCancelled,
                 format!("event {id} was cancelled and cannot be changed"),
                 None,
             ));
@@ -538,7 +539,7 @@ pub async fn update(db: &DatabaseConnection, id: i64, input: EventInput) -> Doma
                 > 0
         {
             return Err(DomainError::conflict(
-                "event_has_sessions",
+                ProblemCode::EventHasSessions,
                 format!("event {id} has sessions, so its time zone cannot change; delete or move its sessions first"),
                 Some("time_zone"),
             ));
@@ -606,7 +607,7 @@ pub async fn delete(db: &DatabaseConnection, id: i64) -> DomainResult<()> {
             .ok_or_else(|| DomainError::not_found("event", id))?;
         if event.status != "draft" {
             return Err(DomainError::conflict(
-                "event_not_draft",
+                ProblemCode::EventNotDraft,
                 format!(
                     "event {id} is {}; only drafts can be deleted (cancel a published event instead)",
                     event.status

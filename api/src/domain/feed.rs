@@ -2,6 +2,7 @@
 //! sessions and a published programme's events, as [`Calendar`]s for the iCal writer. Join links
 //! appear only in a private feed, and only for a confirmed booking.
 
+use crate::problem_code::ProblemCode;
 use std::collections::{BTreeMap, HashMap};
 
 use base64::Engine as _;
@@ -55,7 +56,7 @@ pub async fn rotate_token<C: ConnectionTrait>(db: &C, site: &FeedSite, participa
     let existing = super::participant::find(db, participant_id).await?;
     if existing.erased_at.is_some() {
         return Err(DomainError::conflict(
-            "participant_erased",
+            ProblemCode::ParticipantErased,
             format!("participant {participant_id} was erased and has no feed"),
             None,
         ));

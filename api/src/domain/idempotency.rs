@@ -2,6 +2,7 @@
 //! 24 hours, in the same transaction as the change it made, so a retry gets that answer again and
 //! never makes a second change. The same key with a different request is refused.
 
+use crate::problem_code::ProblemCode;
 use chrono::{DateTime, Duration, Utc};
 use entity::idempotency_key;
 use sea_orm::sea_query::OnConflict;
@@ -94,7 +95,7 @@ pub async fn claim<C: ConnectionTrait>(
         }
         if existing.request_hash != request.request_hash {
             return Err(DomainError::Unprocessable {
-                code: "idempotency_key_reused",
+                code: ProblemCode::IdempotencyKeyReused,
                 detail: format!(
                     "the Idempotency-Key '{}' was already used for a different request; use a new key",
                     request.key
@@ -108,7 +109,7 @@ pub async fn claim<C: ConnectionTrait>(
                 body,
             })),
             _ => Err(DomainError::conflict(
-                "idempotency_in_progress",
+                ProblemCode::IdempotencyInProgress,
                 format!(
                     "a request with the Idempotency-Key '{}' is still being handled; retry shortly",
                     request.key
@@ -118,7 +119,7 @@ pub async fn claim<C: ConnectionTrait>(
         };
     }
     Err(DomainError::conflict(
-        "idempotency_in_progress",
+        ProblemCode::IdempotencyInProgress,
         "the Idempotency-Key is busy; retry shortly",
         None,
     ))

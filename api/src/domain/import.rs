@@ -284,9 +284,9 @@ fn row_errors_of(line: u64, err: DomainError) -> DomainResult<Vec<RowError>> {
             .map(|f| RowError::new(line, f.field, "validation_failed", f.message))
             .collect(),
         DomainError::Conflict { code, detail, field } | DomainError::Unprocessable { code, detail, field } => {
-            vec![RowError::new(line, field.unwrap_or(""), code, detail)]
+            vec![RowError::new(line, field.unwrap_or(""), code.as_str(), detail)]
         }
-        DomainError::Forbidden { code, detail } => vec![RowError::new(line, "", code, detail)],
+        DomainError::Forbidden { code, detail } => vec![RowError::new(line, "", code.as_str(), detail)],
         DomainError::LocalTime { field, error } => {
             vec![RowError::new(line, field, "validation_failed", error.to_string())]
         }

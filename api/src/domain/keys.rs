@@ -1,6 +1,7 @@
 //! API keys: made by the CLI, shown once, stored only as a SHA-256 hash so checking one is a
 //! single indexed lookup.
 
+use crate::problem_code::ProblemCode;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -101,7 +102,7 @@ pub async fn create<C: ConnectionTrait>(db: &C, name: &str, role: KeyRole) -> Do
     .map_err(|e| {
         DomainError::from_db_unique(
             e,
-            "key_name_taken",
+            ProblemCode::KeyNameTaken,
             &format!("a key named '{name}' already exists"),
             Some("name"),
         )
@@ -193,10 +194,16 @@ pub async fn revoke<C: ConnectionTrait>(db: &C, name: &str) -> DomainResult<()> 
         .filter(api_key::Column::Name.eq(name))
         .one(db)
         .await?
-        .ok_or_else(|| DomainError::conflict("key_not_found", format!("no key is named '{name}'"), Some("name")))?;
+        .ok_or_else(|| {
+            DomainError::conflict(
+                ProblemCode::KeyNotFound,
+                format!("no key is named '{name}'"),
+                Some("name"),
+            )
+        })?;
     if key.revoked_at.is_some() {
         return Err(DomainError::conflict(
-            "key_revoked",
+            ProblemCode::KeyRevoked,
             format!("the key '{name}' was already revoked"),
             Some("name"),
         ));

@@ -6,6 +6,7 @@
 //! hour, whoever asks (more asks are answered alike and send nothing), and one Discord user is
 //! issued at most one a minute and five an hour (more are refused, `429 link_rate_limited`).
 
+use crate::problem_code::ProblemCode;
 use chrono::{DateTime, Duration, Utc};
 use entity::{discord_link_code, discord_link_request, participant};
 use rand::Rng as _;
@@ -93,7 +94,7 @@ fn hash(discord_id: &str, code: &str) -> String {
 fn locked(until: DateTime<Utc>, now: DateTime<Utc>) -> DomainError {
     let seconds = (until - now).num_seconds().max(1);
     DomainError::TooMany {
-        code: "verify_locked",
+        code: ProblemCode::VerifyLocked,
         detail: format!("too many wrong codes: try again in {} minutes", (seconds + 59) / 60),
         retry_after_seconds: u64::try_from(seconds).unwrap_or(1),
     }
@@ -156,7 +157,7 @@ pub async fn request_code(db: &DatabaseConnection, input: LinkRequest) -> Domain
         {
             let seconds = u64::try_from(wait.num_seconds()).unwrap_or(0).max(1);
             return Err(DomainError::TooMany {
-                code: "link_rate_limited",
+                code: ProblemCode::LinkRateLimited,
                 detail: format!(
                     "this Discord account asked for too many link codes (at most one a minute and {} an hour): try again in {seconds} s",
                     throttle::MAX_PER_HOUR
@@ -242,7 +243,7 @@ pub async fn verify(db: &DatabaseConnection, input: VerifyRequest) -> DomainResu
         let now = Utc::now();
         let Some(row) = pending(txn, &discord_id).await? else {
             return Err(DomainError::conflict(
-                "no_code_pending",
+                ProblemCode::NoCodePending,
                 "no code was asked for this Discord account: ask for one with /link first",
                 None,
             ));
@@ -252,7 +253,7 @@ pub async fn verify(db: &DatabaseConnection, input: VerifyRequest) -> DomainResu
         }
         if row.expires_at <= now {
             return Err(DomainError::Unprocessable {
-                code: "code_expired",
+                code: ProblemCode::CodeExpired,
                 detail: format!(
                     "the code has expired (codes work for {CODE_MINUTES} minutes): ask for a new one with /link"
                 ),
@@ -274,7 +275,7 @@ pub async fn verify(db: &DatabaseConnection, input: VerifyRequest) -> DomainResu
             active.failed_attempts = Set(wrong);
             active.update(txn).await?;
             return Ok(Err(DomainError::Unprocessable {
-                code: "code_incorrect",
+                code: ProblemCode::CodeIncorrect,
                 detail: format!(
                     "that is not the code that was sent; {} {} left before a {LOCK_MINUTES}-minute lock",
                     MAX_WRONG - wrong,

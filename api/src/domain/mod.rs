@@ -26,6 +26,7 @@ pub mod survey;
 pub mod throttle;
 pub mod validate;
 
+use crate::problem_code::ProblemCode;
 use sea_orm::sea_query::{Expr, ExprTrait as _, Func, LikeExpr};
 use sea_orm::{ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, DbErr, SqlErr};
 
@@ -60,7 +61,7 @@ pub enum DomainError {
     #[error("{detail}")]
     Conflict {
         /// The stable machine-readable code, e.g. `urn_taken`.
-        code: &'static str,
+        code: ProblemCode,
         /// What clashed, in words.
         detail: String,
         /// The field at fault, if one is.
@@ -70,7 +71,7 @@ pub enum DomainError {
     #[error("{detail}")]
     Unprocessable {
         /// The stable machine-readable code, e.g. `idempotency_key_reused`.
-        code: &'static str,
+        code: ProblemCode,
         /// What is wrong, in words.
         detail: String,
         /// The field at fault, if one is.
@@ -81,7 +82,7 @@ pub enum DomainError {
     #[error("{detail}")]
     Forbidden {
         /// The stable machine-readable code, e.g. `not_invited`.
-        code: &'static str,
+        code: ProblemCode,
         /// What is refused and why, in words.
         detail: String,
     },
@@ -89,7 +90,7 @@ pub enum DomainError {
     #[error("{detail}")]
     TooMany {
         /// The stable machine-readable code, e.g. `verify_locked`.
-        code: &'static str,
+        code: ProblemCode,
         /// What is locked and until when, in words.
         detail: String,
         /// Seconds until trying again can succeed.
@@ -110,7 +111,7 @@ impl DomainError {
     }
 
     /// A conflict with a code, a sentence and optionally the field at fault.
-    pub fn conflict(code: &'static str, detail: impl Into<String>, field: Option<&'static str>) -> Self {
+    pub fn conflict(code: ProblemCode, detail: impl Into<String>, field: Option<&'static str>) -> Self {
         Self::Conflict {
             code,
             detail: detail.into(),
@@ -120,7 +121,7 @@ impl DomainError {
 
     /// Maps a database error, turning a unique-constraint violation (a race between two
     /// identical creates) into a conflict instead of a server error.
-    pub fn from_db_unique(err: DbErr, code: &'static str, detail: &str, field: Option<&'static str>) -> Self {
+    pub fn from_db_unique(err: DbErr, code: ProblemCode, detail: &str, field: Option<&'static str>) -> Self {
         match err.sql_err() {
             Some(SqlErr::UniqueConstraintViolation(_)) => Self::conflict(code, detail, field),
             _ => Self::Database(err),

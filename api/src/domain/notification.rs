@@ -21,6 +21,7 @@
 //! - On SQLite there are no row locks: each of these statements takes its turn in the process's
 //!   write queue (`db::write_turn`), between bookings' transactions, never inside one.
 
+use crate::problem_code::ProblemCode;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -555,7 +556,7 @@ pub async fn retry(db: &DatabaseConnection, id: i64) -> DomainResult<Notificatio
         .ok_or_else(|| DomainError::not_found("notification", id))?;
     if row.state != "dead" {
         return Err(DomainError::conflict(
-            "notification_not_dead",
+            ProblemCode::NotificationNotDead,
             format!("notification {id} is {}; only dead messages can be retried", row.state),
             None,
         ));

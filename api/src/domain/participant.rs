@@ -1,6 +1,7 @@
 //! Participants: school leaders, staff, facilitators and organisers who book and reflect.
 //! Erasing one removes their personal data and keeps their history, anonymised.
 
+use crate::problem_code::ProblemCode;
 use chrono::Utc;
 use entity::{participant, school};
 use sea_orm::sea_query::Expr;
@@ -278,7 +279,7 @@ fn email_taken(email: &str, other: Option<i64>) -> DomainError {
         Some(id) => format!("{email} already belongs to participant {id}"),
         None => format!("{email} is already used"),
     };
-    DomainError::conflict("email_taken", detail, Some("email"))
+    DomainError::conflict(ProblemCode::EmailTaken, detail, Some("email"))
 }
 
 fn fill(active: &mut participant::ActiveModel, f: ParticipantFields) {
@@ -361,7 +362,7 @@ pub async fn update<C: ConnectionTrait>(db: &C, id: i64, input: ParticipantInput
         .ok_or_else(|| DomainError::not_found("participant", id))?;
     if existing.erased_at.is_some() {
         return Err(DomainError::conflict(
-            "participant_erased",
+            ProblemCode::ParticipantErased,
             format!("participant {id} was erased and cannot be changed"),
             None,
         ));

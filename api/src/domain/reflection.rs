@@ -1,6 +1,7 @@
 //! Reflections: a participant's note of what they tried after an event, what changed, and how
 //! they know. Written at any time, optionally about one event.
 
+use crate::problem_code::ProblemCode;
 use chrono::Utc;
 use entity::{event, participant, reflection};
 use sea_orm::sea_query::Query;
@@ -137,7 +138,7 @@ pub async fn create<C: ConnectionTrait>(
     };
     if person.erased_at.is_some() {
         return Err(DomainError::conflict(
-            "participant_erased",
+            ProblemCode::ParticipantErased,
             format!("participant {} was erased", person.id),
             None,
         ));

@@ -1,5 +1,6 @@
 //! Schools: the members of a network, with their local authority, phase, strengths and priorities.
 
+use crate::problem_code::ProblemCode;
 use chrono::Utc;
 use entity::school;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
@@ -183,7 +184,7 @@ async fn ensure_urn_free<C: ConnectionTrait>(db: &C, urn: &str, except: Option<i
 
 fn urn_taken(urn: &str, other: i64) -> DomainError {
     DomainError::conflict(
-        "urn_taken",
+        ProblemCode::UrnTaken,
         format!("URN {urn} already belongs to school {other}"),
         Some("urn"),
     )
@@ -212,10 +213,14 @@ pub async fn create<C: ConnectionTrait>(db: &C, input: SchoolInput) -> DomainRes
         ..Default::default()
     };
     fill(&mut active, fields);
-    let row = active
-        .insert(db)
-        .await
-        .map_err(|e| DomainError::from_db_unique(e, "urn_taken", &format!("URN {urn} is already used"), Some("urn")))?;
+    let row = active.insert(db).await.map_err(|e| {
+        DomainError::from_db_unique(
+            e,
+            ProblemCode::UrnTaken,
+            &format!("URN {urn} is already used"),
+            Some("urn"),
+        )
+    })?;
     Ok(row.into())
 }
 
@@ -258,10 +263,14 @@ pub async fn update<C: ConnectionTrait>(db: &C, id: i64, input: SchoolInput) -> 
     let urn = fields.urn.clone();
     let mut active: school::ActiveModel = existing.into();
     fill(&mut active, fields);
-    let row = active
-        .update(db)
-        .await
-        .map_err(|e| DomainError::from_db_unique(e, "urn_taken", &format!("URN {urn} is already used"), Some("urn")))?;
+    let row = active.update(db).await.map_err(|e| {
+        DomainError::from_db_unique(
+            e,
+            ProblemCode::UrnTaken,
+            &format!("URN {urn} is already used"),
+            Some("urn"),
+        )
+    })?;
     Ok(row.into())
 }
 

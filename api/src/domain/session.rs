@@ -1,6 +1,7 @@
 //! Sessions: the bookable units of an event — a start and end (UTC instants, shown in the
 //! event's zone), a capacity, an optional per-school limit and a waitlist.
 
+use crate::problem_code::ProblemCode;
 use chrono::{DateTime, Utc};
 use entity::{booking, event, session, session_school_count};
 use sea_orm::prelude::Expr;
@@ -234,7 +235,7 @@ fn zone_of(event: &event::Model) -> TimeZoneName {
 fn refuse_if_cancelled(event: &event::Model) -> DomainResult<()> {
     if event.status == "cancelled" {
         return Err(DomainError::conflict(
-            "event_cancelled",
+            ProblemCode::EventCancelled,
             format!("event {} was cancelled; its sessions cannot change", event.id),
             None,
         ));
@@ -329,7 +330,7 @@ pub async fn update(db: &DatabaseConnection, id: i64, input: SessionInput) -> Do
         refuse_if_cancelled(&event)?;
         if existing.status == "cancelled" {
             return Err(DomainError::conflict(
-                "session_cancelled",
+                ProblemCode::SessionCancelled,
                 format!("session {id} was cancelled and cannot be changed"),
                 None,
             ));
@@ -337,7 +338,7 @@ pub async fn update(db: &DatabaseConnection, id: i64, input: SessionInput) -> Do
         let f = parse(input.clone(), zone_of(&event), Some(&existing))?;
         if f.capacity < existing.booked {
             return Err(DomainError::conflict(
-                "capacity_below_booked",
+                ProblemCode::CapacityBelowBooked,
                 format!(
                     "session {id} has {} confirmed bookings, so its capacity cannot be {}",
                     existing.booked, f.capacity
@@ -414,7 +415,7 @@ async fn refuse_move_into_clash(
     match clash {
         None => Ok(()),
         Some(other) => Err(DomainError::conflict(
-            "booking_clash",
+            ProblemCode::BookingClash,
             format!(
                 "moving session {id} there would give participant {} two overlapping bookings (session {} is at that time)",
                 other.participant_id, other.session_id
@@ -454,7 +455,7 @@ pub async fn delete(db: &DatabaseConnection, id: i64) -> DomainResult<()> {
             .await?;
         if booked.is_some() {
             return Err(DomainError::conflict(
-                "session_has_bookings",
+                ProblemCode::SessionHasBookings,
                 format!("session {id} has bookings; cancel it instead so the people booked are told"),
                 None,
             ));

@@ -6,6 +6,7 @@
 //! try?"); an `action_follow_up` question is asked at the later ones, showing the person what they
 //! wrote ("In March you planned to …: did you? what changed? how do you know?").
 
+use crate::problem_code::ProblemCode;
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
@@ -645,7 +646,7 @@ pub async fn send_now(db: &DatabaseConnection, public_url: &str, id: i64) -> Dom
     let s = find(db, id).await?;
     if !is_open(&s, Utc::now()) {
         return Err(DomainError::conflict(
-            "survey_closed",
+            ProblemCode::SurveyClosed,
             format!("survey {id} is closed"),
             None,
         ));
@@ -921,7 +922,7 @@ pub async fn answer(
     let current = invitation_view(db, public_url, invitation).await?;
     if !current.open {
         return Err(DomainError::conflict(
-            "survey_closed",
+            ProblemCode::SurveyClosed,
             "this survey has closed: answers can no longer be given or changed",
             None,
         ));

@@ -1,5 +1,6 @@
 //! Bookings: `/v1/sessions/{id}/bookings`, `/v1/bookings/{id}`, attendance and the register.
 
+use crate::problem_code::ProblemCode;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
@@ -120,7 +121,10 @@ pub(crate) async fn answer_booked(
 async fn remember_refusal(state: &AppState, request: Option<&IdempotentRequest>, error: ApiError) -> ApiError {
     let storable = error.status().is_client_error()
         && error.status() != StatusCode::UNAUTHORIZED
-        && !error.code().starts_with("idempotency_");
+        && !matches!(
+            error.code(),
+            ProblemCode::IdempotencyInProgress | ProblemCode::IdempotencyKeyReused
+        );
     if let (Some(request), true) = (request, storable) {
         let stored = StoredResponse {
             status: error.status().as_u16(),

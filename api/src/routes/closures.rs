@@ -1,6 +1,7 @@
 //! `/v1/schools/{id}/closures`: a school's closed days, imported from its term-dates `.ics` or
 //! given as JSON date ranges (organisers only).
 
+use crate::problem_code::ProblemCode;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 
@@ -74,7 +75,7 @@ pub async fn import(
         other => {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
+                ProblemCode::UnsupportedMediaType,
                 "Unsupported media type",
                 format!("send a text/calendar (.ics) file or JSON, not {other}"),
             ));
@@ -88,7 +89,7 @@ pub async fn import(
 fn calendar_error(field: &str, detail: String) -> ApiError {
     ApiError::new(
         StatusCode::UNPROCESSABLE_ENTITY,
-        "invalid_calendar",
+        ProblemCode::InvalidCalendar,
         "The calendar file cannot be read",
         detail.clone(),
     )

@@ -1,6 +1,7 @@
 //! `/s/{token}`: the survey form for people answering from an email link — a plain HTML page
 //! that works without JavaScript. The token in the URL is the person's key to their own answers.
 
+use crate::problem_code::ProblemCode;
 use std::collections::{BTreeMap, HashMap};
 
 use actix_web::http::StatusCode;
@@ -182,7 +183,8 @@ pub async fn submit(
             ))
         }
         Err(DomainError::Conflict {
-            code: "survey_closed", ..
+            code: ProblemCode::SurveyClosed,
+            ..
         }) => Ok(closed()),
         Err(other) => Err(other.into()),
     }

@@ -1,5 +1,6 @@
 //! `/healthz` (the process answers), `/readyz` (the database answers too) and `/metrics`.
 
+use crate::problem_code::ProblemCode;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -31,7 +32,7 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
         tracing::warn!(error = %e, "readiness check failed");
         ApiError::new(
             actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
-            "database_unavailable",
+            ProblemCode::DatabaseUnavailable,
             "The database is unavailable",
             "the database did not answer",
         )

@@ -1,6 +1,7 @@
 //! `POST /v1/schools:import` and `POST /v1/participants:import`: a network's schools and people
 //! from a spreadsheet saved as CSV (organisers only).
 
+use crate::problem_code::ProblemCode;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
@@ -34,7 +35,7 @@ fn require_csv(req: &HttpRequest) -> Result<(), ApiError> {
     } else {
         Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ProblemCode::UnsupportedMediaType,
             "Unsupported media type",
             format!(
                 "send the spreadsheet as CSV with Content-Type: text/csv, not {}",

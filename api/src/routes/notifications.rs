@@ -1,6 +1,7 @@
 //! `/v1/notifications`: the outbox as organisers see it (dead letters above all), and
 //! `/v1/bot/notifications`: the Discord bot leases its messages and acknowledges each one sent.
 
+use crate::problem_code::ProblemCode;
 use std::time::Duration;
 
 use actix_web::{HttpResponse, web};
@@ -146,7 +147,7 @@ pub async fn ack(state: web::Data<AppState>, Bot(key): Bot, id: web::Path<i64>) 
         Ok(HttpResponse::NoContent().finish())
     } else {
         Err(DomainError::conflict(
-            "not_leased",
+            ProblemCode::NotLeased,
             format!("message {id} is not leased to this bot (it may have been sent already, or its lease ran out)"),
             None,
         )
