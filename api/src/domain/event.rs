@@ -655,3 +655,15 @@ pub async fn delete(db: &DatabaseConnection, id: i64) -> DomainResult<()> {
     })
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_create_body_requires_exactly_the_fields_the_parser_requires() {
+        let errors = parse(Default::default(), None).err().unwrap();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, REQUIRED_ON_CREATE);
+    }
+}

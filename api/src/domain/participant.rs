@@ -515,3 +515,15 @@ pub async fn erase<C: ConnectionTrait>(db: &C, id: i64) -> DomainResult<()> {
     super::sign_in::forget(db, id).await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_create_body_requires_exactly_the_fields_the_parser_requires() {
+        let errors = parse(Default::default(), None).err().unwrap();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, REQUIRED_ON_CREATE);
+    }
+}

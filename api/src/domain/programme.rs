@@ -197,3 +197,18 @@ pub async fn delete<C: ConnectionTrait>(db: &C, id: i64) -> DomainResult<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_create_body_requires_exactly_the_fields_the_parser_requires() {
+        let mut active = <programme::ActiveModel as Default>::default();
+        let Err(DomainError::Invalid(errors)) = fill(&mut active, ProgrammeInput::default(), None) else {
+            panic!("an empty programme was taken");
+        };
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, REQUIRED_ON_CREATE);
+    }
+}
