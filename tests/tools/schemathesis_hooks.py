@@ -1,0 +1,105 @@
+"""Schemathesis hooks for Convene's schema test (tests/tests/api/schemathesis.rs).
+
+The OpenAPI document states every rule that bears on one value: types, enums, lengths,
+patterns, formats, ranges, required fields. A few rules cannot be stated in JSON Schema, and the
+document says them in words instead:
+
+- an id must name a row that exists (`school_id`, `event_id`, `school_ids`, ...), and a cursor
+  must be one the server gave;
+- rules between fields (a session's `end` after its `start`, a cohort's pins among its schools,
+  question keys used once, quiet hours given in pairs);
+- rules that hang on stored rows (a survey answer's form follows its question; a hosted SLP
+  session needs a host accredited in its topic; triads must hold the cohort's schools).
+
+`positive_data_acceptance` sees a refusal of such a request as "valid data rejected". The hook
+below lets through exactly those refusals: a 400 or 422 whose every field at fault is one of the
+operation's fields listed here (or whose `code` is listed for it). A refusal naming any other
+field, such as a value outside an enum or a string the pattern allows but the validator does not,
+still fails the test.
+"""
+
+import json
+import re
+
+import schemathesis
+
+# Opaque paging tokens: any string the schema allows, but only the server's own are taken.
+EVERY_LIST = {"cursor"}
+
+# Fields whose refusal depends on other fields or on stored rows, by operation.
+FIELDS = {
+    "POST /v1/participants": {"school_id", "quiet_hours_start", "quiet_hours_end"},
+    "PATCH /v1/participants/{id}": {"school_id", "quiet_hours_start", "quiet_hours_end"},
+    "PATCH /v1/me/preferences": {"quiet_hours_start", "quiet_hours_end"},
+    "POST /v1/events": {"programme_id", "host_school_id"},
+    "PATCH /v1/events/{id}": {"programme_id", "host_school_id", "status"},
+    "POST /v1/events/{id}/sessions": {"start", "end", "per_school_limit"},
+    "PATCH /v1/sessions/{id}": {"start", "end", "per_school_limit"},
+    "POST /v1/surveys": {"event_id", "programme_id", "questions[].key"},
+    "POST /v1/cohorts": {
+        "school_ids",
+        "programme_id",
+        "options.pinned",
+        "options.forbidden_pairs",
+        "window.end",
+        "visit_times.end",
+        "facilitators",
+        "facilitators.participant_id",
+    },
+    "POST /v1/reflections": {"participant_id", "event_id"},
+    "POST /v1/me/reflections": {"event_id"},
+    "POST /v1/sessions/{id}/bookings": {"participant_id"},
+    "POST /v1/me/bookings": {"session_id"},
+    "POST /v1/sessions/{id}/attendance": {"marks[].participant_id"},
+    "POST /v1/schools/{id}/closures": {"closures[].end_date"},
+    "POST /v1/me/surveys/{id}/answers": {"answers.*"},
+}
+
+# Problem codes of refusals that hang on stored rows, by operation.
+CODES = {
+    "POST /v1/events": {"host_not_accredited"},
+    "PATCH /v1/events/{id}": {"host_not_accredited"},
+    # A local time the clocks skip or repeat in the event's zone (the zone is the event's, not the body's).
+    "POST /v1/events/{id}/sessions": {"nonexistent_local_time", "ambiguous_local_time"},
+    "PATCH /v1/sessions/{id}": {"nonexistent_local_time", "ambiguous_local_time"},
+    # The same key sent earlier with another body.
+    "POST /v1/sessions/{id}/bookings": {"idempotency_key_reused"},
+    "POST /v1/me/bookings": {"idempotency_key_reused"},
+    "PUT /v1/cohorts/{id}/triads": {"triads_invalid"},
+    "POST /v1/cohorts/{id}/triads:propose": {"triads_infeasible"},
+    "POST /v1/cohorts/{id}/visits:schedule": {"visits_infeasible"},
+    # A calendar file's lines: a text/calendar body is a string to JSON Schema.
+    "POST /v1/schools/{id}/closures": {"invalid_calendar"},
+    # A spreadsheet's rows: a text/csv body is a string to JSON Schema.
+    "POST /v1/schools:import": {"invalid_rows"},
+    "POST /v1/participants:import": {"invalid_rows"},
+}
+
+
+def _field(name):
+    """`questions[3].key` as `questions[].key`, `answers.useful` as `answers.*`."""
+    name = re.sub(r"\[\d+\]", "[]", name)
+    if name.startswith("answers."):
+        return "answers.*"
+    return name
+
+
+@schemathesis.hook
+def filter_failure(context, failure, case, response):
+    """Keeps every failure but a documented stateful or cross-field refusal of schema-valid data."""
+    if "Valid data should have been accepted" not in (failure.message or ""):
+        return True
+    if response.status_code not in (400, 422):
+        return True
+    try:
+        problem = json.loads(response.content)
+    except ValueError:
+        return True
+    operation = f"{case.method.upper()} {case.operation.path}"
+    if problem.get("code") in CODES.get(operation, set()):
+        return False
+    fields = [_field(error.get("field", "")) for error in problem.get("errors", [])]
+    allowed = FIELDS.get(operation, set())
+    if case.method.upper() == "GET":
+        allowed = allowed | EVERY_LIST
+    return not fields or not all(field in allowed for field in fields)
