@@ -344,7 +344,7 @@ pub struct Schedule {
     /// The cohort.
     pub cohort_id: i64,
     /// The soft goals' penalties (lower is better): spread, facilitator changes, workload.
-    #[schema(value_type = Object)]
+    #[schema(value_type = contract::Penalties)]
     pub penalties: scheduling::Penalties,
     /// The visits, each a published `triad_visit` event.
     pub visits: Vec<Visit>,

@@ -353,6 +353,22 @@ contract_type!(
         "items": {"type": "integer", "format": "int64"}})
 );
 contract_type!(
+    /// How far a schedule is from the soft goals (`solver::scheduling::Penalties`, which the
+    /// solver keeps free of schema attributes; a test checks the names match).
+    Penalties => {
+        let count = |description: &str| json!({"type": "integer", "format": "int64", "minimum": 0, "description": description});
+        json!({"type": "object", "additionalProperties": false,
+            "description": "The soft goals' penalties (lower is better).",
+            "required": ["spread", "facilitator_changes", "workload_spread", "total"],
+            "properties": {
+                "spread": count("Days by which consecutive visits of a triad fall short of the ideal gap, summed."),
+                "facilitator_changes": count("Facilitators beyond the first per triad, summed."),
+                "workload_spread": count("The busiest facilitator's visits minus the least busy's."),
+                "total": count("`spread + 20 × facilitator_changes + 5 × workload_spread`."),
+            }})
+    }
+);
+contract_type!(
     /// A local time of day.
     LocalTime => json!({"type": "string", "pattern": LOCAL_TIME_PATTERN, "example": "09:00",
         "description": "A local time of day, `HH:MM`."})
@@ -571,6 +587,7 @@ mod tests {
             CohortSchools,
             Pin,
             SchoolPair,
+            Penalties,
             When,
             Instant,
             Cursor,
@@ -598,6 +615,17 @@ mod tests {
             let again: RefOr<Schema> = serde_json::from_value(json.clone()).unwrap();
             assert_eq!(serde_json::to_value(again).unwrap(), json, "{name}");
         }
+    }
+
+    #[test]
+    fn the_penalties_schema_names_the_fields_the_solver_sends() {
+        let sent = serde_json::to_value(crate::solver::scheduling::Penalties::default()).unwrap();
+        let schema = serde_json::to_value(Penalties::schema()).unwrap();
+        let mut sent: Vec<&String> = sent.as_object().unwrap().keys().collect();
+        let mut documented: Vec<&String> = schema["properties"].as_object().unwrap().keys().collect();
+        sent.sort();
+        documented.sort();
+        assert_eq!(sent, documented);
     }
 
     #[test]
