@@ -181,8 +181,8 @@ pub struct PreferencesInput {
 #[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MyBookingInput {
-    /// The session to book.
-    #[schema(example = 12)]
+    /// The session to book (required).
+    #[schema(value_type = i64, example = 12)]
     pub session_id: Option<i64>,
 }
 
