@@ -369,6 +369,16 @@ contract_type!(
     }
 );
 contract_type!(
+    /// A Discord user id.
+    DiscordId => json!({"type": "string", "pattern": "^[0-9]{1,20}$", "example": "80351110224678912",
+        "description": "A Discord user id (a snowflake): 1 to 20 digits."})
+);
+contract_type!(
+    /// A link code.
+    LinkCode => json!({"type": "string", "pattern": "^[0-9]{6}$", "example": "042917",
+        "description": "The six digits from the email."})
+);
+contract_type!(
     /// A local time of day.
     LocalTime => json!({"type": "string", "pattern": LOCAL_TIME_PATTERN, "example": "09:00",
         "description": "A local time of day, `HH:MM`."})
@@ -588,6 +598,8 @@ mod tests {
             Pin,
             SchoolPair,
             Penalties,
+            DiscordId,
+            LinkCode,
             When,
             Instant,
             Cursor,
