@@ -89,6 +89,8 @@ CODES = {
     "PUT /v1/cohorts/{id}/triads": {"triads_invalid"},
     "POST /v1/cohorts/{id}/triads:propose": {"triads_infeasible"},
     "POST /v1/cohorts/{id}/visits:schedule": {"visits_infeasible"},
+    # A link code is the one emailed, while it lasts (`no_code_pending` is a 409, the lock a 429).
+    "POST /v1/bot/verify": {"code_incorrect", "code_expired"},
     # A calendar file's lines: a text/calendar body is a string to JSON Schema.
     "POST /v1/schools/{id}/closures": {"invalid_calendar"},
     # A spreadsheet's rows: a text/csv body is a string to JSON Schema.
