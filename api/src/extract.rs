@@ -31,6 +31,11 @@ fn plain(message: &str) -> String {
 }
 
 /// Parses JSON bytes into `T`, mapping errors as [`JsonBody`] describes.
+///
+/// A whole number written with a fraction (`30.0`) is read as the integer it is: JSON Schema
+/// counts it as one, so a client generated from the OpenAPI document may send it, and serde alone
+/// refuses it for an integer field. Such bodies are rare, so they are read a second time (from a
+/// [`serde_json::Value`] with the numbers rewritten) only when the first reading fails on the data.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::bad_request(
@@ -40,21 +45,29 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         ));
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
-        let path = err.path().clone();
-        let inner = err.into_inner();
-        match inner.classify() {
-            serde_json::error::Category::Data => {
-                let message = plain(&inner.to_string());
-                ApiError::invalid(vec![crate::domain::FieldError::new(path.to_string(), message)])
+    let first = serde_path_to_error::deserialize(&mut de);
+    let value = match first {
+        Ok(value) => value,
+        Err(err) if err.inner().classify() == serde_json::error::Category::Data => {
+            let mut json = match serde_json::from_slice::<serde_json::Value>(bytes) {
+                Ok(json) => json,
+                Err(_) => return Err(invalid_field(err.path(), err.inner())),
+            };
+            if !whole_numbers_as_integers(&mut json) {
+                return Err(invalid_field(err.path(), err.inner()));
             }
-            _ => ApiError::bad_request(
+            // Read whole already (trailing text fails `from_slice`), so no `end` check is left.
+            return serde_path_to_error::deserialize(json).map_err(|again| invalid_field(again.path(), again.inner()));
+        }
+        Err(err) => {
+            let inner = err.into_inner();
+            return Err(ApiError::bad_request(
                 ProblemCode::MalformedJson,
                 format!("the body is not valid JSON: {inner}"),
                 None,
-            ),
+            ));
         }
-    })?;
+    };
     de.end().map_err(|e| {
         ApiError::bad_request(
             ProblemCode::MalformedJson,
@@ -65,9 +78,49 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
-/// Parses an optional JSON body: none (or only whitespace) reads as `T::default()`.
+/// The 422 naming the field a value of the wrong type was found at.
+fn invalid_field(path: &serde_path_to_error::Path, error: &serde_json::Error) -> ApiError {
+    let message = plain(&error.to_string());
+    ApiError::invalid(vec![crate::domain::FieldError::new(path.to_string(), message)])
+}
+
+/// Rewrites every whole-number float in `json` (`30.0`) as an integer, where one holds it;
+/// true if any was rewritten.
+fn whole_numbers_as_integers(json: &mut serde_json::Value) -> bool {
+    use serde_json::Value;
+    match json {
+        Value::Number(n) if n.is_f64() => {
+            // Within ±2^53 every integer is exact as a float (and the cast cannot truncate).
+            // serde_json reads a float to within one unit in the last place, so `2201963501581525.0`
+            // may come back a quarter off: a float that close to an integer is that integer.
+            const EXACT: f64 = 9_007_199_254_740_992.0;
+            let Some(f) = n
+                .as_f64()
+                .map(f64::round)
+                .filter(|r| r.abs() <= EXACT && n.as_f64().is_some_and(|f| (f - r).abs() <= r.abs() * f64::EPSILON))
+            else {
+                return false;
+            };
+            let whole = f as i64;
+            *json = Value::from(whole);
+            true
+        }
+        // Every item is visited (no short cut at the first rewritten one).
+        Value::Array(items) => items
+            .iter_mut()
+            .map(whole_numbers_as_integers)
+            .fold(false, |any, rewritten| any | rewritten),
+        Value::Object(fields) => fields
+            .values_mut()
+            .map(whole_numbers_as_integers)
+            .fold(false, |any, rewritten| any | rewritten),
+        _ => false,
+    }
+}
+
+/// Parses an optional JSON body: none (only whitespace) or `null` reads as `T::default()`.
 pub fn parse_optional_json<T: DeserializeOwned + Default>(bytes: &[u8]) -> Result<T, ApiError> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
+    if bytes.trim_ascii().is_empty() || bytes.trim_ascii() == b"null" {
         Ok(T::default())
     } else {
         parse_json(bytes)
@@ -207,6 +260,22 @@ mod tests {
     fn an_unknown_field_is_named() {
         let err = parse_json::<Input>(br#"{"capcity": 3}"#).unwrap_err();
         assert_eq!(err.problem().errors[0].field, "capcity");
+    }
+
+    #[test]
+    fn a_whole_number_written_with_a_fraction_is_read_as_an_integer() {
+        let input = parse_json::<Input>(br#"{"capacity": 30.0}"#).unwrap();
+        assert_eq!(input.capacity, Some(30));
+        let large = parse_json::<Input>(br#"{"capacity": 2201963501581525.0}"#).unwrap();
+        assert_eq!(large.capacity, Some(2_201_963_501_581_525));
+        let err = parse_json::<Input>(br#"{"capacity": 30.5}"#).unwrap_err();
+        assert_eq!(err.problem().errors[0].field, "capacity");
+    }
+
+    #[test]
+    fn an_optional_body_may_be_null() {
+        let input = parse_optional_json::<Option<Input>>(b" null ").unwrap();
+        assert!(input.is_none());
     }
 
     #[test]

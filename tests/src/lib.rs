@@ -369,6 +369,17 @@ impl TestApp {
         reply.json()
     }
 
+    /// Fills the app's database with the demo network (what `convene-api demo` makes: 24 schools
+    /// and their people, a conference, SLP sessions, a triad cohort with its visits, last term's
+    /// conference with its register, a survey with answers, and reflections), through the same
+    /// domain functions as the API.
+    pub async fn load_demo(&self) -> convene_api::demo::Demo {
+        let site = convene_api::startup::feed_site(&self.settings, &self.address);
+        convene_api::demo::fill(&self.db, &site, chrono::Utc::now().date_naive())
+            .await
+            .expect("the demo fills the new database")
+    }
+
     /// Adds a session to an event and returns it.
     pub async fn create_session(&self, event_id: &Value, body: Value) -> Value {
         let reply = self.post(&format!("/v1/events/{event_id}/sessions"), &body).await;

@@ -24,7 +24,7 @@ use super::idempotency::{self, IdempotentRequest, StoredResponse};
 use super::keys;
 use super::outbox::{self, Kind};
 use super::page::{Page, PageRequest, fetch_page};
-use super::{DomainError, DomainResult, FieldError, Validator, in_write_txn, unknown_reference};
+use super::{DomainError, DomainResult, FieldError, Validator, contract, in_write_txn, unknown_reference};
 use crate::db::for_update;
 use crate::time::{TimeZoneName, format_local, format_utc};
 
@@ -32,13 +32,17 @@ use crate::time::{TimeZoneName, format_local, format_utc};
 const ACTIVE: [&str; 2] = ["confirmed", "waitlisted"];
 /// Bookings that hold a seat (attendance keeps the seat).
 const SEATED: [&str; 3] = ["confirmed", "attended", "no_show"];
+/// Every state a booking may be in.
+pub const STATUSES: &[&str] = &["confirmed", "waitlisted", "cancelled", "attended", "no_show"];
+/// The states attendance marks a booking with.
+pub const ATTENDANCE: &[&str] = &["attended", "no_show"];
 
 /// A request to book a session.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BookingInput {
-    /// Who is booking.
-    #[schema(example = 1)]
+    /// Who is booking: a participant who exists and was not erased.
+    #[schema(value_type = i64, example = 1)]
     pub participant_id: Option<i64>,
 }
 
@@ -52,6 +56,7 @@ pub struct Booking {
     /// Who booked.
     pub participant_id: i64,
     /// `confirmed`, `waitlisted`, `cancelled`, `attended` or `no_show`.
+    #[schema(value_type = contract::BookingStatus)]
     pub status: String,
     /// Place on the waitlist (1 is next), while waitlisted.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -60,8 +65,10 @@ pub struct Booking {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waitlist_reason: Option<String>,
     /// When it was made (UTC).
+    #[schema(value_type = contract::Instant)]
     pub created_at: String,
     /// When it last changed (UTC).
+    #[schema(value_type = contract::Instant)]
     pub updated_at: String,
 }
 
@@ -105,10 +112,13 @@ pub enum Booked {
 #[serde(deny_unknown_fields)]
 pub struct BookingFilter {
     /// Only bookings in this state.
+    #[param(value_type = Option<contract::BookingStatus>)]
     pub status: Option<String>,
-    /// How many to return (default 50, at most 500).
+    /// How many to return (default 50; more than 500 gives 500).
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
+    #[param(value_type = Option<contract::Cursor>)]
     pub cursor: Option<String>,
 }
 
@@ -116,8 +126,8 @@ pub struct BookingFilter {
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AttendanceInput {
-    /// `attended` or `no_show`.
-    #[schema(example = "attended")]
+    /// `attended` or `no_show` (required).
+    #[schema(value_type = contract::AttendanceStatus, example = "attended")]
     pub status: Option<String>,
 }
 
@@ -125,9 +135,11 @@ pub struct AttendanceInput {
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AttendanceMark {
-    /// Whose attendance.
+    /// Whose attendance: a participant with a confirmed booking for the session (required).
+    #[schema(value_type = i64)]
     pub participant_id: Option<i64>,
-    /// `attended` or `no_show`.
+    /// `attended` or `no_show` (required).
+    #[schema(value_type = contract::AttendanceStatus)]
     pub status: Option<String>,
 }
 
@@ -135,7 +147,8 @@ pub struct AttendanceMark {
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AttendanceSheet {
-    /// The marks.
+    /// The marks (at least one).
+    #[schema(value_type = Vec<AttendanceMark>, min_items = 1)]
     pub marks: Option<Vec<AttendanceMark>>,
 }
 
@@ -944,13 +957,11 @@ pub async fn list_for_session<C: ConnectionTrait>(
 ) -> DomainResult<Page<Booking>> {
     super::session::find(db, session_id).await?;
     let mut v = Validator::new();
-    let status = filter.status.as_deref().filter(|s| !s.is_empty()).and_then(|s| {
-        v.one_of(
-            "status",
-            Some(s.to_owned()),
-            &["confirmed", "waitlisted", "cancelled", "attended", "no_show"],
-        )
-    });
+    let status = filter
+        .status
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .and_then(|s| v.one_of("status", Some(s.to_owned()), STATUSES));
     v.finish()?;
     let mut query = booking::Entity::find().filter(booking::Column::SessionId.eq(session_id));
     if let Some(status) = status {
@@ -974,7 +985,7 @@ pub async fn list_for_session<C: ConnectionTrait>(
 }
 
 fn attendance_status(v: &mut Validator, field: &str, status: Option<String>) -> &'static str {
-    v.one_of(field, status, &["attended", "no_show"]).unwrap_or("attended")
+    v.one_of(field, status, ATTENDANCE).unwrap_or("attended")
 }
 
 /// Marks whether someone came, once the session has started. Only seated bookings are marked.

@@ -11,7 +11,8 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{DomainError, DomainResult, Validator, in_write_txn, school};
+use super::validate::LONG_LINE_MAX;
+use super::{DomainError, DomainResult, Validator, contract, in_write_txn, school};
 use crate::term_dates::{ClosedDays, Skipped};
 use crate::time::format_utc;
 
@@ -25,16 +26,18 @@ pub const MAX_PER_IMPORT: usize = 1000;
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClosureInput {
-    /// The first closed day, `YYYY-MM-DD`.
-    #[schema(example = "2026-12-21")]
+    /// The first closed day, `YYYY-MM-DD` (required).
+    #[schema(value_type = contract::CalendarDate, example = "2026-12-21")]
     pub start_date: Option<String>,
-    /// The last closed day (inclusive); the start date when left out.
-    #[schema(example = "2027-01-01")]
+    /// The last closed day (inclusive); the start date when left out. Not before `start_date`,
+    /// and at most 366 days after it.
+    #[schema(value_type = Option<contract::CalendarDate>, example = "2027-01-01")]
     pub end_date: Option<String>,
     /// `holiday`, `inset`, `closure` (the default) or `blackout` (open, but not for visits).
-    #[schema(example = "holiday")]
+    #[schema(value_type = Option<contract::ClosureKind>, example = "holiday")]
     pub kind: Option<String>,
     /// What the days are, e.g. `Christmas holiday`.
+    #[schema(value_type = Option<contract::LongLine>)]
     pub summary: Option<String>,
 }
 
@@ -42,7 +45,8 @@ pub struct ClosureInput {
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClosuresInput {
-    /// The closed ranges.
+    /// The closed ranges (at most 1,000).
+    #[schema(max_items = 1000)]
     pub closures: Vec<ClosureInput>,
 }
 
@@ -60,6 +64,7 @@ pub struct Closure {
     #[schema(example = "2027-01-01")]
     pub end_date: String,
     /// `holiday`, `inset`, `closure` or `blackout`.
+    #[schema(value_type = contract::ClosureKind)]
     pub kind: String,
     /// What the days are.
     pub summary: Option<String>,
@@ -124,10 +129,13 @@ pub struct ImportResult {
 #[serde(deny_unknown_fields)]
 pub struct ClosureQuery {
     /// On import: remove the school's earlier closures first (a re-issued term-dates file).
+    #[param(ignore = true)]
     pub replace: Option<bool>,
     /// On list: only closures ending on or after this day.
+    #[param(value_type = Option<contract::CalendarDate>)]
     pub from: Option<String>,
     /// On list: only closures starting on or before this day.
+    #[param(value_type = Option<contract::CalendarDate>)]
     pub to: Option<String>,
 }
 
@@ -187,7 +195,7 @@ pub fn check(input: ClosuresInput) -> DomainResult<Vec<NewClosure>> {
             None => Some("closure"),
             some => v.one_of(&field("kind"), some, KINDS),
         };
-        let summary = v.optional_line(&field("summary"), c.summary, 500);
+        let summary = v.optional_line(&field("summary"), c.summary, LONG_LINE_MAX);
         if let (Some(s), Some(e)) = (start, end) {
             if e < s {
                 v.fail(field("end_date"), "must not be before start_date");

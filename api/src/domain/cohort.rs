@@ -24,6 +24,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::contract::{self, CalendarDate, LocalTime, Name, Role, ShortLine, TimeZone, Weekday};
 use super::event::EventInput;
 use super::page::{Page, PageRequest, fetch_page};
 use super::session::SessionInput;
@@ -46,6 +47,19 @@ pub const MAX_SOLVE_TIME: Duration = Duration::from_secs(30);
 pub const MAX_WINDOW_DAYS: i64 = 731;
 /// The time a solver gets when the request names none.
 pub const DEFAULT_SOLVE_TIME: Duration = Duration::from_secs(5);
+/// The fewest and most days between two visits of one triad.
+pub const DAYS_BETWEEN_VISITS: std::ops::RangeInclusive<i64> = 0..=120;
+/// The fewest and most visits a facilitator may make in a week.
+pub const VISITS_PER_WEEK: std::ops::RangeInclusive<i64> = 1..=25;
+
+contract::create_body!(
+    /// A cohort as sent to create one, `name`, `school_ids` and `window` required.
+    NewCohort => CohortInput, &["name", "school_ids", "window"],
+    "A new cohort. Rules between fields: every school of `options.pinned` and `options.forbidden_pairs` is one \
+of `school_ids`; `window.end` is not before `window.start` and at most 731 days after it; `visit_times.end` is \
+after `visit_times.start`; each facilitator is named once. `school_ids`, `programme_id` and facilitators' \
+`participant_id` name rows that exist."
+);
 
 /// A cohort's forming rules, naming schools by id.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -54,13 +68,13 @@ pub struct CohortOptions {
     /// Whether a triad may mix phases (default false).
     #[serde(default)]
     pub allow_mixed_phase: bool,
-    /// Sets of school ids that must share a triad (two to four schools each).
+    /// Sets of school ids that must share a triad (two to four schools each, of the cohort's).
     #[serde(default)]
-    #[schema(example = json!([[1, 7]]))]
+    #[schema(value_type = Vec<contract::Pin>, example = json!([[1, 7]]))]
     pub pinned: Vec<Vec<i64>>,
-    /// Pairs of school ids that must not share a triad.
+    /// Pairs of school ids (two different schools of the cohort's) that must not share a triad.
     #[serde(default)]
-    #[schema(example = json!([[2, 9]]))]
+    #[schema(value_type = Vec<contract::SchoolPair>, example = json!([[2, 9]]))]
     pub forbidden_pairs: Vec<[i64; 2]>,
 }
 
@@ -69,18 +83,18 @@ pub struct CohortOptions {
 #[serde(deny_unknown_fields)]
 pub struct CohortWindow {
     /// The first day a visit may fall on.
-    #[schema(value_type = String, format = Date, example = "2027-01-11")]
+    #[schema(value_type = CalendarDate, example = "2027-01-11")]
     pub start: NaiveDate,
-    /// The last day a visit may fall on.
-    #[schema(value_type = String, format = Date, example = "2027-03-26")]
+    /// The last day a visit may fall on: not before `start`, at most 731 days after it.
+    #[schema(value_type = CalendarDate, example = "2027-03-26")]
     pub end: NaiveDate,
-    /// The weekdays visits may fall on (`mon`..`sun`; default Monday to Friday).
+    /// The weekdays visits may fall on (`mon`..`sun`; default Monday to Friday; at least one).
     #[serde(default)]
-    #[schema(example = json!(["mon", "tue", "wed", "thu", "fri"]))]
+    #[schema(value_type = Option<Vec<Weekday>>, min_items = 1, example = json!(["mon", "tue", "wed", "thu", "fri"]))]
     pub weekdays: Option<Vec<String>>,
-    /// The fewest days between two visits of one triad (default 7).
+    /// The fewest days between two visits of one triad (default 7; 0 to 120).
     #[serde(default)]
-    #[schema(example = 7)]
+    #[schema(value_type = Option<contract::DaysBetweenVisits>, example = 7)]
     pub min_days_between_visits: Option<i64>,
 }
 
@@ -89,13 +103,13 @@ pub struct CohortWindow {
 #[serde(deny_unknown_fields)]
 pub struct VisitTimes {
     /// The IANA zone (default `Europe/London`).
-    #[schema(example = "Europe/London")]
+    #[schema(value_type = Option<TimeZone>, example = "Europe/London")]
     pub time_zone: Option<String>,
     /// When a visit starts, `HH:MM` local (default `09:00`).
-    #[schema(example = "09:00")]
+    #[schema(value_type = Option<LocalTime>, example = "09:00")]
     pub start: Option<String>,
-    /// When a visit ends, `HH:MM` local (default `15:30`).
-    #[schema(example = "15:30")]
+    /// When a visit ends, `HH:MM` local (default `15:30`), after `start`.
+    #[schema(value_type = Option<LocalTime>, example = "15:30")]
     pub end: Option<String>,
 }
 
@@ -103,19 +117,20 @@ pub struct VisitTimes {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CohortFacilitator {
-    /// The facilitator (a participant).
+    /// The facilitator (a participant who exists and was not erased, named once).
     #[schema(example = 12)]
     pub participant_id: i64,
     /// The days they are available (`null` or absent for any day).
     #[serde(default)]
-    #[schema(value_type = Option<Vec<String>>, example = json!(["2027-01-12", "2027-01-19"]))]
+    #[schema(value_type = Option<Vec<CalendarDate>>, example = json!(["2027-01-12", "2027-01-19"]))]
     pub available: Option<Vec<NaiveDate>>,
-    /// The most visits they make in one week, Monday to Sunday (default 3).
+    /// The most visits they make in one week, Monday to Sunday (default 3; 1 to 25).
     #[serde(default)]
-    #[schema(example = 3)]
+    #[schema(value_type = Option<contract::VisitsPerWeek>, example = 3)]
     pub max_visits_per_week: Option<i64>,
     /// Local authorities whose schools they must not facilitate.
     #[serde(default)]
+    #[schema(value_type = Vec<ShortLine>)]
     pub excluded_local_authorities: Vec<String>,
 }
 
@@ -124,12 +139,12 @@ pub struct CohortFacilitator {
 #[serde(deny_unknown_fields)]
 pub struct CohortInput {
     /// The cohort's name.
-    #[schema(example = "Growing the Top 2027: London primaries")]
+    #[schema(value_type = Option<Name>, example = "Growing the Top 2027: London primaries")]
     pub name: Option<String>,
     /// The programme it belongs to; its visits' events join it.
     pub programme_id: Option<i64>,
-    /// The schools to form into triads.
-    #[schema(example = json!([1, 2, 3, 4, 5, 6]))]
+    /// The schools to form into triads: each once, 1 to 2,000 of them.
+    #[schema(value_type = Option<contract::CohortSchools>, example = json!([1, 2, 3, 4, 5, 6]))]
     pub school_ids: Option<Vec<i64>>,
     /// Forming rules: mixed phases, pins, forbidden pairs.
     #[serde(default)]
@@ -139,7 +154,8 @@ pub struct CohortInput {
     /// The time of day visits run.
     #[serde(default)]
     pub visit_times: VisitTimes,
-    /// The roles at member schools booked onto visits (default `head`, `senior_leader`).
+    /// The roles at member schools booked onto visits (default `head`, `senior_leader`; at least one).
+    #[schema(value_type = Option<Vec<Role>>, min_items = 1)]
     pub attendee_roles: Option<Vec<String>>,
     /// Who facilitates the visits.
     #[serde(default)]
@@ -182,9 +198,11 @@ pub struct Cohort {
 pub struct CohortFilter {
     /// Only cohorts of this programme.
     pub programme_id: Option<i64>,
-    /// How many to return (default 50, at most 500).
+    /// How many to return (default 50; more than 500 gives 500).
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
+    #[param(value_type = Option<contract::Cursor>)]
     pub cursor: Option<String>,
 }
 
@@ -283,7 +301,8 @@ pub struct TriadEdit {
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TriadsInput {
-    /// Every triad; together they hold each of the cohort's schools exactly once.
+    /// Every triad (at least one); together they hold each of the cohort's schools exactly once.
+    #[schema(min_items = 1)]
     pub triads: Vec<TriadEdit>,
 }
 
@@ -328,7 +347,7 @@ pub struct Schedule {
     /// The cohort.
     pub cohort_id: i64,
     /// The soft goals' penalties (lower is better): spread, facilitator changes, workload.
-    #[schema(value_type = Object)]
+    #[schema(value_type = contract::Penalties)]
     pub penalties: scheduling::Penalties,
     /// The visits, each a published `triad_visit` event.
     pub visits: Vec<Visit>,
@@ -547,7 +566,7 @@ pub async fn create(db: &DatabaseConnection, input: CohortInput) -> DomainResult
             let min_days = v.int_in(
                 "window.min_days_between_visits",
                 w.min_days_between_visits.unwrap_or(7),
-                0..=120,
+                DAYS_BETWEEN_VISITS,
             );
             (w.start, w.end, weekdays, min_days)
         }
@@ -590,7 +609,7 @@ pub async fn create(db: &DatabaseConnection, input: CohortInput) -> DomainResult
         v.int_in(
             "facilitators.max_visits_per_week",
             f.max_visits_per_week.unwrap_or(3),
-            1..=25,
+            VISITS_PER_WEEK,
         );
     }
     v.finish()?;

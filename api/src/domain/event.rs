@@ -13,8 +13,12 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::contract::{
+    self, Cursor, DateOrInstant, Description, EventKind, EventStatus, LongLine, Name, NewEventStatus, SearchText,
+    ShortLine, TimeZone, WebAddress,
+};
 use super::page::{Page, PageRequest, fetch_page};
-use super::validate::{NAME_MAX, TEXT_MAX, nullable};
+use super::validate::{LONG_LINE_MAX, NAME_MAX, SHORT_LINE_MAX, TEXT_MAX, nullable};
 use super::{DomainError, DomainResult, FieldError, Validator, in_write_txn, text_search, unknown_reference};
 use crate::db::for_update;
 use crate::time::{TimeInput, TimeZoneName, format_utc};
@@ -24,8 +28,22 @@ pub const KINDS: &[&str] = &["conference", "slp_session", "triad_visit"];
 /// The kind of event only organisers and the people it is for see: a triad's visit (see
 /// [`super::cohort::visits_inviting`]); the public never sees it, by id, list or feed.
 pub const PRIVATE_KIND: &str = "triad_visit";
-/// An event's states.
+/// An event's states: the first two are those a new event may have.
 pub const STATUSES: &[&str] = &["draft", "published", "cancelled"];
+/// The longest online join link.
+pub const ONLINE_URL_MAX: usize = 2000;
+/// The fields a new event must have (a `PATCH` may leave any out).
+pub const REQUIRED_ON_CREATE: &[&str] = &["kind", "title", "time_zone"];
+
+contract::create_body!(
+    /// An event as sent to create one: the fields of [`EventInput`], those of
+    /// [`REQUIRED_ON_CREATE`] required, and a status of `draft` or `published`.
+    NewEvent => EventInput, REQUIRED_ON_CREATE,
+    "A new event: `kind`, `title` and `time_zone` are required. A `slp_session` is published only with a \
+`host_school_id` whose accredited practice includes its `topic` (else `host_not_accredited`); `programme_id` \
+and `host_school_id` name rows that exist.",
+    with status = NewEventStatus
+);
 
 /// Who is looking: the public (and participants) never see drafts or join links.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,41 +60,43 @@ pub enum Audience {
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventInput {
-    /// One of `conference`, `slp_session`, `triad_visit`.
-    #[schema(example = "conference")]
+    /// The kind of event.
+    #[schema(value_type = Option<EventKind>, example = "conference")]
     pub kind: Option<String>,
     /// The event's title.
-    #[schema(example = "Summer conference: closing the disadvantage gap")]
+    #[schema(value_type = Option<Name>, example = "Summer conference: closing the disadvantage gap")]
     pub title: Option<String>,
-    /// The IANA zone its sessions' local times are read and shown in.
-    #[schema(example = "Europe/London")]
+    /// The IANA zone its sessions' local times are read and shown in (fixed once it has sessions:
+    /// `event_has_sessions`).
+    #[schema(value_type = Option<TimeZone>, example = "Europe/London")]
     pub time_zone: Option<String>,
     /// What it is about.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<Description>)]
     pub description: Option<Option<String>>,
     /// Where it happens, for in-person events.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>, example = "Northfield Primary School, Hall 2")]
+    #[schema(value_type = Option<LongLine>, example = "Northfield Primary School, Hall 2")]
     pub venue: Option<Option<String>>,
     /// The online join link (an http or https URL), shown only to people with a confirmed booking.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>, example = "https://meet.example.org/slp-reading")]
+    #[schema(value_type = Option<WebAddress>, example = "https://meet.example.org/slp-reading")]
     pub online_url: Option<Option<String>>,
-    /// The programme it belongs to.
+    /// The programme it belongs to (one that exists).
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<i64>)]
     pub programme_id: Option<Option<i64>>,
-    /// The school that hosts it (the accredited school leading an SLP session).
+    /// The school that hosts it (one that exists; the accredited school leading an SLP session).
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<i64>)]
     pub host_school_id: Option<Option<i64>>,
     /// Its topic, e.g. `reading`.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>, example = "reading")]
+    #[schema(value_type = Option<ShortLine>, example = "reading")]
     pub topic: Option<Option<String>>,
-    /// `draft` (the default on create), `published` or `cancelled`.
-    #[schema(example = "published")]
+    /// `draft` (the default on create), `published` or `cancelled`: draft → published →
+    /// cancelled, or draft → cancelled (`invalid_status_change` otherwise; a cancelled event is final).
+    #[schema(value_type = Option<EventStatus>, example = "published")]
     pub status: Option<String>,
 }
 
@@ -88,6 +108,7 @@ pub struct Event {
     /// The programme it belongs to.
     pub programme_id: Option<i64>,
     /// `conference`, `slp_session` or `triad_visit`.
+    #[schema(value_type = EventKind)]
     pub kind: String,
     /// Its title.
     pub title: String,
@@ -101,8 +122,10 @@ pub struct Event {
     /// Whether it has an online join link (so the public can tell it is online).
     pub online: bool,
     /// The IANA zone of its sessions.
+    #[schema(value_type = TimeZone)]
     pub time_zone: String,
     /// `draft`, `published` or `cancelled`.
+    #[schema(value_type = EventStatus)]
     pub status: String,
     /// The hosting school.
     pub host_school_id: Option<i64>,
@@ -111,8 +134,10 @@ pub struct Event {
     /// Bumped whenever it changes in a way calendars must see.
     pub revision: i32,
     /// When it was created (UTC).
+    #[schema(value_type = contract::Instant)]
     pub created_at: String,
     /// When it was last changed (UTC).
+    #[schema(value_type = contract::Instant)]
     pub updated_at: String,
 }
 
@@ -122,22 +147,30 @@ pub struct Event {
 #[serde(deny_unknown_fields)]
 pub struct EventFilter {
     /// `draft`, `published` or `cancelled`; without a key only `published` may be asked for (and is the default).
+    #[param(value_type = Option<EventStatus>)]
     pub status: Option<String>,
     /// Only events of this kind.
+    #[param(value_type = Option<EventKind>)]
     pub kind: Option<String>,
     /// Only events of this programme.
     pub programme_id: Option<i64>,
     /// Only events on this topic.
+    #[param(value_type = Option<SearchText>)]
     pub topic: Option<String>,
     /// Only events with a session ending at or after this instant or date (`2027-06-01`).
+    #[param(value_type = Option<DateOrInstant>)]
     pub from: Option<String>,
     /// Only events with a session starting at or before this instant or date.
+    #[param(value_type = Option<DateOrInstant>)]
     pub to: Option<String>,
     /// Text to find in the title.
+    #[param(value_type = Option<SearchText>)]
     pub q: Option<String>,
-    /// How many to return (default 50, at most 500).
+    /// How many to return (default 50; more than 500 gives 500).
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
+    #[param(value_type = Option<Cursor>)]
     pub cursor: Option<String>,
 }
 
@@ -351,11 +384,15 @@ fn parse(input: EventInput, existing: Option<&event::Model>) -> Result<EventFiel
         given_or(input.description, existing.map(|e| &e.description)),
         TEXT_MAX,
     );
-    let venue = v.optional_line("venue", given_or(input.venue, existing.map(|e| &e.venue)), 500);
+    let venue = v.optional_line(
+        "venue",
+        given_or(input.venue, existing.map(|e| &e.venue)),
+        LONG_LINE_MAX,
+    );
     let online_url = v.optional_line(
         "online_url",
         given_or(input.online_url, existing.map(|e| &e.online_url)),
-        2000,
+        ONLINE_URL_MAX,
     );
     if let Some(url) = &online_url {
         let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
@@ -363,7 +400,11 @@ fn parse(input: EventInput, existing: Option<&event::Model>) -> Result<EventFiel
             v.fail("online_url", "must be a web address starting with https://");
         }
     }
-    let topic = v.optional_line("topic", given_or(input.topic, existing.map(|e| &e.topic)), 100);
+    let topic = v.optional_line(
+        "topic",
+        given_or(input.topic, existing.map(|e| &e.topic)),
+        SHORT_LINE_MAX,
+    );
     let status = v.one_of(
         "status",
         input
@@ -619,4 +660,16 @@ pub async fn delete(db: &DatabaseConnection, id: i64) -> DomainResult<()> {
         Ok(())
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_create_body_requires_exactly_the_fields_the_parser_requires() {
+        let errors = parse(Default::default(), None).err().unwrap();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, REQUIRED_ON_CREATE);
+    }
 }

@@ -11,6 +11,9 @@ use sha2::{Digest, Sha256};
 
 use super::{DomainError, DomainResult};
 
+/// The longest key.
+pub const KEY_MAX: usize = 255;
+
 /// How long a key's answer is kept.
 pub const KEEP_FOR: Duration = Duration::hours(24);
 
@@ -29,7 +32,7 @@ impl IdempotentRequest {
     /// Checks the client's key (1 to 255 visible characters) and hashes the request.
     pub fn new(api_key_id: i64, key: &str, request: &str) -> DomainResult<Self> {
         let key = key.trim();
-        if key.is_empty() || key.len() > 255 || !key.chars().all(|c| c.is_ascii_graphic()) {
+        if key.is_empty() || key.len() > KEY_MAX || !key.chars().all(|c| c.is_ascii_graphic()) {
             return Err(DomainError::Invalid(vec![super::FieldError::new(
                 "Idempotency-Key",
                 "must be 1 to 255 visible ASCII characters",

@@ -34,10 +34,10 @@ const RESEND_AFTER_SECONDS: i64 = 60;
 #[serde(deny_unknown_fields)]
 pub struct LinkRequest {
     /// The Discord user's id (a snowflake, digits only).
-    #[schema(example = "80351110224678912")]
+    #[schema(value_type = super::contract::DiscordId, example = "80351110224678912")]
     pub discord_id: Option<String>,
     /// The email address the participant is known by in Convene.
-    #[schema(example = "ann.jones@northfield.sch.uk")]
+    #[schema(value_type = super::contract::Email, example = "ann.jones@northfield.sch.uk")]
     pub email: Option<String>,
 }
 
@@ -56,10 +56,10 @@ pub struct LinkRequested {
 #[serde(deny_unknown_fields)]
 pub struct VerifyRequest {
     /// The Discord user's id, as given to `/v1/bot/link`.
-    #[schema(example = "80351110224678912")]
+    #[schema(value_type = super::contract::DiscordId, example = "80351110224678912")]
     pub discord_id: Option<String>,
-    /// The six-digit code from the email.
-    #[schema(example = "042917")]
+    /// The six-digit code from the email (the one sent: else `code_incorrect`).
+    #[schema(value_type = super::contract::LinkCode, example = "042917")]
     pub code: Option<String>,
 }
 

@@ -91,22 +91,32 @@ pub struct MyBooking {
     pub session: SessionSummary,
 }
 
+/// The kinds of event whose sessions participants book themselves (triad visits are booked for them).
+pub const OPEN_KINDS: &[&str] = &["conference", "slp_session"];
+/// Which of their bookings a participant lists.
+pub const WHEN: &[&str] = &["upcoming", "past"];
+
 /// Filters for the sessions open to the participant.
 #[derive(Clone, Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct OpenSessionFilter {
     /// Only sessions of events of this kind (`conference` or `slp_session`).
+    #[param(value_type = Option<super::contract::OpenEventKind>)]
     pub kind: Option<String>,
     /// Only sessions of events on this topic.
+    #[param(value_type = Option<super::contract::SearchText>)]
     pub topic: Option<String>,
     /// Only sessions of this event.
     pub event_id: Option<i64>,
     /// Text to find in the event's title or the session's label.
+    #[param(value_type = Option<super::contract::SearchText>)]
     pub q: Option<String>,
-    /// How many to return (default 50, at most 500).
+    /// How many to return (default 50; more than 500 gives 500).
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
+    #[param(value_type = Option<super::contract::Cursor>)]
     pub cursor: Option<String>,
 }
 
@@ -117,10 +127,13 @@ pub struct OpenSessionFilter {
 pub struct MyBookingFilter {
     /// `upcoming` (the default: confirmed and waitlisted bookings of sessions not yet over,
     /// soonest first) or `past` (sessions over that they held a seat for, latest first).
+    #[param(value_type = Option<super::contract::When>)]
     pub when: Option<String>,
-    /// How many to return (default 50, at most 500).
+    /// How many to return (default 50; more than 500 gives 500).
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
+    #[param(value_type = Option<super::contract::Cursor>)]
     pub cursor: Option<String>,
 }
 
@@ -146,22 +159,23 @@ pub struct Preferences {
 #[serde(deny_unknown_fields)]
 pub struct PreferencesInput {
     /// An IANA time zone.
-    #[schema(example = "Europe/London")]
+    #[schema(value_type = Option<super::contract::TimeZone>, example = "Europe/London")]
     pub time_zone: Option<String>,
     /// Whether to hear by email.
     pub notify_email: Option<bool>,
     /// Whether to hear by Discord DM.
     pub notify_discord: Option<bool>,
     /// Minutes before a session to be reminded, e.g. `[1440, 60]`; `[]` for none.
-    #[schema(example = json!([1440, 60]))]
+    #[schema(value_type = Option<super::contract::Reminders>, example = json!([1440, 60]))]
     pub reminder_offsets_minutes: Option<Vec<i64>>,
-    /// Start of quiet hours, local `HH:MM`; `null` for none.
+    /// Start of quiet hours, local `HH:MM`; `null` for none. Quiet hours have a start and an
+    /// end, or neither, and the two differ.
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>, example = "21:00")]
+    #[schema(value_type = Option<super::contract::LocalTime>, example = "21:00")]
     pub quiet_hours_start: Option<Option<String>>,
     /// End of quiet hours, local `HH:MM`; `null` for none.
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>, example = "07:00")]
+    #[schema(value_type = Option<super::contract::LocalTime>, example = "07:00")]
     pub quiet_hours_end: Option<Option<String>>,
 }
 
@@ -169,8 +183,8 @@ pub struct PreferencesInput {
 #[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MyBookingInput {
-    /// The session to book.
-    #[schema(example = 12)]
+    /// The session to book (required).
+    #[schema(value_type = i64, example = 12)]
     pub session_id: Option<i64>,
 }
 
@@ -267,7 +281,7 @@ pub async fn open_sessions<C: ConnectionTrait>(
         .kind
         .as_deref()
         .filter(|k| !k.is_empty())
-        .and_then(|k| v.one_of("kind", Some(k.to_owned()), &["conference", "slp_session"]));
+        .and_then(|k| v.one_of("kind", Some(k.to_owned()), OPEN_KINDS));
     v.finish()?;
     let now = Utc::now();
     let mut select = session::Entity::find()
@@ -356,7 +370,7 @@ pub async fn bookings<C: ConnectionTrait>(
                     .filter(|w| !w.is_empty())
                     .unwrap_or_else(|| "upcoming".into()),
             ),
-            &["upcoming", "past"],
+            WHEN,
         )
         .unwrap_or("upcoming");
     v.finish()?;

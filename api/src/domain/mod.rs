@@ -4,6 +4,7 @@
 pub mod booking;
 pub mod closure;
 pub mod cohort;
+pub mod contract;
 pub mod event;
 pub mod feed;
 pub mod idempotency;

@@ -41,6 +41,8 @@ use crate::time::format_utc;
 
 /// The states of a message.
 pub const STATES: &[&str] = &["pending", "leased", "sent", "dead", "withdrawn"];
+/// The channels a message goes by.
+pub const CHANNELS: &[&str] = &["email", "discord"];
 
 /// The longest wait between tries.
 const MAX_BACKOFF: Duration = Duration::from_secs(3600);
@@ -498,16 +500,21 @@ impl From<notification::Model> for Notification {
 #[serde(deny_unknown_fields)]
 pub struct NotificationFilter {
     /// Only messages in this state (`dead` for those that could not be delivered).
+    #[param(value_type = Option<super::contract::NotificationState>)]
     pub state: Option<String>,
     /// Only `email` or `discord`.
+    #[param(value_type = Option<super::contract::Channel>)]
     pub channel: Option<String>,
     /// Only this kind.
+    #[param(value_type = Option<super::contract::NotificationKind>)]
     pub kind: Option<String>,
     /// Only messages to this participant.
     pub participant_id: Option<i64>,
-    /// How many to return (default 50, at most 500).
+    /// How many to return (default 50; more than 500 gives 500).
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
+    #[param(value_type = Option<super::contract::Cursor>)]
     pub cursor: Option<String>,
 }
 
@@ -522,7 +529,7 @@ pub async fn list<C: ConnectionTrait>(
     let channel = filter
         .channel
         .clone()
-        .and_then(|c| v.one_of("channel", Some(c), &["email", "discord"]));
+        .and_then(|c| v.one_of("channel", Some(c), CHANNELS));
     let kind = filter.kind.as_deref().and_then(|k| {
         let known = super::outbox::Kind::parse(k);
         if known.is_none() {

@@ -12,6 +12,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::contract::{self, Cursor, Email, LocalTime, Name, Reminders, Role, SearchText, TimeZone};
 use super::page::{Page, PageRequest, fetch_page};
 use super::validate::{NAME_MAX, nullable};
 use super::{DomainError, DomainResult, Validator, in_write_txn, text_search};
@@ -36,26 +37,41 @@ pub const DEFAULT_TIME_ZONE: &str = "Europe/London";
 /// What the name of an erased participant reads as.
 pub const ERASED_NAME: &str = "Erased participant";
 
+/// The fields a new participant must have (a `PATCH` may leave any out).
+pub const REQUIRED_ON_CREATE: &[&str] = &["name", "email", "role"];
+/// The shortest and longest reminder, in minutes before a session (5 minutes to 30 days).
+pub const REMINDER_MINUTES: std::ops::RangeInclusive<i64> = 5..=43_200;
+/// The most reminders a participant may have.
+pub const MAX_REMINDERS: usize = 5;
+
+contract::create_body!(
+    /// A participant as sent to create one: the fields of [`ParticipantInput`], those of
+    /// [`REQUIRED_ON_CREATE`] required.
+    NewParticipant => ParticipantInput, REQUIRED_ON_CREATE,
+    "A new participant: `name`, `email` and `role` are required. Quiet hours are given both \
+(`quiet_hours_start` and `quiet_hours_end`, different times) or neither."
+);
+
 /// A participant as sent to create or change one. On create `name`, `email` and `role` are
 /// required; on `PATCH` only the fields given are changed (`school_id: null` removes the school).
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ParticipantInput {
     /// Their name.
-    #[schema(example = "Ann Jones")]
+    #[schema(value_type = Option<Name>, example = "Ann Jones")]
     pub name: Option<String>,
-    /// Their email address (unique; stored lower-cased).
-    #[schema(example = "ann.jones@northfield.sch.uk")]
+    /// Their email address (unique, `email_taken`; stored lower-cased).
+    #[schema(value_type = Option<Email>, example = "ann.jones@northfield.sch.uk")]
     pub email: Option<String>,
-    /// Their school, if they belong to one.
+    /// Their school, if they belong to one: the id of a school that exists.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<i64>, example = 1)]
     pub school_id: Option<Option<i64>>,
-    /// One of `head`, `senior_leader`, `middle_leader`, `teacher`, `governor`, `facilitator`, `lead_reviewer`, `organiser`.
-    #[schema(example = "head")]
+    /// Their role in the network.
+    #[schema(value_type = Option<Role>, example = "head")]
     pub role: Option<String>,
     /// Their IANA time zone, used in emails and bot replies (default `Europe/London`).
-    #[schema(example = "Europe/London")]
+    #[schema(value_type = Option<TimeZone>, example = "Europe/London")]
     pub time_zone: Option<String>,
     /// Whether they hear by email (default true).
     pub notify_email: Option<bool>,
@@ -63,15 +79,16 @@ pub struct ParticipantInput {
     pub notify_discord: Option<bool>,
     /// Minutes before a session to remind them, e.g. `[1440, 60]` (the default); `[]` turns
     /// reminders off. Each between 5 and 43200 (30 days), at most five.
-    #[schema(example = json!([1440, 60]))]
+    #[schema(value_type = Option<Reminders>, example = json!([1440, 60]))]
     pub reminder_offsets_minutes: Option<Vec<i64>>,
     /// Start of their quiet hours, local `HH:MM` (reminders wait until the end); `null` for none.
+    /// Quiet hours have a start and an end, or neither, and the two differ.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>, example = "21:00")]
+    #[schema(value_type = Option<LocalTime>, example = "21:00")]
     pub quiet_hours_start: Option<Option<String>>,
-    /// End of their quiet hours, local `HH:MM`.
+    /// End of their quiet hours, local `HH:MM` (see `quiet_hours_start`).
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>, example = "07:00")]
+    #[schema(value_type = Option<LocalTime>, example = "07:00")]
     pub quiet_hours_end: Option<Option<String>>,
 }
 
@@ -87,8 +104,10 @@ pub struct Participant {
     /// Their school.
     pub school_id: Option<i64>,
     /// Their role.
+    #[schema(value_type = Role)]
     pub role: String,
     /// Their time zone.
+    #[schema(value_type = TimeZone)]
     pub time_zone: String,
     /// Whether they hear by email.
     pub notify_email: bool,
@@ -105,8 +124,10 @@ pub struct Participant {
     /// Whether their personal data was erased.
     pub erased: bool,
     /// When they were added (UTC).
+    #[schema(value_type = contract::Instant)]
     pub created_at: String,
     /// When they were last changed (UTC).
+    #[schema(value_type = contract::Instant)]
     pub updated_at: String,
 }
 
@@ -118,12 +139,16 @@ pub struct ParticipantFilter {
     /// Only participants of this school.
     pub school_id: Option<i64>,
     /// Only participants with this role.
+    #[param(value_type = Option<Role>)]
     pub role: Option<String>,
     /// Text to find in the name or email.
+    #[param(value_type = Option<SearchText>)]
     pub q: Option<String>,
-    /// How many to return (default 50, at most 500).
+    /// How many to return (default 50; more than 500 gives 500).
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
+    #[param(value_type = Option<Cursor>)]
     pub cursor: Option<String>,
 }
 
@@ -192,11 +217,11 @@ fn parse(
         .unwrap_or(false);
     let reminders = match input.reminder_offsets_minutes {
         Some(list) => {
-            if list.len() > 5 {
+            if list.len() > MAX_REMINDERS {
                 v.fail("reminder_offsets_minutes", "at most five reminders");
             }
             for (i, m) in list.iter().enumerate() {
-                if !(5..=43_200).contains(m) {
+                if !REMINDER_MINUTES.contains(m) {
                     v.fail(
                         format!("reminder_offsets_minutes[{i}]"),
                         "must be between 5 and 43200 minutes",
@@ -503,4 +528,16 @@ async fn erase_in(db: &DatabaseTransaction, id: i64) -> DomainResult<()> {
         .await?;
     super::sign_in::forget(db, id).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_create_body_requires_exactly_the_fields_the_parser_requires() {
+        let errors = parse(Default::default(), None).err().unwrap();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, REQUIRED_ON_CREATE);
+    }
 }

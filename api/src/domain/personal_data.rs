@@ -195,9 +195,10 @@ pub struct AnswerRecord {
     /// The question as asked (absent if the question was since removed).
     pub prompt: Option<String>,
     /// The question's kind.
+    #[schema(value_type = Option<super::contract::QuestionKind>)]
     pub kind: Option<String>,
-    /// The answer as given.
-    #[schema(value_type = Object)]
+    /// The answer as given: its form follows the question's kind.
+    #[schema(value_type = super::contract::Answer)]
     pub answer: Value,
 }
 

@@ -6,6 +6,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::contract::{self, Cursor, Description, Name, ProgrammeKind, ProgrammeStatus, SearchText};
 use super::page::{Page, PageRequest, fetch_page};
 use super::validate::{NAME_MAX, TEXT_MAX, nullable};
 use super::{DomainError, DomainResult, Validator, text_search};
@@ -15,22 +16,31 @@ use crate::time::format_utc;
 pub const KINDS: &[&str] = &["conference_series", "slp_programme", "triad_cohort", "other"];
 /// A programme's states: only a published programme has a public feed.
 pub const STATUSES: &[&str] = &["draft", "published", "archived"];
+/// The fields a new programme must have (a `PATCH` may leave any out).
+pub const REQUIRED_ON_CREATE: &[&str] = &["name", "kind"];
+
+contract::create_body!(
+    /// A programme as sent to create one: the fields of [`ProgrammeInput`], those of
+    /// [`REQUIRED_ON_CREATE`] required.
+    NewProgramme => ProgrammeInput, REQUIRED_ON_CREATE, "A new programme: `name` and `kind` are required."
+);
 
 /// A programme as sent to create or change one (`name` and `kind` required on create).
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProgrammeInput {
     /// The programme's name.
-    #[schema(example = "Growing the Top 2027")]
+    #[schema(value_type = Option<Name>, example = "Growing the Top 2027")]
     pub name: Option<String>,
-    /// One of `conference_series`, `slp_programme`, `triad_cohort`, `other`.
-    #[schema(example = "triad_cohort")]
+    /// The kind of programme.
+    #[schema(value_type = Option<ProgrammeKind>, example = "triad_cohort")]
     pub kind: Option<String>,
     /// What it is for (`null` clears it).
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<Description>)]
     pub description: Option<Option<String>>,
     /// `draft` (the default), `published` or `archived`.
+    #[schema(value_type = Option<ProgrammeStatus>)]
     pub status: Option<String>,
 }
 
@@ -42,14 +52,18 @@ pub struct Programme {
     /// Its name.
     pub name: String,
     /// Its kind.
+    #[schema(value_type = ProgrammeKind)]
     pub kind: String,
     /// What it is for.
     pub description: Option<String>,
     /// `draft`, `published` or `archived`.
+    #[schema(value_type = ProgrammeStatus)]
     pub status: String,
     /// When it was created (UTC).
+    #[schema(value_type = contract::Instant)]
     pub created_at: String,
     /// When it was last changed (UTC).
+    #[schema(value_type = contract::Instant)]
     pub updated_at: String,
 }
 
@@ -59,14 +73,19 @@ pub struct Programme {
 #[serde(deny_unknown_fields)]
 pub struct ProgrammeFilter {
     /// Only programmes of this kind.
+    #[param(value_type = Option<ProgrammeKind>)]
     pub kind: Option<String>,
     /// Only programmes in this state.
+    #[param(value_type = Option<ProgrammeStatus>)]
     pub status: Option<String>,
     /// Text to find in the name.
+    #[param(value_type = Option<SearchText>)]
     pub q: Option<String>,
-    /// How many to return (default 50, at most 500).
+    /// How many to return (default 50; more than 500 gives 500).
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
+    #[param(value_type = Option<Cursor>)]
     pub cursor: Option<String>,
 }
 
@@ -178,4 +197,19 @@ pub async fn delete<C: ConnectionTrait>(db: &C, id: i64) -> DomainResult<()> {
         return Err(DomainError::not_found("programme", id));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_create_body_requires_exactly_the_fields_the_parser_requires() {
+        let mut active = <programme::ActiveModel as Default>::default();
+        let Err(DomainError::Invalid(errors)) = fill(&mut active, ProgrammeInput::default(), None) else {
+            panic!("an empty programme was taken");
+        };
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, REQUIRED_ON_CREATE);
+    }
 }

@@ -9,12 +9,29 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::contract::{self, Cursor, Paragraph};
 use super::page::{Page, PageRequest, fetch_page};
 use super::{DomainError, DomainResult, Validator, unknown_reference};
 use crate::time::format_utc;
 
 /// The longest answer kept (a Discord modal's paragraph holds 4,000 characters).
 pub const TEXT_MAX: usize = 4000;
+
+/// The fields a reflection must have.
+pub const REQUIRED: &[&str] = &["what_tried", "what_changed", "evidence"];
+
+contract::create_body!(
+    /// A reflection as the participant writes it, its texts required.
+    NewReflectionText => ReflectionText, REQUIRED,
+    "A reflection: the three texts are required; `event_id` names a published event."
+);
+
+contract::create_body!(
+    /// A reflection an organiser records, its person and texts required.
+    NewReflection => ReflectionInput, &["participant_id", "what_tried", "what_changed", "evidence"],
+    "A reflection recorded for someone: `participant_id` (a participant who exists and was not erased) and the \
+three texts are required; `event_id` names a published event."
+);
 
 /// A reflection as the participant writes it.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
@@ -24,13 +41,13 @@ pub struct ReflectionText {
     #[schema(example = 3)]
     pub event_id: Option<i64>,
     /// What they tried or adapted.
-    #[schema(example = "Daily retrieval quizzes at the start of Year 8 maths lessons")]
+    #[schema(value_type = Option<Paragraph>, example = "Daily retrieval quizzes at the start of Year 8 maths lessons")]
     pub what_tried: Option<String>,
     /// What changed as a result, so far.
-    #[schema(example = "Pupils start work faster; fewer gaps in end-of-unit tests")]
+    #[schema(value_type = Option<Paragraph>, example = "Pupils start work faster; fewer gaps in end-of-unit tests")]
     pub what_changed: Option<String>,
     /// How they know: the evidence.
-    #[schema(example = "Unit test scores up from 58% to 67% on the same paper as last year")]
+    #[schema(value_type = Option<Paragraph>, example = "Unit test scores up from 58% to 67% on the same paper as last year")]
     pub evidence: Option<String>,
 }
 
@@ -44,10 +61,13 @@ pub struct ReflectionInput {
     /// The event it is about, if any (a published event).
     pub event_id: Option<i64>,
     /// What they tried or adapted.
+    #[schema(value_type = Option<Paragraph>)]
     pub what_tried: Option<String>,
     /// What changed as a result, so far.
+    #[schema(value_type = Option<Paragraph>)]
     pub what_changed: Option<String>,
     /// How they know: the evidence.
+    #[schema(value_type = Option<Paragraph>)]
     pub evidence: Option<String>,
 }
 
@@ -64,9 +84,11 @@ pub struct ReflectionFilter {
     pub school_id: Option<i64>,
     /// Only reflections by this participant.
     pub participant_id: Option<i64>,
-    /// How many to return (default 50, at most 500).
+    /// How many to return (default 50; more than 500 gives 500).
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
+    #[param(value_type = Option<Cursor>)]
     pub cursor: Option<String>,
 }
 
@@ -88,6 +110,7 @@ pub struct Reflection {
     /// The evidence.
     pub evidence: String,
     /// When it was written (UTC).
+    #[schema(value_type = contract::Instant)]
     pub created_at: String,
 }
 

@@ -7,13 +7,24 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::contract::{self, Cursor, Name, Phase, SearchText, ShortLine, Topics, Urn};
 use super::page::{Page, PageRequest, fetch_page};
-use super::validate::NAME_MAX;
+use super::validate::{NAME_MAX, SHORT_LINE_MAX};
 use super::{DomainError, DomainResult, Validator, equals_ignoring_case, text_search};
 use crate::time::format_utc;
 
 /// The phases of education a school may serve.
 pub const PHASES: &[&str] = &["primary", "secondary", "all_through", "special", "ap", "post_16"];
+/// The longest URN (letters and digits).
+pub const URN_MAX: usize = 16;
+/// The fields a new school must have (a `PATCH` may leave any out).
+pub const REQUIRED_ON_CREATE: &[&str] = &["name", "urn", "local_authority", "region", "phase"];
+
+contract::create_body!(
+    /// A school as sent to create one: the fields of [`SchoolInput`], those of
+    /// [`REQUIRED_ON_CREATE`] required.
+    NewSchool => SchoolInput, REQUIRED_ON_CREATE, "A new school: every field but the topic lists is required."
+);
 
 /// A school as sent to create or change one. On create every field but the topic lists is
 /// required; on `PATCH` only the fields given are changed.
@@ -21,25 +32,28 @@ pub const PHASES: &[&str] = &["primary", "secondary", "all_through", "special", 
 #[serde(deny_unknown_fields)]
 pub struct SchoolInput {
     /// The school's name.
-    #[schema(example = "Northfield Primary School")]
+    #[schema(value_type = Option<Name>, example = "Northfield Primary School")]
     pub name: Option<String>,
-    /// The Unique Reference Number (letters and digits, up to 16).
-    #[schema(example = "100001")]
+    /// The Unique Reference Number (letters and digits, up to 16); unique (`urn_taken`).
+    #[schema(value_type = Option<Urn>, example = "100001")]
     pub urn: Option<String>,
     /// The local authority the school belongs to; triads never pair two schools of one.
-    #[schema(example = "Camden")]
+    #[schema(value_type = Option<ShortLine>, example = "Camden")]
     pub local_authority: Option<String>,
     /// The region, e.g. `London`.
-    #[schema(example = "London")]
+    #[schema(value_type = Option<ShortLine>, example = "London")]
     pub region: Option<String>,
-    /// One of `primary`, `secondary`, `all_through`, `special`, `ap`, `post_16`.
-    #[schema(example = "primary")]
+    /// The phase of education.
+    #[schema(value_type = Option<Phase>, example = "primary")]
     pub phase: Option<String>,
     /// Topics the school is strong in.
+    #[schema(value_type = Option<Topics>)]
     pub strengths: Option<Vec<String>>,
     /// Topics the school wants to improve.
+    #[schema(value_type = Option<Topics>)]
     pub priorities: Option<Vec<String>>,
     /// Topics of practice accredited for Sharing Leading Practice sessions.
+    #[schema(value_type = Option<Topics>)]
     pub accredited_practice: Option<Vec<String>>,
 }
 
@@ -57,6 +71,7 @@ pub struct School {
     /// The region.
     pub region: String,
     /// The phase.
+    #[schema(value_type = Phase)]
     pub phase: String,
     /// Topics the school is strong in.
     pub strengths: Vec<String>,
@@ -65,8 +80,10 @@ pub struct School {
     /// Topics of accredited practice.
     pub accredited_practice: Vec<String>,
     /// When it was created (UTC).
+    #[schema(value_type = contract::Instant)]
     pub created_at: String,
     /// When it was last changed (UTC).
+    #[schema(value_type = contract::Instant)]
     pub updated_at: String,
 }
 
@@ -76,14 +93,19 @@ pub struct School {
 #[serde(deny_unknown_fields)]
 pub struct SchoolFilter {
     /// Only schools of this local authority (exact, any case).
+    #[param(value_type = Option<SearchText>)]
     pub local_authority: Option<String>,
     /// Only schools of this phase.
+    #[param(value_type = Option<Phase>)]
     pub phase: Option<String>,
     /// Text to find in the name or URN.
+    #[param(value_type = Option<SearchText>)]
     pub q: Option<String>,
-    /// How many to return (default 50, at most 500).
+    /// How many to return (default 50; more than 500 gives 500).
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
+    #[param(value_type = Option<Cursor>)]
     pub cursor: Option<String>,
 }
 
@@ -131,16 +153,20 @@ fn parse(input: SchoolInput, existing: Option<&school::Model>) -> Result<SchoolF
     let mut v = Validator::new();
     let keep = |given: Option<String>, old: Option<&String>| given.or_else(|| old.cloned());
     let name = v.required_line("name", keep(input.name, existing.map(|e| &e.name)), NAME_MAX);
-    let urn = v.required_line("urn", keep(input.urn, existing.map(|e| &e.urn)), 16);
+    let urn = v.required_line("urn", keep(input.urn, existing.map(|e| &e.urn)), URN_MAX);
     if !urn.is_empty() && !urn.chars().all(|c| c.is_ascii_alphanumeric()) {
         v.fail("urn", "must be letters and digits only");
     }
     let local_authority = v.required_line(
         "local_authority",
         keep(input.local_authority, existing.map(|e| &e.local_authority)),
-        100,
+        SHORT_LINE_MAX,
     );
-    let region = v.required_line("region", keep(input.region, existing.map(|e| &e.region)), 100);
+    let region = v.required_line(
+        "region",
+        keep(input.region, existing.map(|e| &e.region)),
+        SHORT_LINE_MAX,
+    );
     let phase = v
         .one_of("phase", keep(input.phase, existing.map(|e| &e.phase)), PHASES)
         .unwrap_or("primary");
@@ -282,4 +308,16 @@ pub async fn delete<C: ConnectionTrait>(db: &C, id: i64) -> DomainResult<()> {
         return Err(DomainError::not_found("school", id));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_create_body_requires_exactly_the_fields_the_parser_requires() {
+        let errors = parse(Default::default(), None).err().unwrap();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, REQUIRED_ON_CREATE);
+    }
 }

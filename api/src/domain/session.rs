@@ -14,6 +14,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::contract::{self, Cursor, DateTimeInput, Name, Seats, SessionStatus, TimeZone};
 use super::event::{Audience, find_visible};
 use super::page::{Page, PageRequest, fetch_page};
 use super::validate::{NAME_MAX, nullable};
@@ -23,6 +24,19 @@ use crate::time::{TimeError, TimeInput, TimeZoneName, format_local, format_utc};
 
 /// The largest capacity a session may have.
 pub const MAX_CAPACITY: i64 = 1_000_000;
+/// A session's states: the first is the one a new session has.
+pub const STATUSES: &[&str] = &["scheduled", "cancelled"];
+/// The fields a new session must have (a `PATCH` may leave any out).
+pub const REQUIRED_ON_CREATE: &[&str] = &["start", "end", "capacity"];
+
+contract::create_body!(
+    /// A session as sent to create one: the fields of [`SessionInput`], those of
+    /// [`REQUIRED_ON_CREATE`] required.
+    NewSession => SessionInput, REQUIRED_ON_CREATE,
+    "A new session: `start`, `end` and `capacity` are required; `end` is after `start`, and \
+`per_school_limit` is at most `capacity`.",
+    with status = contract::NewSessionStatus
+);
 
 /// A session as sent to create or change one. On create `start`, `end` and `capacity` are
 /// required. Times are RFC 3339 instants (`2027-06-04T08:30:00Z`) or local date-times
@@ -32,24 +46,25 @@ pub const MAX_CAPACITY: i64 = 1_000_000;
 pub struct SessionInput {
     /// A label shown after the event's title, e.g. `Workshop A: phonics`.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>, example = "Workshop A: phonics")]
+    #[schema(value_type = Option<Name>, example = "Workshop A: phonics")]
     pub label: Option<Option<String>>,
     /// When it starts: an instant with an offset, or a local time in the event's zone.
-    #[schema(example = "2027-06-04T09:30")]
+    #[schema(value_type = Option<DateTimeInput>, example = "2031-06-04T09:30")]
     pub start: Option<String>,
-    /// When it ends, after `start`.
-    #[schema(example = "2027-06-04T12:00")]
+    /// When it ends: after `start` (a rule between two fields, which the schema cannot state).
+    #[schema(value_type = Option<DateTimeInput>, example = "2031-06-04T12:00")]
     pub end: Option<String>,
     /// Seats, 1 to 1,000,000.
-    #[schema(example = 30)]
+    #[schema(value_type = Option<Seats>, example = 30)]
     pub capacity: Option<i64>,
-    /// At most this many confirmed seats for one school (`null` for no limit).
+    /// At most this many confirmed seats for one school (`null` for no limit); at most `capacity`.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<i64>, example = 2)]
+    #[schema(value_type = Option<Seats>, example = 2)]
     pub per_school_limit: Option<Option<i64>>,
     /// Whether a full session keeps a waitlist (default true).
     pub waitlist: Option<bool>,
     /// `scheduled` or `cancelled` (changing only).
+    #[schema(value_type = Option<SessionStatus>)]
     pub status: Option<String>,
 }
 
@@ -63,13 +78,13 @@ pub struct Session {
     /// Its label.
     pub label: Option<String>,
     /// When it starts, in UTC.
-    #[schema(example = "2027-06-04T08:30:00Z")]
+    #[schema(value_type = contract::Instant, example = "2027-06-04T08:30:00Z")]
     pub start: String,
     /// When it ends, in UTC.
-    #[schema(example = "2027-06-04T11:00:00Z")]
+    #[schema(value_type = contract::Instant, example = "2027-06-04T11:00:00Z")]
     pub end: String,
     /// The IANA zone of the local times (the event's).
-    #[schema(example = "Europe/London")]
+    #[schema(value_type = TimeZone, example = "Europe/London")]
     pub time_zone: String,
     /// When it starts, in its zone.
     #[schema(example = "2027-06-04T09:30:00")]
@@ -88,6 +103,7 @@ pub struct Session {
     /// Whether it keeps a waitlist.
     pub waitlist: bool,
     /// `scheduled` or `cancelled`.
+    #[schema(value_type = SessionStatus)]
     pub status: String,
     /// Bumped whenever its time, place or state changes (the calendars' `SEQUENCE`).
     pub revision: i32,
@@ -98,9 +114,11 @@ pub struct Session {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SessionFilter {
-    /// How many to return (default 50, at most 500).
+    /// How many to return (default 50; more than 500 gives 500).
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
+    #[param(value_type = Option<Cursor>)]
     pub cursor: Option<String>,
 }
 
@@ -200,7 +218,7 @@ fn parse(input: SessionInput, zone: TimeZoneName, existing: Option<&session::Mod
                 .status
                 .or_else(|| existing.map(|e| e.status.clone()))
                 .or_else(|| Some("scheduled".into())),
-            &["scheduled", "cancelled"],
+            STATUSES,
         )
         .unwrap_or("scheduled");
     let starts_at = place(&mut v, "start", start, zone)?;
@@ -464,4 +482,18 @@ pub async fn delete(db: &DatabaseConnection, id: i64) -> DomainResult<()> {
         Ok(())
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_create_body_requires_exactly_the_fields_the_parser_requires() {
+        let Err(DomainError::Invalid(errors)) = parse(SessionInput::default(), TimeZoneName::UTC, None) else {
+            panic!("an empty session was taken");
+        };
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, REQUIRED_ON_CREATE);
+    }
 }

@@ -22,9 +22,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
+use super::contract::{self, Answer, InstantInput, Name, SurveyStatus};
 use super::outbox::{self, Kind};
 use super::page::{Page, PageRequest, fetch_page};
-use super::validate::NAME_MAX;
+use super::validate::{LONG_LINE_MAX, NAME_MAX, SHORT_LINE_MAX};
 use super::{DomainError, DomainResult, Validator, in_write_txn, unknown_reference};
 use crate::db::begin_write;
 use crate::time::format_utc;
@@ -46,6 +47,27 @@ pub const REMIND_AFTER_DAYS: i64 = 5;
 pub const ANSWER_MAX: usize = 4000;
 /// The answers to "did you?" in a follow-up.
 pub const DONE: &[&str] = &["yes", "partly", "no"];
+/// The kinds of question that list choices.
+pub const CHOICE_KINDS: &[&str] = &["single_choice", "multi_choice"];
+/// How many choices a choice question has.
+pub const CHOICES: std::ops::RangeInclusive<usize> = 2..=25;
+/// The longest question key.
+pub const KEY_MAX: usize = 64;
+/// The most questions a survey has.
+pub const MAX_QUESTIONS: usize = 50;
+/// The days after the event a survey may be sent, and how many offsets it may have.
+pub const OFFSET_DAYS: std::ops::RangeInclusive<i64> = 1..=730;
+/// The most send offsets a survey may have.
+pub const MAX_OFFSETS: usize = 6;
+/// A survey's states.
+pub const STATUSES: &[&str] = &["open", "closed"];
+
+contract::create_body!(
+    /// A survey as sent to create one, `title` and `questions` required.
+    NewSurvey => SurveyInput, &["title", "questions"],
+    "A new survey: `title` and `questions` are required, and exactly one of `event_id` and `programme_id`, \
+naming a row that exists. Question keys are each used once."
+);
 
 /// A question as sent to create a survey.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
@@ -71,18 +93,19 @@ pub struct QuestionInput {
 #[serde(deny_unknown_fields)]
 pub struct SurveyInput {
     /// Its title, shown to the people asked.
-    #[schema(example = "Oracy in the early years: what changed?")]
+    #[schema(value_type = Option<Name>, example = "Oracy in the early years: what changed?")]
     pub title: Option<String>,
-    /// The event whose attendees are asked (or give `programme_id`).
+    /// The event whose attendees are asked (or give `programme_id`, not both).
     pub event_id: Option<i64>,
-    /// The programme whose events' attendees are asked.
+    /// The programme whose events' attendees are asked (or give `event_id`, not both).
     pub programme_id: Option<i64>,
     /// When true, no report or export links an answer to a person.
     pub anonymous: Option<bool>,
     /// Days after the event ends to send it (default `[14, 42, 182]`).
-    #[schema(example = json!([14, 42, 182]))]
+    #[schema(value_type = Option<contract::OffsetsDays>, example = json!([14, 42, 182]))]
     pub offsets_days: Option<Vec<i64>>,
-    /// The questions, in order.
+    /// The questions, in order (1 to 50, each key used once).
+    #[schema(value_type = Option<contract::Questions>)]
     pub questions: Option<Vec<QuestionInput>>,
 }
 
@@ -92,6 +115,7 @@ pub struct Question {
     /// Its key.
     pub key: String,
     /// Its kind.
+    #[schema(value_type = contract::QuestionKind)]
     pub kind: String,
     /// What is asked. For an `action_follow_up` shown to a person, it begins with what they planned.
     pub prompt: String,
@@ -117,8 +141,10 @@ pub struct Survey {
     /// Days after the event's end it is sent.
     pub offsets_days: Vec<i64>,
     /// `open` or `closed`.
+    #[schema(value_type = SurveyStatus)]
     pub status: String,
     /// When it stops taking answers by itself (UTC), if set.
+    #[schema(value_type = Option<contract::Instant>)]
     pub closes_at: Option<String>,
     /// The questions.
     pub questions: Vec<Question>,
@@ -132,7 +158,7 @@ pub struct Survey {
 #[serde(deny_unknown_fields)]
 pub struct SurveyChange {
     /// `open` or `closed`.
-    #[schema(example = "closed")]
+    #[schema(value_type = Option<SurveyStatus>, example = "closed")]
     pub status: Option<String>,
     /// When answers stop being taken (UTC instant, e.g. `2027-09-01T00:00:00Z`); `null` for never.
     #[serde(
@@ -140,7 +166,7 @@ pub struct SurveyChange {
         deserialize_with = "super::validate::nullable",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schema(value_type = Option<String>, example = "2027-09-01T00:00:00Z")]
+    #[schema(value_type = Option<InstantInput>, example = "2027-09-01T00:00:00Z")]
     pub closes_at: Option<Option<String>>,
 }
 
@@ -168,6 +194,7 @@ pub struct Invitation {
     /// The questions for this invitation.
     pub questions: Vec<Question>,
     /// The answers given so far, by question key.
+    #[schema(value_type = BTreeMap<String, Answer>)]
     pub answers: BTreeMap<String, Value>,
     /// Whether every required question is answered.
     pub complete: bool,
@@ -235,11 +262,11 @@ pub async fn create(db: &DatabaseConnection, input: SurveyInput) -> DomainResult
         _ => {}
     }
     let offsets = input.offsets_days.unwrap_or_else(|| DEFAULT_OFFSETS.to_vec());
-    if offsets.is_empty() || offsets.len() > 6 {
+    if offsets.is_empty() || offsets.len() > MAX_OFFSETS {
         v.fail("offsets_days", "give 1 to 6 offsets");
     }
     for (i, days) in offsets.iter().enumerate() {
-        if !(1..=730).contains(days) {
+        if !OFFSET_DAYS.contains(days) {
             v.fail(format!("offsets_days[{i}]"), "must be between 1 and 730 days");
         }
     }
@@ -247,14 +274,14 @@ pub async fn create(db: &DatabaseConnection, input: SurveyInput) -> DomainResult
     offsets.sort_unstable();
     offsets.dedup();
     let questions = input.questions.unwrap_or_default();
-    if questions.is_empty() || questions.len() > 50 {
+    if questions.is_empty() || questions.len() > MAX_QUESTIONS {
         v.fail("questions", "give 1 to 50 questions");
     }
     let mut keys: Vec<String> = Vec::new();
     let mut checked = Vec::with_capacity(questions.len());
     for (i, q) in questions.into_iter().enumerate() {
         let field = |name: &str| format!("questions[{i}].{name}");
-        let key = v.required_line(&field("key"), q.key, 64);
+        let key = v.required_line(&field("key"), q.key, KEY_MAX);
         if !key.is_empty() && !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
             v.fail(field("key"), "may use only letters, digits and _");
         }
@@ -263,20 +290,20 @@ pub async fn create(db: &DatabaseConnection, input: SurveyInput) -> DomainResult
         }
         keys.push(key.clone());
         let kind = v.one_of(&field("kind"), q.kind, KINDS).unwrap_or("text");
-        let prompt = v.required_line(&field("prompt"), q.prompt, 500);
+        let prompt = v.required_line(&field("prompt"), q.prompt, LONG_LINE_MAX);
         let options = match (kind, q.options) {
-            ("single_choice" | "multi_choice", Some(options)) => {
-                if !(2..=25).contains(&options.len()) {
+            (kind, Some(options)) if CHOICE_KINDS.contains(&kind) => {
+                if !CHOICES.contains(&options.len()) {
                     v.fail(field("options"), "give 2 to 25 choices");
                 }
                 let options: Vec<String> = options
                     .into_iter()
                     .enumerate()
-                    .map(|(j, o)| v.line(&format!("questions[{i}].options[{j}]"), o, 100))
+                    .map(|(j, o)| v.line(&format!("questions[{i}].options[{j}]"), o, SHORT_LINE_MAX))
                     .collect();
                 Some(options)
             }
-            ("single_choice" | "multi_choice", None) => {
+            (kind, None) if CHOICE_KINDS.contains(&kind) => {
                 v.fail(field("options"), "a choice question needs its choices");
                 None
             }
@@ -349,7 +376,7 @@ pub async fn change(db: &DatabaseConnection, id: i64, input: SurveyChange) -> Do
     let existing = find(db, id).await?;
     let mut v = Validator::new();
     let status = match input.status {
-        Some(status) => v.one_of("status", Some(status), &["open", "closed"]),
+        Some(status) => v.one_of("status", Some(status), STATUSES),
         None => None,
     };
     let closes_at = match input.closes_at {

@@ -35,6 +35,12 @@ pub struct Validator {
 pub const NAME_MAX: usize = 300;
 /// The longest free text (descriptions, reflections) Convene stores.
 pub const TEXT_MAX: usize = 20_000;
+/// The longest short line: a topic, a local authority, a region, a question's choice.
+pub const SHORT_LINE_MAX: usize = 100;
+/// The longest long line: a venue, a question's prompt.
+pub const LONG_LINE_MAX: usize = 500;
+/// The most topics one list holds.
+pub const MAX_TOPICS: usize = 50;
 
 impl Validator {
     /// An empty collector.
@@ -118,12 +124,12 @@ impl Validator {
     pub fn topics(&mut self, field: &str, value: Option<Vec<String>>) -> Vec<String> {
         let mut topics: Vec<String> = Vec::new();
         let items = value.unwrap_or_default();
-        if items.len() > 50 {
-            self.fail(field, "must list at most 50 topics");
+        if items.len() > MAX_TOPICS {
+            self.fail(field, format!("must list at most {MAX_TOPICS} topics"));
             return topics;
         }
         for (i, item) in items.into_iter().enumerate() {
-            let topic = self.line(&format!("{field}[{i}]"), item, 100);
+            let topic = self.line(&format!("{field}[{i}]"), item, SHORT_LINE_MAX);
             if !topics.iter().any(|t| t.eq_ignore_ascii_case(&topic)) {
                 topics.push(topic);
             }
@@ -206,7 +212,7 @@ fn is_email(value: &str) -> bool {
     let Some((local, domain)) = value.split_once('@') else {
         return false;
     };
-    value.len() <= 254
+    value.len() <= super::contract::EMAIL_MAX
         && !local.is_empty()
         && local.len() <= 64
         && !domain.contains('@')

@@ -25,7 +25,7 @@ pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
 /// refusals included.
 #[utoipa::path(post, path = "/v1/sessions/{id}/bookings", tag = "bookings", request_body = BookingInput,
     params(("id" = i64, Path, description = "The session's id"),
-           ("Idempotency-Key" = Option<String>, Header, description = "Any unique string; a retry with the same key and body returns the first answer (kept 24 h)")),
+           ("Idempotency-Key" = Option<crate::domain::contract::IdempotencyKey>, Header, description = "Any unique string; a retry with the same key and body returns the first answer (kept 24 h)")),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Booked: confirmed or waitlisted", body = Booking),

@@ -27,7 +27,8 @@ fn media_type(req: &HttpRequest) -> String {
 /// or range refuses the whole import. Ranges the school already has are not added twice; with
 /// `?replace=true` the school's earlier closures are removed first.
 #[utoipa::path(post, path = "/v1/schools/{id}/closures", tag = "schools",
-    params(("id" = i64, Path, description = "The school's id"), ClosureQuery),
+    params(("id" = i64, Path, description = "The school's id"),
+        ("replace" = Option<bool>, Query, description = "Remove the school's earlier closures first (a re-issued term-dates file)")),
     request_body(content(
         (ClosuresInput = "application/json"),
         (String = "text/calendar", example = "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART;VALUE=DATE:20261026\r\nDTEND;VALUE=DATE:20261031\r\nSUMMARY:Half term\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"),

@@ -33,7 +33,7 @@ pub async fn list(
 
 /// Add a cohort: its schools, forming rules (mixed phases, pins, forbidden pairs), the window
 /// and time of day of its visits, who attends them and who facilitates.
-#[utoipa::path(post, path = "/v1/cohorts", tag = "cohorts", request_body = CohortInput,
+#[utoipa::path(post, path = "/v1/cohorts", tag = "cohorts", request_body = cohort::NewCohort,
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The cohort was added, in `draft`", body = Cohort),

@@ -49,7 +49,7 @@ pub async fn list(
 }
 
 /// Create an event (a draft unless `status` is `published`).
-#[utoipa::path(post, path = "/v1/events", tag = "events", request_body = EventInput,
+#[utoipa::path(post, path = "/v1/events", tag = "events", request_body = crate::domain::event::NewEvent,
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The event was created", body = Event),

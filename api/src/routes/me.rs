@@ -134,7 +134,7 @@ pub async fn bookings(
 #[utoipa::path(post, path = "/v1/me/bookings", tag = "me", request_body = MyBookingInput,
     params(
         ("X-Discord-User" = String, Header, description = "The Discord user the bot acts for (linked with /v1/bot/verify)"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Any unique string; a retry with the same key and body returns the first answer (kept 24 h)")),
+        ("Idempotency-Key" = Option<crate::domain::contract::IdempotencyKey>, Header, description = "Any unique string; a retry with the same key and body returns the first answer (kept 24 h)")),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Booked: confirmed or waitlisted", body = Booking),
@@ -276,8 +276,8 @@ pub async fn update_preferences(
 #[utoipa::path(get, path = "/v1/me/reflections", tag = "me",
     params(
         ("X-Discord-User" = String, Header, description = "The Discord user the bot acts for (linked with /v1/bot/verify)"),
-        ("limit" = Option<i64>, Query, description = "How many to return (default 50, at most 500)"),
-        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page")),
+        ("limit" = Option<i64>, Query, minimum = 1, description = "How many to return (default 50; more than 500 gives 500)"),
+        ("cursor" = Option<crate::domain::contract::Cursor>, Query, description = "The `next_cursor` of the previous page")),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of reflections", body = ReflectionList),
@@ -297,7 +297,7 @@ pub async fn reflections(
 }
 
 /// Write a reflection: what I tried, what changed, and how I know, optionally about an event.
-#[utoipa::path(post, path = "/v1/me/reflections", tag = "me", request_body = ReflectionText,
+#[utoipa::path(post, path = "/v1/me/reflections", tag = "me", request_body = crate::domain::reflection::NewReflectionText,
     params(
         ("X-Discord-User" = String, Header, description = "The Discord user the bot acts for (linked with /v1/bot/verify)")),
     security(("bearer" = [])),

@@ -60,8 +60,10 @@ pub async fn retry(state: web::Data<AppState>, _: Organiser, id: web::Path<i64>)
 #[serde(deny_unknown_fields)]
 pub struct LeaseRequest {
     /// At most this many messages (1–100, default 20).
+    #[schema(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     /// How long they are the bot's to send (10–600 s, default 60); unacknowledged ones come back after.
+    #[schema(minimum = 10, maximum = 600)]
     pub lease_seconds: Option<i64>,
 }
 

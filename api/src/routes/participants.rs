@@ -30,7 +30,7 @@ pub async fn list(
 }
 
 /// Add a participant.
-#[utoipa::path(post, path = "/v1/participants", tag = "participants", request_body = ParticipantInput,
+#[utoipa::path(post, path = "/v1/participants", tag = "participants", request_body = participant::NewParticipant,
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The participant was added", body = Participant),

@@ -29,7 +29,7 @@ pub async fn list(
 }
 
 /// Add a programme.
-#[utoipa::path(post, path = "/v1/programmes", tag = "programmes", request_body = ProgrammeInput,
+#[utoipa::path(post, path = "/v1/programmes", tag = "programmes", request_body = crate::domain::programme::NewProgramme,
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The programme was added", body = Programme),

@@ -13,7 +13,7 @@ use crate::state::AppState;
 crate::list_schema!(ReflectionList, Reflection);
 
 /// Record a reflection for a participant: what they tried, what changed, and how they know.
-#[utoipa::path(post, path = "/v1/reflections", tag = "reflections", request_body = ReflectionInput,
+#[utoipa::path(post, path = "/v1/reflections", tag = "reflections", request_body = crate::domain::reflection::NewReflection,
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Stored", body = Reflection),

@@ -29,7 +29,7 @@ pub async fn list(
 }
 
 /// Add a school.
-#[utoipa::path(post, path = "/v1/schools", tag = "schools", request_body = SchoolInput,
+#[utoipa::path(post, path = "/v1/schools", tag = "schools", request_body = school::NewSchool,
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The school was added", body = School),

@@ -34,7 +34,7 @@ pub async fn list(
 /// Add a session to an event. `start` and `end` are instants (`2027-06-04T08:30:00Z`) or local
 /// times in the event's zone (`2027-06-04T09:30`); a local time in the clocks-change gap or
 /// overlap is refused with `nonexistent_local_time` or `ambiguous_local_time`.
-#[utoipa::path(post, path = "/v1/events/{id}/sessions", tag = "sessions", request_body = SessionInput,
+#[utoipa::path(post, path = "/v1/events/{id}/sessions", tag = "sessions", request_body = crate::domain::session::NewSession,
     params(("id" = i64, Path, description = "The event's id")),
     security(("bearer" = [])),
     responses(

@@ -26,7 +26,7 @@ pub struct AnswersInput {
     /// choices (`multi_choice`), text (`text`, `intended_action`), or for `action_follow_up`
     /// `{"done": "yes"|"partly"|"no", "what_changed": "…", "evidence": "…"}`. Keys left out keep
     /// their earlier answers; `null` clears a required question's answer and skips an optional one.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<BTreeMap<String, crate::domain::contract::AnswerInput>>)]
     pub answers: Option<BTreeMap<String, Value>>,
     /// True when this is the final submission: then every required question must be answered.
     /// False saves answers one at a time (as the bot does).
@@ -42,7 +42,7 @@ pub struct InvitationList {
 
 /// Create a survey: questions, and the days after the event (or programme) ends to send it to
 /// those who attended.
-#[utoipa::path(post, path = "/v1/surveys", tag = "surveys", request_body = SurveyInput,
+#[utoipa::path(post, path = "/v1/surveys", tag = "surveys", request_body = survey::NewSurvey,
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Created (open)", body = Survey),
@@ -60,8 +60,8 @@ pub async fn create(
 
 /// List surveys.
 #[utoipa::path(get, path = "/v1/surveys", tag = "surveys",
-    params(("limit" = Option<i64>, Query, description = "How many (default 50, at most 500)"),
-        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page")),
+    params(("limit" = Option<i64>, Query, minimum = 1, description = "How many (default 50; more than 500 gives 500)"),
+        ("cursor" = Option<crate::domain::contract::Cursor>, Query, description = "The `next_cursor` of the previous page")),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of surveys", body = SurveyList),
