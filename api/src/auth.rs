@@ -1,6 +1,5 @@
 //! Who is calling: `Authorization: Bearer <key>` checked against the hashed keys.
 
-use crate::problem_code::ProblemCode;
 use actix_web::dev::Payload;
 use actix_web::http::{StatusCode, header};
 use actix_web::{FromRequest, HttpRequest, web};
@@ -9,6 +8,7 @@ use futures_util::future::LocalBoxFuture;
 use crate::domain::event::Audience;
 use crate::domain::keys::{self, AuthenticatedKey, KeyRole};
 use crate::error::ApiError;
+use crate::problem_code::ProblemCode;
 use crate::state::AppState;
 
 /// The bearer token of a request: `None` when there is no `Authorization` header, an error when

@@ -9,7 +9,6 @@
 //! invitations and reminders queued). Last term's conference is history: its rows are written
 //! directly, since no rule lets anyone book a session that has already happened.
 
-use crate::problem_code::ProblemCode;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike as _, Days, NaiveDate, TimeZone as _, Utc, Weekday};
@@ -28,6 +27,7 @@ use crate::domain::{
     DomainError, DomainResult, event as events, feed, participant as people, programme, school as schools,
 };
 use crate::domain::{booking as bookings, session as sessions, survey};
+use crate::problem_code::ProblemCode;
 
 /// What the demo made, for the organiser to try.
 #[derive(Debug)]

@@ -2,7 +2,6 @@
 //! `code`: this module maps domain errors and HTTP-level failures to one in one place, and the
 //! [`problem_for_any_error`] middleware rewrites any other error response (actix's own) the same way.
 
-use crate::problem_code::ProblemCode;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::ServiceResponse;
 use actix_web::http::StatusCode;
@@ -14,6 +13,7 @@ use utoipa::ToSchema;
 
 use crate::domain::import::RowError;
 use crate::domain::{DomainError, FieldError};
+use crate::problem_code::ProblemCode;
 
 /// The media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";

@@ -1,7 +1,6 @@
 //! Request extractors that answer bad input with problem+json naming the field at fault:
 //! [`JsonBody`] for bodies and [`QueryParams`] for query strings.
 
-use crate::problem_code::ProblemCode;
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
@@ -9,6 +8,7 @@ use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
+use crate::problem_code::ProblemCode;
 
 /// The largest JSON body accepted by default, in bytes (`CONVENE_JSON_LIMIT_BYTES`).
 pub const JSON_LIMIT: usize = 256 * 1024;

@@ -13,7 +13,6 @@
 //! cfg.service(web::scope("/p").wrap(protection.rate_limit.middleware()).route(...));
 //! ```
 
-use crate::problem_code::ProblemCode;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -36,6 +35,7 @@ use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError as _};
 
 use crate::config::Settings;
 use crate::error::ApiError;
+use crate::problem_code::ProblemCode;
 
 /// The routes' share of the settings: the rate limiter and body limits.
 #[derive(Clone)]

@@ -9,7 +9,6 @@
 //! [`YIELD`] between batches, and in `serve` it runs on a thread of its own at a lower CPU
 //! priority (`startup`), on a pool of its own.
 
-use crate::problem_code::ProblemCode;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,6 +28,7 @@ use crate::domain::{DomainError, DomainResult};
 use crate::domain::{personal_data, survey};
 use crate::mail::{self, About, Mailer};
 use crate::metrics::Metrics;
+use crate::problem_code::ProblemCode;
 
 /// Messages claimed at a time, and sent side by side (each over its own pooled SMTP connection).
 pub const BATCH: u64 = 20;

@@ -7,7 +7,6 @@
 //! Seats and per-school seats are taken with guarded `UPDATE … WHERE booked < limit`: no count is
 //! ever read and written back. Messages go into the outbox in the same transaction.
 
-use crate::problem_code::ProblemCode;
 use chrono::{DateTime, Utc};
 use entity::{api_key, booking, event, participant, school, session, session_school_count};
 use sea_orm::prelude::Expr;
@@ -26,6 +25,7 @@ use super::outbox::{self, Kind};
 use super::page::{Page, PageRequest, fetch_page};
 use super::{DomainError, DomainResult, FieldError, Validator, contract, in_write_txn, unknown_reference};
 use crate::db::for_update;
+use crate::problem_code::ProblemCode;
 use crate::time::{TimeZoneName, format_local, format_utc};
 
 /// Bookings that hold or wait for a seat.

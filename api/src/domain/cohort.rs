@@ -8,7 +8,6 @@
 //! organiser accepted or edited them) → `scheduled` (visits exist). Cancelling the visits takes a
 //! scheduled cohort back to `triads_accepted`.
 
-use crate::problem_code::ProblemCode;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
@@ -30,6 +29,7 @@ use super::page::{Page, PageRequest, fetch_page};
 use super::session::SessionInput;
 use super::validate::NAME_MAX;
 use super::{DomainError, DomainResult, FieldError, Validator, in_write_txn, unknown_reference};
+use crate::problem_code::ProblemCode;
 use crate::solver::forming::{self, FormingInput, FormingOptions, GroupExplanation};
 use crate::solver::scheduling::{self, VisitsInput};
 use crate::solver::{Infeasible, Rule, SolveParams};

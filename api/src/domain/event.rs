@@ -1,7 +1,6 @@
 //! Events: conferences, Sharing Leading Practice sessions and triad visits, each with a zone,
 //! a state (draft, published, cancelled) and sessions. The online join link is never public.
 
-use crate::problem_code::ProblemCode;
 use chrono::{DateTime, Datelike as _, NaiveDate, NaiveTime, Utc};
 use entity::{event, programme, school, session};
 use sea_orm::prelude::Expr;
@@ -21,6 +20,7 @@ use super::page::{Page, PageRequest, fetch_page};
 use super::validate::{LONG_LINE_MAX, NAME_MAX, SHORT_LINE_MAX, TEXT_MAX, nullable};
 use super::{DomainError, DomainResult, FieldError, Validator, in_write_txn, text_search, unknown_reference};
 use crate::db::for_update;
+use crate::problem_code::ProblemCode;
 use crate::time::{TimeInput, TimeZoneName, format_utc};
 
 /// The kinds of event.

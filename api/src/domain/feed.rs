@@ -2,7 +2,6 @@
 //! sessions and a published programme's events, as [`Calendar`]s for the iCal writer. Join links
 //! appear only in a private feed, and only for a confirmed booking.
 
-use crate::problem_code::ProblemCode;
 use std::collections::{BTreeMap, HashMap};
 
 use base64::Engine as _;
@@ -15,6 +14,7 @@ use utoipa::ToSchema;
 
 use super::{DomainError, DomainResult};
 use crate::ical::{Calendar, Event, EventStatus, Method, Person, Tz};
+use crate::problem_code::ProblemCode;
 use crate::time::stored_zone;
 
 /// What every feed says about the service itself.

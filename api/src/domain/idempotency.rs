@@ -2,7 +2,6 @@
 //! 24 hours, in the same transaction as the change it made, so a retry gets that answer again and
 //! never makes a second change. The same key with a different request is refused.
 
-use crate::problem_code::ProblemCode;
 use chrono::{DateTime, Duration, Utc};
 use entity::idempotency_key;
 use sea_orm::sea_query::OnConflict;
@@ -10,6 +9,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TryIn
 use sha2::{Digest, Sha256};
 
 use super::{DomainError, DomainResult};
+use crate::problem_code::ProblemCode;
 
 /// The longest key.
 pub const KEY_MAX: usize = 255;

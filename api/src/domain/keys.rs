@@ -1,7 +1,6 @@
 //! API keys: made by the CLI, shown once, stored only as a SHA-256 hash so checking one is a
 //! single indexed lookup.
 
-use crate::problem_code::ProblemCode;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -16,6 +15,7 @@ use sea_orm::{
 use sha2::{Digest, Sha256};
 
 use super::{DomainError, DomainResult};
+use crate::problem_code::ProblemCode;
 
 /// What a key may do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -6,7 +6,6 @@
 //! hour, whoever asks (more asks are answered alike and send nothing), and one Discord user is
 //! issued at most one a minute and five an hour (more are refused, `429 link_rate_limited`).
 
-use crate::problem_code::ProblemCode;
 use chrono::{DateTime, Duration, Utc};
 use entity::{discord_link_code, discord_link_request, participant};
 use rand::Rng as _;
@@ -19,6 +18,7 @@ use utoipa::ToSchema;
 use super::outbox::{self, Kind};
 use super::{DomainError, DomainResult, Validator, in_write_txn, throttle};
 use crate::db::for_update;
+use crate::problem_code::ProblemCode;
 
 /// How long a code works.
 pub const CODE_MINUTES: i64 = 15;

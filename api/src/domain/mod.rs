@@ -27,11 +27,11 @@ pub mod survey;
 pub mod throttle;
 pub mod validate;
 
-use crate::problem_code::ProblemCode;
 use sea_orm::sea_query::{Expr, ExprTrait as _, Func, LikeExpr};
 use sea_orm::{ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, DbErr, SqlErr};
 
 use crate::db::{begin_write, is_retryable};
+use crate::problem_code::ProblemCode;
 
 use crate::time::TimeError;
 pub use validate::{FieldError, Validator};

@@ -21,7 +21,6 @@
 //! - On SQLite there are no row locks: each of these statements takes its turn in the process's
 //!   write queue (`db::write_turn`), between bookings' transactions, never inside one.
 
-use crate::problem_code::ProblemCode;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -37,6 +36,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::page::{Page, PageRequest, fetch_page};
 use super::{DomainError, DomainResult, Validator};
+use crate::problem_code::ProblemCode;
 use crate::time::format_utc;
 
 /// The states of a message.

@@ -1,7 +1,6 @@
 //! Participants: school leaders, staff, facilitators and organisers who book and reflect.
 //! Erasing one removes their personal data and keeps their history, anonymised.
 
-use crate::problem_code::ProblemCode;
 use chrono::Utc;
 use entity::{participant, school};
 use sea_orm::sea_query::Expr;
@@ -17,6 +16,7 @@ use super::page::{Page, PageRequest, fetch_page};
 use super::validate::{NAME_MAX, nullable};
 use super::{DomainError, DomainResult, Validator, in_write_txn, text_search};
 use crate::db::for_update;
+use crate::problem_code::ProblemCode;
 use crate::time::format_utc;
 
 /// The roles a participant may have in a network.

@@ -1,7 +1,6 @@
 //! Reflections: a participant's note of what they tried after an event, what changed, and how
 //! they know. Written at any time, optionally about one event.
 
-use crate::problem_code::ProblemCode;
 use chrono::Utc;
 use entity::{event, participant, reflection};
 use sea_orm::sea_query::Query;
@@ -12,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::contract::{self, Cursor, Paragraph};
 use super::page::{Page, PageRequest, fetch_page};
 use super::{DomainError, DomainResult, Validator, unknown_reference};
+use crate::problem_code::ProblemCode;
 use crate::time::format_utc;
 
 /// The longest answer kept (a Discord modal's paragraph holds 4,000 characters).

@@ -1,6 +1,5 @@
 //! Schools: the members of a network, with their local authority, phase, strengths and priorities.
 
-use crate::problem_code::ProblemCode;
 use chrono::Utc;
 use entity::school;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
@@ -11,6 +10,7 @@ use super::contract::{self, Cursor, Name, Phase, SearchText, ShortLine, Topics, 
 use super::page::{Page, PageRequest, fetch_page};
 use super::validate::{NAME_MAX, SHORT_LINE_MAX};
 use super::{DomainError, DomainResult, Validator, equals_ignoring_case, text_search};
+use crate::problem_code::ProblemCode;
 use crate::time::format_utc;
 
 /// The phases of education a school may serve.

@@ -1,7 +1,6 @@
 //! Sessions: the bookable units of an event — a start and end (UTC instants, shown in the
 //! event's zone), a capacity, an optional per-school limit and a waitlist.
 
-use crate::problem_code::ProblemCode;
 use chrono::{DateTime, Utc};
 use entity::{booking, event, session, session_school_count};
 use sea_orm::prelude::Expr;
@@ -20,6 +19,7 @@ use super::page::{Page, PageRequest, fetch_page};
 use super::validate::{NAME_MAX, nullable};
 use super::{DomainError, DomainResult, FieldError, Validator, in_write_txn};
 use crate::db::for_update;
+use crate::problem_code::ProblemCode;
 use crate::time::{TimeError, TimeInput, TimeZoneName, format_local, format_utc};
 
 /// The largest capacity a session may have.

@@ -6,7 +6,6 @@
 //! try?"); an `action_follow_up` question is asked at the later ones, showing the person what they
 //! wrote ("In March you planned to …: did you? what changed? how do you know?").
 
-use crate::problem_code::ProblemCode;
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
@@ -28,6 +27,7 @@ use super::page::{Page, PageRequest, fetch_page};
 use super::validate::{LONG_LINE_MAX, NAME_MAX, SHORT_LINE_MAX};
 use super::{DomainError, DomainResult, Validator, in_write_txn, unknown_reference};
 use crate::db::begin_write;
+use crate::problem_code::ProblemCode;
 use crate::time::format_utc;
 
 /// The kinds of question.

@@ -1,6 +1,5 @@
 //! Bookings: `/v1/sessions/{id}/bookings`, `/v1/bookings/{id}`, attendance and the register.
 
-use crate::problem_code::ProblemCode;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
@@ -10,6 +9,7 @@ use crate::domain::booking::{self, AttendanceInput, AttendanceSheet, Booked, Boo
 use crate::domain::idempotency::{self, IdempotentRequest, StoredResponse};
 use crate::error::{ApiError, PROBLEM_JSON, Problem};
 use crate::extract::{JsonBody, QueryParams};
+use crate::problem_code::ProblemCode;
 use crate::spreadsheet::csv_line;
 use crate::state::AppState;
 

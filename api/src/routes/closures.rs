@@ -1,7 +1,6 @@
 //! `/v1/schools/{id}/closures`: a school's closed days, imported from its term-dates `.ics` or
 //! given as JSON date ranges (organisers only).
 
-use crate::problem_code::ProblemCode;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 
@@ -10,6 +9,7 @@ use crate::domain::FieldError;
 use crate::domain::closure::{self, Closure, ClosureQuery, ClosuresInput, ImportResult};
 use crate::error::{ApiError, Problem};
 use crate::extract::{QueryParams, parse_json};
+use crate::problem_code::ProblemCode;
 use crate::state::AppState;
 use crate::term_dates;
 

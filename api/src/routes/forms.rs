@@ -1,7 +1,6 @@
 //! `/s/{token}`: the survey form for people answering from an email link — a plain HTML page
 //! that works without JavaScript. The token in the URL is the person's key to their own answers.
 
-use crate::problem_code::ProblemCode;
 use std::collections::{BTreeMap, HashMap};
 
 use actix_web::http::StatusCode;
@@ -13,6 +12,7 @@ use crate::domain::DomainError;
 use crate::domain::survey::{self, Invitation, Question};
 use crate::error::ApiError;
 use crate::pages::{self, Link};
+use crate::problem_code::ProblemCode;
 use crate::state::AppState;
 
 #[derive(Serialize)]

@@ -1,11 +1,11 @@
 //! `/healthz` (the process answers), `/readyz` (the database answers too) and `/metrics`.
 
-use crate::problem_code::ProblemCode;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, Problem};
+use crate::problem_code::ProblemCode;
 use crate::state::AppState;
 
 /// The answer of a health check.

@@ -1,7 +1,6 @@
 //! `POST /v1/schools:import` and `POST /v1/participants:import`: a network's schools and people
 //! from a spreadsheet saved as CSV (organisers only).
 
-use crate::problem_code::ProblemCode;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
@@ -11,6 +10,7 @@ use crate::auth::Organiser;
 use crate::domain::import::{self, ImportReport, Imported};
 use crate::error::{ApiError, Problem};
 use crate::extract::QueryParams;
+use crate::problem_code::ProblemCode;
 use crate::state::AppState;
 
 /// Options of an import.

@@ -1,7 +1,6 @@
 //! `/v1/notifications`: the outbox as organisers see it (dead letters above all), and
 //! `/v1/bot/notifications`: the Discord bot leases its messages and acknowledges each one sent.
 
-use crate::problem_code::ProblemCode;
 use std::time::Duration;
 
 use actix_web::{HttpResponse, web};
@@ -15,6 +14,7 @@ use crate::domain::{DomainError, Validator};
 use crate::error::{ApiError, Problem};
 use crate::extract::{QueryParams, parse_optional_json};
 use crate::mail::{self, About};
+use crate::problem_code::ProblemCode;
 use crate::state::AppState;
 
 crate::list_schema!(NotificationList, Notification);
