@@ -1,0 +1,302 @@
+//! Forming triads: the solver's proposal, an organiser's accepted or edited triads.
+
+use super::*;
+
+/// The forming problem of a cohort: its schools as the solver sees them, its rules, and pins
+/// for those of `triads` an organiser pinned.
+pub(super) async fn forming_input<C: ConnectionTrait>(
+    db: &C,
+    c: &cohort::Model,
+    triads: &[Triad],
+) -> DomainResult<FormingInput> {
+    let ids = school_ids_of(db, c.id).await?;
+    let schools = school::Entity::find()
+        .filter(school::Column::Id.is_in(ids))
+        .order_by_asc(school::Column::Id)
+        .all(db)
+        .await?;
+    let options: CohortOptions = serde_json::from_value(c.options.clone()).unwrap_or_default();
+    let mut pinned: Vec<Vec<String>> = options
+        .pinned
+        .iter()
+        .map(|pin| pin.iter().map(i64::to_string).collect())
+        .collect();
+    for t in triads.iter().filter(|t| t.pinned) {
+        pinned.push(t.school_ids.iter().map(i64::to_string).collect());
+    }
+    Ok(FormingInput {
+        schools: schools
+            .into_iter()
+            .map(|s| forming::School {
+                id: s.id.to_string(),
+                local_authority: s.local_authority.clone(),
+                phase: s.phase.clone(),
+                strengths: crate::domain::school::topics_of(&s.strengths),
+                priorities: crate::domain::school::topics_of(&s.priorities),
+            })
+            .collect(),
+        options: FormingOptions {
+            allow_mixed_phase: options.allow_mixed_phase,
+            pinned,
+            forbidden_pairs: options
+                .forbidden_pairs
+                .iter()
+                .map(|[a, b]| [a.to_string(), b.to_string()])
+                .collect(),
+        },
+    })
+}
+
+pub(super) fn id_of(text: &str) -> i64 {
+    text.parse().unwrap_or_default()
+}
+
+pub(super) fn explanation_of(e: &GroupExplanation) -> TriadExplanation {
+    TriadExplanation {
+        covered: e
+            .covered
+            .iter()
+            .map(|c| CoveredPriority {
+                school_id: id_of(&c.school),
+                priority: c.priority.clone(),
+                by: c.by.iter().map(|b| id_of(b)).collect(),
+            })
+            .collect(),
+        uncovered: e
+            .uncovered
+            .iter()
+            .map(|u| UncoveredPriority {
+                school_id: id_of(&u.school),
+                priority: u.priority.clone(),
+            })
+            .collect(),
+    }
+}
+
+pub(super) async fn current_triads<C: ConnectionTrait>(db: &C, cohort_id: i64) -> DomainResult<Vec<Triad>> {
+    let rows = triad::Entity::find()
+        .filter(triad::Column::CohortId.eq(cohort_id))
+        .order_by_asc(triad::Column::Position)
+        .find_with_related(triad_member::Entity)
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(t, members)| {
+            let mut school_ids: Vec<i64> = members.iter().map(|m| m.school_id).collect();
+            school_ids.sort_unstable();
+            let explanation = t
+                .explanation
+                .clone()
+                .and_then(|j| serde_json::from_value(j).ok())
+                .unwrap_or_default();
+            Triad {
+                id: t.id,
+                position: t.position,
+                school_ids,
+                status: t.status,
+                pinned: t.pinned,
+                score: i64::from(t.score),
+                explanation,
+            }
+        })
+        .collect())
+}
+
+pub(super) fn solve_params(request: &SolveRequest) -> SolveParams {
+    SolveParams {
+        seed: request.seed.unwrap_or(1),
+        max_iterations: request.iterations,
+        time_limit: Some(
+            request
+                .time_limit_ms
+                .map_or(DEFAULT_SOLVE_TIME, Duration::from_millis)
+                .min(MAX_SOLVE_TIME),
+        ),
+    }
+}
+
+/// Runs a solver off the async threads (it is CPU-bound for up to its time limit).
+pub(super) async fn off_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> DomainResult<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| DomainError::Database(sea_orm::DbErr::Custom(format!("the solver stopped: {e}"))))
+}
+
+pub(super) fn refuse_if_scheduled(c: &cohort::Model) -> DomainResult<()> {
+    if c.status == "scheduled" {
+        return Err(DomainError::conflict(
+            ProblemCode::CohortScheduled,
+            format!(
+                "cohort {} has scheduled visits; cancel them (DELETE /v1/cohorts/{}/visits) before changing its triads",
+                c.id, c.id
+            ),
+            None,
+        ));
+    }
+    Ok(())
+}
+
+/// Replaces the cohort's triads with `groups`, each with its score and explanation, in `status`.
+pub(super) async fn store_triads<C: ConnectionTrait>(
+    txn: &C,
+    cohort_id: i64,
+    groups: &[(Vec<i64>, bool)],
+    explanations: &[GroupExplanation],
+    status: &str,
+) -> DomainResult<()> {
+    let old: Vec<i64> = triad::Entity::find()
+        .filter(triad::Column::CohortId.eq(cohort_id))
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    if !old.is_empty() {
+        triad_member::Entity::delete_many()
+            .filter(triad_member::Column::TriadId.is_in(old.clone()))
+            .exec(txn)
+            .await?;
+        triad::Entity::delete_many()
+            .filter(triad::Column::Id.is_in(old))
+            .exec(txn)
+            .await?;
+    }
+    let now = Utc::now();
+    for (position, ((members, pinned), explanation)) in groups.iter().zip(explanations).enumerate() {
+        let row = triad::ActiveModel {
+            cohort_id: Set(cohort_id),
+            position: Set(i32::try_from(position).unwrap_or(i32::MAX)),
+            status: Set(status.to_owned()),
+            pinned: Set(*pinned),
+            score: Set(i32::try_from(explanation.score).unwrap_or(i32::MAX)),
+            explanation: Set(Some(
+                serde_json::to_value(explanation_of(explanation)).unwrap_or_default(),
+            )),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+        triad_member::Entity::insert_many(members.iter().map(|&school_id| triad_member::ActiveModel {
+            triad_id: Set(row.id),
+            school_id: Set(school_id),
+        }))
+        .exec(txn)
+        .await?;
+    }
+    Ok(())
+}
+
+pub(super) async fn triads_view<C: ConnectionTrait>(
+    db: &C,
+    c: &cohort::Model,
+    iterations: Option<u64>,
+) -> DomainResult<Triads> {
+    let triads = current_triads(db, c.id).await?;
+    let input = forming_input(db, c, &triads).await?;
+    Ok(Triads {
+        cohort_id: c.id,
+        status: c.status.clone(),
+        score: triads.iter().map(|t| t.score).sum(),
+        upper_bound: forming::upper_bound(&input).map_or(0, |b| i64::try_from(b).unwrap_or(i64::MAX)),
+        iterations,
+        triads,
+    })
+}
+
+/// The cohort's current triads (none until proposed).
+pub async fn triads<C: ConnectionTrait>(db: &C, cohort_id: i64) -> DomainResult<Triads> {
+    let c = find(db, cohort_id).await?;
+    triads_view(db, &c, None).await
+}
+
+/// Runs the forming solver on the cohort and stores its answer as the proposed triads (replacing
+/// any earlier proposal or accepted triads; pinned triads and pins are kept together). The cohort
+/// goes back to `draft`. A cohort with scheduled visits is refused.
+#[tracing::instrument(skip(db, request))]
+pub async fn propose(db: &DatabaseConnection, cohort_id: i64, request: &SolveRequest) -> DomainResult<Triads> {
+    let c = find(db, cohort_id).await?;
+    refuse_if_scheduled(&c)?;
+    let current = current_triads(db, cohort_id).await?;
+    let input = forming_input(db, &c, &current).await?;
+    let pinned_sets: Vec<BTreeSet<i64>> = current
+        .into_iter()
+        .filter(|t| t.pinned)
+        .map(|t| t.school_ids.into_iter().collect())
+        .collect();
+    let params = solve_params(request);
+    let formed = off_thread(move || forming::form(&input, &params))
+        .await?
+        .map_err(|why| infeasible(ProblemCode::TriadsInfeasible, why))?;
+    let groups: Vec<(Vec<i64>, bool)> = formed
+        .groups
+        .iter()
+        .map(|g| {
+            let mut ids: Vec<i64> = g.iter().map(|s| id_of(s)).collect();
+            ids.sort_unstable();
+            let set: BTreeSet<i64> = ids.iter().copied().collect();
+            let pinned = pinned_sets.iter().any(|p| p.is_subset(&set));
+            (ids, pinned)
+        })
+        .collect();
+    in_write_txn(db, async |txn| {
+        let c = find(txn, cohort_id).await?;
+        refuse_if_scheduled(&c)?;
+        store_triads(txn, cohort_id, &groups, &formed.explanations, "proposed").await?;
+        let c = set_status(txn, c, "draft").await?;
+        triads_view(txn, &c, Some(formed.iterations)).await
+    })
+    .await
+}
+
+pub(super) async fn set_status<C: ConnectionTrait>(
+    txn: &C,
+    c: cohort::Model,
+    status: &str,
+) -> DomainResult<cohort::Model> {
+    let mut active: cohort::ActiveModel = c.into();
+    active.status = Set(status.to_owned());
+    active.updated_at = Set(Utc::now());
+    Ok(active.update(txn).await?)
+}
+
+/// Accepts the organiser's triads (the proposal as it was, or edited), after checking them
+/// against every hard rule; the cohort becomes `triads_accepted`.
+#[tracing::instrument(skip(db, input))]
+pub async fn accept(db: &DatabaseConnection, cohort_id: i64, input: TriadsInput) -> DomainResult<Triads> {
+    let c = find(db, cohort_id).await?;
+    refuse_if_scheduled(&c)?;
+    if input.triads.is_empty() {
+        return Err(DomainError::Invalid(vec![FieldError::new("triads", "is required")]));
+    }
+    // The organiser's own edits decide: earlier pinned triads are not pins on them, only the
+    // cohort's own pins are.
+    let forming_in = forming_input(db, &c, &[]).await?;
+    let groups: Vec<Vec<String>> = input
+        .triads
+        .iter()
+        .map(|t| t.school_ids.iter().map(i64::to_string).collect())
+        .collect();
+    forming::check_groups(&forming_in, &groups).map_err(|why| infeasible(ProblemCode::TriadsInvalid, why))?;
+    let explanations =
+        forming::explain(&forming_in, &groups).map_err(|why| infeasible(ProblemCode::TriadsInvalid, why))?;
+    let groups: Vec<(Vec<i64>, bool)> = input
+        .triads
+        .into_iter()
+        .map(|t| {
+            let mut ids = t.school_ids;
+            ids.sort_unstable();
+            (ids, t.pinned)
+        })
+        .collect();
+    in_write_txn(db, async |txn| {
+        let c = find(txn, cohort_id).await?;
+        refuse_if_scheduled(&c)?;
+        store_triads(txn, cohort_id, &groups, &explanations, "accepted").await?;
+        let c = set_status(txn, c, "triads_accepted").await?;
+        triads_view(txn, &c, None).await
+    })
+    .await
+}
