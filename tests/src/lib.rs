@@ -505,18 +505,21 @@ impl TestApp {
         assert_eq!(verified.status, 200, "{}", verified.text);
     }
 
+    /// The value of the unlabelled metric `name` in `/metrics` (`None` when it is not there).
+    pub async fn metric(&self, name: &str) -> Option<f64> {
+        let text = self.send(self.anonymous(Method::GET, "/metrics")).await.text;
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+            .map(|value| value.trim().parse().expect("a metric's value is a number"))
+    }
+
     /// Waits until the sign-in form's requests carried out (they are, after the form answers)
     /// number `n` in all, as `/metrics` counts them.
     pub async fn wait_for_sign_ins(&self, n: u64) {
-        let mut done = 0;
+        let mut done = 0.0;
         for _ in 0..300 {
-            let text = self.send(self.anonymous(Method::GET, "/metrics")).await.text;
-            done = text
-                .lines()
-                .find_map(|l| l.strip_prefix("convene_sign_in_requests_done_total "))
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(0);
-            if done >= n {
+            done = self.metric("convene_sign_in_requests_done_total").await.unwrap_or(0.0);
+            if done >= n as f64 {
                 return;
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;

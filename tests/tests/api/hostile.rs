@@ -14,13 +14,9 @@ use serde_json::Value;
 
 /// The value of the unlabelled metric `name` in `/metrics`.
 async fn metric(app: &TestApp, name: &str) -> f64 {
-    let text = app.send(app.anonymous(Method::GET, "/metrics")).await.text;
-    text.lines()
-        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
-        .unwrap_or_else(|| panic!("no {name} in /metrics:\n{text}"))
-        .trim()
-        .parse()
-        .unwrap()
+    app.metric(name)
+        .await
+        .unwrap_or_else(|| panic!("no {name} in /metrics"))
 }
 
 /// Random letters, `n` of them.
