@@ -15,22 +15,21 @@ use crate::state::AppState;
 
 /// The sentence for a booking or cancellation the rules refused.
 pub(super) fn refusal(err: DomainError) -> Result<(StatusCode, Notice), DomainError> {
+    let said = |code, detail: &str| {
+        crate::wording::refusal(code, detail).unwrap_or_else(|| format!("Convene couldn't do that: {detail}."))
+    };
     let (status, heading, line) = match err {
         DomainError::NotFound { what, .. } => (
             StatusCode::NOT_FOUND,
             "That isn't on your page any more",
             format!("Convene couldn't find that {what}. The lists below are up to date."),
         ),
-        DomainError::Conflict { code, detail, .. } => (
-            StatusCode::CONFLICT,
-            "That couldn't be done",
-            crate::wording::refusal(code, &detail).unwrap_or_else(|| format!("Convene couldn't do that: {detail}.")),
-        ),
-        DomainError::Forbidden { code, detail } => (
-            StatusCode::FORBIDDEN,
-            "That couldn't be done",
-            crate::wording::refusal(code, &detail).unwrap_or_else(|| format!("Convene couldn't do that: {detail}.")),
-        ),
+        DomainError::Conflict { code, detail, .. } => {
+            (StatusCode::CONFLICT, "That couldn't be done", said(code, &detail))
+        }
+        DomainError::Forbidden { code, detail } => {
+            (StatusCode::FORBIDDEN, "That couldn't be done", said(code, &detail))
+        }
         DomainError::Invalid(errors) => (
             StatusCode::UNPROCESSABLE_ENTITY,
             "That couldn't be done",
