@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike as _, Days, NaiveDate, TimeZone as _, Utc, Weekday};
+use entity::state::{BookingStatus, EventStatus, SessionStatus};
 use entity::{booking, event, participant, school, session, survey_invitation};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
@@ -542,7 +543,7 @@ pub async fn fill(db: &DatabaseConnection, site: &FeedSite, today: NaiveDate) ->
         venue: Set(Some("Sudbourne Primary School, Hall".to_owned())),
         online_url: Set(None),
         time_zone: Set("Europe/London".to_owned()),
-        status: Set("published".to_owned()),
+        status: Set(EventStatus::Published),
         host_school_id: Set(None),
         topic: Set(Some("oracy".to_owned())),
         revision: Set(0),
@@ -566,7 +567,7 @@ pub async fn fill(db: &DatabaseConnection, site: &FeedSite, today: NaiveDate) ->
         booked: Set(i32::try_from(attendees.len()).unwrap_or(0)),
         per_school_limit: Set(None),
         waitlist_enabled: Set(true),
-        status: Set("scheduled".to_owned()),
+        status: Set(SessionStatus::Scheduled),
         revision: Set(0),
         created_at: Set(now),
         updated_at: Set(now),
@@ -580,7 +581,11 @@ pub async fn fill(db: &DatabaseConnection, site: &FeedSite, today: NaiveDate) ->
             session_id: Set(past_session.id),
             participant_id: Set(person),
             school_id: Set(row.and_then(|p| p.school_id)),
-            status: Set(if i % 8 == 7 { "no_show" } else { "attended" }.to_owned()),
+            status: Set(if i % 8 == 7 {
+                BookingStatus::NoShow
+            } else {
+                BookingStatus::Attended
+            }),
             waitlist_reason: Set(None),
             starts_at: Set(starts_at),
             ends_at: Set(ends_at),

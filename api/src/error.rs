@@ -8,42 +8,14 @@ use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{HttpResponse, ResponseError};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use crate::domain::import::RowError;
 use crate::domain::{DomainError, FieldError};
 use crate::problem_code::ProblemCode;
+pub use crate::wire::problem::Problem;
 
 /// The media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
-
-/// An RFC 7807 problem.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
-pub struct Problem {
-    /// A URI naming the kind of problem: `urn:convene:problem:<code>`.
-    #[serde(rename = "type")]
-    #[schema(example = "urn:convene:problem:validation_failed")]
-    pub kind: String,
-    /// A short summary of the kind of problem.
-    #[schema(example = "Some fields are invalid")]
-    pub title: String,
-    /// The HTTP status.
-    #[schema(example = 422)]
-    pub status: u16,
-    /// What went wrong this time, in words.
-    pub detail: String,
-    /// A stable machine-readable code, e.g. `validation_failed`, `not_found`, `unauthorized`
-    /// (text on the wire, so a client reads a code newer than itself; the document lists them).
-    #[schema(value_type = ProblemCode, example = "validation_failed")]
-    pub code: String,
-    /// Each field at fault (empty when no field is).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub errors: Vec<FieldError>,
-    /// For a refused spreadsheet import: each bad row's line, column, code and reason.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub row_errors: Vec<RowError>,
-}
 
 /// The bad rows of a refused import.
 #[derive(Debug)]
@@ -250,19 +222,13 @@ impl From<DomainError> for ApiError {
         match err {
             DomainError::NotFound { what, id } => Self::not_found(format!("there is no {what} with id {id}")),
             DomainError::Invalid(errors) => Self::invalid(errors),
-            DomainError::LocalTime { field, error } => {
-                let code = match error {
-                    crate::time::TimeError::Ambiguous { .. } => ProblemCode::AmbiguousLocalTime,
-                    _ => ProblemCode::NonexistentLocalTime,
-                };
-                Self::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    code,
-                    "The local time cannot be placed",
-                    error.to_string(),
-                )
-                .with_field(Some(field))
-            }
+            DomainError::LocalTime { field, ref error } => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                err.code(),
+                "The local time cannot be placed",
+                error.to_string(),
+            )
+            .with_field(Some(field)),
             DomainError::Conflict { code, detail, field } => Self::new(
                 StatusCode::CONFLICT,
                 code,
@@ -288,20 +254,19 @@ impl From<DomainError> for ApiError {
                 error.retry_after = Some(retry_after_seconds);
                 error
             }
-            DomainError::Database(db) => database_error(&db),
+            DomainError::Database(ref db) => database_error(db, err.code()),
         }
     }
 }
 
 /// A database failure: logged in full, answered without internals. A pool that timed out or a
 /// database that is unreachable is a 503 the client may retry; anything else is a 500.
-fn database_error(err: &sea_orm::DbErr) -> ApiError {
+fn database_error(err: &sea_orm::DbErr, code: ProblemCode) -> ApiError {
     tracing::error!(error = %err, "database error");
-    let unavailable = matches!(err, sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_));
-    if unavailable {
+    if code == ProblemCode::DatabaseUnavailable {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            ProblemCode::DatabaseUnavailable,
+            code,
             "The database is unavailable",
             "the database did not answer in time; try again shortly",
         )

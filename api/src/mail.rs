@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use entity::state::BookingStatus;
 use entity::{event, participant, session};
 use lettre::message::header::{Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
@@ -128,7 +129,7 @@ impl<'a> About<'a> {
             session: booking.map(|(_, s, e)| (s, e)),
             payload,
             join_link: booking
-                .filter(|(b, _, _)| b.status == "confirmed")
+                .filter(|(b, _, _)| b.status == BookingStatus::Confirmed)
                 .and_then(|(_, _, e)| e.online_url.as_deref()),
             sequence,
             site,

@@ -3,13 +3,13 @@
 //! document lists them all. Each is written as today's snake_case text.
 
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 macro_rules! problem_codes {
     ($($variant:ident = $text:literal,)*) => {
         /// A problem's code, sent as its snake_case text (`ProblemCode::SessionFull` is
         /// `"session_full"`).
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
         #[serde(rename_all = "snake_case")]
         pub enum ProblemCode {
             $($variant,)*
@@ -109,7 +109,7 @@ impl std::fmt::Display for ProblemCode {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "server"))]
 mod tests {
     use utoipa::OpenApi as _;
 

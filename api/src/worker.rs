@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use entity::state::{BookingStatus, SessionStatus};
 use entity::{booking, notification, session};
 use futures_util::StreamExt as _;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
@@ -453,7 +454,7 @@ impl Worker {
         let again = booking::Entity::find()
             .filter(booking::Column::SessionId.is_in(pairs.iter().map(|p| p.1)))
             .filter(booking::Column::ParticipantId.is_in(pairs.iter().map(|p| p.0)))
-            .filter(booking::Column::Status.eq("confirmed"))
+            .filter(booking::Column::Status.eq(BookingStatus::Confirmed))
             .all(&self.db)
             .await?;
         Ok(again.into_iter().map(|b| (b.participant_id, b.session_id)).collect())
@@ -519,11 +520,15 @@ fn superseded(
     booked_again: &HashSet<(i64, i64)>,
 ) -> Option<&'static str> {
     match kind {
-        Kind::BookingConfirmed | Kind::BookingPromoted | Kind::SessionChanged if b.status != "confirmed" => {
+        Kind::BookingConfirmed | Kind::BookingPromoted | Kind::SessionChanged
+            if b.status != BookingStatus::Confirmed =>
+        {
             Some("the booking is no longer confirmed")
         }
-        Kind::BookingWaitlisted if b.status != "waitlisted" => Some("the booking is no longer on the waitlist"),
-        Kind::Reminder if b.status != "confirmed" || s.status != "scheduled" => {
+        Kind::BookingWaitlisted if b.status != BookingStatus::Waitlisted => {
+            Some("the booking is no longer on the waitlist")
+        }
+        Kind::Reminder if b.status != BookingStatus::Confirmed || s.status != SessionStatus::Scheduled => {
             Some("the booking is no longer confirmed")
         }
         Kind::Reminder if s.starts_at <= Utc::now() => Some("the session has started"),

@@ -5,16 +5,16 @@
 use std::future::Future;
 use std::time::Duration;
 
-use convene_api::domain::booking::Booking;
-use convene_api::domain::feed::FeedToken;
-use convene_api::domain::link::{LinkRequest, LinkRequested, Linked, VerifyRequest};
-use convene_api::domain::me::{MyBooking, MyBookingInput, OpenSession, Preferences, PreferencesInput};
-use convene_api::domain::participant::Participant;
-use convene_api::domain::reflection::{Reflection, ReflectionText};
-use convene_api::domain::survey::Invitation;
-use convene_api::error::Problem;
-use convene_api::routes::notifications::{DiscordMessage, LeaseRequest, Leased};
-use convene_api::routes::surveys::{AnswersInput, InvitationList};
+use convene_api::wire::booking::Booking;
+use convene_api::wire::feed::FeedToken;
+use convene_api::wire::link::{LinkRequest, LinkRequested, Linked, VerifyRequest};
+use convene_api::wire::me::{MyBooking, MyBookingInput, OpenSession, Preferences, PreferencesInput};
+use convene_api::wire::notifications::{DiscordMessage, LeaseRequest, Leased};
+use convene_api::wire::participant::Participant;
+use convene_api::wire::problem::Problem;
+use convene_api::wire::reflection::{Reflection, ReflectionText};
+use convene_api::wire::survey::Invitation;
+use convene_api::wire::survey::{AnswersInput, InvitationList};
 use reqwest::Method;
 use serde::Serialize;
 use serde::de::DeserializeOwned;

@@ -4,11 +4,12 @@
 //! sentence a person understands ([`sorry`]).
 
 use chrono::NaiveDateTime;
-use convene_api::domain::me::{MyBooking, PreferencesInput, SessionSummary};
-use convene_api::domain::reflection::ReflectionText;
-use convene_api::domain::survey::{Invitation, Question};
 use convene_api::problem_code::ProblemCode;
-use convene_api::routes::notifications::DiscordMessage;
+use convene_api::wire::me::{MyBooking, PreferencesInput, SessionSummary};
+use convene_api::wire::notifications::DiscordMessage;
+use convene_api::wire::reflection::ReflectionText;
+use convene_api::wire::state::BookingStatus;
+use convene_api::wire::survey::{Invitation, Question};
 use serde_json::{Value, json};
 
 use crate::action::ButtonAction;
@@ -64,16 +65,16 @@ impl Reply {
 }
 
 /// The buttons for a booking: cancel it (while active), and view it.
-fn booking_buttons(id: i64, status: &str) -> Vec<Button> {
+fn booking_buttons(id: i64, status: BookingStatus) -> Vec<Button> {
     let mut buttons = vec![Button {
         id: ButtonAction::ViewBooking(id).id(),
         label: "View booking".to_owned(),
         danger: false,
     }];
-    if matches!(status, "confirmed" | "waitlisted") {
+    if BookingStatus::ACTIVE.contains(&status) {
         buttons.push(Button {
             id: ButtonAction::CancelBooking(id).id(),
-            label: if status == "waitlisted" {
+            label: if status == BookingStatus::Waitlisted {
                 "Leave the waitlist".to_owned()
             } else {
                 "Cancel booking".to_owned()
@@ -231,7 +232,7 @@ pub async fn events<A: ConveneApi>(
             s.session_id
         );
         line.push_str(&match &open.my_booking {
-            Some(b) if b.status == "waitlisted" => {
+            Some(b) if b.status == BookingStatus::Waitlisted => {
                 format!("you are number {} on the waitlist", b.waitlist_position.unwrap_or(0))
             }
             Some(_) => "you are booked".to_owned(),
@@ -328,8 +329,8 @@ pub async fn book<A: ConveneApi>(api: &A, user: &str, session_id: i64, key: &str
         .as_ref()
         .map(|d| format!("**{}**, {}", title(&d.session), when(&d.session)))
         .unwrap_or_else(|| format!("session {session_id}"));
-    let text = match (b.status.as_str(), made.created) {
-        ("confirmed", true) => {
+    let text = match (b.status, made.created) {
+        (BookingStatus::Confirmed, true) => {
             let mut text = format!(
                 "You're booked: {name}. It's in your calendar feed (`/calendar`), and I'll remind you before it starts."
             );
@@ -338,7 +339,7 @@ pub async fn book<A: ConveneApi>(api: &A, user: &str, session_id: i64, key: &str
             }
             text
         }
-        ("waitlisted", created) => {
+        (BookingStatus::Waitlisted, created) => {
             let position = b.waitlist_position.unwrap_or(0);
             let why = if b.waitlist_reason.as_deref() == Some("per_school_limit") {
                 "Your school has reached its limit of places on that session"
@@ -352,7 +353,7 @@ pub async fn book<A: ConveneApi>(api: &A, user: &str, session_id: i64, key: &str
         }
         (status, _) => format!("You already have a booking for {name} ({status})."),
     };
-    Reply::private(format!("{text}\nBooking {}.", b.id)).with_buttons(booking_buttons(b.id, &b.status))
+    Reply::private(format!("{text}\nBooking {}.", b.id)).with_buttons(booking_buttons(b.id, b.status))
 }
 
 /// `/cancel <booking>`: cancel one of my bookings (or leave a waitlist).
@@ -368,13 +369,12 @@ pub async fn cancel<A: ConveneApi>(api: &A, user: &str, booking_id: i64) -> Repl
 }
 
 fn describe(b: &MyBooking) -> String {
-    let status = match b.status.as_str() {
-        "confirmed" => "booked".to_owned(),
-        "waitlisted" => format!("number {} on the waitlist", b.waitlist_position.unwrap_or(0)),
-        "attended" => "attended".to_owned(),
-        "no_show" => "marked absent".to_owned(),
-        "cancelled" => "cancelled".to_owned(),
-        other => other.to_owned(),
+    let status = match b.status {
+        BookingStatus::Confirmed => "booked".to_owned(),
+        BookingStatus::Waitlisted => format!("number {} on the waitlist", b.waitlist_position.unwrap_or(0)),
+        BookingStatus::Attended => "attended".to_owned(),
+        BookingStatus::NoShow => "marked absent".to_owned(),
+        BookingStatus::Cancelled => "cancelled".to_owned(),
     };
     let mut line = format!(
         "• **{}** — {}: {status}. Booking {}",
@@ -411,7 +411,7 @@ pub async fn my_bookings<A: ConveneApi>(api: &A, user: &str) -> Reply {
 pub async fn view_booking<A: ConveneApi>(api: &A, user: &str, booking_id: i64) -> Reply {
     match api.booking(user, booking_id).await {
         Ok(b) => Reply::private(describe(&b)).with_buttons(
-            booking_buttons(b.id, &b.status)
+            booking_buttons(b.id, b.status)
                 .into_iter()
                 .filter(|button| matches!(ButtonAction::parse(&button.id), Some(ButtonAction::CancelBooking(_))))
                 .collect(),
@@ -837,10 +837,10 @@ pub fn help(commands: &[(String, String)]) -> Reply {
 pub fn notification(message: &DiscordMessage) -> Reply {
     let buttons = match (message.booking_id, message.kind.as_str()) {
         (Some(id), "booking_confirmed" | "booking_promoted" | "reminder" | "session_changed") => {
-            booking_buttons(id, "confirmed")
+            booking_buttons(id, BookingStatus::Confirmed)
         }
-        (Some(id), "booking_waitlisted") => booking_buttons(id, "waitlisted"),
-        (Some(id), _) => booking_buttons(id, "cancelled"),
+        (Some(id), "booking_waitlisted") => booking_buttons(id, BookingStatus::Waitlisted),
+        (Some(id), _) => booking_buttons(id, BookingStatus::Cancelled),
         (None, "survey_invitation") => vec![Button {
             id: ButtonAction::NextQuestion.id(),
             label: "Answer here".to_owned(),

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use convene_api::routes::notifications::DiscordMessage;
+use convene_api::wire::notifications::DiscordMessage;
 use poise::serenity_prelude as serenity;
 
 use crate::action::ButtonAction;

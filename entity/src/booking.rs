@@ -16,8 +16,7 @@ pub struct Model {
     /// The participant's school at booking time, for per-school limits.
     pub school_id: Option<i64>,
     /// `confirmed` | `waitlisted` | `cancelled` | `attended` | `no_show`.
-    #[sea_orm(column_type = "String(StringLen::N(32))")]
-    pub status: String,
+    pub status: crate::state::BookingStatus,
     /// Why the booking is waitlisted: `capacity` | `per_school_limit`.
     #[sea_orm(column_type = "String(StringLen::N(32))", nullable)]
     pub waitlist_reason: Option<String>,

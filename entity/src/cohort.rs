@@ -37,8 +37,7 @@ pub struct Model {
     #[sea_orm(column_type = "JsonBinary", nullable)]
     pub attendee_roles: Option<Json>,
     /// `draft` | `triads_accepted` | `scheduled`.
-    #[sea_orm(column_type = "String(StringLen::N(32))")]
-    pub status: String,
+    pub status: crate::state::CohortStatus,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

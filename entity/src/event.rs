@@ -24,8 +24,7 @@ pub struct Model {
     #[sea_orm(column_type = "String(StringLen::N(64))")]
     pub time_zone: String,
     /// `draft` | `published` | `cancelled`.
-    #[sea_orm(column_type = "String(StringLen::N(32))")]
-    pub status: String,
+    pub status: crate::state::EventStatus,
     /// The school hosting the event, if any.
     pub host_school_id: Option<i64>,
     #[sea_orm(column_type = "String(StringLen::N(100))", nullable)]

@@ -1,36 +1,52 @@
 //! SeaORM entities for Convene's database: one module per table.
 //!
-//! The schema itself is created by the `migration` crate; these models mirror it.
+//! The schema itself is created by the `migration` crate; these models mirror it. The state
+//! enums ([`state`]) build without sea-orm (`default-features = false`), for clients of the API.
 
-pub mod api_key;
-pub mod booking;
-pub mod calendar_sequence;
-pub mod closure;
-pub mod cohort;
-pub mod cohort_school;
-pub mod discord_link_code;
-pub mod discord_link_request;
-pub mod event;
-pub mod facilitator_assignment;
-pub mod idempotency_key;
-pub mod notification;
-pub mod participant;
-pub mod participant_sign_in_token;
-pub mod participant_web_session;
-pub mod programme;
-pub mod reflection;
-pub mod school;
-pub mod session;
-pub mod session_school_count;
-pub mod survey;
-pub mod survey_invitation;
-pub mod survey_question;
-pub mod survey_response;
-pub mod triad;
-pub mod triad_member;
-pub mod visit;
+/// Declares the table modules, which need sea-orm (the `orm` feature, on by default).
+macro_rules! tables {
+    ($($table:ident),+ $(,)?) => {
+        $(
+            #[cfg(feature = "orm")]
+            pub mod $table;
+        )+
+    };
+}
+
+tables!(
+    api_key,
+    booking,
+    calendar_sequence,
+    closure,
+    cohort,
+    cohort_school,
+    discord_link_code,
+    discord_link_request,
+    event,
+    facilitator_assignment,
+    idempotency_key,
+    notification,
+    participant,
+    participant_sign_in_token,
+    participant_web_session,
+    programme,
+    reflection,
+    school,
+    session,
+    session_school_count,
+    survey,
+    survey_invitation,
+    survey_question,
+    survey_response,
+    triad,
+    triad_member,
+    visit,
+);
+
+pub mod state;
 
 /// Every table's `Entity` under its CamelCase name.
+#[cfg(feature = "orm")]
 pub mod prelude {
     pub use super::api_key::Entity as ApiKey;
     pub use super::booking::Entity as Booking;

@@ -25,8 +25,7 @@ pub struct Model {
     /// Not to be sent before this instant.
     pub due_at: DateTimeUtc,
     /// `pending` | `leased` | `sent` | `dead` | `withdrawn`.
-    #[sea_orm(column_type = "String(StringLen::N(32))")]
-    pub state: String,
+    pub state: crate::state::NotificationState,
     /// Number of delivery attempts so far.
     pub attempts: i32,
     #[sea_orm(column_type = "Text", nullable)]

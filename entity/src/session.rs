@@ -26,8 +26,7 @@ pub struct Model {
     /// Whether bookings beyond a limit go on the waitlist instead of being refused.
     pub waitlist_enabled: bool,
     /// `scheduled` | `cancelled`.
-    #[sea_orm(column_type = "String(StringLen::N(32))")]
-    pub status: String,
+    pub status: crate::state::SessionStatus,
     /// Bumped on every time, place or status change; the iCal `SEQUENCE`.
     pub revision: i32,
     pub created_at: DateTimeUtc,

@@ -18,8 +18,7 @@ pub struct Model {
     #[sea_orm(column_type = "JsonBinary")]
     pub offsets_days: Json,
     /// `draft` | `open` | `closed`.
-    #[sea_orm(column_type = "String(StringLen::N(32))")]
-    pub status: String,
+    pub status: crate::state::SurveyStatus,
     pub closes_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

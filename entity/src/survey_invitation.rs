@@ -21,9 +21,8 @@ pub struct Model {
     pub sent_at: Option<DateTimeUtc>,
     pub responded_at: Option<DateTimeUtc>,
     pub reminded_at: Option<DateTimeUtc>,
-    /// `pending` | `sent` | `responded` | `expired`.
-    #[sea_orm(column_type = "String(StringLen::N(32))")]
-    pub state: String,
+    /// `sent` | `answered`.
+    pub state: crate::state::InvitationState,
     pub created_at: DateTimeUtc,
 }
 

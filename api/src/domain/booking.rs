@@ -8,6 +8,7 @@
 //! ever read and written back. Messages go into the outbox in the same transaction.
 
 use chrono::{DateTime, Utc};
+use entity::state::{BookingStatus, EventStatus, SessionStatus};
 use entity::{api_key, booking, event, participant, school, session, session_school_count};
 use sea_orm::prelude::Expr;
 use sea_orm::sea_query::{ExprTrait as _, IntoTableRef as _, LockType, OnConflict};
@@ -27,15 +28,12 @@ use super::{DomainError, DomainResult, FieldError, Validator, contract, in_write
 use crate::db::for_update;
 use crate::problem_code::ProblemCode;
 use crate::time::{TimeZoneName, format_local, format_utc};
+pub use crate::wire::booking::Booking;
 
 /// Bookings that hold or wait for a seat.
-const ACTIVE: [&str; 2] = ["confirmed", "waitlisted"];
+const ACTIVE: [BookingStatus; 2] = BookingStatus::ACTIVE;
 /// Bookings that hold a seat (attendance keeps the seat).
-const SEATED: [&str; 3] = ["confirmed", "attended", "no_show"];
-/// Every state a booking may be in.
-pub const STATUSES: &[&str] = &["confirmed", "waitlisted", "cancelled", "attended", "no_show"];
-/// The states attendance marks a booking with.
-pub const ATTENDANCE: &[&str] = &["attended", "no_show"];
+const SEATED: [BookingStatus; 3] = BookingStatus::SEATED;
 
 /// A request to book a session.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
@@ -46,45 +44,19 @@ pub struct BookingInput {
     pub participant_id: Option<i64>,
 }
 
-/// A booking as Convene shows it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct Booking {
-    /// Its id.
-    pub id: i64,
-    /// The session booked.
-    pub session_id: i64,
-    /// Who booked.
-    pub participant_id: i64,
-    /// `confirmed`, `waitlisted`, `cancelled`, `attended` or `no_show`.
-    #[schema(value_type = contract::BookingStatus)]
-    pub status: String,
-    /// Place on the waitlist (1 is next), while waitlisted.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub waitlist_position: Option<i64>,
-    /// Why it is waitlisted: `capacity` (the session is full) or `per_school_limit`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub waitlist_reason: Option<String>,
-    /// When it was made (UTC).
-    #[schema(value_type = contract::Instant)]
-    pub created_at: String,
-    /// When it last changed (UTC).
-    #[schema(value_type = contract::Instant)]
-    pub updated_at: String,
-}
-
 impl Booking {
     fn view(m: &booking::Model, waitlist_position: Option<i64>) -> Self {
         Self {
             id: m.id,
             session_id: m.session_id,
             participant_id: m.participant_id,
-            status: m.status.clone(),
-            waitlist_position: if m.status == "waitlisted" {
+            status: m.status,
+            waitlist_position: if m.status == BookingStatus::Waitlisted {
                 waitlist_position
             } else {
                 None
             },
-            waitlist_reason: if m.status == "waitlisted" {
+            waitlist_reason: if m.status == BookingStatus::Waitlisted {
                 m.waitlist_reason.clone()
             } else {
                 None
@@ -223,17 +195,19 @@ const PERSON: &str = "C_";
 /// Refuses bookings on sessions that are not open: unpublished, cancelled or already started.
 fn check_open(event: &event::Model, session: &session::Model, now: DateTime<Utc>) -> DomainResult<()> {
     let refuse = |code, detail: String| Err(DomainError::conflict(code, detail, None));
-    match event.status.as_str() {
-        "cancelled" => return refuse(ProblemCode::EventCancelled, format!("event {} was cancelled", event.id)),
-        "published" => {}
-        _ => {
+    match event.status {
+        EventStatus::Cancelled => {
+            return refuse(ProblemCode::EventCancelled, format!("event {} was cancelled", event.id));
+        }
+        EventStatus::Published => {}
+        EventStatus::Draft => {
             return refuse(
                 ProblemCode::EventNotPublished,
                 format!("event {} is not published yet", event.id),
             );
         }
     }
-    if session.status == "cancelled" {
+    if session.status == SessionStatus::Cancelled {
         return refuse(
             ProblemCode::SessionCancelled,
             format!("session {} was cancelled", session.id),
@@ -352,7 +326,7 @@ async fn take_seats<C: ConnectionTrait>(
 /// [`confirm_at_once`] states the same rule in its SQL: change both together.
 pub(crate) fn confirmed_overlapping(starts_at: DateTime<Utc>, ends_at: DateTime<Utc>) -> Condition {
     Condition::all()
-        .add(booking::Column::Status.eq("confirmed"))
+        .add(booking::Column::Status.eq(BookingStatus::Confirmed))
         .add(booking::Column::StartsAt.lt(ends_at))
         .add(booking::Column::EndsAt.gt(starts_at))
 }
@@ -400,12 +374,12 @@ async fn clash_error<C: ConnectionTrait>(txn: &C, other: &booking::Model) -> Dom
 
 /// The place of a waitlisted booking in its session's queue (1 is next).
 pub(crate) async fn waitlist_position<C: ConnectionTrait>(txn: &C, b: &booking::Model) -> DomainResult<Option<i64>> {
-    if b.status != "waitlisted" {
+    if b.status != BookingStatus::Waitlisted {
         return Ok(None);
     }
     let ahead = booking::Entity::find()
         .filter(booking::Column::SessionId.eq(b.session_id))
-        .filter(booking::Column::Status.eq("waitlisted"))
+        .filter(booking::Column::Status.eq(BookingStatus::Waitlisted))
         .filter(booking::Column::Id.lte(b.id))
         .count(txn)
         .await?;
@@ -471,8 +445,8 @@ async fn confirm_at_once(
         session.ends_at.into(),
         person.school_id.into(),
         now.into(),
-        ACTIVE[0].into(),
-        ACTIVE[1].into(),
+        ACTIVE[0].as_str().into(),
+        ACTIVE[1].as_str().into(),
     ];
     let mut rows = Vec::with_capacity(messages.len());
     for message in messages {
@@ -668,28 +642,28 @@ async fn book_as(
         return Err(DomainError::conflict(code, detail, None));
     }
     let status = if waitlist_reason.is_some() {
-        "waitlisted"
+        BookingStatus::Waitlisted
     } else {
-        "confirmed"
+        BookingStatus::Confirmed
     };
     let row = booking::ActiveModel {
         session_id: Set(session_id),
         participant_id: Set(participant_id),
         school_id: Set(person.school_id),
-        status: Set(status.to_owned()),
+        status: Set(status),
         waitlist_reason: Set(waitlist_reason.map(str::to_owned)),
         starts_at: Set(session.starts_at),
         ends_at: Set(session.ends_at),
         created_at: Set(now),
         updated_at: Set(now),
-        confirmed_at: Set((status == "confirmed").then_some(now)),
+        confirmed_at: Set((status == BookingStatus::Confirmed).then_some(now)),
         cancelled_at: Set(None),
         ..Default::default()
     }
     .insert(txn)
     .await?;
     let position = waitlist_position(txn, &row).await?;
-    let kind = if status == "confirmed" {
+    let kind = if status == BookingStatus::Confirmed {
         Kind::BookingConfirmed
     } else {
         Kind::BookingWaitlisted
@@ -715,7 +689,7 @@ pub async fn promote(
         }
         let candidates = booking::Entity::find()
             .filter(booking::Column::SessionId.eq(session.id))
-            .filter(booking::Column::Status.eq("waitlisted"))
+            .filter(booking::Column::Status.eq(BookingStatus::Waitlisted))
             .filter(booking::Column::Id.gt(after))
             .order_by_asc(booking::Column::Id)
             .limit(50)
@@ -745,12 +719,12 @@ pub async fn promote(
                 Err(_) => continue,
             }
             let flipped = booking::Entity::update_many()
-                .col_expr(booking::Column::Status, Expr::value("confirmed"))
+                .col_expr(booking::Column::Status, Expr::value(BookingStatus::Confirmed))
                 .col_expr(booking::Column::WaitlistReason, Expr::value(Option::<String>::None))
                 .col_expr(booking::Column::ConfirmedAt, Expr::value(now))
                 .col_expr(booking::Column::UpdatedAt, Expr::value(now))
                 .filter(booking::Column::Id.eq(candidate.id))
-                .filter(booking::Column::Status.eq("waitlisted"))
+                .filter(booking::Column::Status.eq(BookingStatus::Waitlisted))
                 .exec(txn)
                 .await?;
             if flipped.rows_affected == 0 {
@@ -784,7 +758,7 @@ async fn reoffer_freed_by(
 ) -> DomainResult<()> {
     let waiting = booking::Entity::find()
         .filter(booking::Column::ParticipantId.eq(cancelled.participant_id))
-        .filter(booking::Column::Status.eq("waitlisted"))
+        .filter(booking::Column::Status.eq(BookingStatus::Waitlisted))
         .filter(booking::Column::StartsAt.lt(cancelled.ends_at))
         .filter(booking::Column::EndsAt.gt(cancelled.starts_at))
         .filter(booking::Column::SessionId.ne(cancelled.session_id))
@@ -792,7 +766,7 @@ async fn reoffer_freed_by(
         .await?;
     for w in waiting {
         let session = super::session::find_for_update(txn, w.session_id).await?;
-        if session.starts_at > now && session.status != "cancelled" {
+        if session.starts_at > now && session.status != SessionStatus::Cancelled {
             promote(txn, &session, now).await?;
         }
     }
@@ -847,9 +821,9 @@ pub async fn cancel(db: &DatabaseConnection, booking_id: i64) -> DomainResult<Bo
         let current = find(txn, booking_id).await?;
         let session = super::session::find_for_update(txn, current.session_id).await?;
         let current = find(txn, booking_id).await?;
-        match current.status.as_str() {
-            "cancelled" => return Ok(Booking::view(&current, None)),
-            "attended" | "no_show" => {
+        match current.status {
+            BookingStatus::Cancelled => return Ok(Booking::view(&current, None)),
+            BookingStatus::Attended | BookingStatus::NoShow => {
                 return Err(DomainError::conflict(
                     ProblemCode::BookingAttendanceMarked,
                     format!(
@@ -862,13 +836,13 @@ pub async fn cancel(db: &DatabaseConnection, booking_id: i64) -> DomainResult<Bo
             _ => {}
         }
         booking::Entity::update_many()
-            .col_expr(booking::Column::Status, Expr::value("cancelled"))
+            .col_expr(booking::Column::Status, Expr::value(BookingStatus::Cancelled))
             .col_expr(booking::Column::CancelledAt, Expr::value(now))
             .col_expr(booking::Column::UpdatedAt, Expr::value(now))
             .filter(booking::Column::Id.eq(booking_id))
             .exec(txn)
             .await?;
-        if current.status == "confirmed" {
+        if current.status == BookingStatus::Confirmed {
             release_seat(txn, session.id).await?;
             release_school_seat(txn, &session, current.school_id).await?;
         }
@@ -885,10 +859,10 @@ pub async fn cancel(db: &DatabaseConnection, booking_id: i64) -> DomainResult<Bo
             )
             .await?;
         }
-        if current.status == "confirmed" && session.starts_at > now {
+        if current.status == BookingStatus::Confirmed && session.starts_at > now {
             promote(txn, &session, now).await?;
         }
-        if current.status == "confirmed" {
+        if current.status == BookingStatus::Confirmed {
             reoffer_freed_by(txn, &current, now).await?;
         }
         Ok(Booking::view(&find(txn, booking_id).await?, None))
@@ -909,7 +883,7 @@ pub async fn cancel_all_for_session(
         .all(txn)
         .await?;
     booking::Entity::update_many()
-        .col_expr(booking::Column::Status, Expr::value("cancelled"))
+        .col_expr(booking::Column::Status, Expr::value(BookingStatus::Cancelled))
         .col_expr(booking::Column::CancelledAt, Expr::value(now))
         .col_expr(booking::Column::UpdatedAt, Expr::value(now))
         .filter(booking::Column::SessionId.eq(session_id))
@@ -961,7 +935,7 @@ pub async fn list_for_session<C: ConnectionTrait>(
         .status
         .as_deref()
         .filter(|s| !s.is_empty())
-        .and_then(|s| v.one_of("status", Some(s.to_owned()), STATUSES));
+        .and_then(|s| v.state("status", Some(s.to_owned()), BookingStatus::ALL));
     v.finish()?;
     let mut query = booking::Entity::find().filter(booking::Column::SessionId.eq(session_id));
     if let Some(status) = status {
@@ -969,12 +943,12 @@ pub async fn list_for_session<C: ConnectionTrait>(
     }
     let rows = fetch_page(db, query, booking::Column::Id, |m| m.id, page).await?;
     // Positions: the waitlisted ahead of this page, then counting along it.
-    let mut position = match rows.items.iter().find(|b| b.status == "waitlisted") {
+    let mut position = match rows.items.iter().find(|b| b.status == BookingStatus::Waitlisted) {
         Some(first) => waitlist_position(db, first).await?.unwrap_or(1) - 1,
         None => 0,
     };
     Ok(rows.map(|b| {
-        let here = if b.status == "waitlisted" {
+        let here = if b.status == BookingStatus::Waitlisted {
             position += 1;
             Some(position)
         } else {
@@ -984,18 +958,19 @@ pub async fn list_for_session<C: ConnectionTrait>(
     }))
 }
 
-fn attendance_status(v: &mut Validator, field: &str, status: Option<String>) -> &'static str {
-    v.one_of(field, status, ATTENDANCE).unwrap_or("attended")
+fn attendance_status(v: &mut Validator, field: &str, status: Option<String>) -> BookingStatus {
+    v.state(field, status, &BookingStatus::ATTENDANCE)
+        .unwrap_or(BookingStatus::Attended)
 }
 
 /// Marks whether someone came, once the session has started. Only seated bookings are marked.
 async fn mark_in(
     txn: &DatabaseTransaction,
     b: &booking::Model,
-    status: &'static str,
+    status: BookingStatus,
     now: DateTime<Utc>,
 ) -> DomainResult<()> {
-    if !SEATED.contains(&b.status.as_str()) {
+    if !SEATED.contains(&b.status) {
         return Err(DomainError::conflict(
             ProblemCode::BookingNotConfirmed,
             format!(
@@ -1064,7 +1039,7 @@ pub async fn mark_register(
     if marks.is_empty() {
         v.fail("marks", "list at least one {participant_id, status}");
     }
-    let checked: Vec<(i64, &'static str)> = marks
+    let checked: Vec<(i64, BookingStatus)> = marks
         .into_iter()
         .enumerate()
         .map(|(i, m)| {
@@ -1095,7 +1070,7 @@ pub async fn mark_register(
                         format!("participant {participant_id} holds no confirmed booking for session {session_id}"),
                     )])
                 })?;
-            mark_in(txn, &b, status, now).await?;
+            mark_in(txn, &b, *status, now).await?;
             marked.push(b.id);
         }
         let rows = booking::Entity::find()
@@ -1116,7 +1091,7 @@ pub struct RegisterLine {
     /// Their school's name, if any.
     pub school: String,
     /// `confirmed`, `attended` or `no_show`.
-    pub status: String,
+    pub status: BookingStatus,
 }
 
 /// The register of a session: everyone holding a seat, by name.

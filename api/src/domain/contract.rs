@@ -9,6 +9,7 @@
 //! an id that must exist, a key used once) cannot be said in JSON Schema; the fields that carry
 //! them say so in their descriptions.
 
+use entity::state as states;
 use serde_json::{Value, json};
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::Schema;
@@ -16,8 +17,8 @@ use utoipa::{PartialSchema, ToSchema};
 
 use super::validate::{LONG_LINE_MAX, NAME_MAX, SHORT_LINE_MAX, TEXT_MAX};
 use super::{
-    booking, closure, cohort, event, idempotency, me, notification, outbox, participant, programme, reflection, school,
-    session, survey,
+    closure, cohort, event, idempotency, me, notification, outbox, participant, programme, reflection, school, session,
+    survey,
 };
 
 /// A one-line text as [`super::Validator::line`] takes it: no control characters (U+0000–U+001F,
@@ -170,19 +171,19 @@ contract_type!(
 );
 contract_type!(
     /// An event's state.
-    EventStatus => enum_of(event::STATUSES, "An event's state: draft, published or cancelled.")
+    EventStatus => enum_of(states::EventStatus::NAMES, "An event's state: draft, published or cancelled.")
 );
 contract_type!(
     /// The states a new event may start in (never `cancelled`).
-    NewEventStatus => enum_of(&event::STATUSES[..2], "A new event's state (a new event is never cancelled).")
+    NewEventStatus => enum_of(&states::EventStatus::NAMES[..2], "A new event's state (a new event is never cancelled).")
 );
 contract_type!(
     /// A session's state.
-    SessionStatus => enum_of(session::STATUSES, "A session's state.")
+    SessionStatus => enum_of(states::SessionStatus::NAMES, "A session's state.")
 );
 contract_type!(
     /// The state a new session has (a new session is never cancelled).
-    NewSessionStatus => enum_of(&session::STATUSES[..1], "A new session's state (a new session is never cancelled).")
+    NewSessionStatus => enum_of(&states::SessionStatus::NAMES[..1], "A new session's state (a new session is never cancelled).")
 );
 contract_type!(
     /// A programme's kind.
@@ -197,8 +198,15 @@ contract_type!(
     QuestionKind => enum_of(survey::KINDS, "The kind of question: `likert` is a whole number from 1 to 5.")
 );
 contract_type!(
+    /// A triad cohort's state.
+    CohortStatus => enum_of(
+        states::CohortStatus::NAMES,
+        "A cohort's state: `draft` while its triads are proposed, then `triads_accepted`, then `scheduled`."
+    )
+);
+contract_type!(
     /// A survey's state.
-    SurveyStatus => enum_of(survey::STATUSES, "A survey's state.")
+    SurveyStatus => enum_of(&survey::STATUSES.map(states::SurveyStatus::as_str), "A survey's state.")
 );
 contract_type!(
     /// An IANA time-zone name, exactly as the zone database spells it.
@@ -288,11 +296,13 @@ contract_type!(
 );
 contract_type!(
     /// A booking's state.
-    BookingStatus => enum_of(booking::STATUSES, "A booking's state.")
+    BookingStatus => enum_of(states::BookingStatus::NAMES, "A booking's state.")
 );
 contract_type!(
     /// What attendance marks a booking with.
-    AttendanceStatus => enum_of(booking::ATTENDANCE, "`attended` or `no_show`.")
+    AttendanceStatus => enum_of(
+        &[states::BookingStatus::Attended.as_str(), states::BookingStatus::NoShow.as_str()],
+        "`attended` or `no_show`.")
 );
 contract_type!(
     /// An `Idempotency-Key` header.
@@ -302,7 +312,7 @@ returns the first answer (kept 24 h); the same key with another body is refused 
 );
 contract_type!(
     /// A message's state in the outbox.
-    NotificationState => enum_of(notification::STATES, "A message's state (`dead`: it could not be delivered).")
+    NotificationState => enum_of(states::NotificationState::NAMES, "A message's state (`dead`: it could not be delivered).")
 );
 contract_type!(
     /// A channel messages go by.

@@ -2,6 +2,7 @@
 //! a state (draft, published, cancelled) and sessions. The online join link is never public.
 
 use chrono::{DateTime, Datelike as _, NaiveDate, NaiveTime, Utc};
+use entity::state::{EventStatus, SessionStatus};
 use entity::{event, programme, school, session};
 use sea_orm::prelude::Expr;
 use sea_orm::sea_query::ExprTrait as _;
@@ -13,8 +14,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::contract::{
-    self, Cursor, DateOrInstant, Description, EventKind, EventStatus, LongLine, Name, NewEventStatus, SearchText,
-    ShortLine, TimeZone, WebAddress,
+    self, Cursor, DateOrInstant, Description, EventKind, LongLine, Name, NewEventStatus, SearchText, ShortLine,
+    TimeZone, WebAddress,
 };
 use super::page::{Page, PageRequest, fetch_page};
 use super::validate::{LONG_LINE_MAX, NAME_MAX, SHORT_LINE_MAX, TEXT_MAX, nullable};
@@ -28,8 +29,6 @@ pub const KINDS: &[&str] = &["conference", "slp_session", "triad_visit"];
 /// The kind of event only organisers and the people it is for see: a triad's visit (see
 /// [`super::cohort::visits_inviting`]); the public never sees it, by id, list or feed.
 pub const PRIVATE_KIND: &str = "triad_visit";
-/// An event's states: the first two are those a new event may have.
-pub const STATUSES: &[&str] = &["draft", "published", "cancelled"];
 /// The longest online join link.
 pub const ONLINE_URL_MAX: usize = 2000;
 /// The fields a new event must have (a `PATCH` may leave any out).
@@ -96,7 +95,7 @@ pub struct EventInput {
     pub topic: Option<Option<String>>,
     /// `draft` (the default on create), `published` or `cancelled`: draft → published →
     /// cancelled, or draft → cancelled (`invalid_status_change` otherwise; a cancelled event is final).
-    #[schema(value_type = Option<EventStatus>, example = "published")]
+    #[schema(value_type = Option<contract::EventStatus>, example = "published")]
     pub status: Option<String>,
 }
 
@@ -125,8 +124,8 @@ pub struct Event {
     #[schema(value_type = TimeZone)]
     pub time_zone: String,
     /// `draft`, `published` or `cancelled`.
-    #[schema(value_type = EventStatus)]
-    pub status: String,
+    #[schema(value_type = contract::EventStatus)]
+    pub status: EventStatus,
     /// The hosting school.
     pub host_school_id: Option<i64>,
     /// Its topic.
@@ -147,7 +146,7 @@ pub struct Event {
 #[serde(deny_unknown_fields)]
 pub struct EventFilter {
     /// `draft`, `published` or `cancelled`; without a key only `published` may be asked for (and is the default).
-    #[param(value_type = Option<EventStatus>)]
+    #[param(value_type = Option<contract::EventStatus>)]
     pub status: Option<String>,
     /// Only events of this kind.
     #[param(value_type = Option<EventKind>)]
@@ -294,11 +293,11 @@ pub async fn list<C: ConnectionTrait>(
 ) -> DomainResult<Page<Event>> {
     let mut v = Validator::new();
     let status = match (filter.status.as_deref().filter(|s| !s.is_empty()), audience) {
-        (None, Audience::Public) => Some("published"),
+        (None, Audience::Public) => Some(EventStatus::Published),
         (None, Audience::Organiser) => None,
-        (Some(s), _) => v.one_of("status", Some(s.to_owned()), STATUSES),
+        (Some(s), _) => v.state("status", Some(s.to_owned()), EventStatus::ALL),
     };
-    if audience == Audience::Public && status.is_some_and(|s| s != "published") {
+    if audience == Audience::Public && status.is_some_and(|s| s != EventStatus::Published) {
         v.fail("status", "only published events are listed without an organiser key");
     }
     if let Some(kind) = filter.kind.as_deref().filter(|s| !s.is_empty()) {
@@ -356,7 +355,7 @@ struct EventFields {
     programme_id: Option<i64>,
     host_school_id: Option<i64>,
     topic: Option<String>,
-    status: &'static str,
+    status: EventStatus,
 }
 
 /// Picks the value given in a `PATCH` (`Some(v)`, where `v` may be `None` to clear) or keeps the old one.
@@ -405,13 +404,13 @@ fn parse(input: EventInput, existing: Option<&event::Model>) -> Result<EventFiel
         given_or(input.topic, existing.map(|e| &e.topic)),
         SHORT_LINE_MAX,
     );
-    let status = v.one_of(
+    let status = v.state(
         "status",
         input
             .status
-            .or_else(|| existing.map(|e| e.status.clone()))
-            .or_else(|| Some("draft".into())),
-        STATUSES,
+            .or_else(|| existing.map(|e| e.status.as_str().to_owned()))
+            .or_else(|| Some(EventStatus::Draft.as_str().to_owned())),
+        EventStatus::ALL,
     );
     v.finish()?;
     Ok(EventFields {
@@ -424,7 +423,7 @@ fn parse(input: EventInput, existing: Option<&event::Model>) -> Result<EventFiel
         programme_id: given_or(input.programme_id, existing.map(|e| &e.programme_id)),
         host_school_id: given_or(input.host_school_id, existing.map(|e| &e.host_school_id)),
         topic,
-        status: status.unwrap_or("draft"),
+        status: status.unwrap_or(EventStatus::Draft),
     })
 }
 
@@ -445,7 +444,7 @@ async fn check_references<C: ConnectionTrait>(db: &C, f: &EventFields) -> Domain
 /// A Sharing Leading Practice session is published only when it names a host school whose
 /// accredited practice includes its topic (drafts may be anything while being prepared).
 async fn check_accredited<C: ConnectionTrait>(db: &C, f: &EventFields) -> DomainResult<()> {
-    if f.kind != "slp_session" || f.status != "published" {
+    if f.kind != "slp_session" || f.status != EventStatus::Published {
         return Ok(());
     }
     let refuse = |field: &'static str, detail: String| {
@@ -499,7 +498,7 @@ fn fill(active: &mut event::ActiveModel, f: EventFields, now: DateTime<Utc>) {
     active.programme_id = Set(f.programme_id);
     active.host_school_id = Set(f.host_school_id);
     active.topic = Set(f.topic);
-    active.status = Set(f.status.to_owned());
+    active.status = Set(f.status);
     active.updated_at = Set(now);
 }
 
@@ -507,7 +506,7 @@ fn fill(active: &mut event::ActiveModel, f: EventFields, now: DateTime<Utc>) {
 #[tracing::instrument(skip(db, input))]
 pub async fn create<C: ConnectionTrait>(db: &C, input: EventInput) -> DomainResult<Event> {
     let fields = parse(input, None)?;
-    if fields.status == "cancelled" {
+    if fields.status == EventStatus::Cancelled {
         return Err(DomainError::Invalid(vec![FieldError::new(
             "status",
             "a new event is draft or published",
@@ -518,7 +517,7 @@ pub async fn create<C: ConnectionTrait>(db: &C, input: EventInput) -> DomainResu
     let now = Utc::now();
     let mut active = event::ActiveModel {
         revision: Set(0),
-        published_at: Set((fields.status == "published").then_some(now)),
+        published_at: Set((fields.status == EventStatus::Published).then_some(now)),
         cancelled_at: Set(None),
         created_at: Set(now),
         ..Default::default()
@@ -528,11 +527,12 @@ pub async fn create<C: ConnectionTrait>(db: &C, input: EventInput) -> DomainResu
 }
 
 /// Checks a change of state: draft → published → cancelled (or draft → cancelled); nothing leaves cancelled.
-fn check_status_change(event: &event::Model, to: &str) -> DomainResult<()> {
-    match (event.status.as_str(), to) {
+fn check_status_change(event: &event::Model, to: EventStatus) -> DomainResult<()> {
+    use EventStatus::{Cancelled, Draft, Published};
+    match (event.status, to) {
         (from, to) if from == to => Ok(()),
-        ("draft", "published" | "cancelled") | ("published", "cancelled") => Ok(()),
-        ("published", "draft") => Err(DomainError::conflict(
+        (Draft, Published | Cancelled) | (Published, Cancelled) => Ok(()),
+        (Published, Draft) => Err(DomainError::conflict(
             ProblemCode::InvalidStatusChange,
             format!(
                 "event {} is published and cannot go back to draft; cancel it instead",
@@ -558,7 +558,7 @@ pub async fn update(db: &DatabaseConnection, id: i64, input: EventInput) -> Doma
             .one(txn)
             .await?
             .ok_or_else(|| DomainError::not_found("event", id))?;
-        if existing.status == "cancelled" {
+        if existing.status == EventStatus::Cancelled {
             return Err(DomainError::conflict(
                 ProblemCode::EventCancelled,
                 format!("event {id} was cancelled and cannot be changed"),
@@ -569,7 +569,7 @@ pub async fn update(db: &DatabaseConnection, id: i64, input: EventInput) -> Doma
         check_status_change(&existing, fields.status)?;
         check_references(txn, &fields).await?;
         let host_changed = fields.host_school_id != existing.host_school_id || fields.topic != existing.topic;
-        if existing.status != "published" || host_changed || fields.kind != existing.kind {
+        if existing.status != EventStatus::Published || host_changed || fields.kind != existing.kind {
             check_accredited(txn, &fields).await?;
         }
         if fields.time_zone.name() != existing.time_zone
@@ -586,8 +586,8 @@ pub async fn update(db: &DatabaseConnection, id: i64, input: EventInput) -> Doma
             ));
         }
         let now = Utc::now();
-        let cancelling = fields.status == "cancelled";
-        let publishing = fields.status == "published" && existing.published_at.is_none();
+        let cancelling = fields.status == EventStatus::Cancelled;
+        let publishing = fields.status == EventStatus::Published && existing.published_at.is_none();
         let place_moved = fields.venue != existing.venue || fields.online_url != existing.online_url;
         let mut active: event::ActiveModel = existing.clone().into();
         fill(&mut active, fields, now);
@@ -603,9 +603,9 @@ pub async fn update(db: &DatabaseConnection, id: i64, input: EventInput) -> Doma
                 .col_expr(session::Column::Revision, Expr::col(session::Column::Revision).add(1))
                 .col_expr(session::Column::UpdatedAt, Expr::value(now))
                 .filter(session::Column::EventId.eq(id))
-                .filter(session::Column::Status.ne("cancelled"));
+                .filter(session::Column::Status.ne(SessionStatus::Cancelled));
             if cancelling {
-                sessions = sessions.col_expr(session::Column::Status, Expr::value("cancelled"));
+                sessions = sessions.col_expr(session::Column::Status, Expr::value(SessionStatus::Cancelled));
             }
             sessions.exec(txn).await?;
             if cancelling {
@@ -619,10 +619,10 @@ pub async fn update(db: &DatabaseConnection, id: i64, input: EventInput) -> Doma
                 for session_id in ids {
                     super::booking::cancel_all_for_session(txn, session_id, now).await?;
                 }
-            } else if existing.status == "published" {
+            } else if existing.status == EventStatus::Published {
                 let moved: Vec<session::Model> = session::Entity::find()
                     .filter(session::Column::EventId.eq(id))
-                    .filter(session::Column::Status.ne("cancelled"))
+                    .filter(session::Column::Status.ne(SessionStatus::Cancelled))
                     .filter(session::Column::StartsAt.gt(now))
                     .all(txn)
                     .await?;
@@ -646,7 +646,7 @@ pub async fn delete(db: &DatabaseConnection, id: i64) -> DomainResult<()> {
             .one(txn)
             .await?
             .ok_or_else(|| DomainError::not_found("event", id))?;
-        if event.status != "draft" {
+        if event.status != EventStatus::Draft {
             return Err(DomainError::conflict(
                 ProblemCode::EventNotDraft,
                 format!(

@@ -6,16 +6,16 @@ use std::collections::{BTreeMap, HashMap};
 
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
+use entity::state::{self, BookingStatus, SessionStatus};
 use entity::{booking, event, participant, programme, session, visit};
 use rand::RngCore as _;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::{DomainError, DomainResult};
 use crate::ical::{Calendar, Event, EventStatus, Method, Person, Tz};
 use crate::problem_code::ProblemCode;
 use crate::time::stored_zone;
+pub use crate::wire::feed::FeedToken;
 
 /// What every feed says about the service itself.
 #[derive(Clone, Debug)]
@@ -34,16 +34,6 @@ pub struct Feed {
     pub calendar: Calendar,
     /// The latest change to anything in it (for `Last-Modified`).
     pub last_modified: DateTime<Utc>,
-}
-
-/// A participant's feed URL.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
-pub struct FeedToken {
-    /// The secret in the URL; anyone holding it can read the feed.
-    pub token: String,
-    /// The URL to subscribe to in a calendar app.
-    #[schema(example = "https://convene.example.org/ical/p/3q2-7wEXAMPLEtoken.ics")]
-    pub url: String,
 }
 
 /// The URL of a private feed.
@@ -99,7 +89,7 @@ pub async fn participant_feed<C: ConnectionTrait>(db: &C, site: &FeedSite, token
         return Ok(None);
     };
     let mut places: HashMap<i64, Place> = HashMap::new();
-    let bookings: Vec<(i64, String, DateTime<Utc>)> = booking::Entity::find()
+    let bookings: Vec<(i64, BookingStatus, DateTime<Utc>)> = booking::Entity::find()
         .select_only()
         .columns([
             booking::Column::SessionId,
@@ -107,7 +97,12 @@ pub async fn participant_feed<C: ConnectionTrait>(db: &C, site: &FeedSite, token
             booking::Column::UpdatedAt,
         ])
         .filter(booking::Column::ParticipantId.eq(person.id))
-        .filter(booking::Column::Status.is_in(["confirmed", "attended", "no_show", "waitlisted"]))
+        .filter(booking::Column::Status.is_in([
+            BookingStatus::Confirmed,
+            BookingStatus::Attended,
+            BookingStatus::NoShow,
+            BookingStatus::Waitlisted,
+        ]))
         .into_tuple()
         .all(db)
         .await?;
@@ -116,7 +111,7 @@ pub async fn participant_feed<C: ConnectionTrait>(db: &C, site: &FeedSite, token
         last_modified = last_modified.max(updated_at);
         places.insert(
             session_id,
-            if status == "waitlisted" {
+            if status == BookingStatus::Waitlisted {
                 Place::Waitlisted
             } else {
                 Place::Confirmed
@@ -145,8 +140,8 @@ pub async fn participant_feed<C: ConnectionTrait>(db: &C, site: &FeedSite, token
         let rows = session::Entity::find()
             .find_also_related(event::Entity)
             .filter(session::Column::Id.is_in(chunk.iter().copied()))
-            .filter(session::Column::Status.eq("scheduled"))
-            .filter(event::Column::Status.eq("published"))
+            .filter(session::Column::Status.eq(SessionStatus::Scheduled))
+            .filter(event::Column::Status.eq(state::EventStatus::Published))
             .all(db)
             .await?;
         for (s, e) in rows {
@@ -180,10 +175,10 @@ pub async fn event_feed<C: ConnectionTrait>(db: &C, site: &FeedSite, id: i64) ->
     }
     let zone = stored_zone(&e.time_zone);
     let mut last_modified = e.updated_at;
-    let sessions = if e.status == "published" {
+    let sessions = if e.status == state::EventStatus::Published {
         session::Entity::find()
             .filter(session::Column::EventId.eq(e.id))
-            .filter(session::Column::Status.eq("scheduled"))
+            .filter(session::Column::Status.eq(SessionStatus::Scheduled))
             .order_by_asc(session::Column::StartsAt)
             .order_by_asc(session::Column::Id)
             .all(db)
@@ -216,9 +211,9 @@ pub async fn programme_feed<C: ConnectionTrait>(db: &C, site: &FeedSite, id: i64
     let rows = session::Entity::find()
         .find_also_related(event::Entity)
         .filter(event::Column::ProgrammeId.eq(p.id))
-        .filter(event::Column::Status.eq("published"))
+        .filter(event::Column::Status.eq(state::EventStatus::Published))
         .filter(event::Column::Kind.ne(super::event::PRIVATE_KIND))
-        .filter(session::Column::Status.eq("scheduled"))
+        .filter(session::Column::Status.eq(SessionStatus::Scheduled))
         .order_by_asc(session::Column::StartsAt)
         .order_by_asc(session::Column::Id)
         .all(db)

@@ -15,6 +15,8 @@ use super::participant::{self, ParticipantInput};
 use super::school::{self, SchoolInput};
 use super::{DomainError, DomainResult, FieldError};
 use crate::db::{WriteTxn, begin_write};
+use crate::problem_code::ProblemCode;
+pub use crate::wire::problem::RowError;
 
 /// The columns a schools sheet may have (`urn` is required: it is the key).
 pub const SCHOOL_COLUMNS: &[&str] = &[
@@ -41,25 +43,6 @@ pub const PARTICIPANT_COLUMNS: &[&str] = &[
     "quiet_hours_start",
     "quiet_hours_end",
 ];
-
-/// One thing wrong with one row (or, on line 1, with the header).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
-pub struct RowError {
-    /// The line of the file the row starts on (the header is line 1).
-    #[schema(example = 3)]
-    pub line: u64,
-    /// The column at fault (a list item as `strengths[1]`; empty when the row as a whole is).
-    #[schema(example = "urn")]
-    pub field: String,
-    /// A stable code: `validation_failed`, `unknown_school`, `duplicate_row`, `malformed_row`,
-    /// `urn_taken`, `email_taken`, `participant_erased`, `unknown_column`, `duplicate_column`,
-    /// `missing_column`, `empty_file`.
-    #[schema(example = "validation_failed")]
-    pub code: String,
-    /// What is wrong, in words.
-    #[schema(example = "must be letters and digits only")]
-    pub message: String,
-}
 
 impl RowError {
     fn new(line: u64, field: impl Into<String>, code: &str, message: impl Into<String>) -> Self {
@@ -281,21 +264,25 @@ fn row_errors_of(line: u64, err: DomainError) -> DomainResult<Vec<RowError>> {
     Ok(match err {
         DomainError::Invalid(fields) => fields
             .into_iter()
-            .map(|f| RowError::new(line, f.field, "validation_failed", f.message))
+            .map(|f| RowError::new(line, f.field, ProblemCode::ValidationFailed.as_str(), f.message))
             .collect(),
-        DomainError::Conflict { code, detail, field } | DomainError::Unprocessable { code, detail, field } => {
-            vec![RowError::new(line, field.unwrap_or(""), code.as_str(), detail)]
-        }
-        DomainError::Forbidden { code, detail } => vec![RowError::new(line, "", code.as_str(), detail)],
-        DomainError::LocalTime { field, error } => {
-            vec![RowError::new(line, field, "validation_failed", error.to_string())]
-        }
-        DomainError::NotFound { what, id } => vec![RowError::new(
+        // A time that cannot be placed is one more invalid field to the person fixing the sheet.
+        DomainError::LocalTime { field, error } => vec![RowError::new(
             line,
-            "",
-            "not_found",
-            format!("{what} {id} was not found"),
+            field,
+            ProblemCode::ValidationFailed.as_str(),
+            error.to_string(),
         )],
+        ref refused @ (DomainError::Conflict { .. }
+        | DomainError::Unprocessable { .. }
+        | DomainError::Forbidden { .. }
+        | DomainError::NotFound { .. }) => {
+            let field = match refused {
+                DomainError::Conflict { field, .. } | DomainError::Unprocessable { field, .. } => field.unwrap_or(""),
+                _ => "",
+            };
+            vec![RowError::new(line, field, refused.code().as_str(), refused.to_string())]
+        }
         other @ (DomainError::TooMany { .. } | DomainError::KeyRevoked | DomainError::Database(_)) => {
             return Err(other);
         }

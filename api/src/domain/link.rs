@@ -11,14 +11,13 @@ use entity::{discord_link_code, discord_link_request, participant};
 use rand::Rng as _;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
-use utoipa::ToSchema;
 
 use super::outbox::{self, Kind};
 use super::{DomainError, DomainResult, Validator, in_write_txn, throttle};
 use crate::db::for_update;
 use crate::problem_code::ProblemCode;
+pub use crate::wire::link::{LinkRequest, LinkRequested, Linked, VerifyRequest};
 
 /// How long a code works.
 pub const CODE_MINUTES: i64 = 15;
@@ -28,51 +27,6 @@ pub const MAX_WRONG: i32 = 5;
 pub const LOCK_MINUTES: i64 = 60;
 /// A second `/link` for the same person within this many seconds sends no second email.
 const RESEND_AFTER_SECONDS: i64 = 60;
-
-/// A request for a link code.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LinkRequest {
-    /// The Discord user's id (a snowflake, digits only).
-    #[schema(value_type = super::contract::DiscordId, example = "80351110224678912")]
-    pub discord_id: Option<String>,
-    /// The email address the participant is known by in Convene.
-    #[schema(value_type = super::contract::Email, example = "ann.jones@northfield.sch.uk")]
-    pub email: Option<String>,
-}
-
-/// The answer to a link request: always the same, whether or not the email is known.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
-pub struct LinkRequested {
-    /// Minutes the code works for.
-    #[schema(example = 15)]
-    pub expires_in_minutes: i64,
-    /// What happens next, in words.
-    pub detail: String,
-}
-
-/// A code to check.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct VerifyRequest {
-    /// The Discord user's id, as given to `/v1/bot/link`.
-    #[schema(value_type = super::contract::DiscordId, example = "80351110224678912")]
-    pub discord_id: Option<String>,
-    /// The six-digit code from the email (the one sent: else `code_incorrect`).
-    #[schema(value_type = super::contract::LinkCode, example = "042917")]
-    pub code: Option<String>,
-}
-
-/// A linked account.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
-pub struct Linked {
-    /// The Discord user's id.
-    pub discord_id: String,
-    /// The participant it now acts for.
-    pub participant_id: i64,
-    /// Their name, to greet them.
-    pub name: String,
-}
 
 /// Checks a Discord user id: a snowflake, 1 to 20 digits.
 fn discord_id(v: &mut Validator, value: Option<String>) -> String {

@@ -4,92 +4,21 @@
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use entity::state::{BookingStatus, EventStatus, SessionStatus};
 use entity::{booking, event, participant, session};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 use super::booking::{self as bookings, Booked, BookingInput};
 use super::idempotency::IdempotentRequest;
 use super::page::{Page, PageRequest, encode_cursor};
 use super::participant::{Participant, ParticipantInput};
-use super::validate::nullable;
 use super::{DomainError, DomainResult, Validator, equals_ignoring_case, text_search};
 use crate::time::{TimeZoneName, format_local, format_utc};
-
-/// A session as a participant sees it, with its times in their own zone.
-#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, ToSchema)]
-pub struct SessionSummary {
-    /// The session's id (what to book).
-    pub session_id: i64,
-    /// Its event.
-    pub event_id: i64,
-    /// The event's title.
-    pub event_title: String,
-    /// The session's label, when the event has several.
-    pub label: Option<String>,
-    /// `conference`, `slp_session` or `triad_visit`.
-    pub kind: String,
-    /// The event's topic, if it has one.
-    pub topic: Option<String>,
-    /// Start (UTC).
-    pub start: String,
-    /// End (UTC).
-    pub end: String,
-    /// Start on the participant's clock (`time_zone`), without offset.
-    pub start_local: String,
-    /// End on the participant's clock.
-    pub end_local: String,
-    /// The participant's zone, in which `start_local` and `end_local` are given.
-    pub time_zone: String,
-    /// Where it happens, if in person.
-    pub venue: Option<String>,
-    /// Whether it is online (the link is given with a confirmed booking).
-    pub online: bool,
-    /// Seats in all.
-    pub capacity: i32,
-    /// Seats free now.
-    pub available: i32,
-    /// Whether a full session takes a waitlist.
-    pub waitlist: bool,
-}
-
-/// The participant's own booking of a session, in brief.
-#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, ToSchema)]
-pub struct BookingState {
-    /// The booking's id.
-    pub id: i64,
-    /// `confirmed` or `waitlisted`.
-    pub status: String,
-    /// Place on the waitlist (1 is next), while waitlisted.
-    pub waitlist_position: Option<i64>,
-}
-
-/// A session open to the participant, and their booking of it if they have one.
-#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, ToSchema)]
-pub struct OpenSession {
-    /// The session.
-    pub session: SessionSummary,
-    /// Their active booking of it, if any.
-    pub my_booking: Option<BookingState>,
-}
-
-/// One of the participant's bookings, with its session.
-#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, ToSchema)]
-pub struct MyBooking {
-    /// The booking's id (what to cancel).
-    pub id: i64,
-    /// `confirmed`, `waitlisted`, `cancelled`, `attended` or `no_show`.
-    pub status: String,
-    /// Place on the waitlist (1 is next), while waitlisted.
-    pub waitlist_position: Option<i64>,
-    /// Why it waits: `capacity` or `per_school_limit`.
-    pub waitlist_reason: Option<String>,
-    /// The online join link: only with a confirmed booking of an online session.
-    pub join_url: Option<String>,
-    /// The session.
-    pub session: SessionSummary,
-}
+pub use crate::wire::me::{
+    BookingState, MyBooking, MyBookingInput, OpenSession, Preferences, PreferencesInput, SessionSummary,
+};
 
 /// The kinds of event whose sessions participants book themselves (triad visits are booked for them).
 pub const OPEN_KINDS: &[&str] = &["conference", "slp_session"];
@@ -135,57 +64,6 @@ pub struct MyBookingFilter {
     /// The `next_cursor` of the previous page.
     #[param(value_type = Option<super::contract::Cursor>)]
     pub cursor: Option<String>,
-}
-
-/// A participant's own settings.
-#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, ToSchema)]
-pub struct Preferences {
-    /// Their IANA time zone, used for times in messages.
-    pub time_zone: String,
-    /// Whether they hear by email.
-    pub notify_email: bool,
-    /// Whether they hear by Discord DM.
-    pub notify_discord: bool,
-    /// Minutes before a session they are reminded (`[]`: no reminders).
-    pub reminder_offsets_minutes: Vec<i64>,
-    /// Start of their quiet hours (local `HH:MM`): reminders then wait until the end.
-    pub quiet_hours_start: Option<String>,
-    /// End of their quiet hours (local `HH:MM`).
-    pub quiet_hours_end: Option<String>,
-}
-
-/// A change of the participant's own settings: only the fields given change.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PreferencesInput {
-    /// An IANA time zone.
-    #[schema(value_type = Option<super::contract::TimeZone>, example = "Europe/London")]
-    pub time_zone: Option<String>,
-    /// Whether to hear by email.
-    pub notify_email: Option<bool>,
-    /// Whether to hear by Discord DM.
-    pub notify_discord: Option<bool>,
-    /// Minutes before a session to be reminded, e.g. `[1440, 60]`; `[]` for none.
-    #[schema(value_type = Option<super::contract::Reminders>, example = json!([1440, 60]))]
-    pub reminder_offsets_minutes: Option<Vec<i64>>,
-    /// Start of quiet hours, local `HH:MM`; `null` for none. Quiet hours have a start and an
-    /// end, or neither, and the two differ.
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<super::contract::LocalTime>, example = "21:00")]
-    pub quiet_hours_start: Option<Option<String>>,
-    /// End of quiet hours, local `HH:MM`; `null` for none.
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<super::contract::LocalTime>, example = "07:00")]
-    pub quiet_hours_end: Option<Option<String>>,
-}
-
-/// A request to book a session for oneself.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MyBookingInput {
-    /// The session to book (required).
-    #[schema(value_type = i64, example = 12)]
-    pub session_id: Option<i64>,
 }
 
 impl From<&Participant> for Preferences {
@@ -286,13 +164,13 @@ pub async fn open_sessions<C: ConnectionTrait>(
     let now = Utc::now();
     let mut select = session::Entity::find()
         .find_also_related(event::Entity)
-        .filter(event::Column::Status.eq("published"))
+        .filter(event::Column::Status.eq(EventStatus::Published))
         .filter(
             Condition::any()
                 .add(event::Column::Kind.ne(super::event::PRIVATE_KIND))
                 .add(session::Column::Id.in_subquery(super::cohort::invited_sessions(person))),
         )
-        .filter(session::Column::Status.ne("cancelled"))
+        .filter(session::Column::Status.ne(SessionStatus::Cancelled))
         .filter(session::Column::StartsAt.gt(now));
     if let Some(kind) = kind {
         select = select.filter(event::Column::Kind.eq(kind));
@@ -344,7 +222,7 @@ pub async fn open_sessions<C: ConnectionTrait>(
                 .find(|b| b.0.session_id == s.id)
                 .map(|(b, position)| BookingState {
                     id: b.id,
-                    status: b.status.clone(),
+                    status: b.status,
                     waitlist_position: *position,
                 }),
         })
@@ -379,11 +257,15 @@ pub async fn bookings<C: ConnectionTrait>(
     let mut select = booking::Entity::find().filter(booking::Column::ParticipantId.eq(person.id));
     select = if past {
         select
-            .filter(booking::Column::Status.is_in(["confirmed", "attended", "no_show"]))
+            .filter(booking::Column::Status.is_in([
+                BookingStatus::Confirmed,
+                BookingStatus::Attended,
+                BookingStatus::NoShow,
+            ]))
             .filter(booking::Column::EndsAt.lte(now))
     } else {
         select
-            .filter(booking::Column::Status.is_in(["confirmed", "waitlisted"]))
+            .filter(booking::Column::Status.is_in([BookingStatus::Confirmed, BookingStatus::Waitlisted]))
             .filter(booking::Column::EndsAt.gt(now))
     };
     let after = match page.after {
@@ -418,11 +300,11 @@ async fn view_booking<C: ConnectionTrait>(
         .and_then(|(s, e)| e.map(|e| (s, e)))
         .ok_or_else(|| DomainError::not_found("session", b.session_id))?;
     let position = bookings::waitlist_position(db, &b).await?;
-    let seated = matches!(b.status.as_str(), "confirmed" | "attended");
+    let seated = matches!(b.status, BookingStatus::Confirmed | BookingStatus::Attended);
     Ok(MyBooking {
         id: b.id,
         waitlist_position: position,
-        waitlist_reason: if b.status == "waitlisted" {
+        waitlist_reason: if b.status == BookingStatus::Waitlisted {
             b.waitlist_reason.clone()
         } else {
             None

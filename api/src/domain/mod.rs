@@ -106,6 +106,29 @@ pub enum DomainError {
 }
 
 impl DomainError {
+    /// The stable code this error is answered with: the one place a domain error is named, for
+    /// the HTTP answer ([`crate::error::ApiError`]), an import's row errors and a solver's refusals.
+    pub fn code(&self) -> ProblemCode {
+        match self {
+            Self::NotFound { .. } => ProblemCode::NotFound,
+            Self::Invalid(_) => ProblemCode::ValidationFailed,
+            Self::LocalTime {
+                error: TimeError::Ambiguous { .. },
+                ..
+            } => ProblemCode::AmbiguousLocalTime,
+            Self::LocalTime { .. } => ProblemCode::NonexistentLocalTime,
+            Self::Conflict { code, .. }
+            | Self::Unprocessable { code, .. }
+            | Self::Forbidden { code, .. }
+            | Self::TooMany { code, .. } => *code,
+            Self::KeyRevoked => ProblemCode::Unauthorized,
+            Self::Database(sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_)) => {
+                ProblemCode::DatabaseUnavailable
+            }
+            Self::Database(_) => ProblemCode::InternalError,
+        }
+    }
+
     /// A not-found error for `what` with `id`.
     pub fn not_found(what: &'static str, id: i64) -> Self {
         Self::NotFound { what, id }

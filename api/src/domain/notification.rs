@@ -24,6 +24,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use entity::state::NotificationState;
 use entity::{booking, event, notification, participant, session};
 use rand::Rng as _;
 use sea_orm::sea_query::{Expr, ExprTrait as _};
@@ -34,13 +35,12 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::contract;
 use super::page::{Page, PageRequest, fetch_page};
 use super::{DomainError, DomainResult, Validator};
 use crate::problem_code::ProblemCode;
 use crate::time::format_utc;
 
-/// The states of a message.
-pub const STATES: &[&str] = &["pending", "leased", "sent", "dead", "withdrawn"];
 /// The channels a message goes by.
 pub const CHANNELS: &[&str] = &["email", "discord"];
 
@@ -66,11 +66,13 @@ pub async fn claim<C: ConnectionTrait>(
     // Parameters by position: until, owner, now, channel, limit; SQLite binds each `?` in order,
     // so `now` is bound again for each later use.
     let sql = format!(
-        "UPDATE notifications SET state = 'leased', leased_until = {until}, lease_owner = {owner}, \
+        "UPDATE notifications SET state = '{leased}', leased_until = {until}, lease_owner = {owner}, \
          attempts = attempts + 1, updated_at = {now} \
          WHERE id IN (SELECT id FROM notifications WHERE channel = {channel} AND \
-         ((state = 'pending' AND due_at <= {now2}) OR (state = 'leased' AND leased_until < {now2})) \
+         ((state = '{pending}' AND due_at <= {now2}) OR (state = '{leased}' AND leased_until < {now2})) \
          ORDER BY due_at, id LIMIT {limit}{lock}) RETURNING *",
+        leased = NotificationState::Leased,
+        pending = NotificationState::Pending,
         until = p[0],
         owner = p[1],
         now = p[2],
@@ -114,7 +116,7 @@ pub async fn renew<C: ConnectionTrait>(db: &C, ids: &[i64], owner: &str, lease: 
             Expr::value(lease_end(Utc::now(), lease)),
         )
         .filter(notification::Column::Id.is_in(ids.iter().copied()))
-        .filter(notification::Column::State.eq("leased"))
+        .filter(notification::Column::State.eq(NotificationState::Leased))
         .filter(notification::Column::LeaseOwner.eq(owner))
         .exec(db)
         .await?;
@@ -131,7 +133,7 @@ pub async fn mark_sent<C: ConnectionTrait>(
 ) -> DomainResult<Option<String>> {
     let now = Utc::now();
     let done = notification::Entity::update_many()
-        .col_expr(notification::Column::State, Expr::value("sent"))
+        .col_expr(notification::Column::State, Expr::value(NotificationState::Sent))
         .col_expr(notification::Column::SentAt, Expr::value(now))
         .col_expr(notification::Column::MessageId, Expr::value(message_id))
         .col_expr(
@@ -141,7 +143,7 @@ pub async fn mark_sent<C: ConnectionTrait>(
         .col_expr(notification::Column::LastError, Expr::value(Option::<String>::None))
         .col_expr(notification::Column::UpdatedAt, Expr::value(now))
         .filter(notification::Column::Id.eq(id))
-        .filter(notification::Column::State.eq("leased"))
+        .filter(notification::Column::State.eq(NotificationState::Leased))
         .filter(notification::Column::LeaseOwner.eq(owner))
         .exec_with_returning(db)
         .await?;
@@ -169,9 +171,11 @@ pub async fn mark_sent_many<C: ConnectionTrait>(db: &C, ids: &[i64], owner: &str
     };
     let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
     let sql = format!(
-        "UPDATE notifications SET state = 'sent', sent_at = {now}, updated_at = {now}, leased_until = NULL, \
+        "UPDATE notifications SET state = '{sent}', sent_at = {now}, updated_at = {now}, leased_until = NULL, \
          last_error = NULL, message_id = '<notification-' || CAST(id AS TEXT) || '.' || kind || '@' || {host} || '>' \
-         WHERE state = 'leased' AND lease_owner = {owner} AND id IN ({list})",
+         WHERE state = '{leased}' AND lease_owner = {owner} AND id IN ({list})",
+        sent = NotificationState::Sent,
+        leased = NotificationState::Leased,
         now = p[0],
         host = p[1],
         owner = p[2],
@@ -212,7 +216,11 @@ pub async fn mark_failed<C: ConnectionTrait>(
     notification::Entity::update_many()
         .col_expr(
             notification::Column::State,
-            Expr::value(if dead { "dead" } else { "pending" }),
+            Expr::value(if dead {
+                NotificationState::Dead
+            } else {
+                NotificationState::Pending
+            }),
         )
         .col_expr(
             notification::Column::DueAt,
@@ -226,7 +234,7 @@ pub async fn mark_failed<C: ConnectionTrait>(
         .col_expr(notification::Column::LeaseOwner, Expr::value(Option::<String>::None))
         .col_expr(notification::Column::UpdatedAt, Expr::value(now))
         .filter(notification::Column::Id.eq(row.id))
-        .filter(notification::Column::State.eq("leased"))
+        .filter(notification::Column::State.eq(NotificationState::Leased))
         .filter(notification::Column::LeaseOwner.eq(owner))
         .exec(db)
         .await?;
@@ -236,7 +244,7 @@ pub async fn mark_failed<C: ConnectionTrait>(
 /// Marks a leased message withdrawn without sending it (it no longer applies), saying why.
 pub async fn withdraw<C: ConnectionTrait>(db: &C, id: i64, owner: &str, reason: &str) -> DomainResult<()> {
     notification::Entity::update_many()
-        .col_expr(notification::Column::State, Expr::value("withdrawn"))
+        .col_expr(notification::Column::State, Expr::value(NotificationState::Withdrawn))
         .col_expr(notification::Column::LastError, Expr::value(reason))
         .col_expr(
             notification::Column::LeasedUntil,
@@ -244,7 +252,7 @@ pub async fn withdraw<C: ConnectionTrait>(db: &C, id: i64, owner: &str, reason: 
         )
         .col_expr(notification::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(notification::Column::Id.eq(id))
-        .filter(notification::Column::State.eq("leased"))
+        .filter(notification::Column::State.eq(NotificationState::Leased))
         .filter(notification::Column::LeaseOwner.eq(owner))
         .exec(db)
         .await?;
@@ -270,7 +278,7 @@ pub async fn release_held<C: ConnectionTrait>(db: &C, owner: &str) -> DomainResu
 /// claim counted.
 async fn give_back<C: ConnectionTrait>(db: &C, owner: &str, ids: Option<&[i64]>) -> DomainResult<u64> {
     let mut update = notification::Entity::update_many()
-        .col_expr(notification::Column::State, Expr::value("pending"))
+        .col_expr(notification::Column::State, Expr::value(NotificationState::Pending))
         .col_expr(
             notification::Column::LeasedUntil,
             Expr::value(Option::<DateTime<Utc>>::None),
@@ -281,7 +289,7 @@ async fn give_back<C: ConnectionTrait>(db: &C, owner: &str, ids: Option<&[i64]>)
             Expr::col(notification::Column::Attempts).sub(1i32),
         )
         .col_expr(notification::Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(notification::Column::State.eq("leased"))
+        .filter(notification::Column::State.eq(NotificationState::Leased))
         .filter(notification::Column::LeaseOwner.eq(owner));
     if let Some(ids) = ids {
         update = update.filter(notification::Column::Id.is_in(ids.iter().copied()));
@@ -414,7 +422,7 @@ pub async fn lag<C: ConnectionTrait>(db: &C, now: DateTime<Utc>) -> DomainResult
         .select_only()
         .column(notification::Column::Channel)
         .column_as(notification::Column::DueAt.min(), "oldest")
-        .filter(notification::Column::State.is_in(["pending", "leased"]))
+        .filter(notification::Column::State.is_in([NotificationState::Pending, NotificationState::Leased]))
         .filter(notification::Column::DueAt.lte(now))
         .group_by(notification::Column::Channel)
         .into_tuple()
@@ -459,7 +467,8 @@ pub struct Notification {
     /// The session it is about.
     pub session_id: Option<i64>,
     /// `pending`, `leased`, `sent`, `dead` or `withdrawn`.
-    pub state: String,
+    #[schema(value_type = contract::NotificationState)]
+    pub state: NotificationState,
     /// Tries so far.
     pub attempts: i32,
     /// The last failure, or why it was withdrawn.
@@ -525,7 +534,10 @@ pub async fn list<C: ConnectionTrait>(
     page: PageRequest,
 ) -> DomainResult<Page<Notification>> {
     let mut v = Validator::new();
-    let state = filter.state.clone().and_then(|s| v.one_of("state", Some(s), STATES));
+    let state = filter
+        .state
+        .clone()
+        .and_then(|s| v.state("state", Some(s), NotificationState::ALL));
     let channel = filter
         .channel
         .clone()
@@ -561,7 +573,7 @@ pub async fn retry(db: &DatabaseConnection, id: i64) -> DomainResult<Notificatio
         .one(db)
         .await?
         .ok_or_else(|| DomainError::not_found("notification", id))?;
-    if row.state != "dead" {
+    if row.state != NotificationState::Dead {
         return Err(DomainError::conflict(
             ProblemCode::NotificationNotDead,
             format!("notification {id} is {}; only dead messages can be retried", row.state),
@@ -570,12 +582,12 @@ pub async fn retry(db: &DatabaseConnection, id: i64) -> DomainResult<Notificatio
     }
     let now = Utc::now();
     notification::Entity::update_many()
-        .col_expr(notification::Column::State, Expr::value("pending"))
+        .col_expr(notification::Column::State, Expr::value(NotificationState::Pending))
         .col_expr(notification::Column::Attempts, Expr::value(0))
         .col_expr(notification::Column::DueAt, Expr::value(now))
         .col_expr(notification::Column::UpdatedAt, Expr::value(now))
         .filter(notification::Column::Id.eq(id))
-        .filter(notification::Column::State.eq("dead"))
+        .filter(notification::Column::State.eq(NotificationState::Dead))
         .exec(db)
         .await?;
     let row = notification::Entity::find_by_id(id)

@@ -3,6 +3,7 @@
 //! rolled back. The notifications worker delivers them.
 
 use chrono::{DateTime, Utc};
+use entity::state::{BookingStatus, NotificationState};
 use entity::{booking, notification, participant};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set};
@@ -187,12 +188,12 @@ fn reminder_rows(
 /// Withdraws the reminders not yet sent for a booking (it was cancelled, or its session moved).
 pub async fn withdraw_reminders<C: ConnectionTrait>(txn: &C, booking_id: i64, reason: &str) -> DomainResult<()> {
     notification::Entity::update_many()
-        .col_expr(notification::Column::State, Expr::value("withdrawn"))
+        .col_expr(notification::Column::State, Expr::value(NotificationState::Withdrawn))
         .col_expr(notification::Column::LastError, Expr::value(reason))
         .col_expr(notification::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(notification::Column::BookingId.eq(booking_id))
         .filter(notification::Column::Kind.eq(Kind::Reminder.as_str()))
-        .filter(notification::Column::State.eq("pending"))
+        .filter(notification::Column::State.eq(NotificationState::Pending))
         .exec(txn)
         .await?;
     Ok(())
@@ -201,14 +202,14 @@ pub async fn withdraw_reminders<C: ConnectionTrait>(txn: &C, booking_id: i64, re
 /// Withdraws every message not yet sent to a participant (their data is being erased).
 pub async fn withdraw_all_for<C: ConnectionTrait>(txn: &C, participant_id: i64) -> DomainResult<()> {
     notification::Entity::update_many()
-        .col_expr(notification::Column::State, Expr::value("withdrawn"))
+        .col_expr(notification::Column::State, Expr::value(NotificationState::Withdrawn))
         .col_expr(
             notification::Column::LastError,
             Expr::value("the participant was erased"),
         )
         .col_expr(notification::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(notification::Column::ParticipantId.eq(participant_id))
-        .filter(notification::Column::State.eq("pending"))
+        .filter(notification::Column::State.eq(NotificationState::Pending))
         .exec(txn)
         .await?;
     Ok(())
@@ -225,7 +226,7 @@ pub async fn session_changed(
 ) -> DomainResult<()> {
     let confirmed = booking::Entity::find()
         .filter(booking::Column::SessionId.eq(session_id))
-        .filter(booking::Column::Status.eq("confirmed"))
+        .filter(booking::Column::Status.eq(BookingStatus::Confirmed))
         .all(txn)
         .await?;
     let people = participant::Entity::find()
@@ -298,7 +299,7 @@ impl Message {
                 session_id: Set(self.session_id),
                 payload: Set(self.payload.clone()),
                 due_at: Set(self.due_at),
-                state: Set("pending".to_owned()),
+                state: Set(NotificationState::Pending),
                 attempts: Set(0),
                 last_error: Set(None),
                 leased_until: Set(None),

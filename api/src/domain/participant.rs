@@ -2,13 +2,14 @@
 //! Erasing one removes their personal data and keeps their history, anonymised.
 
 use chrono::Utc;
+use entity::state::BookingStatus;
 use entity::{participant, school};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter,
     Set,
 };
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::contract::{self, Cursor, Email, LocalTime, Name, Reminders, Role, SearchText, TimeZone};
@@ -18,6 +19,7 @@ use super::{DomainError, DomainResult, Validator, in_write_txn, text_search};
 use crate::db::for_update;
 use crate::problem_code::ProblemCode;
 use crate::time::format_utc;
+pub use crate::wire::participant::Participant;
 
 /// The roles a participant may have in a network.
 pub const ROLES: &[&str] = &[
@@ -90,45 +92,6 @@ pub struct ParticipantInput {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<LocalTime>, example = "07:00")]
     pub quiet_hours_end: Option<Option<String>>,
-}
-
-/// A participant as Convene shows it to organisers.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct Participant {
-    /// Their id.
-    pub id: i64,
-    /// Their name (`Erased participant` once erased).
-    pub name: String,
-    /// Their email (none once erased).
-    pub email: Option<String>,
-    /// Their school.
-    pub school_id: Option<i64>,
-    /// Their role.
-    #[schema(value_type = Role)]
-    pub role: String,
-    /// Their time zone.
-    #[schema(value_type = TimeZone)]
-    pub time_zone: String,
-    /// Whether they hear by email.
-    pub notify_email: bool,
-    /// Whether they hear by Discord DM (when linked).
-    pub notify_discord: bool,
-    /// Whether a Discord account is linked.
-    pub discord_linked: bool,
-    /// Minutes before a session they are reminded.
-    pub reminder_offsets_minutes: Vec<i64>,
-    /// Start of their quiet hours (local `HH:MM`).
-    pub quiet_hours_start: Option<String>,
-    /// End of their quiet hours (local `HH:MM`).
-    pub quiet_hours_end: Option<String>,
-    /// Whether their personal data was erased.
-    pub erased: bool,
-    /// When they were added (UTC).
-    #[schema(value_type = contract::Instant)]
-    pub created_at: String,
-    /// When they were last changed (UTC).
-    #[schema(value_type = contract::Instant)]
-    pub updated_at: String,
 }
 
 /// Filters for the participant list.
@@ -453,7 +416,7 @@ async fn reschedule_reminders<C: ConnectionTrait>(db: &C, person: &participant::
     let now = Utc::now();
     let upcoming = entity::booking::Entity::find()
         .filter(entity::booking::Column::ParticipantId.eq(person.id))
-        .filter(entity::booking::Column::Status.eq("confirmed"))
+        .filter(entity::booking::Column::Status.eq(BookingStatus::Confirmed))
         .filter(entity::booking::Column::StartsAt.gt(now))
         .all(db)
         .await?;

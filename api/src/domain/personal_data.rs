@@ -298,7 +298,7 @@ pub async fn export<C: ConnectionTrait>(db: &C, id: i64) -> DomainResult<Persona
             let event_id = s.map(|s| s.event_id);
             BookingRecord {
                 id: b.id,
-                status: b.status,
+                status: b.status.to_string(),
                 waitlist_reason: b.waitlist_reason,
                 session_id: b.session_id,
                 session_label: s.and_then(|s| s.label.clone()),
@@ -361,7 +361,7 @@ pub async fn export<C: ConnectionTrait>(db: &C, id: i64) -> DomainResult<Persona
             due_at: format_utc(i.due_at),
             sent_at: utc(i.sent_at),
             responded_at: utc(i.responded_at),
-            state: i.state,
+            state: i.state.to_string(),
         })
         .collect();
     let survey_responses = responses
@@ -411,7 +411,7 @@ pub async fn export<C: ConnectionTrait>(db: &C, id: i64) -> DomainResult<Persona
             id: n.id,
             channel: n.channel,
             kind: n.kind,
-            state: n.state,
+            state: n.state.to_string(),
             due_at: format_utc(n.due_at),
             sent_at: utc(n.sent_at),
             created_at: format_utc(n.created_at),

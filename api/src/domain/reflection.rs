@@ -13,6 +13,7 @@ use super::page::{Page, PageRequest, fetch_page};
 use super::{DomainError, DomainResult, Validator, unknown_reference};
 use crate::problem_code::ProblemCode;
 use crate::time::format_utc;
+pub use crate::wire::reflection::{Reflection, ReflectionText};
 
 /// The longest answer kept (a Discord modal's paragraph holds 4,000 characters).
 pub const TEXT_MAX: usize = 4000;
@@ -32,24 +33,6 @@ contract::create_body!(
     "A reflection recorded for someone: `participant_id` (a participant who exists and was not erased) and the \
 three texts are required; `event_id` names a published event."
 );
-
-/// A reflection as the participant writes it.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReflectionText {
-    /// The event it is about, if any (a published event).
-    #[schema(example = 3)]
-    pub event_id: Option<i64>,
-    /// What they tried or adapted.
-    #[schema(value_type = Option<Paragraph>, example = "Daily retrieval quizzes at the start of Year 8 maths lessons")]
-    pub what_tried: Option<String>,
-    /// What changed as a result, so far.
-    #[schema(value_type = Option<Paragraph>, example = "Pupils start work faster; fewer gaps in end-of-unit tests")]
-    pub what_changed: Option<String>,
-    /// How they know: the evidence.
-    #[schema(value_type = Option<Paragraph>, example = "Unit test scores up from 58% to 67% on the same paper as last year")]
-    pub evidence: Option<String>,
-}
 
 /// A reflection an organiser records for a participant (from a conversation, a form on paper).
 #[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
@@ -90,28 +73,6 @@ pub struct ReflectionFilter {
     /// The `next_cursor` of the previous page.
     #[param(value_type = Option<Cursor>)]
     pub cursor: Option<String>,
-}
-
-/// A reflection as Convene shows it.
-#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, ToSchema)]
-pub struct Reflection {
-    /// Its id.
-    pub id: i64,
-    /// Who wrote it (none once they are erased).
-    pub participant_id: Option<i64>,
-    /// The event it is about.
-    pub event_id: Option<i64>,
-    /// That event's title.
-    pub event_title: Option<String>,
-    /// What they tried.
-    pub what_tried: String,
-    /// What changed.
-    pub what_changed: String,
-    /// The evidence.
-    pub evidence: String,
-    /// When it was written (UTC).
-    #[schema(value_type = contract::Instant)]
-    pub created_at: String,
 }
 
 fn view(r: reflection::Model, event_title: Option<String>) -> Reflection {

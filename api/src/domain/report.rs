@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use entity::state::{BookingStatus, InvitationState};
 use entity::{booking, event, participant, reflection, school, session, survey, survey_invitation, survey_response};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
@@ -144,7 +145,7 @@ pub async fn survey_report<C: ConnectionTrait>(db: &C, id: i64) -> DomainResult<
         let responded = data
             .invitations
             .iter()
-            .filter(|i| filter(i) && i.state == "answered")
+            .filter(|i| filter(i) && i.state == InvitationState::Answered)
             .count() as u64;
         Rate::new(invited, responded)
     };
@@ -440,15 +441,15 @@ pub async fn programme_impact<C: ConnectionTrait>(db: &C, id: i64) -> DomainResu
             .filter(booking::Column::SessionId.is_in(sessions.iter().map(|s| s.id)))
             .all(db)
             .await?;
-        let count = |status: &str| bookings.iter().filter(|b| b.status == status).count() as u64;
+        let count = |status: BookingStatus| bookings.iter().filter(|b| b.status == status).count() as u64;
         let row = Attendance {
             event_id: Some(e.id),
             title: Some(e.title.clone()),
-            booked: count("confirmed") + count("attended") + count("no_show"),
-            attended: count("attended"),
-            no_show: count("no_show"),
-            unmarked: count("confirmed"),
-            waitlisted: count("waitlisted"),
+            booked: count(BookingStatus::Confirmed) + count(BookingStatus::Attended) + count(BookingStatus::NoShow),
+            attended: count(BookingStatus::Attended),
+            no_show: count(BookingStatus::NoShow),
+            unmarked: count(BookingStatus::Confirmed),
+            waitlisted: count(BookingStatus::Waitlisted),
         };
         totals.booked += row.booked;
         totals.attended += row.attended;

@@ -2,6 +2,7 @@
 //! event's zone), a capacity, an optional per-school limit and a waitlist.
 
 use chrono::{DateTime, Utc};
+use entity::state::{BookingStatus, EventStatus, SessionStatus};
 use entity::{booking, event, session, session_school_count};
 use sea_orm::prelude::Expr;
 use sea_orm::sea_query::ExprTrait as _;
@@ -13,7 +14,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::contract::{self, Cursor, DateTimeInput, Name, Seats, SessionStatus, TimeZone};
+use super::contract::{self, Cursor, DateTimeInput, Name, Seats, TimeZone};
 use super::event::{Audience, find_visible};
 use super::page::{Page, PageRequest, fetch_page};
 use super::validate::{NAME_MAX, nullable};
@@ -25,7 +26,6 @@ use crate::time::{TimeError, TimeInput, TimeZoneName, format_local, format_utc};
 /// The largest capacity a session may have.
 pub const MAX_CAPACITY: i64 = 1_000_000;
 /// A session's states: the first is the one a new session has.
-pub const STATUSES: &[&str] = &["scheduled", "cancelled"];
 /// The fields a new session must have (a `PATCH` may leave any out).
 pub const REQUIRED_ON_CREATE: &[&str] = &["start", "end", "capacity"];
 
@@ -64,7 +64,7 @@ pub struct SessionInput {
     /// Whether a full session keeps a waitlist (default true).
     pub waitlist: Option<bool>,
     /// `scheduled` or `cancelled` (changing only).
-    #[schema(value_type = Option<SessionStatus>)]
+    #[schema(value_type = Option<contract::SessionStatus>)]
     pub status: Option<String>,
 }
 
@@ -103,8 +103,8 @@ pub struct Session {
     /// Whether it keeps a waitlist.
     pub waitlist: bool,
     /// `scheduled` or `cancelled`.
-    #[schema(value_type = SessionStatus)]
-    pub status: String,
+    #[schema(value_type = contract::SessionStatus)]
+    pub status: SessionStatus,
     /// Bumped whenever its time, place or state changes (the calendars' `SEQUENCE`).
     pub revision: i32,
 }
@@ -153,7 +153,7 @@ struct SessionFields {
     capacity: i32,
     per_school_limit: Option<i32>,
     waitlist: bool,
-    status: &'static str,
+    status: SessionStatus,
 }
 
 /// Places a time in the zone, reporting a gap or overlap at a clocks change with its own code.
@@ -212,15 +212,15 @@ fn parse(input: SessionInput, zone: TimeZoneName, existing: Option<&session::Mod
         );
     }
     let status = v
-        .one_of(
+        .state(
             "status",
             input
                 .status
-                .or_else(|| existing.map(|e| e.status.clone()))
-                .or_else(|| Some("scheduled".into())),
-            STATUSES,
+                .or_else(|| existing.map(|e| e.status.as_str().to_owned()))
+                .or_else(|| Some(SessionStatus::Scheduled.as_str().to_owned())),
+            SessionStatus::ALL,
         )
-        .unwrap_or("scheduled");
+        .unwrap_or(SessionStatus::Scheduled);
     let starts_at = place(&mut v, "start", start, zone)?;
     let ends_at = place(&mut v, "end", end, zone)?;
     if let (Some(s), Some(e)) = (starts_at, ends_at)
@@ -251,7 +251,7 @@ fn zone_of(event: &event::Model) -> TimeZoneName {
 }
 
 fn refuse_if_cancelled(event: &event::Model) -> DomainResult<()> {
-    if event.status == "cancelled" {
+    if event.status == EventStatus::Cancelled {
         return Err(DomainError::conflict(
             ProblemCode::EventCancelled,
             format!("event {} was cancelled; its sessions cannot change", event.id),
@@ -267,7 +267,7 @@ pub async fn create<C: ConnectionTrait>(db: &C, event_id: i64, input: SessionInp
     let event = super::event::find(db, event_id).await?;
     refuse_if_cancelled(&event)?;
     let f = parse(input, zone_of(&event), None)?;
-    if f.status == "cancelled" {
+    if f.status == SessionStatus::Cancelled {
         return Err(DomainError::Invalid(vec![FieldError::new(
             "status",
             "a new session is scheduled",
@@ -284,7 +284,7 @@ pub async fn create<C: ConnectionTrait>(db: &C, event_id: i64, input: SessionInp
         booked: Set(0),
         per_school_limit: Set(f.per_school_limit),
         waitlist_enabled: Set(f.waitlist),
-        status: Set(f.status.to_owned()),
+        status: Set(f.status),
         revision: Set(0),
         created_at: Set(now),
         updated_at: Set(now),
@@ -346,7 +346,7 @@ pub async fn update(db: &DatabaseConnection, id: i64, input: SessionInput) -> Do
         let existing = find_for_update(txn, id).await?;
         let event = super::event::find(txn, existing.event_id).await?;
         refuse_if_cancelled(&event)?;
-        if existing.status == "cancelled" {
+        if existing.status == SessionStatus::Cancelled {
             return Err(DomainError::conflict(
                 ProblemCode::SessionCancelled,
                 format!("session {id} was cancelled and cannot be changed"),
@@ -365,7 +365,7 @@ pub async fn update(db: &DatabaseConnection, id: i64, input: SessionInput) -> Do
             ));
         }
         let moved = f.starts_at != existing.starts_at || f.ends_at != existing.ends_at;
-        let cancelling = f.status == "cancelled";
+        let cancelling = f.status == SessionStatus::Cancelled;
         if moved && !cancelling {
             refuse_move_into_clash(txn, id, f.starts_at, f.ends_at).await?;
         }
@@ -422,7 +422,7 @@ async fn refuse_move_into_clash(
         .column(booking::Column::ParticipantId)
         .from(booking::Entity)
         .and_where(Expr::col(booking::Column::SessionId).eq(id))
-        .and_where(Expr::col(booking::Column::Status).eq("confirmed"))
+        .and_where(Expr::col(booking::Column::Status).eq(BookingStatus::Confirmed))
         .to_owned();
     let clash = booking::Entity::find()
         .filter(super::booking::confirmed_overlapping(starts_at, ends_at))
@@ -454,8 +454,9 @@ async fn recount_school_seats(txn: &DatabaseTransaction, id: i64) -> DomainResul
     let sql = format!(
         "INSERT INTO session_school_counts (session_id, school_id, booked) \
          SELECT session_id, school_id, COUNT(*) FROM bookings \
-         WHERE session_id = {id} AND school_id IS NOT NULL AND status IN ('confirmed', 'attended', 'no_show') \
-         GROUP BY session_id, school_id"
+         WHERE session_id = {id} AND school_id IS NOT NULL AND status IN ({seated}) \
+         GROUP BY session_id, school_id",
+        seated = BookingStatus::SEATED.map(|s| format!("'{s}'")).join(", "),
     );
     txn.execute_unprepared(&sql).await?;
     Ok(())

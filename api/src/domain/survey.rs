@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use base64::Engine as _;
 use chrono::{DateTime, Duration, Utc};
+use entity::state::{BookingStatus, EventStatus, InvitationState, SessionStatus, SurveyStatus};
 use entity::{booking, event, participant, session, survey, survey_invitation, survey_question, survey_response};
 use rand::RngCore as _;
 use sea_orm::sea_query::{Expr, OnConflict};
@@ -21,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
-use super::contract::{self, Answer, InstantInput, Name, SurveyStatus};
+use super::contract::{self, InstantInput, Name};
 use super::outbox::{self, Kind};
 use super::page::{Page, PageRequest, fetch_page};
 use super::validate::{LONG_LINE_MAX, NAME_MAX, SHORT_LINE_MAX};
@@ -29,6 +30,7 @@ use super::{DomainError, DomainResult, Validator, in_write_txn, unknown_referenc
 use crate::db::begin_write;
 use crate::problem_code::ProblemCode;
 use crate::time::format_utc;
+pub use crate::wire::survey::{Invitation, Question};
 
 /// The kinds of question.
 pub const KINDS: &[&str] = &[
@@ -59,8 +61,8 @@ pub const MAX_QUESTIONS: usize = 50;
 pub const OFFSET_DAYS: std::ops::RangeInclusive<i64> = 1..=730;
 /// The most send offsets a survey may have.
 pub const MAX_OFFSETS: usize = 6;
-/// A survey's states.
-pub const STATUSES: &[&str] = &["open", "closed"];
+/// The states a survey may be put in.
+pub const STATUSES: [SurveyStatus; 2] = [SurveyStatus::Open, SurveyStatus::Closed];
 
 contract::create_body!(
     /// A survey as sent to create one, `title` and `questions` required.
@@ -109,22 +111,6 @@ pub struct SurveyInput {
     pub questions: Option<Vec<QuestionInput>>,
 }
 
-/// A question as Convene shows it.
-#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, ToSchema)]
-pub struct Question {
-    /// Its key.
-    pub key: String,
-    /// Its kind.
-    #[schema(value_type = contract::QuestionKind)]
-    pub kind: String,
-    /// What is asked. For an `action_follow_up` shown to a person, it begins with what they planned.
-    pub prompt: String,
-    /// The choices (choice questions only).
-    pub options: Option<Vec<String>>,
-    /// Whether an answer is needed.
-    pub required: bool,
-}
-
 /// A survey as Convene shows it.
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize, ToSchema)]
 pub struct Survey {
@@ -141,8 +127,8 @@ pub struct Survey {
     /// Days after the event's end it is sent.
     pub offsets_days: Vec<i64>,
     /// `open` or `closed`.
-    #[schema(value_type = SurveyStatus)]
-    pub status: String,
+    #[schema(value_type = contract::SurveyStatus)]
+    pub status: SurveyStatus,
     /// When it stops taking answers by itself (UTC), if set.
     #[schema(value_type = Option<contract::Instant>)]
     pub closes_at: Option<String>,
@@ -158,7 +144,7 @@ pub struct Survey {
 #[serde(deny_unknown_fields)]
 pub struct SurveyChange {
     /// `open` or `closed`.
-    #[schema(value_type = Option<SurveyStatus>, example = "closed")]
+    #[schema(value_type = Option<contract::SurveyStatus>, example = "closed")]
     pub status: Option<String>,
     /// When answers stop being taken (UTC instant, e.g. `2027-09-01T00:00:00Z`); `null` for never.
     #[serde(
@@ -177,31 +163,6 @@ pub struct Sent {
     pub invited: u64,
     /// Reminders queued for unanswered invitations.
     pub reminded: u64,
-}
-
-/// One invitation as its person sees it: the questions that apply to them now, and what they
-/// have answered so far.
-#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, ToSchema)]
-pub struct Invitation {
-    /// The invitation's id.
-    pub id: i64,
-    /// The survey's title.
-    pub title: String,
-    /// The event it follows up, if one.
-    pub event_title: Option<String>,
-    /// Days after the event it was sent (0: sent by hand).
-    pub offset_days: i64,
-    /// The questions for this invitation.
-    pub questions: Vec<Question>,
-    /// The answers given so far, by question key.
-    #[schema(value_type = BTreeMap<String, Answer>)]
-    pub answers: BTreeMap<String, Value>,
-    /// Whether every required question is answered.
-    pub complete: bool,
-    /// Whether answers can still be given or changed.
-    pub open: bool,
-    /// The personal link to the form.
-    pub url: String,
 }
 
 fn view(s: survey::Model, questions: Vec<survey_question::Model>) -> Survey {
@@ -334,7 +295,7 @@ pub async fn create(db: &DatabaseConnection, input: SurveyInput) -> DomainResult
             programme_id: Set(input.programme_id),
             anonymous: Set(input.anonymous.unwrap_or(false)),
             offsets_days: Set(json!(offsets)),
-            status: Set("open".to_owned()),
+            status: Set(SurveyStatus::Open),
             closes_at: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
@@ -376,7 +337,7 @@ pub async fn change(db: &DatabaseConnection, id: i64, input: SurveyChange) -> Do
     let existing = find(db, id).await?;
     let mut v = Validator::new();
     let status = match input.status {
-        Some(status) => v.one_of("status", Some(status), STATUSES),
+        Some(status) => v.state("status", Some(status), &STATUSES),
         None => None,
     };
     let closes_at = match input.closes_at {
@@ -393,7 +354,7 @@ pub async fn change(db: &DatabaseConnection, id: i64, input: SurveyChange) -> Do
     v.finish()?;
     let mut active: survey::ActiveModel = existing.into();
     if let Some(status) = status {
-        active.status = Set(status.to_owned());
+        active.status = Set(status);
     }
     if let Some(closes_at) = closes_at {
         active.closes_at = Set(closes_at);
@@ -435,7 +396,7 @@ pub async fn list<C: ConnectionTrait>(db: &C, page: PageRequest) -> DomainResult
 
 /// The events a survey follows up: its event, or its programme's published events.
 async fn events_of<C: ConnectionTrait>(db: &C, s: &survey::Model) -> DomainResult<Vec<event::Model>> {
-    let mut select = event::Entity::find().filter(event::Column::Status.eq("published"));
+    let mut select = event::Entity::find().filter(event::Column::Status.eq(EventStatus::Published));
     select = match (s.event_id, s.programme_id) {
         (Some(id), _) => select.filter(event::Column::Id.eq(id)),
         (None, Some(id)) => select.filter(event::Column::ProgrammeId.eq(id)),
@@ -451,7 +412,7 @@ async fn ended_at<C: ConnectionTrait>(db: &C, events: &[event::Model]) -> Domain
     }
     let last = session::Entity::find()
         .filter(session::Column::EventId.is_in(events.iter().map(|e| e.id)))
-        .filter(session::Column::Status.ne("cancelled"))
+        .filter(session::Column::Status.ne(SessionStatus::Cancelled))
         .order_by_desc(session::Column::EndsAt)
         .one(db)
         .await?;
@@ -473,17 +434,24 @@ async fn attendees<C: ConnectionTrait>(db: &C, events: &[event::Model]) -> Domai
         .collect();
     let bookings = booking::Entity::find()
         .filter(booking::Column::SessionId.is_in(sessions))
-        .filter(booking::Column::Status.is_in(["confirmed", "attended", "no_show"]))
+        .filter(booking::Column::Status.is_in([
+            BookingStatus::Confirmed,
+            BookingStatus::Attended,
+            BookingStatus::NoShow,
+        ]))
         .all(db)
         .await?;
     let taken: std::collections::HashSet<i64> = bookings
         .iter()
-        .filter(|b| b.status != "confirmed")
+        .filter(|b| b.status != BookingStatus::Confirmed)
         .map(|b| b.session_id)
         .collect();
     let mut people: Vec<i64> = bookings
         .iter()
-        .filter(|b| b.status == "attended" || (b.status == "confirmed" && !taken.contains(&b.session_id)))
+        .filter(|b| {
+            b.status == BookingStatus::Attended
+                || (b.status == BookingStatus::Confirmed && !taken.contains(&b.session_id))
+        })
         .map(|b| b.participant_id)
         .collect();
     people.sort_unstable();
@@ -544,7 +512,7 @@ async fn invite_one(
         sent_at: Set(Some(now)),
         responded_at: Set(None),
         reminded_at: Set(None),
-        state: Set("sent".to_owned()),
+        state: Set(InvitationState::Sent),
         created_at: Set(now),
         ..Default::default()
     };
@@ -574,7 +542,7 @@ async fn invite_one(
 pub async fn sweep(db: &DatabaseConnection, public_url: &str, now: DateTime<Utc>) -> DomainResult<Sent> {
     let mut sent = Sent::default();
     let open = survey::Entity::find()
-        .filter(survey::Column::Status.eq("open"))
+        .filter(survey::Column::Status.eq(SurveyStatus::Open))
         .all(db)
         .await?;
     for s in open.into_iter().filter(|s| is_open(s, now)) {
@@ -601,7 +569,7 @@ pub async fn sweep(db: &DatabaseConnection, public_url: &str, now: DateTime<Utc>
 /// Reminds unanswered invitations sent at least [`REMIND_AFTER_DAYS`] before `now`, once each.
 async fn remind(db: &DatabaseConnection, public_url: &str, now: DateTime<Utc>) -> DomainResult<u64> {
     let stale = survey_invitation::Entity::find()
-        .filter(survey_invitation::Column::State.eq("sent"))
+        .filter(survey_invitation::Column::State.eq(InvitationState::Sent))
         .filter(survey_invitation::Column::RemindedAt.is_null())
         .filter(survey_invitation::Column::SentAt.lte(now - Duration::days(REMIND_AFTER_DAYS)))
         .all(db)
@@ -642,7 +610,7 @@ async fn remind_one(
         .col_expr(survey_invitation::Column::RemindedAt, Expr::value(now))
         .filter(survey_invitation::Column::Id.eq(invitation.id))
         .filter(survey_invitation::Column::RemindedAt.is_null())
-        .filter(survey_invitation::Column::State.eq("sent"))
+        .filter(survey_invitation::Column::State.eq(InvitationState::Sent))
         .exec(txn)
         .await?;
     if claimed.rows_affected == 0 {
@@ -756,7 +724,7 @@ async fn questions_for<C: ConnectionTrait>(
 
 /// Whether answers to `s` can still be given.
 fn is_open(s: &survey::Model, now: DateTime<Utc>) -> bool {
-    s.status == "open" && s.closes_at.is_none_or(|c| c > now)
+    s.status == SurveyStatus::Open && s.closes_at.is_none_or(|c| c > now)
 }
 
 /// An invitation as its person sees it.
@@ -1017,7 +985,7 @@ pub async fn answer(
         }
         if done {
             survey_invitation::Entity::update_many()
-                .col_expr(survey_invitation::Column::State, Expr::value("answered"))
+                .col_expr(survey_invitation::Column::State, Expr::value(InvitationState::Answered))
                 .col_expr(survey_invitation::Column::RespondedAt, Expr::value(now))
                 .filter(survey_invitation::Column::Id.eq(invitation.id))
                 .exec(txn)

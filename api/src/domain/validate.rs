@@ -1,19 +1,11 @@
 //! Parse, don't validate: the constructors that turn request values into checked ones,
 //! collecting every field at fault so an organiser sees all their mistakes at once.
 
-use serde::Serialize;
-use utoipa::ToSchema;
+use entity::state::State;
 
 use crate::time::{TimeError, TimeInput, TimeZoneName};
-
-/// One field at fault and what is wrong with it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
-pub struct FieldError {
-    /// The field's name as sent, e.g. `email` or `strengths[2]`.
-    pub field: String,
-    /// What is wrong, in words.
-    pub message: String,
-}
+pub use crate::wire::nullable;
+pub use crate::wire::problem::FieldError;
 
 impl FieldError {
     /// A field error with a message.
@@ -198,6 +190,12 @@ impl Validator {
         found
     }
 
+    /// A state that must be one of `allowed` (all of its kind, or the few a request may ask for).
+    pub fn state<S: State>(&mut self, field: &str, value: Option<String>, allowed: &[S]) -> Option<S> {
+        let names: Vec<&'static str> = allowed.iter().map(|s| s.as_str()).collect();
+        self.one_of(field, value, &names).and_then(S::parse)
+    }
+
     /// A whole number in `range`.
     pub fn int_in(&mut self, field: &str, value: i64, range: std::ops::RangeInclusive<i64>) -> i32 {
         if !range.contains(&value) {
@@ -224,16 +222,6 @@ fn is_email(value: &str) -> bool {
             .chars()
             .all(|c| c.is_ascii_graphic() || (!c.is_ascii() && !c.is_control()))
         && domain.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '.')
-}
-
-/// Serde helper for `PATCH` fields that may be cleared: absent is `None`, `null` is `Some(None)`,
-/// a value is `Some(Some(v))`. Use with `#[serde(default, deserialize_with = "nullable")]`.
-pub fn nullable<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    T: serde::Deserialize<'de>,
-    D: serde::Deserializer<'de>,
-{
-    serde::Deserialize::deserialize(deserializer).map(Some)
 }
 
 #[cfg(test)]

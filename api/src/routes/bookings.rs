@@ -243,7 +243,11 @@ pub async fn register(state: web::Data<AppState>, _: Organiser, id: web::Path<i6
     let session_id = id.into_inner();
     let mut csv = csv_line(["name", "school", "status"]);
     for line in booking::register(&state.db, session_id).await? {
-        csv.push_str(&csv_line([&line.name, &line.school, &line.status]));
+        csv.push_str(&csv_line([
+            line.name.as_str(),
+            line.school.as_str(),
+            line.status.as_str(),
+        ]));
     }
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")

@@ -4,8 +4,6 @@
 use std::time::Duration;
 
 use actix_web::{HttpResponse, web};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use crate::auth::{Bot, Organiser};
 use crate::domain::notification::{self as outbox, Notification, NotificationFilter};
@@ -16,6 +14,7 @@ use crate::extract::{QueryParams, parse_optional_json};
 use crate::mail::{self, About};
 use crate::problem_code::ProblemCode;
 use crate::state::AppState;
+pub use crate::wire::notifications::{DiscordMessage, LeaseRequest, Leased};
 
 crate::list_schema!(NotificationList, Notification);
 
@@ -53,46 +52,6 @@ pub async fn retry(state: web::Data<AppState>, _: Organiser, id: web::Path<i64>)
     let row = outbox::retry(&state.db, id.into_inner()).await?;
     state.wake.notify_one();
     Ok(HttpResponse::Ok().json(row))
-}
-
-/// What the bot asks for.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LeaseRequest {
-    /// At most this many messages (1–100, default 20).
-    #[schema(minimum = 1, maximum = 100)]
-    pub limit: Option<i64>,
-    /// How long they are the bot's to send (10–600 s, default 60); unacknowledged ones come back after.
-    #[schema(minimum = 10, maximum = 600)]
-    pub lease_seconds: Option<i64>,
-}
-
-/// A Discord message to send.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct DiscordMessage {
-    /// Acknowledge with this id once sent.
-    pub id: i64,
-    /// The Discord user to DM.
-    pub discord_user_id: String,
-    /// What it is about, e.g. `booking_promoted`, `reminder`.
-    pub kind: String,
-    /// A one-line title.
-    pub title: String,
-    /// The message, plain text, in the person's time zone.
-    pub text: String,
-    /// The booking it is about (the bot can offer a cancel button).
-    pub booking_id: Option<i64>,
-    /// The session it is about.
-    pub session_id: Option<i64>,
-    /// Which try this is (1 for the first).
-    pub attempt: i32,
-}
-
-/// The messages leased.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
-pub struct Leased {
-    /// Send each, then acknowledge it.
-    pub items: Vec<DiscordMessage>,
 }
 
 /// Lease due Discord messages (the body may be empty). Each must be acknowledged within the lease; one that is not (a

@@ -1,12 +1,7 @@
 //! Follow-up surveys: organisers' `/v1/surveys` routes, and `/v1/me/surveys` where a linked
 //! participant answers through the bot.
 
-use std::collections::BTreeMap;
-
 use actix_web::{HttpResponse, web};
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
-use utoipa::ToSchema;
 
 use crate::auth::{Me, Organiser};
 use crate::domain::report::{self, Impact, Report};
@@ -15,30 +10,9 @@ use crate::error::{ApiError, Problem};
 use crate::extract::{JsonBody, QueryParams};
 use crate::routes::me::PageQuery;
 use crate::state::AppState;
+pub use crate::wire::survey::{AnswersInput, InvitationList};
 
 crate::list_schema!(SurveyList, Survey);
-
-/// Answers to a survey invitation.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AnswersInput {
-    /// Answers by question key: a number 1–5 (`likert`), a choice (`single_choice`), a list of
-    /// choices (`multi_choice`), text (`text`, `intended_action`), or for `action_follow_up`
-    /// `{"done": "yes"|"partly"|"no", "what_changed": "…", "evidence": "…"}`. Keys left out keep
-    /// their earlier answers; `null` clears a required question's answer and skips an optional one.
-    #[schema(value_type = Option<BTreeMap<String, crate::domain::contract::AnswerInput>>)]
-    pub answers: Option<BTreeMap<String, Value>>,
-    /// True when this is the final submission: then every required question must be answered.
-    /// False saves answers one at a time (as the bot does).
-    pub complete: Option<bool>,
-}
-
-/// The open invitations of a linked participant.
-#[derive(Clone, Debug, Deserialize, Serialize, ToSchema)]
-pub struct InvitationList {
-    /// Newest first.
-    pub items: Vec<Invitation>,
-}
 
 /// Create a survey: questions, and the days after the event (or programme) ends to send it to
 /// those who attended.

@@ -578,7 +578,7 @@ async fn a_seat_booked_with_or_without_a_per_school_limit_writes_the_same_bookin
         }
         assert_eq!(written[0], written[1], "{:?}", app.backend);
         let (booked, messages) = &written[0];
-        assert_eq!(booked.0, "confirmed");
+        assert_eq!(booked.0, entity::state::BookingStatus::Confirmed);
         assert_eq!(booked.1, school["id"].as_i64());
         let kinds: Vec<_> = messages.iter().map(|m| (m.1.as_str(), m.3)).collect();
         assert_eq!(

@@ -145,7 +145,7 @@ async fn on_sigterm_the_worker_gives_back_the_outbox_leases_it_holds() {
                 participant_id: Set(Some(person)),
                 payload: Set(convene_tests::json!({"code": "123456"})),
                 due_at: Set(now + chrono::Duration::days(1)),
-                state: Set("leased".to_owned()),
+                state: Set(entity::state::NotificationState::Leased),
                 attempts: Set(1),
                 leased_until: Set(Some(now + chrono::Duration::hours(1))),
                 lease_owner: Set(Some(held_by.to_owned())),
@@ -180,6 +180,10 @@ async fn on_sigterm_the_worker_gives_back_the_outbox_leases_it_holds() {
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(other.state, "leased", "another instance's lease is not touched");
+        assert_eq!(
+            other.state,
+            entity::state::NotificationState::Leased,
+            "another instance's lease is not touched"
+        );
     }
 }

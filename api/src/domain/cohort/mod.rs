@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use chrono::{Days, NaiveDate, NaiveTime, Utc};
+use entity::state::{CohortStatus, EventStatus};
 use entity::{
     closure, cohort, cohort_school, event, facilitator_assignment, participant, school, triad, triad_member, visit,
 };
@@ -153,7 +154,7 @@ async fn view<C: ConnectionTrait>(db: &C, m: cohort::Model) -> DomainResult<Coho
         id: m.id,
         name: m.name.clone(),
         programme_id: m.programme_id,
-        status: m.status.clone(),
+        status: m.status,
         school_ids,
         options: serde_json::from_value(m.options.clone()).unwrap_or_default(),
         window: CohortWindow {
@@ -327,7 +328,7 @@ pub async fn create(db: &DatabaseConnection, input: CohortInput) -> DomainResult
             window_end: Set(window_end),
             weekdays: Set(serde_json::Value::from(weekdays.clone())),
             min_days_between_visits: Set(min_days),
-            status: Set("draft".to_owned()),
+            status: Set(CohortStatus::Draft),
             time_zone: Set(zone.map_or("Europe/London", |z| z.name()).to_owned()),
             visit_starts: Set(starts.clone()),
             visit_ends: Set(ends.clone()),

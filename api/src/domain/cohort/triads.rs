@@ -124,7 +124,7 @@ pub(super) async fn off_thread<T: Send + 'static>(work: impl FnOnce() -> T + Sen
 }
 
 pub(super) fn refuse_if_scheduled(c: &cohort::Model) -> DomainResult<()> {
-    if c.status == "scheduled" {
+    if c.status == CohortStatus::Scheduled {
         return Err(DomainError::conflict(
             ProblemCode::CohortScheduled,
             format!(
@@ -198,7 +198,7 @@ pub(super) async fn triads_view<C: ConnectionTrait>(
     let input = forming_input(db, c, &triads).await?;
     Ok(Triads {
         cohort_id: c.id,
-        status: c.status.clone(),
+        status: c.status,
         score: triads.iter().map(|t| t.score).sum(),
         upper_bound: forming::upper_bound(&input).map_or(0, |b| i64::try_from(b).unwrap_or(i64::MAX)),
         iterations,
@@ -245,7 +245,7 @@ pub async fn propose(db: &DatabaseConnection, cohort_id: i64, request: &SolveReq
         let c = find(txn, cohort_id).await?;
         refuse_if_scheduled(&c)?;
         store_triads(txn, cohort_id, &groups, &formed.explanations, "proposed").await?;
-        let c = set_status(txn, c, "draft").await?;
+        let c = set_status(txn, c, CohortStatus::Draft).await?;
         triads_view(txn, &c, Some(formed.iterations)).await
     })
     .await
@@ -254,10 +254,10 @@ pub async fn propose(db: &DatabaseConnection, cohort_id: i64, request: &SolveReq
 pub(super) async fn set_status<C: ConnectionTrait>(
     txn: &C,
     c: cohort::Model,
-    status: &str,
+    status: CohortStatus,
 ) -> DomainResult<cohort::Model> {
     let mut active: cohort::ActiveModel = c.into();
-    active.status = Set(status.to_owned());
+    active.status = Set(status);
     active.updated_at = Set(Utc::now());
     Ok(active.update(txn).await?)
 }
@@ -295,7 +295,7 @@ pub async fn accept(db: &DatabaseConnection, cohort_id: i64, input: TriadsInput)
         let c = find(txn, cohort_id).await?;
         refuse_if_scheduled(&c)?;
         store_triads(txn, cohort_id, &groups, &explanations, "accepted").await?;
-        let c = set_status(txn, c, "triads_accepted").await?;
+        let c = set_status(txn, c, CohortStatus::TriadsAccepted).await?;
         triads_view(txn, &c, None).await
     })
     .await

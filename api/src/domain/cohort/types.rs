@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use chrono::NaiveDate;
+use entity::state::CohortStatus;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -146,7 +147,8 @@ pub struct Cohort {
     /// The programme it belongs to.
     pub programme_id: Option<i64>,
     /// `draft`, `triads_accepted` or `scheduled`.
-    pub status: String,
+    #[schema(value_type = contract::CohortStatus)]
+    pub status: CohortStatus,
     /// Its schools.
     pub school_ids: Vec<i64>,
     /// Its forming rules.
@@ -247,7 +249,8 @@ pub struct Triads {
     /// The cohort.
     pub cohort_id: i64,
     /// The cohort's state after the change.
-    pub status: String,
+    #[schema(value_type = contract::CohortStatus)]
+    pub status: CohortStatus,
     /// The sum of the triads' scores.
     pub score: i64,
     /// No grouping can score more than this (each school's priorities that anyone is strong in).

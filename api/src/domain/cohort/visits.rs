@@ -69,9 +69,9 @@ pub(super) async fn visits_input<C: ConnectionTrait>(
 #[tracing::instrument(skip(db, request))]
 pub async fn schedule(db: &DatabaseConnection, cohort_id: i64, request: &SolveRequest) -> DomainResult<Schedule> {
     let c = find(db, cohort_id).await?;
-    match c.status.as_str() {
-        "triads_accepted" => {}
-        "scheduled" => {
+    match c.status {
+        CohortStatus::TriadsAccepted => {}
+        CohortStatus::Scheduled => {
             return Err(DomainError::conflict(
                 ProblemCode::VisitsAlreadyScheduled,
                 format!("cohort {cohort_id}'s visits are already scheduled; cancel them first to schedule again"),
@@ -139,10 +139,10 @@ pub async fn schedule(db: &DatabaseConnection, cohort_id: i64, request: &SolveRe
     in_write_txn(db, async |txn| {
         // Only one scheduling run wins; a second, concurrent one finds the cohort scheduled.
         let claimed = cohort::Entity::update_many()
-            .col_expr(cohort::Column::Status, Expr::value("scheduled"))
+            .col_expr(cohort::Column::Status, Expr::value(CohortStatus::Scheduled))
             .col_expr(cohort::Column::UpdatedAt, Expr::value(Utc::now()))
             .filter(cohort::Column::Id.eq(cohort_id))
-            .filter(cohort::Column::Status.eq("triads_accepted"))
+            .filter(cohort::Column::Status.eq(CohortStatus::TriadsAccepted))
             .exec(txn)
             .await?;
         if claimed.rows_affected == 0 {
@@ -191,7 +191,7 @@ pub async fn schedule(db: &DatabaseConnection, cohort_id: i64, request: &SolveRe
                     programme_id: Some(c.programme_id),
                     host_school_id: Some(Some(host_id)),
                     topic: None,
-                    status: Some("published".to_owned()),
+                    status: Some(EventStatus::Published.as_str().to_owned()),
                 },
             )
             .await?;
@@ -230,7 +230,7 @@ pub async fn schedule(db: &DatabaseConnection, cohort_id: i64, request: &SolveRe
                     Err(refused) => unbooked.push(Unbooked {
                         visit_id: row.id,
                         participant_id: person,
-                        code: refusal_code(&refused).to_owned(),
+                        code: refused.code().as_str().to_owned(),
                         detail: refused.to_string(),
                     }),
                 }
@@ -245,20 +245,6 @@ pub async fn schedule(db: &DatabaseConnection, cohort_id: i64, request: &SolveRe
         })
     })
     .await
-}
-
-pub(super) fn refusal_code(err: &DomainError) -> &'static str {
-    match err {
-        DomainError::Conflict { code, .. }
-        | DomainError::Unprocessable { code, .. }
-        | DomainError::TooMany { code, .. }
-        | DomainError::Forbidden { code, .. } => code.as_str(),
-        DomainError::NotFound { .. } => "not_found",
-        DomainError::Invalid(_) => "validation_failed",
-        DomainError::LocalTime { .. } => "local_time",
-        DomainError::KeyRevoked => "unauthorized",
-        DomainError::Database(_) => "internal_error",
-    }
 }
 
 /// The visits `person` is invited to: those they facilitate, and those of the triads their
@@ -357,7 +343,7 @@ pub async fn visits<C: ConnectionTrait>(db: &C, cohort_id: i64) -> DomainResult<
 #[tracing::instrument(skip(db))]
 pub async fn cancel_visits(db: &DatabaseConnection, cohort_id: i64) -> DomainResult<VisitList> {
     let c = find(db, cohort_id).await?;
-    if c.status != "scheduled" {
+    if c.status != CohortStatus::Scheduled {
         return Err(DomainError::conflict(
             ProblemCode::VisitsNotScheduled,
             format!("cohort {cohort_id} has no scheduled visits to cancel"),
@@ -370,13 +356,13 @@ pub async fn cancel_visits(db: &DatabaseConnection, cohort_id: i64) -> DomainRes
             let still_open = event::Entity::find_by_id(event_id)
                 .one(db)
                 .await?
-                .is_some_and(|e| e.status != "cancelled");
+                .is_some_and(|e| e.status != EventStatus::Cancelled);
             if still_open {
                 crate::domain::event::update(
                     db,
                     event_id,
                     EventInput {
-                        status: Some("cancelled".to_owned()),
+                        status: Some(EventStatus::Cancelled.as_str().to_owned()),
                         ..Default::default()
                     },
                 )
@@ -392,7 +378,7 @@ pub async fn cancel_visits(db: &DatabaseConnection, cohort_id: i64) -> DomainRes
             .exec(txn)
             .await?;
         let c = find(txn, cohort_id).await?;
-        set_status(txn, c, "triads_accepted").await?;
+        set_status(txn, c, CohortStatus::TriadsAccepted).await?;
         Ok(())
     })
     .await?;

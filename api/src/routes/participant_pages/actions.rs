@@ -3,6 +3,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use entity::state::BookingStatus;
 
 use super::page::{Notice, PrefsForm, ReflectionForm, View, page, title_of, when_of};
 use super::session::guarded;
@@ -86,8 +87,8 @@ pub async fn book(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes
         let mine = me::booking(&state.db, person, booking.id).await?;
         let name = format!("{}, {}", title_of(&mine.session), when_of(&mine.session));
         let position = mine.waitlist_position.unwrap_or(0);
-        let notice = match (mine.status.as_str(), created) {
-            ("confirmed", true) => {
+        let notice = match (mine.status, created) {
+            (BookingStatus::Confirmed, true) => {
                 let mut lines = vec![format!("{name}.")];
                 if let Some(url) = &mine.join_url {
                     lines.push(format!("Join online: {url}"));
@@ -95,7 +96,7 @@ pub async fn book(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes
                 lines.push("It is in your calendar feed, and you will be reminded before it starts.".to_owned());
                 Notice::done("You're booked", lines)
             }
-            ("waitlisted", true) => {
+            (BookingStatus::Waitlisted, true) => {
                 let why = if mine.waitlist_reason.as_deref() == Some("per_school_limit") {
                     "Your school has reached its limit of places on that session"
                 } else {
@@ -108,7 +109,7 @@ pub async fn book(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes
                     )],
                 )
             }
-            ("waitlisted", false) => Notice::done(
+            (BookingStatus::Waitlisted, false) => Notice::done(
                 format!("You're already on the waitlist, number {position}"),
                 vec![format!("You are number {position} on the waitlist for {name}.")],
             ),
@@ -146,11 +147,11 @@ pub async fn cancel(
         };
         let name = format!("{}, {}", title_of(&before.session), when_of(&before.session));
         let notice = match me::cancel(&state.db, person, id).await {
-            Ok(_) if before.status == "cancelled" => Notice::done(
+            Ok(_) if before.status == BookingStatus::Cancelled => Notice::done(
                 "Already cancelled",
                 vec![format!("Your booking of {name} was already cancelled.")],
             ),
-            Ok(_) if before.status == "waitlisted" => Notice::done(
+            Ok(_) if before.status == BookingStatus::Waitlisted => Notice::done(
                 "You have left the waitlist",
                 vec![format!("You are no longer waiting for a place on {name}.")],
             ),

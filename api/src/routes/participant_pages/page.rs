@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
+use entity::state::BookingStatus;
 use serde::Serialize;
 
 use super::session::{Form, Visitor, add_cookie, cookie_secret, see_other, session_cookie, trouble, visitor};
@@ -422,7 +423,7 @@ fn session_line(o: &OpenSession) -> SessionLine {
             (true, true) => "Full: you can join the waitlist".to_owned(),
             (true, false) => "Full".to_owned(),
         },
-        mine: o.my_booking.as_ref().map(|b| b.status.clone()),
+        mine: o.my_booking.as_ref().map(|b| b.status.to_string()),
         waitlist_position: o.my_booking.as_ref().and_then(|b| b.waitlist_position),
         action: match (o.my_booking.is_some(), full, s.waitlist) {
             (true, _, _) => None,
@@ -580,8 +581,8 @@ pub(super) fn booking_line(b: &MyBooking) -> BookingLine {
         title: title_of(&b.session),
         when: when_of(&b.session),
         place: place_of(&b.session),
-        status: b.status.clone(),
-        waitlisted: b.status == "waitlisted",
+        status: b.status.to_string(),
+        waitlisted: b.status == BookingStatus::Waitlisted,
         waitlist_position: b.waitlist_position,
         per_school: b.waitlist_reason.as_deref() == Some("per_school_limit"),
         join_url: b.join_url.clone(),
