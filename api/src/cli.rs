@@ -10,6 +10,7 @@ use sea_orm::DatabaseConnection;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::prelude::*;
 
+use crate::clock::Clock;
 use crate::config::{ConfigError, Settings, redact_url};
 use crate::domain::keys::{self, KeyRole};
 use crate::domain::{DomainError, FieldError};
@@ -330,12 +331,12 @@ async fn serve(settings: &Settings, with_demo: bool, out: &mut impl Write) -> Re
 /// Fills the database with the demo network and prints what to try, the key alone on the last line.
 async fn demo(db: &DatabaseConnection, settings: &Settings, url: &str, out: &mut impl Write) -> Result<(), CliError> {
     let site = crate::startup::feed_site(settings, url);
-    let today = chrono::Utc::now().date_naive();
+    let now = Clock::system().now();
     // The demo's future holds borrows the compiler cannot prove `Send` for every lifetime, so it
     // runs on a blocking thread of its own, keeping `serve`'s future `Send`.
     let db = db.clone();
     let runtime = tokio::runtime::Handle::current();
-    let made = tokio::task::spawn_blocking(move || runtime.block_on(crate::demo::fill(&db, &site, today)))
+    let made = tokio::task::spawn_blocking(move || runtime.block_on(crate::demo::fill(&db, &site, now)))
         .await
         .map_err(|e| CliError::Refused(format!("the demo stopped: {e}")))??;
     let counts: Vec<String> = made.counts.iter().map(|(what, n)| format!("{n} {what}")).collect();
@@ -376,6 +377,7 @@ async fn worker(settings: &Settings, out: &mut impl Write) -> Result<(), CliErro
         std::sync::Arc::new(tokio::sync::Notify::new()),
         std::sync::Arc::new(crate::metrics::Metrics::new()),
         std::sync::Arc::default(),
+        crate::clock::Clock::system(),
     )
     .map_err(|e| CliError::Start(StartError::Mail(e)))?;
     writeln!(
@@ -418,10 +420,11 @@ async fn shutdown_signal() {
 /// Makes the first organiser key if no key exists; `None` if one did (or another instance starting
 /// at the same moment made it first).
 pub async fn first_key(db: &DatabaseConnection) -> Result<Option<String>, CliError> {
+    let now = Clock::system().now();
     if !keys::none_exist(db).await? {
         return Ok(None);
     }
-    match keys::create(db, FIRST_KEY_NAME, KeyRole::Organiser).await {
+    match keys::create(db, FIRST_KEY_NAME, KeyRole::Organiser, now).await {
         Ok(new) => Ok(Some(new.secret)),
         Err(DomainError::Conflict { .. }) => Ok(None),
         Err(other) => Err(other.into()),
@@ -429,9 +432,10 @@ pub async fn first_key(db: &DatabaseConnection) -> Result<Option<String>, CliErr
 }
 
 async fn keys_command(db: &DatabaseConnection, action: KeysCommand, out: &mut impl Write) -> Result<(), CliError> {
+    let now = Clock::system().now();
     match action {
         KeysCommand::Create { name, role } => {
-            let new = keys::create(db, &name, role.into()).await?;
+            let new = keys::create(db, &name, role.into(), now).await?;
             writeln!(
                 out,
                 "Made the {} key '{}'. It is shown only this once:",
@@ -458,7 +462,7 @@ async fn keys_command(db: &DatabaseConnection, action: KeysCommand, out: &mut im
             }
         }
         KeysCommand::Revoke { name } => {
-            keys::revoke(db, &name).await?;
+            keys::revoke(db, &name, now).await?;
             writeln!(out, "Revoked the key '{name}'.")?;
         }
     }

@@ -291,7 +291,8 @@ fn london(date: NaiveDate, hour: u32, minute: u32) -> DateTime<Utc> {
 
 /// Fills an empty database with the demo network and makes an organiser key. Refuses (a
 /// `409 not_empty`) when the database already holds schools.
-pub async fn fill(db: &DatabaseConnection, site: &FeedSite, today: NaiveDate) -> DomainResult<Demo> {
+pub async fn fill(db: &DatabaseConnection, site: &FeedSite, now: DateTime<Utc>) -> DomainResult<Demo> {
+    let today = now.date_naive();
     let existing = school::Entity::find().count(db).await?;
     if existing > 0 {
         return Err(DomainError::conflict(
@@ -315,6 +316,7 @@ pub async fn fill(db: &DatabaseConnection, site: &FeedSite, today: NaiveDate) ->
                 "region": "London", "phase": phase, "strengths": strengths, "priorities": priorities,
                 "accredited_practice": accredited}),
             )?,
+            now,
         )
         .await?;
         school_ids.push(s.id);
@@ -332,6 +334,7 @@ pub async fn fill(db: &DatabaseConnection, site: &FeedSite, today: NaiveDate) ->
                 input(json!({"name": format!("{first} {last}"),
                     "email": format!("{}.{}.{role}@{domain}", first.to_lowercase(), last.to_lowercase()),
                     "school_id": s.id, "role": role}))?,
+                now,
             )
             .await?;
             list.push(p.id);
@@ -342,7 +345,12 @@ pub async fn fill(db: &DatabaseConnection, site: &FeedSite, today: NaiveDate) ->
         ("Dr Helen Marsh", "helen.marsh@facilitators.example.org"),
         ("Tom Okafor", "tom.okafor@facilitators.example.org"),
     ] {
-        let p = people::create(db, input(json!({"name": name, "email": email, "role": "facilitator"}))?).await?;
+        let p = people::create(
+            db,
+            input(json!({"name": name, "email": email, "role": "facilitator"}))?,
+            now,
+        )
+        .await?;
         facilitators.push(p.id);
     }
     counts.insert("schools", school_ids.len());
@@ -354,6 +362,7 @@ pub async fn fill(db: &DatabaseConnection, site: &FeedSite, today: NaiveDate) ->
             json!({"name": "London Leadership Network conferences", "kind": "conference_series", "status": "published",
             "description": "Termly conferences where schools share what worked."}),
         )?,
+        now,
     )
     .await?;
     let slp = programme::create(
@@ -362,6 +371,7 @@ pub async fn fill(db: &DatabaseConnection, site: &FeedSite, today: NaiveDate) ->
             json!({"name": "Sharing Leading Practice 2026-27", "kind": "slp_programme", "status": "published",
             "description": "Free online sessions led by schools whose practice is accredited."}),
         )?,
+        now,
     )
     .await?;
     let growing = programme::create(
@@ -370,6 +380,7 @@ pub async fn fill(db: &DatabaseConnection, site: &FeedSite, today: NaiveDate) ->
             json!({"name": "Growing the Top 2027", "kind": "triad_cohort", "status": "published",
             "description": "Leaders of good schools visit each other in triads, with an expert facilitator."}),
         )?,
+        now,
     )
     .await?;
     counts.insert("programmes", 3);
@@ -384,6 +395,7 @@ pub async fn fill(db: &DatabaseConnection, site: &FeedSite, today: NaiveDate) ->
             "status": "published", "topic": "curriculum",
             "description": "Schools share what worked, then choose a workshop."}),
         )?,
+        now,
     )
     .await?;
     let plenary = sessions::create(
@@ -393,6 +405,7 @@ pub async fn fill(db: &DatabaseConnection, site: &FeedSite, today: NaiveDate) ->
             json!({"label": "Plenary: what the evidence says", "start": format!("{day}T09:30"),
             "end": format!("{day}T10:45"), "capacity": 120}),
         )?,
+        now,
     )
     .await?;
     let mut workshops = Vec::new();
@@ -408,6 +421,7 @@ pub async fn fill(db: &DatabaseConnection, site: &FeedSite, today: NaiveDate) ->
                 json!({"label": label, "start": format!("{day}T11:00"), "end": format!("{day}T12:30"),
                 "capacity": capacity, "per_school_limit": 2}),
             )?,
+            now,
         )
         .await?;
         workshops.push(w.id);
@@ -422,6 +436,7 @@ pub async fn fill(db: &DatabaseConnection, site: &FeedSite, today: NaiveDate) ->
             },
             None,
             bookings::Booker::Organiser(None),
+            now,
         )
         .await?;
         // Workshop C is small: its first six are confirmed, the rest wait.
@@ -434,6 +449,7 @@ pub async fn fill(db: &DatabaseConnection, site: &FeedSite, today: NaiveDate) ->
             },
             None,
             bookings::Booker::Organiser(None),
+            now,
         )
         .await?;
         booked += 2;
@@ -458,12 +474,14 @@ pub async fn fill(db: &DatabaseConnection, site: &FeedSite, today: NaiveDate) ->
                 "programme_id": slp.id, "host_school_id": school_ids[school_index], "topic": topic,
                 "status": "published", "description": format!("Led by {}.", SCHOOLS[school_index].1)}),
             )?,
+            now,
         )
         .await?;
         let s = sessions::create(
             db,
             e.id,
             input(json!({"start": format!("{on}T16:00"), "end": format!("{on}T17:00"), "capacity": 40}))?,
+            now,
         )
         .await?;
         for &person in teachers.iter().skip(k * 5).take(8) {
@@ -475,6 +493,7 @@ pub async fn fill(db: &DatabaseConnection, site: &FeedSite, today: NaiveDate) ->
                 },
                 None,
                 bookings::Booker::Organiser(None),
+                now,
             )
             .await?;
             booked += 1;
@@ -507,9 +526,10 @@ pub async fn fill(db: &DatabaseConnection, site: &FeedSite, today: NaiveDate) ->
                 .collect::<DomainResult<_>>()?,
             ..Default::default()
         },
+        now,
     )
     .await?;
-    let proposal = cohort::propose(db, c.id, &SolveRequest::default()).await?;
+    let proposal = cohort::propose(db, c.id, &SolveRequest::default(), now).await?;
     cohort::accept(
         db,
         c.id,
@@ -523,16 +543,16 @@ pub async fn fill(db: &DatabaseConnection, site: &FeedSite, today: NaiveDate) ->
                 })
                 .collect(),
         },
+        now,
     )
     .await?;
-    let schedule = cohort::schedule(db, c.id, &SolveRequest::default()).await?;
+    let schedule = cohort::schedule(db, c.id, &SolveRequest::default(), now).await?;
     counts.insert("triads", proposal.triads.len());
     counts.insert("visits", schedule.visits.len());
 
     // Last term's conference: history, with its register taken, a follow-up survey sent to
     // those who came, and some answers and reflections.
     let past_day = next(today - Days::new(45), Weekday::Fri);
-    let now = Utc::now();
     let past = event::ActiveModel {
         programme_id: Set(Some(conferences.id)),
         kind: Set("conference".to_owned()),
@@ -610,9 +630,10 @@ pub async fn fill(db: &DatabaseConnection, site: &FeedSite, today: NaiveDate) ->
                 {"key": "plan", "kind": "intended_action", "prompt": "What will you try in the next six weeks?"},
                 {"key": "else", "kind": "text", "prompt": "Anything else?"}
             ]}))?,
+            now,
     )
     .await?;
-    survey::send_now(db, &site.public_url, s.id).await?;
+    survey::send_now(db, &site.public_url, s.id, now).await?;
     let invitations = survey_invitation::Entity::find()
         .filter(survey_invitation::Column::SurveyId.eq(s.id))
         .order_by_asc(survey_invitation::Column::Id)
@@ -634,7 +655,7 @@ pub async fn fill(db: &DatabaseConnection, site: &FeedSite, today: NaiveDate) ->
             ("strand".to_owned(), json!(["Oracy", "Early reading", "Both"][i % 3])),
             ("plan".to_owned(), json!(plans[i])),
         ]);
-        survey::answer(db, &site.public_url, invitation, answers, true).await?;
+        survey::answer(db, &site.public_url, invitation, answers, true, now).await?;
         answered += 1;
     }
     counts.insert("survey responses", answered);
@@ -670,14 +691,15 @@ pub async fn fill(db: &DatabaseConnection, site: &FeedSite, today: NaiveDate) ->
                 what_changed: Some(changed.to_owned()),
                 evidence: Some(evidence.to_owned()),
             },
+            now,
         )
         .await?;
     }
     counts.insert("reflections", 2);
 
-    let feed = feed::rotate_token(db, site, heads[0]).await?;
+    let feed = feed::rotate_token(db, site, heads[0], now).await?;
     let key_name = format!("demo-organiser-{}", now.format("%Y%m%d%H%M%S"));
-    let key = keys::create(db, &key_name, KeyRole::Organiser).await?;
+    let key = keys::create(db, &key_name, KeyRole::Organiser, now).await?;
     Ok(Demo {
         key: key.secret,
         key_name,

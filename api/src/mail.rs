@@ -118,11 +118,19 @@ pub struct About<'a> {
     pub sequence: i32,
     /// The service.
     pub site: &'a FeedSite,
+    /// When the message is written (its invitation's `DTSTAMP`).
+    pub now: DateTime<Utc>,
 }
 
 impl<'a> About<'a> {
     /// What a message about `subject` may mention; the join link only for a confirmed booking.
-    pub fn of(subject: &'a Subject, payload: &'a serde_json::Value, sequence: i32, site: &'a FeedSite) -> Self {
+    pub fn of(
+        subject: &'a Subject,
+        payload: &'a serde_json::Value,
+        sequence: i32,
+        site: &'a FeedSite,
+        now: DateTime<Utc>,
+    ) -> Self {
         let booking = subject.booking.as_ref();
         Self {
             person: &subject.person,
@@ -133,6 +141,7 @@ impl<'a> About<'a> {
                 .and_then(|(_, _, e)| e.online_url.as_deref()),
             sequence,
             site,
+            now,
         }
     }
 }
@@ -394,7 +403,7 @@ fn invitation(about: &About<'_>, s: &session::Model, e: &event::Model, status: E
         }
         description.push_str(&format!("Join online: {link}"));
     }
-    let now = Utc::now();
+    let now = about.now;
     let event = Event {
         uid: session_uid(about.site, s.id),
         sequence: about.sequence,

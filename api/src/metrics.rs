@@ -117,7 +117,7 @@ pub struct Metrics {
     sent: Family<MessageLabels, Counter>,
     failed: Family<MessageLabels, Counter>,
     lag: Family<ChannelLabels, Gauge<f64, AtomicU64>>,
-    lag_read_at: Mutex<Option<std::time::Instant>>,
+    lag_read_at: Mutex<Option<chrono::DateTime<chrono::Utc>>>,
     cache_entries: Gauge,
     cache_bytes: Gauge,
     sign_ins_done: Counter,
@@ -228,15 +228,16 @@ impl Metrics {
         self.failed.get_or_create(&message_labels(channel, kind)).inc();
     }
 
-    /// Whether the outbox's lag is due to be read again: at most once a second, however often
-    /// `/metrics` is asked (it needs no key); true claims this second's read.
-    pub fn outbox_lag_due(&self) -> bool {
+    /// Whether the outbox's lag is due to be read again at `now` (the service's clock): at most
+    /// once a second, however often `/metrics` is asked (it needs no key); true claims this
+    /// second's read.
+    pub fn outbox_lag_due(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
         let Ok(mut read_at) = self.lag_read_at.lock() else {
             return false;
         };
-        let due = read_at.is_none_or(|at| at.elapsed() >= std::time::Duration::from_secs(1));
+        let due = read_at.is_none_or(|at| now - at >= chrono::TimeDelta::seconds(1) || now < at);
         if due {
-            *read_at = Some(std::time::Instant::now());
+            *read_at = Some(now);
         }
         due
     }

@@ -16,6 +16,7 @@ use utoipa::OpenApi as _;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::cache::{ResponseCache, Unchanged};
+use crate::clock::Clock;
 use crate::config::{Settings, host_of};
 use crate::domain::feed::FeedSite;
 use crate::domain::keys::KeyCache;
@@ -108,13 +109,18 @@ pub struct Application {
 impl Application {
     /// Connects to and migrates the configured database, then binds the configured address.
     pub async fn build(settings: &Settings) -> Result<Self, StartError> {
+        Self::build_with_clock(settings, Clock::system()).await
+    }
+
+    /// As [`Application::build`], reading the time from `clock` (a test's, which it can move on).
+    pub async fn build_with_clock(settings: &Settings, clock: Clock) -> Result<Self, StartError> {
         let db = db::connect(&settings.database_url, settings.background_pool_size()).await?;
         db::migrate(&db, &settings.database_url).await?;
-        Self::build_with_db(settings, db)
+        Self::build_with_db(settings, db, clock)
     }
 
     /// Binds the configured address over an already migrated database.
-    pub fn build_with_db(settings: &Settings, db: DatabaseConnection) -> Result<Self, StartError> {
+    pub fn build_with_db(settings: &Settings, db: DatabaseConnection, clock: Clock) -> Result<Self, StartError> {
         let listener = TcpListener::bind(&settings.bind)?;
         let address = listener.local_addr()?;
         let public_url = settings.public_url_for(address);
@@ -134,6 +140,7 @@ impl Application {
                     wake.clone(),
                     metrics.clone(),
                     load.clone(),
+                    clock.clone(),
                 )
                 .map_err(StartError::Mail)?,
             )
@@ -158,6 +165,7 @@ impl Application {
             load,
             bot_limits: protection.bot_limits.clone(),
             sign_in,
+            clock,
         };
         // Each HTTP worker thread gets its share of the pool, opened from that thread (see
         // `db::worker_pool`).

@@ -7,6 +7,7 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::Notify;
 
 use crate::cache::ResponseCache;
+use crate::clock::Clock;
 use crate::domain::feed::FeedSite;
 use crate::domain::keys::KeyCache;
 use crate::domain::sign_in::SignInRequests;
@@ -37,4 +38,6 @@ pub struct AppState {
     pub bot_limits: BotLimits,
     /// Sign-in requests from the pages, carried out after they are answered.
     pub sign_in: SignInRequests,
+    /// The clock every request reads its time from, once (see [`crate::clock::Now`]).
+    pub clock: Clock,
 }

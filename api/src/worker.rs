@@ -13,13 +13,14 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use entity::state::{BookingStatus, SessionStatus};
 use entity::{booking, notification, session};
 use futures_util::StreamExt as _;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use tokio::sync::{Notify, watch};
 
+use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db;
 use crate::domain::feed::FeedSite;
@@ -92,6 +93,7 @@ pub struct Worker {
     retention_days: u32,
     metrics: Arc<Metrics>,
     load: Arc<RequestLoad>,
+    clock: Clock,
 }
 
 /// What to do with a claimed message.
@@ -118,6 +120,7 @@ impl Worker {
         wake: Arc<Notify>,
         metrics: Arc<Metrics>,
         load: Arc<RequestLoad>,
+        clock: Clock,
     ) -> Result<Self, String> {
         let mailer = Mailer::from_settings(settings, CONCURRENT_SENDS as u32)?;
         let owner = format!("{}:{}:{:08x}", site.host, std::process::id(), rand::random::<u32>());
@@ -133,6 +136,7 @@ impl Worker {
             retention_days: settings.retention_days,
             metrics,
             load,
+            clock,
         })
     }
 
@@ -159,7 +163,7 @@ impl Worker {
             }
             if tokio::time::Instant::now() >= next_sweep {
                 next_sweep = tokio::time::Instant::now() + SURVEY_SWEEP;
-                match survey::sweep(&self.db, &self.site.public_url, chrono::Utc::now()).await {
+                match survey::sweep(&self.db, &self.site.public_url, self.clock.now()).await {
                     Ok(sent) if sent.invited + sent.reminded > 0 => {
                         tracing::info!(
                             invited = sent.invited,
@@ -171,7 +175,7 @@ impl Worker {
                     Ok(_) => {}
                     Err(err) => tracing::warn!(error = %err, "the survey sweep failed; trying again later"),
                 }
-                match personal_data::sweep(&self.db, self.retention_days, chrono::Utc::now()).await {
+                match personal_data::sweep(&self.db, self.retention_days, self.clock.now()).await {
                     Ok(done) if done != personal_data::Anonymised::default() => tracing::info!(
                         survey_responses = done.survey_responses,
                         reflections = done.reflections,
@@ -207,7 +211,7 @@ impl Worker {
         }
         // Nothing is in hand now; a lease still held (an outcome that could not be recorded) is
         // given back rather than left to run out.
-        match outbox::release_held(&self.db, &self.owner).await {
+        match outbox::release_held(&self.db, &self.owner, self.clock.now()).await {
             Ok(0) => {}
             Ok(released) => tracing::info!(released, "gave back leased messages on shutdown"),
             Err(err) => tracing::warn!(error = %err, "leases could not be given back; they will run out"),
@@ -224,7 +228,7 @@ impl Worker {
         let claimed_at = tokio::time::Instant::now();
         let rows = {
             let _turn = db::write_turn(&self.db).await?;
-            outbox::claim(&self.db, "email", &self.owner, BATCH, self.lease).await?
+            outbox::claim(&self.db, "email", &self.owner, BATCH, self.lease, self.clock.now()).await?
         };
         let claimed = rows.len();
         if claimed == 0 {
@@ -245,7 +249,7 @@ impl Worker {
                 // later; if even that fails, its leases run out.
                 let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
                 let _turn = db::write_turn(&self.db).await?;
-                outbox::release(&self.db, &ids, &self.owner).await?;
+                outbox::release(&self.db, &ids, &self.owner, self.clock.now()).await?;
                 return Err(err);
             }
         };
@@ -255,14 +259,22 @@ impl Worker {
                 Ok(Outcome::Send(message)) => sends.push((row, message)),
                 Ok(Outcome::Withdraw(reason)) => {
                     let _turn = db::write_turn(&self.db).await?;
-                    outbox::withdraw(&self.db, row.id, &self.owner, &reason).await?;
+                    outbox::withdraw(&self.db, row.id, &self.owner, &reason, self.clock.now()).await?;
                 }
                 Err(err) => {
                     self.metrics.message_failed("email", &row.kind);
                     let error = format!("the message could not be written: {err}");
                     let _turn = db::write_turn(&self.db).await?;
-                    outbox::mark_failed(&self.db, &row, &self.owner, &error, self.max_attempts, self.retry_base)
-                        .await?;
+                    outbox::mark_failed(
+                        &self.db,
+                        &row,
+                        &self.owner,
+                        &error,
+                        self.max_attempts,
+                        self.retry_base,
+                        self.clock.now(),
+                    )
+                    .await?;
                 }
             }
         }
@@ -291,7 +303,7 @@ impl Worker {
         if !sent.is_empty() {
             let marked = {
                 let _turn = db::write_turn(&self.db).await?;
-                outbox::mark_sent_many(&self.db, &sent, &self.owner, &self.site.host).await?
+                outbox::mark_sent_many(&self.db, &sent, &self.owner, &self.site.host, self.clock.now()).await?
             };
             if marked < sent.len() as u64 {
                 tracing::warn!(
@@ -308,14 +320,23 @@ impl Worker {
                     self.metrics.message_failed("email", &row.kind);
                     tracing::warn!(id = row.id, attempts = row.attempts, %error, "sending failed");
                     let _turn = db::write_turn(&self.db).await?;
-                    outbox::mark_failed(&self.db, row, &self.owner, error, self.max_attempts, self.retry_base).await?;
+                    outbox::mark_failed(
+                        &self.db,
+                        row,
+                        &self.owner,
+                        error,
+                        self.max_attempts,
+                        self.retry_base,
+                        self.clock.now(),
+                    )
+                    .await?;
                 }
                 Sent::NotStarted => {}
             }
         }
         if !unsent.is_empty() {
             let _turn = db::write_turn(&self.db).await?;
-            let released = outbox::release(&self.db, &unsent, &self.owner).await?;
+            let released = outbox::release(&self.db, &unsent, &self.owner, self.clock.now()).await?;
             tracing::info!(released, "gave back unsent messages on shutdown");
         }
         Ok(())
@@ -346,7 +367,7 @@ impl Worker {
                 }
                 let renewed = async {
                     let _turn = db::write_turn(&self.db).await?;
-                    outbox::renew(&self.db, ids, &self.owner, self.lease).await
+                    outbox::renew(&self.db, ids, &self.owner, self.lease, self.clock.now()).await
                 };
                 if let Err(err) = renewed.await {
                     tracing::warn!(error = %err, "could not renew the leases of messages being sent");
@@ -371,11 +392,12 @@ impl Worker {
     ) -> DomainResult<Vec<(notification::Model, DomainResult<Outcome>)>> {
         let subjects = outbox::subjects_of(&self.db, rows).await?;
         let booked_again = self.booked_again(rows, &subjects).await?;
+        let now = self.clock.now();
         // First what applies, and the sequences those about a booking's invitation need.
         let mut decided = Vec::with_capacity(rows.len());
         let mut wanted = Vec::new();
         for row in rows {
-            let decision = decide(row, subjects.get(&row.id), &booked_again);
+            let decision = decide(row, subjects.get(&row.id), &booked_again, now);
             if let Decision::Send {
                 sequence: Some(key), ..
             } = &decision
@@ -388,7 +410,7 @@ impl Worker {
             Vec::new()
         } else {
             let _turn = db::write_turn(&self.db).await?;
-            outbox::next_sequences(&self.db, &wanted).await?
+            outbox::next_sequences(&self.db, &wanted, self.clock.now()).await?
         }
         .into_iter();
         let mut prepared = Vec::with_capacity(decided.len());
@@ -423,7 +445,10 @@ impl Worker {
                 "the participant, booking or session no longer exists".to_owned(),
             ));
         };
-        let letter = mail::compose(kind, &About::of(subject, &row.payload, sequence, &self.site));
+        let letter = mail::compose(
+            kind,
+            &About::of(subject, &row.payload, sequence, &self.site, self.clock.now()),
+        );
         let message_id = outbox::message_id(row.id, &row.kind, &self.site.host);
         let message = mail::build(&letter, &self.site, &subject.person.name, email, &message_id).map_err(|e| {
             DomainError::Unprocessable {
@@ -479,6 +504,7 @@ fn decide(
     row: &notification::Model,
     subject: Option<&outbox::Subject>,
     booked_again: &HashSet<(i64, i64)>,
+    now: DateTime<Utc>,
 ) -> Decision {
     let Some(kind) = Kind::parse(&row.kind) else {
         return Decision::Withdraw("an unknown kind of message");
@@ -495,7 +521,7 @@ fn decide(
     }
     let mut sequence = None;
     if let Some((b, s, _)) = &subject.booking {
-        if let Some(reason) = superseded(kind, b, s, booked_again) {
+        if let Some(reason) = superseded(kind, b, s, booked_again, now) {
             return Decision::Withdraw(reason);
         }
         if matches!(
@@ -518,6 +544,7 @@ fn superseded(
     b: &booking::Model,
     s: &session::Model,
     booked_again: &HashSet<(i64, i64)>,
+    now: DateTime<Utc>,
 ) -> Option<&'static str> {
     match kind {
         Kind::BookingConfirmed | Kind::BookingPromoted | Kind::SessionChanged
@@ -531,7 +558,7 @@ fn superseded(
         Kind::Reminder if b.status != BookingStatus::Confirmed || s.status != SessionStatus::Scheduled => {
             Some("the booking is no longer confirmed")
         }
-        Kind::Reminder if s.starts_at <= Utc::now() => Some("the session has started"),
+        Kind::Reminder if s.starts_at <= now => Some("the session has started"),
         Kind::BookingCancelled if booked_again.contains(&(b.participant_id, s.id)) => {
             Some("the participant booked the session again")
         }

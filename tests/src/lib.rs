@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use convene_api::clock::Clock;
 use convene_api::config::Settings;
 use convene_api::domain::keys::{self, KeyRole};
 use convene_api::startup::Application;
@@ -58,6 +59,9 @@ pub struct TestApp {
     pub mail_dir: PathBuf,
     /// The settings the app was started with.
     pub settings: Settings,
+    /// The app's clock: advance it to move the server's time on (instead of sleeping, or moving
+    /// rows into the past).
+    pub clock: Clock,
     client: reqwest::Client,
     _scratch: Scratch,
     _mail_scratch: Scratch,
@@ -179,11 +183,14 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings))
         ..test_settings(&database_url)
     };
     tweak(&mut settings);
-    let app = Application::build(&settings).await.expect("the app starts");
+    let clock = Clock::system();
+    let app = Application::build_with_clock(&settings, clock.clone())
+        .await
+        .expect("the app starts");
     let db = app.db().clone();
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
-    let key = keys::create(&db, "test-organiser", KeyRole::Organiser)
+    let key = keys::create(&db, "test-organiser", KeyRole::Organiser, clock.now())
         .await
         .expect("make a key")
         .secret;
@@ -195,6 +202,7 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings))
         database_url,
         mail_dir: mail_dir.clone(),
         settings,
+        clock,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             // Drop idle connections well before the server's 5-second keep-alive closes them, so
@@ -375,7 +383,7 @@ impl TestApp {
     /// domain functions as the API.
     pub async fn load_demo(&self) -> convene_api::demo::Demo {
         let site = convene_api::startup::feed_site(&self.settings, &self.address);
-        convene_api::demo::fill(&self.db, &site, chrono::Utc::now().date_naive())
+        convene_api::demo::fill(&self.db, &site, self.clock.now())
             .await
             .expect("the demo fills the new database")
     }
@@ -456,10 +464,15 @@ impl TestApp {
 
     /// Makes a key for the Discord bot and returns its secret.
     pub async fn bot_key(&self) -> String {
-        convene_api::domain::keys::create(&self.db, &format!("bot-{}", random_suffix()), KeyRole::Bot)
-            .await
-            .expect("a bot key")
-            .secret
+        convene_api::domain::keys::create(
+            &self.db,
+            &format!("bot-{}", random_suffix()),
+            KeyRole::Bot,
+            self.clock.now(),
+        )
+        .await
+        .expect("a bot key")
+        .secret
     }
 
     /// A request as the bot acting for Discord user `discord_id`.

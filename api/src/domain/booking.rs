@@ -437,6 +437,7 @@ async fn confirm_at_once(
         session.starts_at,
         payload,
         now,
+        now,
     );
     let mut values: Vec<sea_orm::Value> = vec![
         session.id.into(),
@@ -533,6 +534,7 @@ pub async fn book(
     input: &BookingInput,
     idempotent: Option<&IdempotentRequest>,
     booker: Booker,
+    now: DateTime<Utc>,
 ) -> DomainResult<Booked> {
     let live_key = match booker {
         Booker::Organiser(key) => key,
@@ -549,7 +551,6 @@ pub async fn book(
         )]));
     };
     in_write_txn(db, async |txn| {
-        let now = Utc::now();
         let mut live_key = live_key;
         if let Some(request) = idempotent {
             // Checked before the key's stored answers are read, so a revoked key gets none.
@@ -669,7 +670,18 @@ async fn book_as(
         Kind::BookingWaitlisted
     };
     let payload = serde_json::json!({"waitlist_position": position, "waitlist_reason": waitlist_reason});
-    outbox::notify_booking(txn, &person, kind, row.id, session_id, session.starts_at, payload, now).await?;
+    outbox::notify_booking(
+        txn,
+        &person,
+        kind,
+        row.id,
+        session_id,
+        session.starts_at,
+        payload,
+        now,
+        now,
+    )
+    .await?;
     Ok(Booked::Created(Booking::view(&row, position)))
 }
 
@@ -740,6 +752,7 @@ pub async fn promote(
                 session.id,
                 session.starts_at,
                 serde_json::json!({}),
+                now,
                 now,
             )
             .await?;
@@ -815,9 +828,8 @@ pub async fn get<C: ConnectionTrait>(db: &C, id: i64) -> DomainResult<Booking> {
 /// Cancels a booking. A confirmed one frees its seat, which goes to the head of the waitlist in
 /// the same transaction. Cancelling a cancelled booking again changes nothing.
 #[tracing::instrument(skip(db))]
-pub async fn cancel(db: &DatabaseConnection, booking_id: i64) -> DomainResult<Booking> {
+pub async fn cancel(db: &DatabaseConnection, booking_id: i64, now: DateTime<Utc>) -> DomainResult<Booking> {
     in_write_txn(db, async |txn| {
-        let now = Utc::now();
         let current = find(txn, booking_id).await?;
         let session = super::session::find_for_update(txn, current.session_id).await?;
         let current = find(txn, booking_id).await?;
@@ -855,6 +867,7 @@ pub async fn cancel(db: &DatabaseConnection, booking_id: i64) -> DomainResult<Bo
                 session.id,
                 session.starts_at,
                 serde_json::json!({}),
+                now,
                 now,
             )
             .await?;
@@ -914,6 +927,7 @@ pub async fn cancel_all_for_session(
                 session_id,
                 b.starts_at,
                 payload,
+                now,
                 now,
             )
             .await?;
@@ -1011,12 +1025,12 @@ pub async fn mark_attendance(
     db: &DatabaseConnection,
     booking_id: i64,
     input: AttendanceInput,
+    now: DateTime<Utc>,
 ) -> DomainResult<Booking> {
     let mut v = Validator::new();
     let status = attendance_status(&mut v, "status", input.status);
     v.finish()?;
     in_write_txn(db, async |txn| {
-        let now = Utc::now();
         let session = super::session::find_for_update(txn, find(txn, booking_id).await?.session_id).await?;
         check_started(&session, now)?;
         // Read again under the session's lock: a cancellation may have just committed.
@@ -1033,6 +1047,7 @@ pub async fn mark_register(
     db: &DatabaseConnection,
     session_id: i64,
     sheet: AttendanceSheet,
+    now: DateTime<Utc>,
 ) -> DomainResult<Vec<Booking>> {
     let mut v = Validator::new();
     let marks = sheet.marks.unwrap_or_default();
@@ -1053,7 +1068,6 @@ pub async fn mark_register(
         .collect();
     v.finish()?;
     in_write_txn(db, async |txn| {
-        let now = Utc::now();
         let session = super::session::find_for_update(txn, session_id).await?;
         check_started(&session, now)?;
         let mut marked = Vec::with_capacity(checked.len());

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use entity::closure;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
@@ -225,6 +225,7 @@ pub async fn import(
     skipped: Vec<Skipped>,
     source: &'static str,
     replace: bool,
+    now: DateTime<Utc>,
 ) -> DomainResult<ImportResult> {
     if closures.len() > MAX_PER_IMPORT {
         return Err(DomainError::Invalid(vec![super::FieldError::new(
@@ -253,7 +254,6 @@ pub async fn import(
             .into_iter()
             .map(|m| key(m.start_date, m.end_date, &m.kind, m.summary.as_deref()))
             .collect();
-        let now = Utc::now();
         let mut imported = Vec::new();
         let mut already_present = 0;
         for c in &closures {

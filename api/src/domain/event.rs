@@ -504,7 +504,7 @@ fn fill(active: &mut event::ActiveModel, f: EventFields, now: DateTime<Utc>) {
 
 /// Creates an event, as a draft unless `status` says `published`. A new event cannot start cancelled.
 #[tracing::instrument(skip(db, input))]
-pub async fn create<C: ConnectionTrait>(db: &C, input: EventInput) -> DomainResult<Event> {
+pub async fn create<C: ConnectionTrait>(db: &C, input: EventInput, now: DateTime<Utc>) -> DomainResult<Event> {
     let fields = parse(input, None)?;
     if fields.status == EventStatus::Cancelled {
         return Err(DomainError::Invalid(vec![FieldError::new(
@@ -514,7 +514,6 @@ pub async fn create<C: ConnectionTrait>(db: &C, input: EventInput) -> DomainResu
     }
     check_references(db, &fields).await?;
     check_accredited(db, &fields).await?;
-    let now = Utc::now();
     let mut active = event::ActiveModel {
         revision: Set(0),
         published_at: Set((fields.status == EventStatus::Published).then_some(now)),
@@ -551,7 +550,7 @@ fn check_status_change(event: &event::Model, to: EventStatus) -> DomainResult<()
 /// Changes an event. Publishing stamps it; cancelling cancels its sessions; moving its venue or
 /// link bumps its sessions' revisions (the calendars' `SEQUENCE`). A cancelled event is final.
 #[tracing::instrument(skip(db, input))]
-pub async fn update(db: &DatabaseConnection, id: i64, input: EventInput) -> DomainResult<Event> {
+pub async fn update(db: &DatabaseConnection, id: i64, input: EventInput, now: DateTime<Utc>) -> DomainResult<Event> {
     let input = &input;
     in_write_txn(db, async |txn| {
         let existing = for_update(event::Entity::find_by_id(id), txn.get_database_backend())
@@ -585,7 +584,6 @@ pub async fn update(db: &DatabaseConnection, id: i64, input: EventInput) -> Doma
                 Some("time_zone"),
             ));
         }
-        let now = Utc::now();
         let cancelling = fields.status == EventStatus::Cancelled;
         let publishing = fields.status == EventStatus::Published && existing.published_at.is_none();
         let place_moved = fields.venue != existing.venue || fields.online_url != existing.online_url;

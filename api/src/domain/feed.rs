@@ -42,7 +42,12 @@ pub fn private_feed_url(public_url: &str, token: &str) -> String {
 }
 
 /// Gives a participant a new feed token (the first call creates one); the old URL stops working.
-pub async fn rotate_token<C: ConnectionTrait>(db: &C, site: &FeedSite, participant_id: i64) -> DomainResult<FeedToken> {
+pub async fn rotate_token<C: ConnectionTrait>(
+    db: &C,
+    site: &FeedSite,
+    participant_id: i64,
+    now: DateTime<Utc>,
+) -> DomainResult<FeedToken> {
     let existing = super::participant::find(db, participant_id).await?;
     if existing.erased_at.is_some() {
         return Err(DomainError::conflict(
@@ -56,7 +61,7 @@ pub async fn rotate_token<C: ConnectionTrait>(db: &C, site: &FeedSite, participa
     let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
     let mut active: participant::ActiveModel = existing.into();
     active.feed_token = Set(Some(token.clone()));
-    active.updated_at = Set(Utc::now());
+    active.updated_at = Set(now);
     active.update(db).await?;
     Ok(FeedToken {
         url: private_feed_url(&site.public_url, &token),

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
 use entity::{participant as participant_row, school as school_row};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde::Serialize;
@@ -337,7 +338,12 @@ fn refused(errors: Vec<RowError>) -> Imported {
 /// one. With `skip_invalid`, bad rows are left out and the rest written; without, one bad row
 /// writes nothing.
 #[tracing::instrument(skip(db, body))]
-pub async fn schools(db: &DatabaseConnection, body: &[u8], skip_invalid: bool) -> DomainResult<Imported> {
+pub async fn schools(
+    db: &DatabaseConnection,
+    body: &[u8],
+    skip_invalid: bool,
+    now: DateTime<Utc>,
+) -> DomainResult<Imported> {
     let sheet = match read_sheet(body, SCHOOL_COLUMNS, "urn") {
         Ok(sheet) => sheet,
         Err(errors) => return Ok(refused(errors)),
@@ -380,8 +386,8 @@ pub async fn schools(db: &DatabaseConnection, body: &[u8], skip_invalid: bool) -
             None => None,
         };
         let done = match existing {
-            Some(found) => school::update(&*txn, found.id, input).await.map(|_| false),
-            None => school::create(&*txn, input).await.map(|_| true),
+            Some(found) => school::update(&*txn, found.id, input, now).await.map(|_| false),
+            None => school::create(&*txn, input, now).await.map(|_| true),
         };
         match done {
             Ok(true) => tally.report.created += 1,
@@ -396,7 +402,12 @@ pub async fn schools(db: &DatabaseConnection, body: &[u8], skip_invalid: bool) -
 /// email or creates one. `school_urn` names their school; lists (`reminder_offsets_minutes`) are
 /// separated by `;`. With `skip_invalid`, bad rows are left out; without, one bad row writes nothing.
 #[tracing::instrument(skip(db, body))]
-pub async fn participants(db: &DatabaseConnection, body: &[u8], skip_invalid: bool) -> DomainResult<Imported> {
+pub async fn participants(
+    db: &DatabaseConnection,
+    body: &[u8],
+    skip_invalid: bool,
+    now: DateTime<Utc>,
+) -> DomainResult<Imported> {
     let sheet = match read_sheet(body, PARTICIPANT_COLUMNS, "email") {
         Ok(sheet) => sheet,
         Err(errors) => return Ok(refused(errors)),
@@ -493,8 +504,8 @@ pub async fn participants(db: &DatabaseConnection, body: &[u8], skip_invalid: bo
             None => None,
         };
         let done = match existing {
-            Some(found) => participant::update(&*txn, found.id, input).await.map(|_| false),
-            None => participant::create(&*txn, input).await.map(|_| true),
+            Some(found) => participant::update(&*txn, found.id, input, now).await.map(|_| false),
+            None => participant::create(&*txn, input, now).await.map(|_| true),
         };
         match done {
             Ok(true) => tally.report.created += 1,

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use entity::api_key;
 use rand::RngCore as _;
 use sea_orm::{
@@ -79,7 +79,7 @@ fn generate_secret() -> String {
 
 /// Creates a key named `name`; a name already used is a conflict.
 #[tracing::instrument(skip(db))]
-pub async fn create<C: ConnectionTrait>(db: &C, name: &str, role: KeyRole) -> DomainResult<NewKey> {
+pub async fn create<C: ConnectionTrait>(db: &C, name: &str, role: KeyRole, now: DateTime<Utc>) -> DomainResult<NewKey> {
     let name = name.trim();
     if name.is_empty() || name.len() > 100 || name.chars().any(char::is_control) {
         return Err(DomainError::Invalid(vec![super::FieldError::new(
@@ -92,7 +92,7 @@ pub async fn create<C: ConnectionTrait>(db: &C, name: &str, role: KeyRole) -> Do
         name: Set(name.to_owned()),
         role: Set(role.as_str().to_owned()),
         key_hash: Set(hash_key(&secret)),
-        created_at: Set(Utc::now()),
+        created_at: Set(now),
         last_used_at: Set(None),
         revoked_at: Set(None),
         ..Default::default()
@@ -189,7 +189,7 @@ pub async fn list<C: ConnectionTrait>(db: &C) -> DomainResult<Vec<api_key::Model
 
 /// Revokes the key named `name`; revoking an unknown or already revoked key says so.
 #[tracing::instrument(skip(db))]
-pub async fn revoke<C: ConnectionTrait>(db: &C, name: &str) -> DomainResult<()> {
+pub async fn revoke<C: ConnectionTrait>(db: &C, name: &str, now: DateTime<Utc>) -> DomainResult<()> {
     let key = api_key::Entity::find()
         .filter(api_key::Column::Name.eq(name))
         .one(db)
@@ -209,7 +209,7 @@ pub async fn revoke<C: ConnectionTrait>(db: &C, name: &str) -> DomainResult<()> 
         ));
     }
     let mut key: api_key::ActiveModel = key.into();
-    key.revoked_at = Set(Some(Utc::now()));
+    key.revoked_at = Set(Some(now));
     key.update(db).await?;
     Ok(())
 }

@@ -69,13 +69,16 @@ async fn pending<C: ConnectionTrait>(txn: &C, discord_id: &str) -> DomainResult<
 /// alike. Refused only while the Discord user is locked out or has asked for too many codes; a
 /// person already sent a code in the last minute, or five in the last hour, is sent none.
 #[tracing::instrument(skip(db, input))]
-pub async fn request_code(db: &DatabaseConnection, input: LinkRequest) -> DomainResult<LinkRequested> {
+pub async fn request_code(
+    db: &DatabaseConnection,
+    input: LinkRequest,
+    now: DateTime<Utc>,
+) -> DomainResult<LinkRequested> {
     let mut v = Validator::new();
     let discord_id = discord_id(&mut v, input.discord_id);
     let email = v.required_email("email", input.email);
     v.finish()?;
     in_write_txn(db, async |txn| {
-        let now = Utc::now();
         let answer = LinkRequested {
             expires_in_minutes: CODE_MINUTES,
             detail: format!(
@@ -173,6 +176,7 @@ pub async fn request_code(db: &DatabaseConnection, input: LinkRequest) -> Domain
                 &["email"],
                 Kind::LinkCode,
                 serde_json::json!({"code": code}),
+                now,
             )
             .await?;
         }
@@ -185,7 +189,7 @@ pub async fn request_code(db: &DatabaseConnection, input: LinkRequest) -> Domain
 /// then acts for that participant (any earlier link of theirs is replaced) and hears by Discord
 /// DM. A wrong code counts towards the lock; an expired one does not.
 #[tracing::instrument(skip(db, input))]
-pub async fn verify(db: &DatabaseConnection, input: VerifyRequest) -> DomainResult<Linked> {
+pub async fn verify(db: &DatabaseConnection, input: VerifyRequest, now: DateTime<Utc>) -> DomainResult<Linked> {
     let mut v = Validator::new();
     let discord_id = discord_id(&mut v, input.discord_id);
     let code = input.code.map(|c| c.trim().to_owned()).unwrap_or_default();
@@ -194,7 +198,6 @@ pub async fn verify(db: &DatabaseConnection, input: VerifyRequest) -> DomainResu
     }
     v.finish()?;
     let outcome = in_write_txn(db, async |txn| {
-        let now = Utc::now();
         let Some(row) = pending(txn, &discord_id).await? else {
             return Err(DomainError::conflict(
                 ProblemCode::NoCodePending,

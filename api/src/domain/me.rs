@@ -153,6 +153,7 @@ pub async fn open_sessions<C: ConnectionTrait>(
     person: &participant::Model,
     filter: &OpenSessionFilter,
     page: PageRequest,
+    now: DateTime<Utc>,
 ) -> DomainResult<Page<OpenSession>> {
     let mut v = Validator::new();
     let kind = filter
@@ -161,7 +162,6 @@ pub async fn open_sessions<C: ConnectionTrait>(
         .filter(|k| !k.is_empty())
         .and_then(|k| v.one_of("kind", Some(k.to_owned()), OPEN_KINDS));
     v.finish()?;
-    let now = Utc::now();
     let mut select = session::Entity::find()
         .find_also_related(event::Entity)
         .filter(event::Column::Status.eq(EventStatus::Published))
@@ -236,6 +236,7 @@ pub async fn bookings<C: ConnectionTrait>(
     person: &participant::Model,
     filter: &MyBookingFilter,
     page: PageRequest,
+    now: DateTime<Utc>,
 ) -> DomainResult<Page<MyBooking>> {
     let mut v = Validator::new();
     let when = v
@@ -252,7 +253,6 @@ pub async fn bookings<C: ConnectionTrait>(
         )
         .unwrap_or("upcoming");
     v.finish()?;
-    let now = Utc::now();
     let past = when == "past";
     let mut select = booking::Entity::find().filter(booking::Column::ParticipantId.eq(person.id));
     select = if past {
@@ -331,6 +331,7 @@ pub async fn book(
     person: &participant::Model,
     input: &MyBookingInput,
     idempotent: Option<&IdempotentRequest>,
+    now: DateTime<Utc>,
 ) -> DomainResult<Booked> {
     let session_id = input
         .session_id
@@ -344,17 +345,23 @@ pub async fn book(
         &booking_input,
         idempotent,
         bookings::Booker::Participant,
+        now,
     )
     .await
 }
 
 /// Cancels one of the participant's bookings; someone else's is not found.
-pub async fn cancel(db: &sea_orm::DatabaseConnection, person: &participant::Model, id: i64) -> DomainResult<MyBooking> {
+pub async fn cancel(
+    db: &sea_orm::DatabaseConnection,
+    person: &participant::Model,
+    id: i64,
+    now: DateTime<Utc>,
+) -> DomainResult<MyBooking> {
     let b = bookings::find(db, id).await?;
     if b.participant_id != person.id {
         return Err(DomainError::not_found("booking", id));
     }
-    bookings::cancel(db, id).await?;
+    bookings::cancel(db, id, now).await?;
     booking(db, person, id).await
 }
 
@@ -371,6 +378,7 @@ pub async fn update_preferences(
     db: &sea_orm::DatabaseConnection,
     person: &participant::Model,
     input: PreferencesInput,
+    now: DateTime<Utc>,
 ) -> DomainResult<Preferences> {
     let input = ParticipantInput {
         time_zone: input.time_zone,
@@ -382,7 +390,7 @@ pub async fn update_preferences(
         ..Default::default()
     };
     let p = super::in_write_txn(db, async |txn| {
-        super::participant::update(txn, person.id, input.clone()).await
+        super::participant::update(txn, person.id, input.clone(), now).await
     })
     .await?;
     Ok(Preferences::from(&p))

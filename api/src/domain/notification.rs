@@ -55,9 +55,9 @@ pub async fn claim<C: ConnectionTrait>(
     owner: &str,
     limit: u64,
     lease: Duration,
+    now: DateTime<Utc>,
 ) -> DomainResult<Vec<notification::Model>> {
     let backend = db.get_database_backend();
-    let now = Utc::now();
     let until = lease_end(now, lease);
     let (p, lock) = match backend {
         DatabaseBackend::Postgres => (["$1", "$2", "$3", "$4", "$5"], " FOR UPDATE SKIP LOCKED"),
@@ -106,15 +106,18 @@ fn lease_end(now: DateTime<Utc>, lease: Duration) -> DateTime<Utc> {
 /// Extends `owner`'s leases on those of `ids` it still holds (not yet sent, failed or given back)
 /// to `lease` from now, so that no other worker claims a message while it is being sent; how many
 /// it extended. A lease that already ran out and was claimed by another worker stays theirs.
-pub async fn renew<C: ConnectionTrait>(db: &C, ids: &[i64], owner: &str, lease: Duration) -> DomainResult<u64> {
+pub async fn renew<C: ConnectionTrait>(
+    db: &C,
+    ids: &[i64],
+    owner: &str,
+    lease: Duration,
+    now: DateTime<Utc>,
+) -> DomainResult<u64> {
     if ids.is_empty() {
         return Ok(0);
     }
     let done = notification::Entity::update_many()
-        .col_expr(
-            notification::Column::LeasedUntil,
-            Expr::value(lease_end(Utc::now(), lease)),
-        )
+        .col_expr(notification::Column::LeasedUntil, Expr::value(lease_end(now, lease)))
         .filter(notification::Column::Id.is_in(ids.iter().copied()))
         .filter(notification::Column::State.eq(NotificationState::Leased))
         .filter(notification::Column::LeaseOwner.eq(owner))
@@ -130,8 +133,8 @@ pub async fn mark_sent<C: ConnectionTrait>(
     id: i64,
     owner: &str,
     message_id: &str,
+    now: DateTime<Utc>,
 ) -> DomainResult<Option<String>> {
-    let now = Utc::now();
     let done = notification::Entity::update_many()
         .col_expr(notification::Column::State, Expr::value(NotificationState::Sent))
         .col_expr(notification::Column::SentAt, Expr::value(now))
@@ -160,7 +163,13 @@ pub fn message_id(id: i64, kind: &str, host: &str) -> String {
 /// [`message_id`] (which the statement builds the same way); how many it marked. One statement
 /// for a batch instead of one per message: each commit is a flush of the database's log, which
 /// bookings wait for too.
-pub async fn mark_sent_many<C: ConnectionTrait>(db: &C, ids: &[i64], owner: &str, host: &str) -> DomainResult<u64> {
+pub async fn mark_sent_many<C: ConnectionTrait>(
+    db: &C,
+    ids: &[i64],
+    owner: &str,
+    host: &str,
+    now: DateTime<Utc>,
+) -> DomainResult<u64> {
     if ids.is_empty() {
         return Ok(0);
     }
@@ -184,7 +193,7 @@ pub async fn mark_sent_many<C: ConnectionTrait>(db: &C, ids: &[i64], owner: &str
         .execute_raw(Statement::from_sql_and_values(
             backend,
             sql,
-            [Utc::now().into(), host.into(), owner.into()],
+            [now.into(), host.into(), owner.into()],
         ))
         .await?;
     Ok(done.rows_affected())
@@ -208,8 +217,8 @@ pub async fn mark_failed<C: ConnectionTrait>(
     error: &str,
     max_attempts: u32,
     base: Duration,
+    now: DateTime<Utc>,
 ) -> DomainResult<()> {
-    let now = Utc::now();
     let dead = i64::from(row.attempts) >= i64::from(max_attempts);
     let due = now + chrono::Duration::from_std(backoff(base, row.attempts)).unwrap_or(chrono::Duration::hours(1));
     let error: String = error.chars().take(2000).collect();
@@ -242,7 +251,13 @@ pub async fn mark_failed<C: ConnectionTrait>(
 }
 
 /// Marks a leased message withdrawn without sending it (it no longer applies), saying why.
-pub async fn withdraw<C: ConnectionTrait>(db: &C, id: i64, owner: &str, reason: &str) -> DomainResult<()> {
+pub async fn withdraw<C: ConnectionTrait>(
+    db: &C,
+    id: i64,
+    owner: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> DomainResult<()> {
     notification::Entity::update_many()
         .col_expr(notification::Column::State, Expr::value(NotificationState::Withdrawn))
         .col_expr(notification::Column::LastError, Expr::value(reason))
@@ -250,7 +265,7 @@ pub async fn withdraw<C: ConnectionTrait>(db: &C, id: i64, owner: &str, reason: 
             notification::Column::LeasedUntil,
             Expr::value(Option::<DateTime<Utc>>::None),
         )
-        .col_expr(notification::Column::UpdatedAt, Expr::value(Utc::now()))
+        .col_expr(notification::Column::UpdatedAt, Expr::value(now))
         .filter(notification::Column::Id.eq(id))
         .filter(notification::Column::State.eq(NotificationState::Leased))
         .filter(notification::Column::LeaseOwner.eq(owner))
@@ -261,22 +276,27 @@ pub async fn withdraw<C: ConnectionTrait>(db: &C, id: i64, owner: &str, reason: 
 
 /// Gives back leased messages not yet tried (a worker shutting down): due again at once, and the
 /// claim does not count as a try.
-pub async fn release<C: ConnectionTrait>(db: &C, ids: &[i64], owner: &str) -> DomainResult<u64> {
+pub async fn release<C: ConnectionTrait>(db: &C, ids: &[i64], owner: &str, now: DateTime<Utc>) -> DomainResult<u64> {
     if ids.is_empty() {
         return Ok(0);
     }
-    give_back(db, owner, Some(ids)).await
+    give_back(db, owner, Some(ids), now).await
 }
 
 /// Gives back every message `owner` still holds a lease on (a worker shutting down), as
 /// [`release`] does: due again at once, the claim not counted as a try.
-pub async fn release_held<C: ConnectionTrait>(db: &C, owner: &str) -> DomainResult<u64> {
-    give_back(db, owner, None).await
+pub async fn release_held<C: ConnectionTrait>(db: &C, owner: &str, now: DateTime<Utc>) -> DomainResult<u64> {
+    give_back(db, owner, None, now).await
 }
 
 /// Makes `owner`'s leased messages (only `ids`, when given) pending again, undoing the try their
 /// claim counted.
-async fn give_back<C: ConnectionTrait>(db: &C, owner: &str, ids: Option<&[i64]>) -> DomainResult<u64> {
+async fn give_back<C: ConnectionTrait>(
+    db: &C,
+    owner: &str,
+    ids: Option<&[i64]>,
+    now: DateTime<Utc>,
+) -> DomainResult<u64> {
     let mut update = notification::Entity::update_many()
         .col_expr(notification::Column::State, Expr::value(NotificationState::Pending))
         .col_expr(
@@ -288,7 +308,7 @@ async fn give_back<C: ConnectionTrait>(db: &C, owner: &str, ids: Option<&[i64]>)
             notification::Column::Attempts,
             Expr::col(notification::Column::Attempts).sub(1i32),
         )
-        .col_expr(notification::Column::UpdatedAt, Expr::value(Utc::now()))
+        .col_expr(notification::Column::UpdatedAt, Expr::value(now))
         .filter(notification::Column::State.eq(NotificationState::Leased))
         .filter(notification::Column::LeaseOwner.eq(owner));
     if let Some(ids) = ids {
@@ -301,7 +321,11 @@ async fn give_back<C: ConnectionTrait>(db: &C, owner: &str, ids: Option<&[i64]>)
 /// order: the session's revision the first time, then always above the last one sent (so a
 /// re-booking after a cancellation goes higher). A statement per round, where a round holds each
 /// pair once (a pair met twice in one batch takes the next round, and so a higher number).
-pub async fn next_sequences<C: ConnectionTrait>(db: &C, wanted: &[(i64, i64, i32)]) -> DomainResult<Vec<i32>> {
+pub async fn next_sequences<C: ConnectionTrait>(
+    db: &C,
+    wanted: &[(i64, i64, i32)],
+    now: DateTime<Utc>,
+) -> DomainResult<Vec<i32>> {
     let backend = db.get_database_backend();
     let mut out = vec![0; wanted.len()];
     let mut left: Vec<usize> = (0..wanted.len()).collect();
@@ -309,7 +333,6 @@ pub async fn next_sequences<C: ConnectionTrait>(db: &C, wanted: &[(i64, i64, i32
         let mut seen = std::collections::HashSet::new();
         let (round, later): (Vec<usize>, Vec<usize>) =
             left.into_iter().partition(|&i| seen.insert((wanted[i].0, wanted[i].1)));
-        let now = Utc::now();
         let mut values: Vec<Value> = Vec::with_capacity(round.len() * 4);
         let mut rows = Vec::with_capacity(round.len());
         for &i in &round {
@@ -568,7 +591,7 @@ pub async fn list<C: ConnectionTrait>(
 }
 
 /// Sends a dead message again: due at once, with its tries counted afresh.
-pub async fn retry(db: &DatabaseConnection, id: i64) -> DomainResult<Notification> {
+pub async fn retry(db: &DatabaseConnection, id: i64, now: DateTime<Utc>) -> DomainResult<Notification> {
     let row = notification::Entity::find_by_id(id)
         .one(db)
         .await?
@@ -580,7 +603,6 @@ pub async fn retry(db: &DatabaseConnection, id: i64) -> DomainResult<Notificatio
             None,
         ));
     }
-    let now = Utc::now();
     notification::Entity::update_many()
         .col_expr(notification::Column::State, Expr::value(NotificationState::Pending))
         .col_expr(notification::Column::Attempts, Expr::value(0))

@@ -180,17 +180,22 @@ fn reminder_rows(
             payload: serde_json::json!({"offset_minutes": minutes}),
             due_at: due,
         };
-        rows.extend(message.rows(person, &channels(person)));
+        rows.extend(message.rows(person, &channels(person), now));
     }
     rows
 }
 
 /// Withdraws the reminders not yet sent for a booking (it was cancelled, or its session moved).
-pub async fn withdraw_reminders<C: ConnectionTrait>(txn: &C, booking_id: i64, reason: &str) -> DomainResult<()> {
+pub async fn withdraw_reminders<C: ConnectionTrait>(
+    txn: &C,
+    booking_id: i64,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> DomainResult<()> {
     notification::Entity::update_many()
         .col_expr(notification::Column::State, Expr::value(NotificationState::Withdrawn))
         .col_expr(notification::Column::LastError, Expr::value(reason))
-        .col_expr(notification::Column::UpdatedAt, Expr::value(Utc::now()))
+        .col_expr(notification::Column::UpdatedAt, Expr::value(now))
         .filter(notification::Column::BookingId.eq(booking_id))
         .filter(notification::Column::Kind.eq(Kind::Reminder.as_str()))
         .filter(notification::Column::State.eq(NotificationState::Pending))
@@ -200,14 +205,18 @@ pub async fn withdraw_reminders<C: ConnectionTrait>(txn: &C, booking_id: i64, re
 }
 
 /// Withdraws every message not yet sent to a participant (their data is being erased).
-pub async fn withdraw_all_for<C: ConnectionTrait>(txn: &C, participant_id: i64) -> DomainResult<()> {
+pub async fn withdraw_all_for<C: ConnectionTrait>(
+    txn: &C,
+    participant_id: i64,
+    now: DateTime<Utc>,
+) -> DomainResult<()> {
     notification::Entity::update_many()
         .col_expr(notification::Column::State, Expr::value(NotificationState::Withdrawn))
         .col_expr(
             notification::Column::LastError,
             Expr::value("the participant was erased"),
         )
-        .col_expr(notification::Column::UpdatedAt, Expr::value(Utc::now()))
+        .col_expr(notification::Column::UpdatedAt, Expr::value(now))
         .filter(notification::Column::ParticipantId.eq(participant_id))
         .filter(notification::Column::State.eq(NotificationState::Pending))
         .exec(txn)
@@ -245,9 +254,9 @@ pub async fn session_changed(
             payload: serde_json::json!({"time_moved": time_moved}),
             due_at: now,
         };
-        rows.extend(message.rows(person, &channels(person)));
+        rows.extend(message.rows(person, &channels(person), now));
         if time_moved && starts_at > now {
-            withdraw_reminders(txn, b.id, "the session moved").await?;
+            withdraw_reminders(txn, b.id, "the session moved", now).await?;
             rows.extend(reminder_rows(person, Some(b.id), session_id, starts_at, now));
         }
     }
@@ -262,15 +271,16 @@ pub async fn notify_person<C: ConnectionTrait>(
     channels: &[&str],
     kind: Kind,
     payload: serde_json::Value,
+    now: DateTime<Utc>,
 ) -> DomainResult<()> {
     let message = Message {
         kind,
         booking_id: None,
         session_id: None,
         payload,
-        due_at: Utc::now(),
+        due_at: now,
     };
-    insert_rows(txn, message.rows(person, channels)).await
+    insert_rows(txn, message.rows(person, channels, now)).await
 }
 
 /// One message, to be queued for a person on each of their channels.
@@ -284,11 +294,15 @@ struct Message {
 
 impl Message {
     /// Its outbox rows, one per channel; none for a person whose data was erased.
-    fn rows(&self, person: &participant::Model, channels: &[&str]) -> Vec<notification::ActiveModel> {
+    fn rows(
+        &self,
+        person: &participant::Model,
+        channels: &[&str],
+        now: DateTime<Utc>,
+    ) -> Vec<notification::ActiveModel> {
         if person.erased_at.is_some() {
             return Vec::new();
         }
-        let now = Utc::now();
         channels
             .iter()
             .map(|channel| notification::ActiveModel {
@@ -342,17 +356,28 @@ pub async fn notify_booking<C: ConnectionTrait>(
     starts_at: DateTime<Utc>,
     payload: serde_json::Value,
     due_at: DateTime<Utc>,
+    now: DateTime<Utc>,
 ) -> DomainResult<()> {
     if matches!(kind, Kind::BookingCancelled | Kind::SessionCancelled) {
-        withdraw_reminders(txn, booking_id, "the booking was cancelled").await?;
+        withdraw_reminders(txn, booking_id, "the booking was cancelled", now).await?;
     }
-    let rows = booking_rows(person, kind, Some(booking_id), session_id, starts_at, payload, due_at);
+    let rows = booking_rows(
+        person,
+        kind,
+        Some(booking_id),
+        session_id,
+        starts_at,
+        payload,
+        due_at,
+        now,
+    );
     insert_rows(txn, rows).await
 }
 
 /// The outbox rows of a message about a booking (see [`notify_booking`]), with the reminders of
 /// a confirmation or promotion. `booking_id` is `None` when the caller's SQL fills it in, as
 /// the booking and its messages are inserted by one statement.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn booking_rows(
     person: &participant::Model,
     kind: Kind,
@@ -361,6 +386,7 @@ pub(crate) fn booking_rows(
     starts_at: DateTime<Utc>,
     payload: serde_json::Value,
     due_at: DateTime<Utc>,
+    now: DateTime<Utc>,
 ) -> Vec<notification::ActiveModel> {
     let message = Message {
         kind,
@@ -369,7 +395,7 @@ pub(crate) fn booking_rows(
         payload,
         due_at,
     };
-    let mut rows = message.rows(person, &channels(person));
+    let mut rows = message.rows(person, &channels(person), now);
     if matches!(kind, Kind::BookingConfirmed | Kind::BookingPromoted) {
         rows.extend(reminder_rows(person, booking_id, session_id, starts_at, due_at));
     }

@@ -1,7 +1,7 @@
 //! Participants: school leaders, staff, facilitators and organisers who book and reflect.
 //! Erasing one removes their personal data and keeps their history, anonymised.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use entity::state::BookingStatus;
 use entity::{participant, school};
 use sea_orm::sea_query::Expr;
@@ -270,7 +270,7 @@ fn email_taken(email: &str, other: Option<i64>) -> DomainError {
     DomainError::conflict(ProblemCode::EmailTaken, detail, Some("email"))
 }
 
-fn fill(active: &mut participant::ActiveModel, f: ParticipantFields) {
+fn fill(active: &mut participant::ActiveModel, f: ParticipantFields, now: DateTime<Utc>) {
     active.name = Set(f.name);
     active.email = Set(Some(f.email));
     active.school_id = Set(f.school_id);
@@ -281,12 +281,16 @@ fn fill(active: &mut participant::ActiveModel, f: ParticipantFields) {
     active.reminder_offsets_minutes = Set(serde_json::Value::from(f.reminders));
     active.quiet_hours_start = Set(f.quiet_hours.0);
     active.quiet_hours_end = Set(f.quiet_hours.1);
-    active.updated_at = Set(Utc::now());
+    active.updated_at = Set(now);
 }
 
 /// Adds a participant with the default preferences (email reminders 24 h and 1 h before).
 #[tracing::instrument(skip(db, input))]
-pub async fn create<C: ConnectionTrait>(db: &C, input: ParticipantInput) -> DomainResult<Participant> {
+pub async fn create<C: ConnectionTrait>(
+    db: &C,
+    input: ParticipantInput,
+    now: DateTime<Utc>,
+) -> DomainResult<Participant> {
     let fields = parse(input, None)?;
     check_references(db, &fields, None).await?;
     let email = fields.email.clone();
@@ -294,10 +298,10 @@ pub async fn create<C: ConnectionTrait>(db: &C, input: ParticipantInput) -> Doma
         discord_id: Set(None),
         feed_token: Set(None),
         erased_at: Set(None),
-        created_at: Set(Utc::now()),
+        created_at: Set(now),
         ..Default::default()
     };
-    fill(&mut active, fields);
+    fill(&mut active, fields, now);
     let row = active.insert(db).await.map_err(|e| match e.sql_err() {
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => email_taken(&email, None),
         _ => DomainError::Database(e),
@@ -341,7 +345,12 @@ pub async fn list<C: ConnectionTrait>(
 
 /// Changes the fields given; an erased participant cannot be changed.
 #[tracing::instrument(skip(db, input))]
-pub async fn update<C: ConnectionTrait>(db: &C, id: i64, input: ParticipantInput) -> DomainResult<Participant> {
+pub async fn update<C: ConnectionTrait>(
+    db: &C,
+    id: i64,
+    input: ParticipantInput,
+    now: DateTime<Utc>,
+) -> DomainResult<Participant> {
     // Locked on PostgreSQL, so a concurrent change waits and then compares against this one's
     // result (whether the reminders need requeueing), not against the row as it was before both.
     let existing = for_update(participant::Entity::find_by_id(id), db.get_database_backend())
@@ -360,7 +369,7 @@ pub async fn update<C: ConnectionTrait>(db: &C, id: i64, input: ParticipantInput
     let email = fields.email.clone();
     let before = existing.clone();
     let mut active: participant::ActiveModel = existing.into();
-    fill(&mut active, fields);
+    fill(&mut active, fields, now);
     let row = active.update(db).await.map_err(|e| match e.sql_err() {
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => email_taken(&email, None),
         _ => DomainError::Database(e),
@@ -372,7 +381,7 @@ pub async fn update<C: ConnectionTrait>(db: &C, id: i64, input: ParticipantInput
         || before.notify_email != row.notify_email
         || before.notify_discord != row.notify_discord;
     if reminders_changed {
-        reschedule_reminders(db, &row).await?;
+        reschedule_reminders(db, &row, now).await?;
     }
     Ok(row.into())
 }
@@ -399,21 +408,24 @@ pub(crate) async fn link_discord<C: ConnectionTrait>(
         active.discord_id = Set(None);
         active.updated_at = Set(now);
         let row = active.update(txn).await?;
-        reschedule_reminders(txn, &row).await?;
+        reschedule_reminders(txn, &row, now).await?;
     }
     let mut active: participant::ActiveModel = person.into();
     active.discord_id = Set(Some(discord_id.to_owned()));
     active.notify_discord = Set(true);
     active.updated_at = Set(now);
     let row = active.update(txn).await?;
-    reschedule_reminders(txn, &row).await?;
+    reschedule_reminders(txn, &row, now).await?;
     Ok(row)
 }
 
 /// Queues a participant's reminders afresh for their upcoming confirmed bookings (their
 /// reminder times, quiet hours, zone or channels changed).
-async fn reschedule_reminders<C: ConnectionTrait>(db: &C, person: &participant::Model) -> DomainResult<()> {
-    let now = Utc::now();
+async fn reschedule_reminders<C: ConnectionTrait>(
+    db: &C,
+    person: &participant::Model,
+    now: DateTime<Utc>,
+) -> DomainResult<()> {
     let upcoming = entity::booking::Entity::find()
         .filter(entity::booking::Column::ParticipantId.eq(person.id))
         .filter(entity::booking::Column::Status.eq(BookingStatus::Confirmed))
@@ -421,7 +433,7 @@ async fn reschedule_reminders<C: ConnectionTrait>(db: &C, person: &participant::
         .all(db)
         .await?;
     for b in upcoming {
-        super::outbox::withdraw_reminders(db, b.id, "the participant changed their reminders").await?;
+        super::outbox::withdraw_reminders(db, b.id, "the participant changed their reminders", now).await?;
         super::outbox::schedule_reminders(db, person, b.id, b.session_id, b.starts_at, now).await?;
     }
     Ok(())
@@ -432,16 +444,15 @@ async fn reschedule_reminders<C: ConnectionTrait>(db: &C, person: &participant::
 /// links, feed, sign-in links, signed-in sessions, link codes). All in one transaction. Erasing
 /// twice is harmless.
 #[tracing::instrument(skip(db))]
-pub async fn erase(db: &DatabaseConnection, id: i64) -> DomainResult<()> {
-    in_write_txn(db, async |txn| erase_in(txn, id).await).await
+pub async fn erase(db: &DatabaseConnection, id: i64, now: DateTime<Utc>) -> DomainResult<()> {
+    in_write_txn(db, async |txn| erase_in(txn, id, now).await).await
 }
 
-async fn erase_in(db: &DatabaseTransaction, id: i64) -> DomainResult<()> {
+async fn erase_in(db: &DatabaseTransaction, id: i64, now: DateTime<Utc>) -> DomainResult<()> {
     let existing = find(db, id).await?;
     if existing.erased_at.is_some() {
         return Ok(());
     }
-    let now = Utc::now();
     let mut active: participant::ActiveModel = existing.into();
     active.name = Set(ERASED_NAME.to_owned());
     active.email = Set(None);
@@ -452,7 +463,7 @@ async fn erase_in(db: &DatabaseTransaction, id: i64) -> DomainResult<()> {
     active.erased_at = Set(Some(now));
     active.updated_at = Set(now);
     active.update(db).await?;
-    super::outbox::withdraw_all_for(db, id).await?;
+    super::outbox::withdraw_all_for(db, id, now).await?;
     // Their answers and reflections stay in the counts, no longer linked to them.
     entity::survey_response::Entity::update_many()
         .col_expr(

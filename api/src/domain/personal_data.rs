@@ -227,7 +227,7 @@ fn utc(at: Option<DateTime<Utc>>) -> Option<String> {
 
 /// Everything held about participant `id` (404 if there is none).
 #[tracing::instrument(skip(db))]
-pub async fn export<C: ConnectionTrait>(db: &C, id: i64) -> DomainResult<PersonalData> {
+pub async fn export<C: ConnectionTrait>(db: &C, id: i64, now: DateTime<Utc>) -> DomainResult<PersonalData> {
     let person: participant::Model = super::participant::find(db, id).await?;
     let school = match person.school_id {
         Some(school_id) => school::Entity::find_by_id(school_id).one(db).await?.map(|s| SchoolRef {
@@ -419,7 +419,7 @@ pub async fn export<C: ConnectionTrait>(db: &C, id: i64) -> DomainResult<Persona
         .collect();
 
     Ok(PersonalData {
-        exported_at: format_utc(Utc::now()),
+        exported_at: format_utc(now),
         has_private_feed: person.feed_token.is_some(),
         profile: person.into(),
         school,

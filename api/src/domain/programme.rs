@@ -1,6 +1,6 @@
 //! Programmes: a series of events — a conference series, an SLP programme, a triad cohort.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use entity::programme;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
@@ -107,6 +107,7 @@ fn fill(
     active: &mut programme::ActiveModel,
     input: ProgrammeInput,
     existing: Option<&programme::Model>,
+    now: DateTime<Utc>,
 ) -> DomainResult<()> {
     let mut v = Validator::new();
     let name = v.required_line(
@@ -132,18 +133,18 @@ fn fill(
     active.kind = Set(kind.unwrap_or("other").to_owned());
     active.status = Set(status.unwrap_or("draft").to_owned());
     active.description = Set(description);
-    active.updated_at = Set(Utc::now());
+    active.updated_at = Set(now);
     Ok(())
 }
 
 /// Creates a programme.
 #[tracing::instrument(skip(db, input))]
-pub async fn create<C: ConnectionTrait>(db: &C, input: ProgrammeInput) -> DomainResult<Programme> {
+pub async fn create<C: ConnectionTrait>(db: &C, input: ProgrammeInput, now: DateTime<Utc>) -> DomainResult<Programme> {
     let mut active = programme::ActiveModel {
-        created_at: Set(Utc::now()),
+        created_at: Set(now),
         ..Default::default()
     };
-    fill(&mut active, input, None)?;
+    fill(&mut active, input, None, now)?;
     Ok(active.insert(db).await?.into())
 }
 
@@ -183,10 +184,15 @@ pub async fn list<C: ConnectionTrait>(
 
 /// Changes the fields given.
 #[tracing::instrument(skip(db, input))]
-pub async fn update<C: ConnectionTrait>(db: &C, id: i64, input: ProgrammeInput) -> DomainResult<Programme> {
+pub async fn update<C: ConnectionTrait>(
+    db: &C,
+    id: i64,
+    input: ProgrammeInput,
+    now: DateTime<Utc>,
+) -> DomainResult<Programme> {
     let existing = find(db, id).await?;
     let mut active: programme::ActiveModel = existing.clone().into();
-    fill(&mut active, input, Some(&existing))?;
+    fill(&mut active, input, Some(&existing), now)?;
     Ok(active.update(db).await?.into())
 }
 
@@ -206,7 +212,9 @@ mod tests {
     #[test]
     fn the_create_body_requires_exactly_the_fields_the_parser_requires() {
         let mut active = <programme::ActiveModel as Default>::default();
-        let Err(DomainError::Invalid(errors)) = fill(&mut active, ProgrammeInput::default(), None) else {
+        let Err(DomainError::Invalid(errors)) =
+            fill(&mut active, ProgrammeInput::default(), None, DateTime::UNIX_EPOCH)
+        else {
             panic!("an empty programme was taken");
         };
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();

@@ -1,7 +1,7 @@
 //! Reflections: a participant's note of what they tried after an event, what changed, and how
 //! they know. Written at any time, optionally about one event.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use entity::{event, participant, reflection};
 use sea_orm::sea_query::Query;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
@@ -104,6 +104,7 @@ pub async fn create<C: ConnectionTrait>(
     db: &C,
     person: &participant::Model,
     input: ReflectionText,
+    now: DateTime<Utc>,
 ) -> DomainResult<Reflection> {
     let mut v = Validator::new();
     let what_tried = required_text(&mut v, "what_tried", input.what_tried);
@@ -127,7 +128,6 @@ pub async fn create<C: ConnectionTrait>(
             None,
         ));
     }
-    let now = Utc::now();
     let row = reflection::ActiveModel {
         participant_id: Set(Some(person.id)),
         event_id: Set(event.as_ref().map(|e| e.id)),
@@ -144,7 +144,11 @@ pub async fn create<C: ConnectionTrait>(
 }
 
 /// Stores a reflection an organiser records for `input.participant_id`.
-pub async fn create_for<C: ConnectionTrait>(db: &C, input: ReflectionInput) -> DomainResult<Reflection> {
+pub async fn create_for<C: ConnectionTrait>(
+    db: &C,
+    input: ReflectionInput,
+    now: DateTime<Utc>,
+) -> DomainResult<Reflection> {
     let id = input
         .participant_id
         .ok_or_else(|| DomainError::Invalid(vec![super::FieldError::new("participant_id", "is required")]))?;
@@ -162,6 +166,7 @@ pub async fn create_for<C: ConnectionTrait>(db: &C, input: ReflectionInput) -> D
             what_changed: input.what_changed,
             evidence: input.evidence,
         },
+        now,
     )
     .await
 }

@@ -1,6 +1,6 @@
 //! Schools: the members of a network, with their local authority, phase, strengths and priorities.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use entity::school;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
@@ -216,7 +216,7 @@ fn urn_taken(urn: &str, other: i64) -> DomainError {
     )
 }
 
-fn fill(active: &mut school::ActiveModel, f: SchoolFields) {
+fn fill(active: &mut school::ActiveModel, f: SchoolFields, now: DateTime<Utc>) {
     active.name = Set(f.name);
     active.urn = Set(f.urn);
     active.local_authority = Set(f.local_authority);
@@ -225,20 +225,20 @@ fn fill(active: &mut school::ActiveModel, f: SchoolFields) {
     active.strengths = Set(topics_json(&f.strengths));
     active.priorities = Set(topics_json(&f.priorities));
     active.accredited_practice = Set(topics_json(&f.accredited_practice));
-    active.updated_at = Set(Utc::now());
+    active.updated_at = Set(now);
 }
 
 /// Creates a school; its URN must be new.
 #[tracing::instrument(skip(db, input))]
-pub async fn create<C: ConnectionTrait>(db: &C, input: SchoolInput) -> DomainResult<School> {
+pub async fn create<C: ConnectionTrait>(db: &C, input: SchoolInput, now: DateTime<Utc>) -> DomainResult<School> {
     let fields = parse(input, None)?;
     ensure_urn_free(db, &fields.urn, None).await?;
     let urn = fields.urn.clone();
     let mut active = school::ActiveModel {
-        created_at: Set(Utc::now()),
+        created_at: Set(now),
         ..Default::default()
     };
-    fill(&mut active, fields);
+    fill(&mut active, fields, now);
     let row = active.insert(db).await.map_err(|e| {
         DomainError::from_db_unique(
             e,
@@ -282,13 +282,18 @@ pub async fn list<C: ConnectionTrait>(db: &C, filter: &SchoolFilter, page: PageR
 
 /// Changes the fields given; the URN must stay unique.
 #[tracing::instrument(skip(db, input))]
-pub async fn update<C: ConnectionTrait>(db: &C, id: i64, input: SchoolInput) -> DomainResult<School> {
+pub async fn update<C: ConnectionTrait>(
+    db: &C,
+    id: i64,
+    input: SchoolInput,
+    now: DateTime<Utc>,
+) -> DomainResult<School> {
     let existing = find(db, id).await?;
     let fields = parse(input, Some(&existing))?;
     ensure_urn_free(db, &fields.urn, Some(id)).await?;
     let urn = fields.urn.clone();
     let mut active: school::ActiveModel = existing.into();
-    fill(&mut active, fields);
+    fill(&mut active, fields, now);
     let row = active.update(db).await.map_err(|e| {
         DomainError::from_db_unique(
             e,

@@ -263,7 +263,12 @@ fn refuse_if_cancelled(event: &event::Model) -> DomainResult<()> {
 
 /// Adds a session to an event that is not cancelled (a published event can gain sessions).
 #[tracing::instrument(skip(db, input))]
-pub async fn create<C: ConnectionTrait>(db: &C, event_id: i64, input: SessionInput) -> DomainResult<Session> {
+pub async fn create<C: ConnectionTrait>(
+    db: &C,
+    event_id: i64,
+    input: SessionInput,
+    now: DateTime<Utc>,
+) -> DomainResult<Session> {
     let event = super::event::find(db, event_id).await?;
     refuse_if_cancelled(&event)?;
     let f = parse(input, zone_of(&event), None)?;
@@ -273,7 +278,6 @@ pub async fn create<C: ConnectionTrait>(db: &C, event_id: i64, input: SessionInp
             "a new session is scheduled",
         )]));
     }
-    let now = Utc::now();
     let row = session::ActiveModel {
         event_id: Set(event_id),
         label: Set(f.label),
@@ -340,7 +344,12 @@ pub async fn list_for_event<C: ConnectionTrait>(
 /// overlapping confirmed bookings). The session row is locked first, so a booking or another
 /// change of the same session waits.
 #[tracing::instrument(skip(db, input))]
-pub async fn update(db: &DatabaseConnection, id: i64, input: SessionInput) -> DomainResult<Session> {
+pub async fn update(
+    db: &DatabaseConnection,
+    id: i64,
+    input: SessionInput,
+    now: DateTime<Utc>,
+) -> DomainResult<Session> {
     let input = &input;
     in_write_txn(db, async |txn| {
         let existing = find_for_update(txn, id).await?;
@@ -369,7 +378,6 @@ pub async fn update(db: &DatabaseConnection, id: i64, input: SessionInput) -> Do
         if moved && !cancelling {
             refuse_move_into_clash(txn, id, f.starts_at, f.ends_at).await?;
         }
-        let now = Utc::now();
         let mut update = session::Entity::update_many()
             .col_expr(session::Column::Label, Expr::value(f.label.clone()))
             .col_expr(session::Column::StartsAt, Expr::value(f.starts_at))

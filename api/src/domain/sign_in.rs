@@ -133,6 +133,7 @@ async fn issue<C: ConnectionTrait>(
         &["email"],
         Kind::SignInLink,
         serde_json::json!({"url": link_url(public_url, &token), "minutes": LINK_MINUTES}),
+        now,
     )
     .await
 }
@@ -161,9 +162,14 @@ pub fn read_email(email: Option<String>) -> DomainResult<SignInRequested> {
 /// Written without [`in_write_txn`]'s closure: it runs on a spawned task, and the compiler cannot
 /// yet prove such a closure's future `Send` (rust-lang/rust#110338).
 #[tracing::instrument(skip(db, public_url, email))]
-pub async fn link_if_known(db: &DatabaseConnection, public_url: &str, email: &str) -> DomainResult<bool> {
+pub async fn link_if_known(
+    db: &DatabaseConnection,
+    public_url: &str,
+    email: &str,
+    now: DateTime<Utc>,
+) -> DomainResult<bool> {
     let txn = crate::db::begin_write(db).await?;
-    match link_in(&txn, public_url, email).await {
+    match link_in(&txn, public_url, email, now).await {
         Ok(sent) => {
             txn.commit().await?;
             Ok(sent)
@@ -175,8 +181,7 @@ pub async fn link_if_known(db: &DatabaseConnection, public_url: &str, email: &st
     }
 }
 
-async fn link_in(txn: &DatabaseTransaction, public_url: &str, email: &str) -> DomainResult<bool> {
-    let now = Utc::now();
+async fn link_in(txn: &DatabaseTransaction, public_url: &str, email: &str, now: DateTime<Utc>) -> DomainResult<bool> {
     // Locked on PostgreSQL, so two requests at once cannot both pass the throttle.
     let person = for_update(
         participant::Entity::find()
@@ -206,13 +211,13 @@ async fn link_in(txn: &DatabaseTransaction, public_url: &str, email: &str) -> Do
 /// logged), as a link throttled would be, and the form still answers alike.
 #[derive(Clone)]
 pub struct SignInRequests {
-    queue: tokio::sync::mpsc::Sender<String>,
+    queue: tokio::sync::mpsc::Sender<(String, DateTime<Utc>)>,
     metrics: Arc<Metrics>,
 }
 
 /// The other end of [`SignInRequests`], which [`SignInQueue::carry_out`] reads.
 pub struct SignInQueue {
-    requests: tokio::sync::mpsc::Receiver<String>,
+    requests: tokio::sync::mpsc::Receiver<(String, DateTime<Utc>)>,
     metrics: Arc<Metrics>,
 }
 
@@ -230,9 +235,9 @@ impl SignInRequests {
         (Self { queue, metrics }, end)
     }
 
-    /// Queues a request for a link to `email` (as read by [`read_email`]).
-    pub fn ask(&self, email: String) {
-        if self.queue.try_send(email).is_err() {
+    /// Queues a request for a link to `email` (as read by [`read_email`]), made at `now`.
+    pub fn ask(&self, email: String, now: DateTime<Utc>) {
+        if self.queue.try_send((email, now)).is_err() {
             self.metrics.sign_in_dropped();
             tracing::warn!("the sign-in queue is full or closed; a sign-in request was dropped");
         }
@@ -243,8 +248,8 @@ impl SignInQueue {
     /// Carries out the queued requests one at a time until every sender is gone, waking the
     /// notifications worker after each link queued.
     pub async fn carry_out(mut self, db: DatabaseConnection, public_url: String, wake: Arc<Notify>) {
-        while let Some(email) = self.requests.recv().await {
-            match link_if_known(&db, &public_url, &email).await {
+        while let Some((email, asked_at)) = self.requests.recv().await {
+            match link_if_known(&db, &public_url, &email, asked_at).await {
                 Ok(true) => wake.notify_one(),
                 Ok(false) => {}
                 Err(err) => tracing::error!(error = %err, "a sign-in request failed; no link was sent"),
@@ -257,7 +262,12 @@ impl SignInQueue {
 /// Emails participant `id` a sign-in link at an organiser's request (not throttled). An unknown
 /// or erased participant is not found.
 #[tracing::instrument(skip(db, public_url))]
-pub async fn send_link(db: &DatabaseConnection, public_url: &str, id: i64) -> DomainResult<SignInLinkSent> {
+pub async fn send_link(
+    db: &DatabaseConnection,
+    public_url: &str,
+    id: i64,
+    now: DateTime<Utc>,
+) -> DomainResult<SignInLinkSent> {
     in_write_txn(db, async |txn| {
         let person = participant::Entity::find_by_id(id)
             .filter(participant::Column::ErasedAt.is_null())
@@ -268,7 +278,7 @@ pub async fn send_link(db: &DatabaseConnection, public_url: &str, id: i64) -> Do
         let Some(email) = person.email.clone() else {
             return Err(DomainError::not_found("participant", id));
         };
-        issue(txn, public_url, &person, Utc::now()).await?;
+        issue(txn, public_url, &person, now).await?;
         Ok(SignInLinkSent {
             participant_id: id,
             expires_in_minutes: LINK_MINUTES,
@@ -281,13 +291,16 @@ pub async fn send_link(db: &DatabaseConnection, public_url: &str, id: i64) -> Do
 /// Follows a sign-in link: marks it used and opens a web session for its person. A link works
 /// once (two browsers racing for it cannot both win) and only while it is fresh.
 #[tracing::instrument(skip(db, token))]
-pub async fn follow_link(db: &DatabaseConnection, token: &str) -> DomainResult<Result<NewWebSession, LinkRefused>> {
+pub async fn follow_link(
+    db: &DatabaseConnection,
+    token: &str,
+    now: DateTime<Utc>,
+) -> DomainResult<Result<NewWebSession, LinkRefused>> {
     if !well_formed(token) {
         return Ok(Err(LinkRefused::Unknown));
     }
     let token_hash = hash(token);
     in_write_txn(db, async |txn| {
-        let now = Utc::now();
         // The guarded update is the claim: only one request can turn `used_at` from null.
         let claimed = sign_in_token::Entity::update_many()
             .col_expr(sign_in_token::Column::UsedAt, Expr::value(now))
@@ -337,11 +350,14 @@ pub async fn follow_link(db: &DatabaseConnection, token: &str) -> DomainResult<R
 
 /// The live session whose cookie holds `secret`, with its person: `None` for an unknown,
 /// expired or revoked session, or an erased person.
-pub async fn session_for<C: ConnectionTrait>(db: &C, secret: &str) -> DomainResult<Option<SignedIn>> {
+pub async fn session_for<C: ConnectionTrait>(
+    db: &C,
+    secret: &str,
+    now: DateTime<Utc>,
+) -> DomainResult<Option<SignedIn>> {
     if !well_formed(secret) {
         return Ok(None);
     }
-    let now = Utc::now();
     let found = web_session::Entity::find()
         .filter(web_session::Column::TokenHash.eq(hash(secret)))
         .filter(web_session::Column::RevokedAt.is_null())
@@ -359,9 +375,14 @@ pub async fn session_for<C: ConnectionTrait>(db: &C, secret: &str) -> DomainResu
 /// Ends a web session (and with `everywhere`, every live session of its person): their cookies
 /// no longer sign anyone in.
 #[tracing::instrument(skip(db, signed), fields(participant_id = signed.person.id))]
-pub async fn sign_out<C: ConnectionTrait>(db: &C, signed: &SignedIn, everywhere: bool) -> DomainResult<u64> {
+pub async fn sign_out<C: ConnectionTrait>(
+    db: &C,
+    signed: &SignedIn,
+    everywhere: bool,
+    now: DateTime<Utc>,
+) -> DomainResult<u64> {
     let mut update = web_session::Entity::update_many()
-        .col_expr(web_session::Column::RevokedAt, Expr::value(Utc::now()))
+        .col_expr(web_session::Column::RevokedAt, Expr::value(now))
         .filter(web_session::Column::RevokedAt.is_null());
     update = if everywhere {
         update.filter(web_session::Column::ParticipantId.eq(signed.person.id))

@@ -214,7 +214,7 @@ fn new_token() -> String {
 
 /// Creates a survey (open at once).
 #[tracing::instrument(skip(db, input))]
-pub async fn create(db: &DatabaseConnection, input: SurveyInput) -> DomainResult<Survey> {
+pub async fn create(db: &DatabaseConnection, input: SurveyInput, now: DateTime<Utc>) -> DomainResult<Survey> {
     let mut v = Validator::new();
     let title = v.required_line("title", input.title, NAME_MAX);
     match (input.event_id, input.programme_id) {
@@ -288,7 +288,6 @@ pub async fn create(db: &DatabaseConnection, input: SurveyInput) -> DomainResult
         return Err(unknown_reference("programme_id", "programme", id));
     }
     in_write_txn(db, async |txn| {
-        let now = Utc::now();
         let row = survey::ActiveModel {
             title: Set(title.clone()),
             event_id: Set(input.event_id),
@@ -333,7 +332,7 @@ async fn questions_of<C: ConnectionTrait>(db: &C, survey_id: i64) -> DomainResul
 }
 
 /// Closes or reopens a survey, or sets when it closes.
-pub async fn change(db: &DatabaseConnection, id: i64, input: SurveyChange) -> DomainResult<Survey> {
+pub async fn change(db: &DatabaseConnection, id: i64, input: SurveyChange, now: DateTime<Utc>) -> DomainResult<Survey> {
     let existing = find(db, id).await?;
     let mut v = Validator::new();
     let status = match input.status {
@@ -359,7 +358,7 @@ pub async fn change(db: &DatabaseConnection, id: i64, input: SurveyChange) -> Do
     if let Some(closes_at) = closes_at {
         active.closes_at = Set(closes_at);
     }
-    active.updated_at = Set(Utc::now());
+    active.updated_at = Set(now);
     let row = active.update(db).await?;
     let questions = questions_of(db, id).await?;
     Ok(view(row, questions))
@@ -532,7 +531,15 @@ async fn invite_one(
         return Ok(false);
     }
     let payload = json!({"survey_title": s.title, "url": form_url(public_url, &token), "survey_id": s.id});
-    outbox::notify_person(txn, person, &outbox::channels(person), Kind::SurveyInvitation, payload).await?;
+    outbox::notify_person(
+        txn,
+        person,
+        &outbox::channels(person),
+        Kind::SurveyInvitation,
+        payload,
+        now,
+    )
+    .await?;
     Ok(true)
 }
 
@@ -631,15 +638,16 @@ async fn remind_one(
         &outbox::channels(&person),
         Kind::SurveyInvitation,
         payload,
+        now,
     )
     .await?;
     Ok(true)
 }
 
 /// Sends the survey to its events' attendees now (each person once), whatever the offsets.
-pub async fn send_now(db: &DatabaseConnection, public_url: &str, id: i64) -> DomainResult<Sent> {
+pub async fn send_now(db: &DatabaseConnection, public_url: &str, id: i64, now: DateTime<Utc>) -> DomainResult<Sent> {
     let s = find(db, id).await?;
-    if !is_open(&s, Utc::now()) {
+    if !is_open(&s, now) {
         return Err(DomainError::conflict(
             ProblemCode::SurveyClosed,
             format!("survey {id} is closed"),
@@ -648,7 +656,6 @@ pub async fn send_now(db: &DatabaseConnection, public_url: &str, id: i64) -> Dom
     }
     let events = events_of(db, &s).await?;
     let people = attendees(db, &events).await?;
-    let now = Utc::now();
     let invited = invite(db, public_url, &s, 0, now, &people, now).await?;
     Ok(Sent { invited, reminded: 0 })
 }
@@ -732,6 +739,7 @@ pub async fn invitation_view<C: ConnectionTrait>(
     db: &C,
     public_url: &str,
     invitation: &survey_invitation::Model,
+    now: DateTime<Utc>,
 ) -> DomainResult<Invitation> {
     let s = find(db, invitation.survey_id).await?;
     let questions = questions_for(db, invitation).await?;
@@ -757,7 +765,7 @@ pub async fn invitation_view<C: ConnectionTrait>(
         questions,
         answers,
         complete,
-        open: is_open(&s, Utc::now()),
+        open: is_open(&s, now),
         url: form_url(public_url, &invitation.token),
     })
 }
@@ -777,6 +785,7 @@ pub async fn open_for<C: ConnectionTrait>(
     db: &C,
     public_url: &str,
     person: &participant::Model,
+    now: DateTime<Utc>,
 ) -> DomainResult<Vec<Invitation>> {
     let rows = survey_invitation::Entity::find()
         .filter(survey_invitation::Column::ParticipantId.eq(person.id))
@@ -785,7 +794,7 @@ pub async fn open_for<C: ConnectionTrait>(
         .await?;
     let mut out = Vec::new();
     for row in rows {
-        let view = invitation_view(db, public_url, &row).await?;
+        let view = invitation_view(db, public_url, &row, now).await?;
         if view.open {
             out.push(view);
         }
@@ -913,8 +922,9 @@ pub async fn answer(
     invitation: &survey_invitation::Model,
     answers: BTreeMap<String, Value>,
     complete: bool,
+    now: DateTime<Utc>,
 ) -> DomainResult<Invitation> {
-    let current = invitation_view(db, public_url, invitation).await?;
+    let current = invitation_view(db, public_url, invitation, now).await?;
     if !current.open {
         return Err(DomainError::conflict(
             ProblemCode::SurveyClosed,
@@ -957,7 +967,6 @@ pub async fn answer(
         .filter(|q| q.required)
         .all(|q| merged.contains_key(&q.key));
     in_write_txn(db, async |txn| {
-        let now = Utc::now();
         let existing = survey_response::Entity::find()
             .filter(survey_response::Column::InvitationId.eq(invitation.id))
             .one(txn)
@@ -998,7 +1007,7 @@ pub async fn answer(
         .one(db)
         .await?
         .ok_or_else(|| DomainError::not_found("invitation", invitation.id))?;
-    invitation_view(db, public_url, &fresh).await
+    invitation_view(db, public_url, &fresh, now).await
 }
 
 /// A person's own invitation by id; someone else's is not found.

@@ -4,6 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::auth::{Organiser, OrganiserToCheck};
+use crate::clock::Now;
 use crate::domain::DomainError;
 use crate::domain::booking::{self, AttendanceInput, AttendanceSheet, Booked, Booking, BookingFilter, BookingInput};
 use crate::domain::idempotency::{self, IdempotentRequest, StoredResponse};
@@ -38,6 +39,7 @@ pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
     ))]
 pub async fn create(
     state: web::Data<AppState>,
+    Now(now): Now,
     OrganiserToCheck(key): OrganiserToCheck,
     req: HttpRequest,
     id: web::Path<i64>,
@@ -55,12 +57,16 @@ pub async fn create(
         &input,
         idempotent.as_ref(),
         booking::Booker::Organiser(Some(key.id)),
+        now,
     )
     .await;
     if matches!(result, Err(DomainError::KeyRevoked)) {
         state.keys.forget(key.id);
     }
-    answer_booked(&state, idempotent.as_ref(), result, |id| format!("/v1/bookings/{id}")).await
+    answer_booked(&state, idempotent.as_ref(), result, now, |id| {
+        format!("/v1/bookings/{id}")
+    })
+    .await
 }
 
 /// The request's `Idempotency-Key`, if it has one, scoped to the calling key and `request`
@@ -87,11 +93,12 @@ pub(crate) async fn answer_booked(
     state: &AppState,
     idempotent: Option<&IdempotentRequest>,
     result: crate::domain::DomainResult<Booked>,
+    now: chrono::DateTime<chrono::Utc>,
     location: impl Fn(i64) -> String,
 ) -> Result<HttpResponse, ApiError> {
     let booked = match result {
         Ok(booked) => booked,
-        Err(err) => return Err(remember_refusal(state, idempotent, err.into()).await),
+        Err(err) => return Err(remember_refusal(state, idempotent, err.into(), now).await),
     };
     Ok(match booked {
         Booked::Created(b) => super::created(location(b.id), &b),
@@ -118,7 +125,12 @@ pub(crate) async fn answer_booked(
 
 /// Stores a refusal as the first answer of an idempotent request, so its retries are refused
 /// alike; errors about the key itself and server errors are not answers to store.
-async fn remember_refusal(state: &AppState, request: Option<&IdempotentRequest>, error: ApiError) -> ApiError {
+async fn remember_refusal(
+    state: &AppState,
+    request: Option<&IdempotentRequest>,
+    error: ApiError,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ApiError {
     let storable = error.status().is_client_error()
         && error.status() != StatusCode::UNAUTHORIZED
         && !matches!(
@@ -130,7 +142,7 @@ async fn remember_refusal(state: &AppState, request: Option<&IdempotentRequest>,
             status: error.status().as_u16(),
             body: serde_json::to_string(&error.problem()).unwrap_or_default(),
         };
-        if let Err(e) = idempotency::save_refusal(&state.db, request, &stored, chrono::Utc::now()).await {
+        if let Err(e) = idempotency::save_refusal(&state.db, request, &stored, now).await {
             tracing::warn!(error = %e, "could not store a refused request's answer under its idempotency key");
         }
     }
@@ -182,8 +194,13 @@ pub async fn read(state: web::Data<AppState>, _: Organiser, id: web::Path<i64>) 
         (status = 404, description = "No such booking", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Attendance was already marked (`booking_attendance_marked`)", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn cancel(state: web::Data<AppState>, _: Organiser, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(booking::cancel(&state.db, id.into_inner()).await?))
+pub async fn cancel(
+    state: web::Data<AppState>,
+    Now(now): Now,
+    _: Organiser,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(booking::cancel(&state.db, id.into_inner(), now).await?))
 }
 
 /// Mark a booking `attended` or `no_show`, once its session has started.
@@ -199,11 +216,12 @@ pub async fn cancel(state: web::Data<AppState>, _: Organiser, id: web::Path<i64>
     ))]
 pub async fn mark(
     state: web::Data<AppState>,
+    Now(now): Now,
     _: Organiser,
     id: web::Path<i64>,
     JsonBody(input): JsonBody<AttendanceInput>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(booking::mark_attendance(&state.db, id.into_inner(), input).await?))
+    Ok(HttpResponse::Ok().json(booking::mark_attendance(&state.db, id.into_inner(), input, now).await?))
 }
 
 /// Mark a session's register at once: `{"marks": [{"participant_id": 1, "status": "attended"}, …]}`.
@@ -220,11 +238,12 @@ pub async fn mark(
     ))]
 pub async fn attendance(
     state: web::Data<AppState>,
+    Now(now): Now,
     _: Organiser,
     id: web::Path<i64>,
     JsonBody(sheet): JsonBody<AttendanceSheet>,
 ) -> Result<HttpResponse, ApiError> {
-    let items = booking::mark_register(&state.db, id.into_inner(), sheet).await?;
+    let items = booking::mark_register(&state.db, id.into_inner(), sheet, now).await?;
     Ok(super::page(crate::domain::page::Page {
         items,
         next_cursor: None,

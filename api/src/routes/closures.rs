@@ -5,6 +5,7 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::auth::Organiser;
+use crate::clock::Now;
 use crate::domain::FieldError;
 use crate::domain::closure::{self, Closure, ClosureQuery, ClosuresInput, ImportResult};
 use crate::error::{ApiError, Problem};
@@ -44,6 +45,7 @@ fn media_type(req: &HttpRequest) -> String {
     ))]
 pub async fn import(
     state: web::Data<AppState>,
+    Now(now): Now,
     _: Organiser,
     req: HttpRequest,
     id: web::Path<i64>,
@@ -66,12 +68,12 @@ pub async fn import(
             let dates =
                 term_dates::read(text).map_err(|e| calendar_error(&format!("line {}", e.line), e.to_string()))?;
             let closures = dates.closures.into_iter().map(Into::into).collect();
-            closure::import(&state.db, school_id, closures, dates.skipped, "ics", replace).await?
+            closure::import(&state.db, school_id, closures, dates.skipped, "ics", replace, now).await?
         }
         "application/json" => {
             let input: ClosuresInput = parse_json(&body)?;
             let closures = closure::check(input)?;
-            closure::import(&state.db, school_id, closures, Vec::new(), "json", replace).await?
+            closure::import(&state.db, school_id, closures, Vec::new(), "json", replace, now).await?
         }
         other => {
             return Err(ApiError::new(

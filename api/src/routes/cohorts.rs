@@ -5,6 +5,7 @@ use actix_web::web::Bytes;
 use actix_web::{HttpResponse, web};
 
 use crate::auth::Organiser;
+use crate::clock::Now;
 use crate::domain::cohort::{
     self, Cohort, CohortFilter, CohortInput, Schedule, SolveRequest, Triads, TriadsInput, VisitList,
 };
@@ -43,10 +44,11 @@ pub async fn list(
     ))]
 pub async fn create(
     state: web::Data<AppState>,
+    Now(now): Now,
     _: Organiser,
     JsonBody(input): JsonBody<CohortInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let cohort = cohort::create(&state.db, input).await?;
+    let cohort = cohort::create(&state.db, input, now).await?;
     Ok(super::created(format!("/v1/cohorts/{}", cohort.id), &cohort))
 }
 
@@ -78,12 +80,13 @@ pub async fn read(state: web::Data<AppState>, _: Organiser, id: web::Path<i64>) 
     ))]
 pub async fn propose(
     state: web::Data<AppState>,
+    Now(now): Now,
     _: Organiser,
     id: web::Path<i64>,
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let request: SolveRequest = parse_optional_json(&body)?;
-    Ok(HttpResponse::Ok().json(cohort::propose(&state.db, id.into_inner(), &request).await?))
+    Ok(HttpResponse::Ok().json(cohort::propose(&state.db, id.into_inner(), &request, now).await?))
 }
 
 /// The cohort's current triads, with scores and explanations.
@@ -113,11 +116,12 @@ pub async fn triads(state: web::Data<AppState>, _: Organiser, id: web::Path<i64>
     ))]
 pub async fn accept(
     state: web::Data<AppState>,
+    Now(now): Now,
     _: Organiser,
     id: web::Path<i64>,
     JsonBody(input): JsonBody<TriadsInput>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(cohort::accept(&state.db, id.into_inner(), input).await?))
+    Ok(HttpResponse::Ok().json(cohort::accept(&state.db, id.into_inner(), input, now).await?))
 }
 
 /// Schedule the visits of accepted triads: each school hosts once, on a day open to its whole
@@ -136,13 +140,14 @@ pub async fn accept(
     ))]
 pub async fn schedule(
     state: web::Data<AppState>,
+    Now(now): Now,
     _: Organiser,
     id: web::Path<i64>,
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let request: SolveRequest = parse_optional_json(&body)?;
     let id = id.into_inner();
-    let schedule = cohort::schedule(&state.db, id, &request).await?;
+    let schedule = cohort::schedule(&state.db, id, &request, now).await?;
     Ok(super::created(format!("/v1/cohorts/{id}/visits"), &schedule))
 }
 
@@ -170,8 +175,9 @@ pub async fn visits(state: web::Data<AppState>, _: Organiser, id: web::Path<i64>
     ))]
 pub async fn cancel_visits(
     state: web::Data<AppState>,
+    Now(now): Now,
     _: Organiser,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(cohort::cancel_visits(&state.db, id.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(cohort::cancel_visits(&state.db, id.into_inner(), now).await?))
 }

@@ -4,6 +4,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::auth::{Organiser, Viewer};
+use crate::clock::Now;
 use crate::domain::event::{self, Audience, Event, EventFilter, EventInput};
 use crate::error::{ApiError, Problem};
 use crate::extract::{JsonBody, QueryParams};
@@ -59,10 +60,11 @@ pub async fn list(
     ))]
 pub async fn create(
     state: web::Data<AppState>,
+    Now(now): Now,
     _: Organiser,
     JsonBody(input): JsonBody<EventInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let event = event::create(&state.db, input).await?;
+    let event = event::create(&state.db, input, now).await?;
     Ok(super::created(format!("/v1/events/{}", event.id), &event))
 }
 
@@ -96,11 +98,12 @@ pub async fn read(
     ))]
 pub async fn update(
     state: web::Data<AppState>,
+    Now(now): Now,
     _: Organiser,
     id: web::Path<i64>,
     JsonBody(input): JsonBody<EventInput>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(event::update(&state.db, id.into_inner(), input).await?))
+    Ok(HttpResponse::Ok().json(event::update(&state.db, id.into_inner(), input, now).await?))
 }
 
 /// Delete a draft event and its sessions (a published event is cancelled instead).

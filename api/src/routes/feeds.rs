@@ -6,6 +6,7 @@ use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::auth::Organiser;
+use crate::clock::Now;
 use crate::domain::DomainResult;
 use crate::domain::feed::{self, Feed, FeedToken};
 use crate::error::{ApiError, Problem};
@@ -93,8 +94,13 @@ pub async fn programme(
         (status = 404, description = "No such participant", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The participant was erased (`participant_erased`)", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn rotate(state: web::Data<AppState>, _: Organiser, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
-    let token = feed::rotate_token(&state.db, &state.site, id.into_inner()).await?;
+pub async fn rotate(
+    state: web::Data<AppState>,
+    Now(now): Now,
+    _: Organiser,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let token = feed::rotate_token(&state.db, &state.site, id.into_inner(), now).await?;
     Ok(HttpResponse::Ok().json(token))
 }
 

@@ -8,6 +8,7 @@ use actix_web::{HttpResponse, web};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::clock::Now;
 use crate::domain::DomainError;
 use crate::domain::survey::{self, Invitation, Question};
 use crate::error::ApiError;
@@ -77,18 +78,23 @@ fn form(
 
 async fn load(
     state: &AppState,
+    now: chrono::DateTime<chrono::Utc>,
     token: &str,
 ) -> Result<Option<(entity::survey_invitation::Model, Invitation)>, ApiError> {
     let Some(invitation) = survey::by_token(&state.db, token).await? else {
         return Ok(None);
     };
-    let view = survey::invitation_view(&state.db, &state.public_url, &invitation).await?;
+    let view = survey::invitation_view(&state.db, &state.public_url, &invitation, now).await?;
     Ok(Some((invitation, view)))
 }
 
 /// The form, with any answers given before filled in.
-pub async fn show(state: web::Data<AppState>, token: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let Some((_, view)) = load(&state, &token).await? else {
+pub async fn show(
+    state: web::Data<AppState>,
+    Now(now): Now,
+    token: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let Some((_, view)) = load(&state, now, &token).await? else {
         return Ok(unknown());
     };
     if !view.open {
@@ -135,10 +141,11 @@ fn answers_from(questions: &[Question], pairs: &[(String, String)]) -> BTreeMap<
 /// mistakes comes back with each one explained beside its question and in a summary at the top.
 pub async fn submit(
     state: web::Data<AppState>,
+    Now(now): Now,
     token: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let Some((invitation, view)) = load(&state, &token).await? else {
+    let Some((invitation, view)) = load(&state, now, &token).await? else {
         return Ok(unknown());
     };
     if !view.open {
@@ -147,7 +154,7 @@ pub async fn submit(
     let pairs: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
     let answers = answers_from(&view.questions, &pairs);
     let path = format!("/s/{token}");
-    match survey::answer(&state.db, &state.public_url, &invitation, answers.clone(), true).await {
+    match survey::answer(&state.db, &state.public_url, &invitation, answers.clone(), true, now).await {
         Ok(_) => Ok(pages::message(
             StatusCode::OK,
             "Thank you",

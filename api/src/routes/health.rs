@@ -4,6 +4,7 @@ use actix_web::{HttpResponse, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::clock::Now;
 use crate::error::{ApiError, Problem};
 use crate::problem_code::ProblemCode;
 use crate::state::AppState;
@@ -44,12 +45,12 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses(
     (status = 200, description = "Metrics", content_type = "application/openmetrics-text", body = String),
 ))]
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+pub async fn metrics(state: web::Data<AppState>, Now(now): Now) -> HttpResponse {
     state.metrics.set_cache_usage(state.feeds.usage());
     // The outbox's lag as it is now (an index range of `(state, due_at)`), read at most once a
     // second; if the database does not answer, the last value stays and the rest is served.
-    if state.metrics.outbox_lag_due() {
-        match crate::domain::notification::lag(&state.db, chrono::Utc::now()).await {
+    if state.metrics.outbox_lag_due(now) {
+        match crate::domain::notification::lag(&state.db, now).await {
             Ok(lag) => state.metrics.set_outbox_lag(&lag),
             Err(err) => tracing::warn!(error = %err, "the outbox's lag could not be read for /metrics"),
         }

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::auth::Organiser;
+use crate::clock::Now;
 use crate::domain::import::{self, ImportReport, Imported};
 use crate::error::{ApiError, Problem};
 use crate::extract::QueryParams;
@@ -82,13 +83,14 @@ fn respond(imported: Imported) -> Result<HttpResponse, ApiError> {
     ))]
 pub async fn schools(
     state: web::Data<AppState>,
+    Now(now): Now,
     _: Organiser,
     req: HttpRequest,
     QueryParams(query): QueryParams<ImportQuery>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     require_csv(&req)?;
-    respond(import::schools(&state.db, &body, query.skip_invalid.unwrap_or(false)).await?)
+    respond(import::schools(&state.db, &body, query.skip_invalid.unwrap_or(false), now).await?)
 }
 
 /// Import participants from CSV. The header row names the columns: `email` (required: the key),
@@ -110,11 +112,12 @@ pub async fn schools(
     ))]
 pub async fn participants(
     state: web::Data<AppState>,
+    Now(now): Now,
     _: Organiser,
     req: HttpRequest,
     QueryParams(query): QueryParams<ImportQuery>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     require_csv(&req)?;
-    respond(import::participants(&state.db, &body, query.skip_invalid.unwrap_or(false)).await?)
+    respond(import::participants(&state.db, &body, query.skip_invalid.unwrap_or(false), now).await?)
 }

@@ -5,6 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::auth::{Bot, Me};
+use crate::clock::Now;
 use crate::domain::booking::Booking;
 use crate::domain::feed::{self, FeedToken};
 use crate::domain::in_write_txn;
@@ -38,10 +39,11 @@ crate::list_schema!(ReflectionList, Reflection);
     ))]
 pub async fn link(
     state: web::Data<AppState>,
+    Now(now): Now,
     _: Bot,
     JsonBody(input): JsonBody<LinkRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Accepted().json(link::request_code(&state.db, input).await?))
+    Ok(HttpResponse::Accepted().json(link::request_code(&state.db, input, now).await?))
 }
 
 /// Link a Discord account with the code from the email. Codes work for 15 minutes; five wrong
@@ -58,10 +60,11 @@ pub async fn link(
     ))]
 pub async fn verify(
     state: web::Data<AppState>,
+    Now(now): Now,
     _: Bot,
     JsonBody(input): JsonBody<VerifyRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(link::verify(&state.db, input).await?))
+    Ok(HttpResponse::Ok().json(link::verify(&state.db, input, now).await?))
 }
 
 /// Who the Discord user is linked to.
@@ -94,11 +97,12 @@ pub async fn read(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, Ap
     ))]
 pub async fn sessions(
     state: web::Data<AppState>,
+    Now(now): Now,
     me: Me,
     QueryParams(filter): QueryParams<OpenSessionFilter>,
 ) -> Result<HttpResponse, ApiError> {
     let page = super::page_request(filter.limit, filter.cursor.as_deref())?;
-    let found = me::open_sessions(&state.db, &me.person, &filter, page)
+    let found = me::open_sessions(&state.db, &me.person, &filter, page, now)
         .await
         .map_err(ApiError::from_query)?;
     Ok(super::page(found))
@@ -118,11 +122,12 @@ pub async fn sessions(
     ))]
 pub async fn bookings(
     state: web::Data<AppState>,
+    Now(now): Now,
     me: Me,
     QueryParams(filter): QueryParams<MyBookingFilter>,
 ) -> Result<HttpResponse, ApiError> {
     let page = super::page_request(filter.limit, filter.cursor.as_deref())?;
-    let found = me::bookings(&state.db, &me.person, &filter, page)
+    let found = me::bookings(&state.db, &me.person, &filter, page, now)
         .await
         .map_err(ApiError::from_query)?;
     Ok(super::page(found))
@@ -148,6 +153,7 @@ pub async fn bookings(
     ))]
 pub async fn book(
     state: web::Data<AppState>,
+    Now(now): Now,
     me: Me,
     req: HttpRequest,
     JsonBody(input): JsonBody<MyBookingInput>,
@@ -158,8 +164,8 @@ pub async fn book(
         serde_json::to_string(&input).unwrap_or_default()
     );
     let idempotent = super::bookings::idempotent_request(&req, me.key.id, &request)?;
-    let result = me::book(&state.db, &me.person, &input, idempotent.as_ref()).await;
-    super::bookings::answer_booked(&state, idempotent.as_ref(), result, |id| {
+    let result = me::book(&state.db, &me.person, &input, idempotent.as_ref(), now).await;
+    super::bookings::answer_booked(&state, idempotent.as_ref(), result, now, |id| {
         format!("/v1/me/bookings/{id}")
     })
     .await
@@ -196,8 +202,13 @@ pub async fn booking(state: web::Data<AppState>, me: Me, id: web::Path<i64>) -> 
         (status = 404, description = "No booking of mine has this id", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`booking_attendance_marked`", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn cancel(state: web::Data<AppState>, me: Me, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(me::cancel(&state.db, &me.person, id.into_inner()).await?))
+pub async fn cancel(
+    state: web::Data<AppState>,
+    Now(now): Now,
+    me: Me,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(me::cancel(&state.db, &me.person, id.into_inner(), now).await?))
 }
 
 /// My private calendar feed's URL (made on first ask). Anyone with the URL can read it.
@@ -211,13 +222,13 @@ pub async fn cancel(state: web::Data<AppState>, me: Me, id: web::Path<i64>) -> R
         (status = 401, description = "No valid bot key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "An organiser key, or `not_linked`: the Discord user is not linked", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn feed(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, ApiError> {
+pub async fn feed(state: web::Data<AppState>, Now(now): Now, me: Me) -> Result<HttpResponse, ApiError> {
     let token = match &me.person.feed_token {
         Some(token) => FeedToken {
             url: feed::private_feed_url(&state.site.public_url, token),
             token: token.clone(),
         },
-        None => feed::rotate_token(&state.db, &state.site, me.person.id).await?,
+        None => feed::rotate_token(&state.db, &state.site, me.person.id, now).await?,
     };
     Ok(HttpResponse::Ok().json(token))
 }
@@ -233,8 +244,8 @@ pub async fn feed(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, Ap
         (status = 401, description = "No valid bot key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "An organiser key, or `not_linked`: the Discord user is not linked", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn rotate_feed(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(feed::rotate_token(&state.db, &state.site, me.person.id).await?))
+pub async fn rotate_feed(state: web::Data<AppState>, Now(now): Now, me: Me) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(feed::rotate_token(&state.db, &state.site, me.person.id, now).await?))
 }
 
 /// My settings: channels, reminder times, quiet hours, time zone.
@@ -266,10 +277,11 @@ pub async fn preferences(state: web::Data<AppState>, me: Me) -> Result<HttpRespo
     ))]
 pub async fn update_preferences(
     state: web::Data<AppState>,
+    Now(now): Now,
     me: Me,
     JsonBody(input): JsonBody<PreferencesInput>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(me::update_preferences(&state.db, &me.person, input).await?))
+    Ok(HttpResponse::Ok().json(me::update_preferences(&state.db, &me.person, input, now).await?))
 }
 
 /// My reflections, oldest first.
@@ -310,11 +322,12 @@ pub async fn reflections(
     ))]
 pub async fn reflect(
     state: web::Data<AppState>,
+    Now(now): Now,
     me: Me,
     JsonBody(input): JsonBody<ReflectionText>,
 ) -> Result<HttpResponse, ApiError> {
     let stored = in_write_txn(&state.db, async |txn| {
-        reflection::create(txn, &me.person, input.clone()).await
+        reflection::create(txn, &me.person, input.clone(), now).await
     })
     .await?;
     Ok(HttpResponse::build(StatusCode::CREATED)

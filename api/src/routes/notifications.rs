@@ -6,6 +6,7 @@ use std::time::Duration;
 use actix_web::{HttpResponse, web};
 
 use crate::auth::{Bot, Organiser};
+use crate::clock::Now;
 use crate::domain::notification::{self as outbox, Notification, NotificationFilter};
 use crate::domain::outbox::Kind;
 use crate::domain::{DomainError, Validator};
@@ -48,8 +49,13 @@ pub async fn list(
         (status = 404, description = "No such message", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The message is not dead (`notification_not_dead`)", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn retry(state: web::Data<AppState>, _: Organiser, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
-    let row = outbox::retry(&state.db, id.into_inner()).await?;
+pub async fn retry(
+    state: web::Data<AppState>,
+    Now(now): Now,
+    _: Organiser,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let row = outbox::retry(&state.db, id.into_inner(), now).await?;
     state.wake.notify_one();
     Ok(HttpResponse::Ok().json(row))
 }
@@ -64,7 +70,12 @@ pub async fn retry(state: web::Data<AppState>, _: Organiser, id: web::Path<i64>)
         (status = 403, description = "Not a bot key", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A bad limit or lease", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn lease(state: web::Data<AppState>, Bot(key): Bot, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+pub async fn lease(
+    state: web::Data<AppState>,
+    Now(now): Now,
+    Bot(key): Bot,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     let input: LeaseRequest = parse_optional_json(&body)?;
     let mut v = Validator::new();
     let limit = v.int_in("limit", input.limit.unwrap_or(20), 1..=100);
@@ -72,10 +83,18 @@ pub async fn lease(state: web::Data<AppState>, Bot(key): Bot, body: web::Bytes) 
     v.finish().map_err(ApiError::invalid)?;
     let owner = bot_owner(&key.name);
     let lease = Duration::from_secs(u64::try_from(seconds).unwrap_or(60));
-    let rows = outbox::claim(&state.db, "discord", &owner, u64::try_from(limit).unwrap_or(20), lease).await?;
+    let rows = outbox::claim(
+        &state.db,
+        "discord",
+        &owner,
+        u64::try_from(limit).unwrap_or(20),
+        lease,
+        now,
+    )
+    .await?;
     let mut items = Vec::with_capacity(rows.len());
     for row in rows {
-        match discord_message(&state, &row).await? {
+        match discord_message(&state, &row, now).await? {
             Some(message) => items.push(message),
             None => {
                 outbox::withdraw(
@@ -83,6 +102,7 @@ pub async fn lease(state: web::Data<AppState>, Bot(key): Bot, body: web::Bytes) 
                     row.id,
                     &owner,
                     "no linked Discord account, or it no longer applies",
+                    now,
                 )
                 .await?;
             }
@@ -100,10 +120,15 @@ pub async fn lease(state: web::Data<AppState>, Bot(key): Bot, body: web::Bytes) 
         (status = 401, description = "No valid bot key", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not leased to this bot, or the lease ran out (`not_leased`)", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn ack(state: web::Data<AppState>, Bot(key): Bot, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+pub async fn ack(
+    state: web::Data<AppState>,
+    Now(now): Now,
+    Bot(key): Bot,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let message_id = format!("discord-{id}");
-    if let Some(kind) = outbox::mark_sent(&state.db, id, &bot_owner(&key.name), &message_id).await? {
+    if let Some(kind) = outbox::mark_sent(&state.db, id, &bot_owner(&key.name), &message_id, now).await? {
         state.metrics.message_sent("discord", &kind);
         Ok(HttpResponse::NoContent().finish())
     } else {
@@ -124,6 +149,7 @@ fn bot_owner(key_name: &str) -> String {
 async fn discord_message(
     state: &AppState,
     row: &entity::notification::Model,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Option<DiscordMessage>, ApiError> {
     let Some(kind) = Kind::parse(&row.kind) else {
         return Ok(None);
@@ -135,7 +161,7 @@ async fn discord_message(
     let Some(discord_user_id) = person.discord_id.clone().filter(|_| person.erased_at.is_none()) else {
         return Ok(None);
     };
-    let letter = mail::compose(kind, &About::of(&subject, &row.payload, 0, &state.site));
+    let letter = mail::compose(kind, &About::of(&subject, &row.payload, 0, &state.site, now));
     Ok(Some(DiscordMessage {
         id: row.id,
         discord_user_id,

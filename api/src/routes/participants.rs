@@ -3,6 +3,7 @@
 use actix_web::{HttpResponse, web};
 
 use crate::auth::Organiser;
+use crate::clock::Now;
 use crate::domain::in_write_txn;
 use crate::domain::participant::{self, Participant, ParticipantFilter, ParticipantInput};
 use crate::domain::personal_data::{self, PersonalData};
@@ -41,10 +42,14 @@ pub async fn list(
     ))]
 pub async fn create(
     state: web::Data<AppState>,
+    Now(now): Now,
     _: Organiser,
     JsonBody(input): JsonBody<ParticipantInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let participant = in_write_txn(&state.db, async |txn| participant::create(txn, input.clone()).await).await?;
+    let participant = in_write_txn(&state.db, async |txn| {
+        participant::create(txn, input.clone(), now).await
+    })
+    .await?;
     Ok(super::created(
         format!("/v1/participants/{}", participant.id),
         &participant,
@@ -77,12 +82,16 @@ pub async fn read(state: web::Data<AppState>, _: Organiser, id: web::Path<i64>) 
     ))]
 pub async fn update(
     state: web::Data<AppState>,
+    Now(now): Now,
     _: Organiser,
     id: web::Path<i64>,
     JsonBody(input): JsonBody<ParticipantInput>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let changed = in_write_txn(&state.db, async |txn| participant::update(txn, id, input.clone()).await).await?;
+    let changed = in_write_txn(&state.db, async |txn| {
+        participant::update(txn, id, input.clone(), now).await
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(changed))
 }
 
@@ -95,8 +104,13 @@ pub async fn update(
         (status = 401, description = "No valid organiser key", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such participant", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn erase(state: web::Data<AppState>, _: Organiser, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
-    participant::erase(&state.db, id.into_inner()).await?;
+pub async fn erase(
+    state: web::Data<AppState>,
+    Now(now): Now,
+    _: Organiser,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    participant::erase(&state.db, id.into_inner(), now).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -111,9 +125,14 @@ pub async fn erase(state: web::Data<AppState>, _: Organiser, id: web::Path<i64>)
         (status = 401, description = "No valid organiser key", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such participant", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn export(state: web::Data<AppState>, _: Organiser, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+pub async fn export(
+    state: web::Data<AppState>,
+    Now(now): Now,
+    _: Organiser,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let data = personal_data::export(&state.db, id).await?;
+    let data = personal_data::export(&state.db, id, now).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .insert_header((

@@ -3,6 +3,7 @@
 use actix_web::{HttpResponse, web};
 
 use crate::auth::Organiser;
+use crate::clock::Now;
 use crate::domain::in_write_txn;
 use crate::domain::programme::{self, Programme, ProgrammeFilter, ProgrammeInput};
 use crate::error::{ApiError, Problem};
@@ -39,10 +40,11 @@ pub async fn list(
     ))]
 pub async fn create(
     state: web::Data<AppState>,
+    Now(now): Now,
     _: Organiser,
     JsonBody(input): JsonBody<ProgrammeInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let programme = in_write_txn(&state.db, async |txn| programme::create(txn, input.clone()).await).await?;
+    let programme = in_write_txn(&state.db, async |txn| programme::create(txn, input.clone(), now).await).await?;
     Ok(super::created(format!("/v1/programmes/{}", programme.id), &programme))
 }
 
@@ -71,12 +73,16 @@ pub async fn read(state: web::Data<AppState>, _: Organiser, id: web::Path<i64>) 
     ))]
 pub async fn update(
     state: web::Data<AppState>,
+    Now(now): Now,
     _: Organiser,
     id: web::Path<i64>,
     JsonBody(input): JsonBody<ProgrammeInput>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let changed = in_write_txn(&state.db, async |txn| programme::update(txn, id, input.clone()).await).await?;
+    let changed = in_write_txn(&state.db, async |txn| {
+        programme::update(txn, id, input.clone(), now).await
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(changed))
 }
 

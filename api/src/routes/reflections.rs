@@ -4,6 +4,7 @@
 use actix_web::{HttpResponse, web};
 
 use crate::auth::Organiser;
+use crate::clock::Now;
 use crate::domain::in_write_txn;
 use crate::domain::reflection::{self, Reflection, ReflectionFilter, ReflectionInput};
 use crate::error::{ApiError, Problem};
@@ -22,10 +23,14 @@ crate::list_schema!(ReflectionList, Reflection);
     ))]
 pub async fn create(
     state: web::Data<AppState>,
+    Now(now): Now,
     _: Organiser,
     JsonBody(input): JsonBody<ReflectionInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let stored = in_write_txn(&state.db, async |txn| reflection::create_for(txn, input.clone()).await).await?;
+    let stored = in_write_txn(&state.db, async |txn| {
+        reflection::create_for(txn, input.clone(), now).await
+    })
+    .await?;
     Ok(super::created(
         format!("/v1/reflections?participant_id={}", stored.participant_id.unwrap_or(0)),
         &stored,

@@ -3,6 +3,7 @@
 use actix_web::{HttpResponse, web};
 
 use crate::auth::{Organiser, Viewer};
+use crate::clock::Now;
 use crate::domain::session::{self, Session, SessionFilter, SessionInput};
 use crate::error::{ApiError, Problem};
 use crate::extract::{JsonBody, QueryParams};
@@ -47,11 +48,12 @@ pub async fn list(
     ))]
 pub async fn create(
     state: web::Data<AppState>,
+    Now(now): Now,
     _: Organiser,
     id: web::Path<i64>,
     JsonBody(input): JsonBody<SessionInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let session = session::create(&state.db, id.into_inner(), input).await?;
+    let session = session::create(&state.db, id.into_inner(), input, now).await?;
     Ok(super::created(format!("/v1/sessions/{}", session.id), &session))
 }
 
@@ -84,11 +86,12 @@ pub async fn read(
     ))]
 pub async fn update(
     state: web::Data<AppState>,
+    Now(now): Now,
     _: Organiser,
     id: web::Path<i64>,
     JsonBody(input): JsonBody<SessionInput>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(session::update(&state.db, id.into_inner(), input).await?))
+    Ok(HttpResponse::Ok().json(session::update(&state.db, id.into_inner(), input, now).await?))
 }
 
 /// Delete a session nobody has booked (a booked one is cancelled instead).

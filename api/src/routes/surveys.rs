@@ -4,6 +4,7 @@
 use actix_web::{HttpResponse, web};
 
 use crate::auth::{Me, Organiser};
+use crate::clock::Now;
 use crate::domain::report::{self, Impact, Report};
 use crate::domain::survey::{self, Invitation, Sent, Survey, SurveyChange, SurveyInput};
 use crate::error::{ApiError, Problem};
@@ -25,10 +26,11 @@ crate::list_schema!(SurveyList, Survey);
     ))]
 pub async fn create(
     state: web::Data<AppState>,
+    Now(now): Now,
     _: Organiser,
     JsonBody(input): JsonBody<SurveyInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let created = survey::create(&state.db, input).await?;
+    let created = survey::create(&state.db, input, now).await?;
     Ok(super::created(format!("/v1/surveys/{}", created.id), &created))
 }
 
@@ -75,11 +77,12 @@ pub async fn read(state: web::Data<AppState>, _: Organiser, id: web::Path<i64>) 
     ))]
 pub async fn update(
     state: web::Data<AppState>,
+    Now(now): Now,
     _: Organiser,
     id: web::Path<i64>,
     JsonBody(input): JsonBody<SurveyChange>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(survey::change(&state.db, id.into_inner(), input).await?))
+    Ok(HttpResponse::Ok().json(survey::change(&state.db, id.into_inner(), input, now).await?))
 }
 
 /// Send the survey now to everyone who attended (each person once, however often this is
@@ -92,8 +95,13 @@ pub async fn update(
         (status = 404, description = "No such survey", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`survey_closed`", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn send(state: web::Data<AppState>, _: Organiser, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
-    let sent = survey::send_now(&state.db, &state.public_url, id.into_inner()).await?;
+pub async fn send(
+    state: web::Data<AppState>,
+    Now(now): Now,
+    _: Organiser,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let sent = survey::send_now(&state.db, &state.public_url, id.into_inner(), now).await?;
     state.wake.notify_one();
     Ok(HttpResponse::Ok().json(sent))
 }
@@ -108,8 +116,8 @@ pub async fn send(state: web::Data<AppState>, _: Organiser, id: web::Path<i64>) 
         (status = 401, description = "No valid bot key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`not_linked`, or an organiser key", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn mine(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, ApiError> {
-    let items = survey::open_for(&state.db, &state.public_url, &me.person).await?;
+pub async fn mine(state: web::Data<AppState>, Now(now): Now, me: Me) -> Result<HttpResponse, ApiError> {
+    let items = survey::open_for(&state.db, &state.public_url, &me.person, now).await?;
     Ok(HttpResponse::Ok().json(InvitationList { items }))
 }
 
@@ -128,6 +136,7 @@ pub async fn mine(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, Ap
     ))]
 pub async fn answer(
     state: web::Data<AppState>,
+    Now(now): Now,
     me: Me,
     id: web::Path<i64>,
     JsonBody(input): JsonBody<AnswersInput>,
@@ -139,6 +148,7 @@ pub async fn answer(
         &invitation,
         input.answers.unwrap_or_default(),
         input.complete.unwrap_or(false),
+        now,
     )
     .await?;
     Ok(HttpResponse::Ok().json(saved))

@@ -78,7 +78,6 @@ async fn metrics_show_the_outbox_lag_the_messages_sent_by_kind_and_waits_for_a_d
         let people = app.create_participants(1, None).await;
         // Booked while no worker runs: the confirmation waits, and the lag shows it.
         assert_eq!(app.book(&session["id"], people[0]).await.status, 201);
-        tokio::time::sleep(Duration::from_millis(1100)).await;
         let mail = tempfile_dir();
         let serve = Instance::start_with(&app, &format!("worker = true\nmail_dir = \"{}\"\n", mail.display()));
         let client = reqwest::Client::new();
@@ -136,7 +135,7 @@ async fn the_outbox_lag_counts_from_the_oldest_message_due_and_not_sent() {
         let first = app.send(app.anonymous(reqwest::Method::GET, "/metrics")).await.text;
         assert_eq!(lag(&first), Some(0.0), "{backend:?}: nothing waits yet: {first}");
         assert_eq!(app.book(&session["id"], people[0]).await.status, 201);
-        tokio::time::sleep(Duration::from_millis(2100)).await;
+        app.clock.advance(chrono::TimeDelta::seconds(2));
         let later = app.send(app.anonymous(reqwest::Method::GET, "/metrics")).await.text;
         assert!(
             lag(&later).is_some_and(|s| s >= 2.0),

@@ -7,7 +7,6 @@ use std::time::Duration;
 use convene_tests::reqwest::Method;
 use convene_tests::smtp::{Mode, SmtpSink};
 use convene_tests::{Reply, TestApp, backends, json, spawn_app_with, spawn_apps};
-use sea_orm::{ConnectionTrait as _, Statement};
 use serde_json::Value;
 
 async fn link(app: &TestApp, bot: &str, discord_id: &str, email: &str) -> Reply {
@@ -157,13 +156,8 @@ async fn five_wrong_codes_lock_the_discord_user_out_and_old_codes_expire() {
             202
         );
         let code = app.link_code_for(bob["id"].as_i64().unwrap()).await;
-        app.db
-            .execute_raw(Statement::from_string(
-                app.db.get_database_backend(),
-                "UPDATE discord_link_codes SET expires_at = '2020-01-01 00:00:00+00:00' WHERE discord_id = '888'",
-            ))
-            .await
-            .unwrap();
+        app.clock
+            .advance(chrono::TimeDelta::minutes(convene_api::domain::link::CODE_MINUTES + 1));
         verify(&app, &bot, "888", &code).await.problem(422, "code_expired");
         link(&app, &bot, "888", "not-an-email")
             .await

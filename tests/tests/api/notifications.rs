@@ -205,7 +205,10 @@ async fn mail_that_cannot_be_delivered_ends_dead_and_can_be_sent_again() {
 }
 
 async fn bot_key(app: &TestApp) -> String {
-    keys::create(&app.db, "discord-bot", KeyRole::Bot).await.unwrap().secret
+    keys::create(&app.db, "discord-bot", KeyRole::Bot, app.clock.now())
+        .await
+        .unwrap()
+        .secret
 }
 
 async fn link_discord(app: &TestApp, participant: i64, discord_id: &str) {
@@ -276,17 +279,9 @@ async fn the_bot_leases_discord_messages_and_acknowledges_each_one_sent() {
         assert_eq!(ack(&promoted["id"]).await.status, 204);
         ack(&promoted["id"]).await.problem(409, "not_leased");
 
-        // An unacknowledged message (a DM that failed) comes back once its lease runs out.
-        app.db
-            .execute_raw(Statement::from_string(
-                app.db.get_database_backend(),
-                format!(
-                    "UPDATE notifications SET leased_until = created_at WHERE id = {}",
-                    items[0]["id"]
-                ),
-            ))
-            .await
-            .unwrap();
+        // An unacknowledged message (a DM that failed) comes back once its lease (a minute, by
+        // default) runs out.
+        app.clock.advance(chrono::TimeDelta::seconds(61));
         let again = lease(json!({})).await.json();
         assert_eq!(again["items"][0]["id"], items[0]["id"]);
         assert_eq!(again["items"][0]["attempt"], 2);

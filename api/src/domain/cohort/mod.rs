@@ -15,7 +15,7 @@ mod visits;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
-use chrono::{Days, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, Days, NaiveDate, NaiveTime, Utc};
 use entity::state::{CohortStatus, EventStatus};
 use entity::{
     closure, cohort, cohort_school, event, facilitator_assignment, participant, school, triad, triad_member, visit,
@@ -186,7 +186,7 @@ fn check_members(v: &mut Validator, field: &str, ids: &[i64], members: &BTreeSet
 
 /// Creates a cohort in `draft`: its schools, forming rules, window, visit times and facilitators.
 #[tracing::instrument(skip(db, input))]
-pub async fn create(db: &DatabaseConnection, input: CohortInput) -> DomainResult<Cohort> {
+pub async fn create(db: &DatabaseConnection, input: CohortInput, now: DateTime<Utc>) -> DomainResult<Cohort> {
     let mut v = Validator::new();
     let name = v.required_line("name", input.name, NAME_MAX);
     let school_ids = input.school_ids.unwrap_or_default();
@@ -297,7 +297,6 @@ pub async fn create(db: &DatabaseConnection, input: CohortInput) -> DomainResult
     }
     v.finish()?;
 
-    let now = Utc::now();
     in_write_txn(db, async |txn| {
         if let Some(programme_id) = input.programme_id {
             crate::domain::programme::find(txn, programme_id)

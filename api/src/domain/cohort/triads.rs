@@ -144,6 +144,7 @@ pub(super) async fn store_triads<C: ConnectionTrait>(
     groups: &[(Vec<i64>, bool)],
     explanations: &[GroupExplanation],
     status: &str,
+    now: DateTime<Utc>,
 ) -> DomainResult<()> {
     let old: Vec<i64> = triad::Entity::find()
         .filter(triad::Column::CohortId.eq(cohort_id))
@@ -162,7 +163,6 @@ pub(super) async fn store_triads<C: ConnectionTrait>(
             .exec(txn)
             .await?;
     }
-    let now = Utc::now();
     for (position, ((members, pinned), explanation)) in groups.iter().zip(explanations).enumerate() {
         let row = triad::ActiveModel {
             cohort_id: Set(cohort_id),
@@ -216,7 +216,12 @@ pub async fn triads<C: ConnectionTrait>(db: &C, cohort_id: i64) -> DomainResult<
 /// any earlier proposal or accepted triads; pinned triads and pins are kept together). The cohort
 /// goes back to `draft`. A cohort with scheduled visits is refused.
 #[tracing::instrument(skip(db, request))]
-pub async fn propose(db: &DatabaseConnection, cohort_id: i64, request: &SolveRequest) -> DomainResult<Triads> {
+pub async fn propose(
+    db: &DatabaseConnection,
+    cohort_id: i64,
+    request: &SolveRequest,
+    now: DateTime<Utc>,
+) -> DomainResult<Triads> {
     let c = find(db, cohort_id).await?;
     refuse_if_scheduled(&c)?;
     let current = current_triads(db, cohort_id).await?;
@@ -244,8 +249,8 @@ pub async fn propose(db: &DatabaseConnection, cohort_id: i64, request: &SolveReq
     in_write_txn(db, async |txn| {
         let c = find(txn, cohort_id).await?;
         refuse_if_scheduled(&c)?;
-        store_triads(txn, cohort_id, &groups, &formed.explanations, "proposed").await?;
-        let c = set_status(txn, c, CohortStatus::Draft).await?;
+        store_triads(txn, cohort_id, &groups, &formed.explanations, "proposed", now).await?;
+        let c = set_status(txn, c, CohortStatus::Draft, now).await?;
         triads_view(txn, &c, Some(formed.iterations)).await
     })
     .await
@@ -255,17 +260,23 @@ pub(super) async fn set_status<C: ConnectionTrait>(
     txn: &C,
     c: cohort::Model,
     status: CohortStatus,
+    now: DateTime<Utc>,
 ) -> DomainResult<cohort::Model> {
     let mut active: cohort::ActiveModel = c.into();
     active.status = Set(status);
-    active.updated_at = Set(Utc::now());
+    active.updated_at = Set(now);
     Ok(active.update(txn).await?)
 }
 
 /// Accepts the organiser's triads (the proposal as it was, or edited), after checking them
 /// against every hard rule; the cohort becomes `triads_accepted`.
 #[tracing::instrument(skip(db, input))]
-pub async fn accept(db: &DatabaseConnection, cohort_id: i64, input: TriadsInput) -> DomainResult<Triads> {
+pub async fn accept(
+    db: &DatabaseConnection,
+    cohort_id: i64,
+    input: TriadsInput,
+    now: DateTime<Utc>,
+) -> DomainResult<Triads> {
     let c = find(db, cohort_id).await?;
     refuse_if_scheduled(&c)?;
     if input.triads.is_empty() {
@@ -294,8 +305,8 @@ pub async fn accept(db: &DatabaseConnection, cohort_id: i64, input: TriadsInput)
     in_write_txn(db, async |txn| {
         let c = find(txn, cohort_id).await?;
         refuse_if_scheduled(&c)?;
-        store_triads(txn, cohort_id, &groups, &explanations, "accepted").await?;
-        let c = set_status(txn, c, CohortStatus::TriadsAccepted).await?;
+        store_triads(txn, cohort_id, &groups, &explanations, "accepted", now).await?;
+        let c = set_status(txn, c, CohortStatus::TriadsAccepted, now).await?;
         triads_view(txn, &c, None).await
     })
     .await

@@ -11,9 +11,10 @@ pub(super) async fn visits_input<C: ConnectionTrait>(
     triads: &[Triad],
     schools: &HashMap<i64, school::Model>,
     facilitators: &[facilitator_assignment::Model],
+    now: DateTime<Utc>,
 ) -> DomainResult<VisitsInput> {
     let zone = crate::time::stored_zone(&c.time_zone);
-    let tomorrow = Utc::now().with_timezone(&zone).date_naive() + Days::new(1);
+    let tomorrow = now.with_timezone(&zone).date_naive() + Days::new(1);
     let start = c.window_start.max(tomorrow);
     let end = c.window_end;
     let ids: Vec<i64> = schools.keys().copied().collect();
@@ -67,7 +68,12 @@ pub(super) async fn visits_input<C: ConnectionTrait>(
 /// schools) and the facilitator are booked, with their confirmations and reminders queued. All in
 /// one transaction; the cohort becomes `scheduled`.
 #[tracing::instrument(skip(db, request))]
-pub async fn schedule(db: &DatabaseConnection, cohort_id: i64, request: &SolveRequest) -> DomainResult<Schedule> {
+pub async fn schedule(
+    db: &DatabaseConnection,
+    cohort_id: i64,
+    request: &SolveRequest,
+    now: DateTime<Utc>,
+) -> DomainResult<Schedule> {
     let c = find(db, cohort_id).await?;
     match c.status {
         CohortStatus::TriadsAccepted => {}
@@ -104,7 +110,7 @@ pub async fn schedule(db: &DatabaseConnection, cohort_id: i64, request: &SolveRe
         .into_iter()
         .map(|s| (s.id, s))
         .collect();
-    let input = visits_input(db, &c, &triads, &school_rows, &facilitators).await?;
+    let input = visits_input(db, &c, &triads, &school_rows, &facilitators, now).await?;
     if input.window.start > input.window.end {
         return Err(DomainError::Unprocessable {
             code: ProblemCode::VisitsInfeasible,
@@ -140,7 +146,7 @@ pub async fn schedule(db: &DatabaseConnection, cohort_id: i64, request: &SolveRe
         // Only one scheduling run wins; a second, concurrent one finds the cohort scheduled.
         let claimed = cohort::Entity::update_many()
             .col_expr(cohort::Column::Status, Expr::value(CohortStatus::Scheduled))
-            .col_expr(cohort::Column::UpdatedAt, Expr::value(Utc::now()))
+            .col_expr(cohort::Column::UpdatedAt, Expr::value(now))
             .filter(cohort::Column::Id.eq(cohort_id))
             .filter(cohort::Column::Status.eq(CohortStatus::TriadsAccepted))
             .exec(txn)
@@ -152,7 +158,6 @@ pub async fn schedule(db: &DatabaseConnection, cohort_id: i64, request: &SolveRe
                 None,
             ));
         }
-        let now = Utc::now();
         let mut visits = Vec::with_capacity(scheduled.visits.len());
         let mut unbooked = Vec::new();
         for planned in &scheduled.visits {
@@ -193,6 +198,7 @@ pub async fn schedule(db: &DatabaseConnection, cohort_id: i64, request: &SolveRe
                     topic: None,
                     status: Some(EventStatus::Published.as_str().to_owned()),
                 },
+                now,
             )
             .await?;
             let session = crate::domain::session::create(
@@ -207,6 +213,7 @@ pub async fn schedule(db: &DatabaseConnection, cohort_id: i64, request: &SolveRe
                     waitlist: Some(false),
                     status: None,
                 },
+                now,
             )
             .await?;
             let row = visit::ActiveModel {
@@ -341,7 +348,7 @@ pub async fn visits<C: ConnectionTrait>(db: &C, cohort_id: i64) -> DomainResult<
 /// everyone booked is told, with calendar cancellations), and the cohort goes back to
 /// `triads_accepted`, ready to be scheduled again.
 #[tracing::instrument(skip(db))]
-pub async fn cancel_visits(db: &DatabaseConnection, cohort_id: i64) -> DomainResult<VisitList> {
+pub async fn cancel_visits(db: &DatabaseConnection, cohort_id: i64, now: DateTime<Utc>) -> DomainResult<VisitList> {
     let c = find(db, cohort_id).await?;
     if c.status != CohortStatus::Scheduled {
         return Err(DomainError::conflict(
@@ -365,6 +372,7 @@ pub async fn cancel_visits(db: &DatabaseConnection, cohort_id: i64) -> DomainRes
                         status: Some(EventStatus::Cancelled.as_str().to_owned()),
                         ..Default::default()
                     },
+                    now,
                 )
                 .await?;
             }
@@ -373,12 +381,12 @@ pub async fn cancel_visits(db: &DatabaseConnection, cohort_id: i64) -> DomainRes
     in_write_txn(db, async |txn| {
         visit::Entity::update_many()
             .col_expr(visit::Column::Status, Expr::value("cancelled"))
-            .col_expr(visit::Column::UpdatedAt, Expr::value(Utc::now()))
+            .col_expr(visit::Column::UpdatedAt, Expr::value(now))
             .filter(visit::Column::Id.is_in(rows.iter().map(|v| v.id)))
             .exec(txn)
             .await?;
         let c = find(txn, cohort_id).await?;
-        set_status(txn, c, CohortStatus::TriadsAccepted).await?;
+        set_status(txn, c, CohortStatus::TriadsAccepted, now).await?;
         Ok(())
     })
     .await?;

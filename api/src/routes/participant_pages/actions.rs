@@ -71,6 +71,7 @@ pub async fn book(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes
                 session_id: Some(session_id),
             },
             None,
+            visitor.now,
         )
         .await;
         let (created, booking) = match booked {
@@ -146,7 +147,7 @@ pub async fn cancel(
             }
         };
         let name = format!("{}, {}", title_of(&before.session), when_of(&before.session));
-        let notice = match me::cancel(&state.db, person, id).await {
+        let notice = match me::cancel(&state.db, person, id, visitor.now).await {
             Ok(_) if before.status == BookingStatus::Cancelled => Notice::done(
                 "Already cancelled",
                 vec![format!("Your booking of {name} was already cancelled.")],
@@ -175,7 +176,7 @@ pub async fn cancel(
 /// Gives the person's calendar feed a new address; the old one stops working.
 pub async fn rotate_feed(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
     guarded(&state, &req, &body, async |state, visitor, _form| {
-        feed::rotate_token(&state.db, &state.site, visitor.signed.person.id).await?;
+        feed::rotate_token(&state.db, &state.site, visitor.signed.person.id, visitor.now).await?;
         let notice = Notice::done(
             "Your calendar has a new address",
             vec!["The old address no longer works: calendars subscribed to it will stop updating. Subscribe again with one of the links below.".to_owned()],
@@ -226,6 +227,7 @@ pub async fn save_preferences(state: web::Data<AppState>, req: HttpRequest, body
                     quiet_hours_start: Some(form.text("quiet_start")),
                     quiet_hours_end: Some(form.text("quiet_end")),
                 },
+                visitor.now,
             )
             .await
             .map(|_| ())
@@ -280,6 +282,7 @@ pub async fn reflect(state: web::Data<AppState>, req: HttpRequest, body: web::By
                     what_changed: form.text("what_changed"),
                     evidence: form.text("evidence"),
                 },
+                visitor.now,
             )
             .await
             .map(|_| ()),

@@ -17,6 +17,7 @@ mod signing_in;
 use actix_web::{HttpResponse, web};
 
 use crate::auth::Organiser;
+use crate::clock::Now;
 use crate::domain::sign_in::{self, SignInLinkSent};
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
@@ -90,10 +91,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, protection: &crate::protection::P
     ))]
 pub async fn send_sign_in_link(
     state: web::Data<AppState>,
+    Now(now): Now,
     _: Organiser,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let sent = sign_in::send_link(&state.db, &state.public_url, id.into_inner()).await?;
+    let sent = sign_in::send_link(&state.db, &state.public_url, id.into_inner(), now).await?;
     state.wake.notify_one();
     Ok(HttpResponse::Accepted().json(sent))
 }

@@ -215,13 +215,14 @@ pub(super) fn feed_links(url: &str) -> serde_json::Value {
 /// Renders the whole page for the visitor, with `view`'s notice and forms.
 pub(super) async fn page(state: &AppState, visitor: &Visitor, mut view: View) -> Result<HttpResponse, DomainError> {
     let db = &state.db;
+    let now = visitor.now;
     // Read afresh: an action may just have changed the person (their zone, their feed).
     let person = crate::domain::participant::find(db, visitor.signed.person.id).await?;
     let limit = PageRequest {
         limit: 100,
         after: None,
     };
-    let upcoming = me::bookings(db, &person, &MyBookingFilter::default(), limit).await?;
+    let upcoming = me::bookings(db, &person, &MyBookingFilter::default(), limit, now).await?;
     let past = me::bookings(
         db,
         &person,
@@ -230,19 +231,20 @@ pub(super) async fn page(state: &AppState, visitor: &Visitor, mut view: View) ->
             ..MyBookingFilter::default()
         },
         limit,
+        now,
     )
     .await?;
     let bookings: Vec<BookingLine> = upcoming.items.iter().map(booking_line).collect();
-    let sessions = sessions_section(db, &person, &mut view).await?;
+    let sessions = sessions_section(db, &person, &mut view, now).await?;
 
     // The calendar feed: made on first sight, like /v1/me/feed.
     let feed_url = match &person.feed_token {
         Some(token) => feed::private_feed_url(&state.site.public_url, token),
-        None => feed::rotate_token(db, &state.site, person.id).await?.url,
+        None => feed::rotate_token(db, &state.site, person.id, now).await?.url,
     };
     let settings = settings_section(&person, &view);
     let reflections = reflections_section(db, &person, &view, &past.items, &upcoming.items).await?;
-    let surveys = survey::open_for(db, &state.public_url, &person).await?;
+    let surveys = survey::open_for(db, &state.public_url, &person, now).await?;
 
     Ok(pages::render(
         view.status,
@@ -289,6 +291,7 @@ async fn sessions_section(
     db: &sea_orm::DatabaseConnection,
     person: &entity::participant::Model,
     view: &mut View,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Sessions, DomainError> {
     let kind = Some(view.kind.clone()).filter(|k| !k.is_empty());
     let topic = Some(view.topic.clone()).filter(|t| !t.is_empty());
@@ -320,6 +323,7 @@ async fn sessions_section(
             limit: MAX_LIMIT,
             after: None,
         },
+        now,
     )
     .await;
     let every = match every {
@@ -339,6 +343,7 @@ async fn sessions_section(
                     limit: MAX_LIMIT,
                     after: None,
                 },
+                now,
             )
             .await?
         }
@@ -354,6 +359,7 @@ async fn sessions_section(
             ..OpenSessionFilter::default()
         },
         PageRequest { limit: 25, after },
+        now,
     )
     .await?;
     let sessions: Vec<SessionLine> = open.items.iter().map(session_line).collect();

@@ -72,6 +72,8 @@ pub(super) struct Visitor {
     pub(super) signed: SignedIn,
     pub(super) secret: String,
     pub(super) csrf: String,
+    /// The time the request came in, read once from the service's clock.
+    pub(super) now: chrono::DateTime<chrono::Utc>,
 }
 
 /// Who the request's cookie signs in, if anyone.
@@ -79,11 +81,15 @@ pub(super) async fn visitor(state: &AppState, req: &HttpRequest) -> Result<Optio
     let Some(secret) = cookie_secret(req) else {
         return Ok(None);
     };
-    Ok(sign_in::session_for(&state.db, &secret).await?.map(|signed| Visitor {
-        signed,
-        csrf: sign_in::csrf_token(&secret),
-        secret,
-    }))
+    let now = state.clock.now();
+    Ok(sign_in::session_for(&state.db, &secret, now)
+        .await?
+        .map(|signed| Visitor {
+            signed,
+            now,
+            csrf: sign_in::csrf_token(&secret),
+            secret,
+        }))
 }
 
 pub(super) fn see_other(location: &str) -> HttpResponse {

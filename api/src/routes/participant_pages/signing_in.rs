@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::session::{Form, add_cookie, guarded, see_other, session_cookie, to_sign_in_link, trouble, visitor};
 use crate::cache::Unchanged;
+use crate::clock::Now;
 use crate::domain::DomainError;
 use crate::domain::sign_in::{self, LinkRefused};
 use crate::pages::{self, Link};
@@ -41,13 +42,13 @@ pub async fn sign_in_form(state: web::Data<AppState>, req: HttpRequest) -> HttpR
 
 /// Emails a sign-in link to the address if it belongs to someone in the network, and answers
 /// "check your email" either way.
-pub async fn sign_in(state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
+pub async fn sign_in(state: web::Data<AppState>, Now(now): Now, body: web::Bytes) -> HttpResponse {
     let form = Form::parse(&body);
     let typed = form.get("email").unwrap_or_default().trim().to_owned();
     match sign_in::read_email(form.get("email").map(str::to_owned)) {
         Ok(asked) => {
             // Looked up and sent after answering, so the answer takes as long either way.
-            state.sign_in.ask(asked.email.clone());
+            state.sign_in.ask(asked.email.clone(), now);
             let mut page = sign_in_page(
                 StatusCode::OK,
                 SignInView {
@@ -86,8 +87,8 @@ pub async fn sign_in(state: web::Data<AppState>, body: web::Bytes) -> HttpRespon
 
 /// Follows an emailed link: a fresh, unused one opens a session and goes to `/p`; a used,
 /// expired or unknown one gets a page saying so and how to get another.
-pub async fn follow(state: web::Data<AppState>, token: web::Path<String>) -> HttpResponse {
-    let refused = match sign_in::follow_link(&state.db, &token).await {
+pub async fn follow(state: web::Data<AppState>, Now(now): Now, token: web::Path<String>) -> HttpResponse {
+    let refused = match sign_in::follow_link(&state.db, &token, now).await {
         Ok(Ok(session)) => {
             let seconds = sign_in::SESSION_DAYS * 24 * 3600;
             let mut response = see_other("/p");
@@ -137,7 +138,7 @@ pub async fn follow(state: web::Data<AppState>, token: web::Path<String>) -> Htt
 pub async fn sign_out(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
     guarded(&state, &req, &body, async |state, visitor, form| {
         let everywhere = form.get("everywhere").is_some();
-        sign_in::sign_out(&state.db, &visitor.signed, everywhere).await?;
+        sign_in::sign_out(&state.db, &visitor.signed, everywhere, visitor.now).await?;
         let mut page = pages::message(
             StatusCode::OK,
             "You are signed out",
