@@ -30,11 +30,6 @@ use crate::problem_code::ProblemCode;
 use crate::time::{TimeZoneName, format_local, format_utc};
 pub use crate::wire::booking::Booking;
 
-/// Bookings that hold or wait for a seat.
-const ACTIVE: [BookingStatus; 2] = BookingStatus::ACTIVE;
-/// Bookings that hold a seat (attendance keeps the seat).
-const SEATED: [BookingStatus; 3] = BookingStatus::SEATED;
-
 /// A request to book a session.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -400,7 +395,7 @@ async fn existing_and_clash<C: ConnectionTrait>(
                 .add(
                     Condition::all()
                         .add(booking::Column::SessionId.eq(session.id))
-                        .add(booking::Column::Status.is_in(ACTIVE)),
+                        .add(booking::Column::Status.is_in(BookingStatus::ACTIVE)),
                 )
                 .add(confirmed_overlapping(session.starts_at, session.ends_at)),
         )
@@ -446,8 +441,8 @@ async fn confirm_at_once(
         session.ends_at.into(),
         person.school_id.into(),
         now.into(),
-        ACTIVE[0].as_str().into(),
-        ACTIVE[1].as_str().into(),
+        BookingStatus::ACTIVE[0].as_str().into(),
+        BookingStatus::ACTIVE[1].as_str().into(),
     ];
     let mut rows = Vec::with_capacity(messages.len());
     for message in messages {
@@ -807,7 +802,7 @@ pub async fn active_for_person<C: ConnectionTrait>(
     let rows = booking::Entity::find()
         .filter(booking::Column::ParticipantId.eq(participant_id))
         .filter(booking::Column::SessionId.is_in(session_ids.iter().copied()))
-        .filter(booking::Column::Status.is_in(ACTIVE))
+        .filter(booking::Column::Status.is_in(BookingStatus::ACTIVE))
         .all(db)
         .await?;
     let mut out = Vec::with_capacity(rows.len());
@@ -892,7 +887,7 @@ pub async fn cancel_all_for_session(
 ) -> DomainResult<usize> {
     let active = booking::Entity::find()
         .filter(booking::Column::SessionId.eq(session_id))
-        .filter(booking::Column::Status.is_in(ACTIVE))
+        .filter(booking::Column::Status.is_in(BookingStatus::ACTIVE))
         .all(txn)
         .await?;
     booking::Entity::update_many()
@@ -900,7 +895,7 @@ pub async fn cancel_all_for_session(
         .col_expr(booking::Column::CancelledAt, Expr::value(now))
         .col_expr(booking::Column::UpdatedAt, Expr::value(now))
         .filter(booking::Column::SessionId.eq(session_id))
-        .filter(booking::Column::Status.is_in(ACTIVE))
+        .filter(booking::Column::Status.is_in(BookingStatus::ACTIVE))
         .exec(txn)
         .await?;
     session::Entity::update_many()
@@ -984,7 +979,7 @@ async fn mark_in(
     status: BookingStatus,
     now: DateTime<Utc>,
 ) -> DomainResult<()> {
-    if !SEATED.contains(&b.status) {
+    if !BookingStatus::SEATED.contains(&b.status) {
         return Err(DomainError::conflict(
             ProblemCode::BookingNotConfirmed,
             format!(
@@ -998,7 +993,7 @@ async fn mark_in(
         .col_expr(booking::Column::Status, Expr::value(status))
         .col_expr(booking::Column::UpdatedAt, Expr::value(now))
         .filter(booking::Column::Id.eq(b.id))
-        .filter(booking::Column::Status.is_in(SEATED))
+        .filter(booking::Column::Status.is_in(BookingStatus::SEATED))
         .exec(txn)
         .await?;
     Ok(())
@@ -1075,7 +1070,7 @@ pub async fn mark_register(
             let b = booking::Entity::find()
                 .filter(booking::Column::SessionId.eq(session_id))
                 .filter(booking::Column::ParticipantId.eq(*participant_id))
-                .filter(booking::Column::Status.is_in(SEATED))
+                .filter(booking::Column::Status.is_in(BookingStatus::SEATED))
                 .one(txn)
                 .await?
                 .ok_or_else(|| {
@@ -1113,7 +1108,7 @@ pub async fn register<C: ConnectionTrait>(db: &C, session_id: i64) -> DomainResu
     super::session::find(db, session_id).await?;
     let rows = booking::Entity::find()
         .filter(booking::Column::SessionId.eq(session_id))
-        .filter(booking::Column::Status.is_in(SEATED))
+        .filter(booking::Column::Status.is_in(BookingStatus::SEATED))
         .find_also_related(participant::Entity)
         .all(db)
         .await?;
