@@ -13,6 +13,7 @@ use tracing_subscriber::prelude::*;
 use crate::clock::Clock;
 use crate::config::{ConfigError, Settings, redact_url};
 use crate::domain::keys::{self, KeyRole};
+use crate::domain::sign_in;
 use crate::domain::{DomainError, FieldError};
 use crate::startup::{Application, StartError};
 use crate::{db, time};
@@ -55,6 +56,12 @@ pub enum Command {
         #[command(subcommand)]
         action: KeysCommand,
     },
+    /// Manage the organisers who sign in to the organiser console (`/o`).
+    Organisers {
+        /// What to do.
+        #[command(subcommand)]
+        action: OrganisersCommand,
+    },
     /// Run a triad solver on a JSON file and print its answer as JSON on stdout (logs go to
     /// stderr). Needs no database. An infeasible instance prints {"infeasible": rule, "detail"}
     /// and exits with status 1.
@@ -93,6 +100,22 @@ pub struct SolveArgs {
     /// A cap on the time spent; reaching it stops the search with the best answer so far.
     #[arg(long, value_name = "N")]
     pub time_limit_ms: Option<u64>,
+}
+
+/// The `organisers` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum OrganisersCommand {
+    /// Make someone an organiser (adding them to the network if they are not in it) and print a
+    /// link that signs them in to the console, alone on the last line: it works once, for 30
+    /// minutes. Later they ask for links at /o/sign-in with their address.
+    Invite {
+        /// Their email address.
+        #[arg(long)]
+        email: String,
+        /// Their name (used when they are new to the network).
+        #[arg(long)]
+        name: String,
+    },
 }
 
 /// The `keys` subcommands.
@@ -245,6 +268,21 @@ async fn execute(settings: &Settings, command: Option<Command>, out: &mut impl W
             let db = open(&settings).await?;
             keys_command(&db, action, out).await
         }
+        Command::Organisers {
+            action: OrganisersCommand::Invite { email, name },
+        } => {
+            let db = open(&settings).await?;
+            let url = settings.public_url_for(&settings.bind);
+            let now = Clock::system().now();
+            let (id, link) = sign_in::invite_organiser(&db, &url, Some(email), Some(name), now).await?;
+            writeln!(
+                out,
+                "Participant {id} is an organiser. This link signs them in to the organiser console; it works once, for {} minutes:",
+                sign_in::LINK_MINUTES
+            )?;
+            writeln!(out, "{link}")?;
+            Ok(())
+        }
         Command::Solve { problem } => solve(problem, out),
     }
 }
@@ -351,6 +389,13 @@ async fn demo(db: &DatabaseConnection, settings: &Settings, url: &str, out: &mut
     )?;
     writeln!(out, "    a head teacher's feed: {}", made.feed_url)?;
     writeln!(out, "    a survey form:         {}", made.survey_url)?;
+    writeln!(
+        out,
+        "    the organiser console: {} (signs in {}, once, for {} minutes)",
+        made.console_url,
+        crate::demo::DEMO_COORDINATOR.0,
+        crate::domain::sign_in::LINK_MINUTES
+    )?;
     writeln!(
         out,
         "    the triads and visits: curl -H 'Authorization: Bearer <key>' {url}/v1/cohorts/{}/visits",

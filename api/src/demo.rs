@@ -30,6 +30,9 @@ use crate::domain::{
 use crate::domain::{booking as bookings, session as sessions, survey};
 use crate::problem_code::ProblemCode;
 
+/// The demo network's coordinator, who signs in to the organiser console: name and address.
+pub const DEMO_COORDINATOR: (&str, &str) = ("Morgan Ellis", "coordinator@network.example.org");
+
 /// What the demo made, for the organiser to try.
 #[derive(Debug)]
 pub struct Demo {
@@ -47,6 +50,9 @@ pub struct Demo {
     pub cohort_id: i64,
     /// The upcoming conference's id.
     pub conference_id: i64,
+    /// A sign-in link to the organiser console for the demo's coordinator (works once, for 30
+    /// minutes).
+    pub console_url: String,
 }
 
 /// A demo school: local authority, name, phase, strengths, priorities, accredited practice.
@@ -700,7 +706,16 @@ pub async fn fill(db: &DatabaseConnection, site: &FeedSite, now: DateTime<Utc>) 
     let feed = feed::rotate_token(db, site, heads[0], now).await?;
     let key_name = format!("demo-organiser-{}", now.format("%Y%m%d%H%M%S"));
     let key = keys::create(db, &key_name, KeyRole::Organiser, now).await?;
+    let (_, console_url) = crate::domain::sign_in::invite_organiser(
+        db,
+        &site.public_url,
+        Some(DEMO_COORDINATOR.1.to_owned()),
+        Some(DEMO_COORDINATOR.0.to_owned()),
+        now,
+    )
+    .await?;
     Ok(Demo {
+        console_url,
         key: key.secret,
         key_name,
         counts,

@@ -287,7 +287,11 @@ fn compose_personal(kind: Kind, about: &About<'_>) -> Letter {
         Kind::SignInLink => {
             let url = about.payload["url"].as_str().unwrap_or("");
             let minutes = about.payload["minutes"].as_i64().unwrap_or(30);
-            lines.push("Here is your link to sign in to Convene, where you can see and book sessions, get your calendar and write reflections:".to_owned());
+            if about.payload["console"].as_bool().unwrap_or(false) {
+                lines.push("Here is your link to sign in to the Convene organiser console, where you run your network's programme:".to_owned());
+            } else {
+                lines.push("Here is your link to sign in to Convene, where you can see and book sessions, get your calendar and write reflections:".to_owned());
+            }
             lines.push(url.to_owned());
             lines.push(format!("It works once, for {minutes} minutes. If you did not ask for it, you can ignore this email: nobody can sign in without it."));
             "Your Convene sign-in link".to_owned()

@@ -168,9 +168,11 @@ mod tests {
     fn the_document_lists_every_route_registered_and_no_other() {
         let mut routes = registered(include_str!("routes/mod.rs"));
         routes.extend(registered(include_str!("routes/participant_pages/mod.rs")));
-        // The HTML pages (participants' own pages and the survey form) are for browsers, not
-        // API clients, and are left out of the document on purpose.
-        routes.retain(|(_, path)| !path.starts_with("/p") && !path.starts_with("/s/"));
+        // The HTML pages (participants' own pages, the survey form and the organiser console)
+        // are for browsers, not API clients, and are left out of the document on purpose.
+        routes.retain(|(_, path)| {
+            !path.starts_with("/p") && !path.starts_with("/s/") && path != "/o" && !path.starts_with("/o/")
+        });
         let document = serde_json::to_value(ApiDoc::openapi()).unwrap();
         let documented: BTreeSet<(String, String)> = document["paths"]
             .as_object()

@@ -1,4 +1,4 @@
-//! Server-rendered HTML pages (the survey form, the participant pages), from Jinja templates compiled into the
+//! Server-rendered HTML pages (the survey form, the participant pages, the organiser console), from Jinja templates compiled into the
 //! binary, with HTML auto-escaping. A template that does not parse fails the start-up test, not
 //! a user's request.
 
@@ -18,6 +18,11 @@ fn templates() -> &'static Result<Environment<'static>, minijinja::Error> {
         env.add_template("message.html", include_str!("../templates/message.html"))?;
         env.add_template("sign_in.html", include_str!("../templates/sign_in.html"))?;
         env.add_template("participant.html", include_str!("../templates/participant.html"))?;
+        env.add_template("console/base.html", include_str!("../templates/console/base.html"))?;
+        env.add_template(
+            "console/dashboard.html",
+            include_str!("../templates/console/dashboard.html"),
+        )?;
         Ok(env)
     })
 }

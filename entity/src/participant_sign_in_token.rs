@@ -19,6 +19,10 @@ pub struct Model {
     pub expires_at: DateTimeUtc,
     /// When the link was followed; a used link never works again.
     pub used_at: Option<DateTimeUtc>,
+    /// What the link signs in to: `participant` (the participant pages, `/p`) or `organiser` (the
+    /// organiser console, `/o`).
+    #[sea_orm(column_type = "String(StringLen::N(16))")]
+    pub scope: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

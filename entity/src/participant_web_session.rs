@@ -19,6 +19,10 @@ pub struct Model {
     pub expires_at: DateTimeUtc,
     /// Set on sign-out; a revoked session no longer signs anyone in.
     pub revoked_at: Option<DateTimeUtc>,
+    /// What the session opens: `participant` (the participant pages, `/p`) or `organiser` (the
+    /// organiser console, `/o`).
+    #[sea_orm(column_type = "String(StringLen::N(16))")]
+    pub scope: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

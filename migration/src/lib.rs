@@ -9,6 +9,7 @@ mod m20261123_000004_survey_invitation_once;
 mod m20261202_000005_cohort_visit_times;
 mod m20261202_000006_participant_web_sessions;
 mod m20261204_000007_discord_link_requests;
+mod m20261205_000008_sign_in_scopes;
 
 /// All of Convene's migrations, oldest first.
 pub struct Migrator;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000005_cohort_visit_times::Migration),
             Box::new(m20261202_000006_participant_web_sessions::Migration),
             Box::new(m20261204_000007_discord_link_requests::Migration),
+            Box::new(m20261205_000008_sign_in_scopes::Migration),
         ]
     }
 }

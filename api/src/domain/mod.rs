@@ -5,6 +5,7 @@ pub mod booking;
 pub mod closure;
 pub mod cohort;
 pub mod contract;
+pub mod dashboard;
 pub mod event;
 pub mod feed;
 pub mod idempotency;

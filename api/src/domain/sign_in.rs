@@ -1,6 +1,8 @@
-//! Signing in to the participant pages (`/p`) without a password: a single-use link, valid for
-//! [`LINK_MINUTES`], is emailed to the address the network has for the person; following it
-//! opens a web session of [`SESSION_DAYS`] held in a cookie. Only SHA-256 hashes of the link's
+//! Signing in without a password, to the participant pages (`/p`) or, for organisers, to the
+//! organiser console (`/o`): a single-use link, valid for [`LINK_MINUTES`], is emailed to the
+//! address the network has for the person; following it opens a web session of the link's
+//! [`Scope`] held in a cookie ([`SESSION_DAYS`] on the pages, [`CONSOLE_SESSION_HOURS`] in the
+//! console). A link or session of one scope never opens the other. Only SHA-256 hashes of the link's
 //! token and of the cookie's secret are stored. Asking for a link answers alike whether or not
 //! the address is known, and a person gets at most one link a minute and [`MAX_LINKS_PER_HOUR`]
 //! an hour however often it is asked for, so the form cannot be used to flood their inbox.
@@ -29,10 +31,59 @@ use crate::metrics::Metrics;
 
 /// How long a sign-in link works.
 pub const LINK_MINUTES: i64 = 30;
-/// How long a web session lasts.
+/// How long a web session of the participant pages lasts.
 pub const SESSION_DAYS: i64 = 30;
+/// How long a web session of the organiser console lasts.
+pub const CONSOLE_SESSION_HOURS: i64 = 12;
 /// The most links a person is sent in an hour when they ask for them (see [`super::throttle`]).
 pub const MAX_LINKS_PER_HOUR: u64 = super::throttle::MAX_PER_HOUR;
+
+/// What a sign-in link or web session opens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// The participant pages (`/p`): anyone in the network.
+    Participant,
+    /// The organiser console (`/o`): participants whose role is `organiser`.
+    Organiser,
+}
+
+impl Scope {
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Participant => "participant",
+            Self::Organiser => "organiser",
+        }
+    }
+
+    /// The path the area lives at.
+    fn path(self) -> &'static str {
+        match self {
+            Self::Participant => "/p",
+            Self::Organiser => "/o",
+        }
+    }
+
+    /// How long a session opened by a link of this scope lasts.
+    pub fn session_lifetime(self) -> Duration {
+        match self {
+            Self::Participant => Duration::days(SESSION_DAYS),
+            Self::Organiser => Duration::hours(CONSOLE_SESSION_HOURS),
+        }
+    }
+
+    /// Whether `person` may sign in to this area (an erased person may sign in nowhere).
+    pub fn admits(self, person: &participant::Model) -> bool {
+        person.erased_at.is_none()
+            && match self {
+                Self::Participant => true,
+                Self::Organiser => person.role == ORGANISER_ROLE,
+            }
+    }
+}
+
+/// The role of the participants who may sign in to the organiser console.
+pub const ORGANISER_ROLE: &str = "organiser";
 
 /// The answer to a sign-in request: the same whether or not the email is known.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,9 +146,9 @@ fn new_secret() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// The URL of a sign-in link.
-pub fn link_url(public_url: &str, token: &str) -> String {
-    format!("{public_url}/p/auth/{token}")
+/// The URL of a sign-in link of `scope`.
+pub fn link_url(public_url: &str, scope: Scope, token: &str) -> String {
+    format!("{public_url}{}/auth/{token}", scope.path())
 }
 
 /// Whether `token` could be one of ours (43 URL-safe characters); anything else is refused
@@ -109,13 +160,15 @@ fn well_formed(token: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// Makes a link for `person` and queues the email carrying it, in `txn`.
-async fn issue<C: ConnectionTrait>(
+/// Makes a link of `scope` for `person`, in `txn`: its URL, which holds the token (only the
+/// token's hash is stored).
+async fn make_link<C: ConnectionTrait>(
     txn: &C,
     public_url: &str,
+    scope: Scope,
     person: &participant::Model,
     now: DateTime<Utc>,
-) -> DomainResult<()> {
+) -> DomainResult<String> {
     let token = new_secret();
     sign_in_token::ActiveModel {
         participant_id: Set(person.id),
@@ -123,16 +176,29 @@ async fn issue<C: ConnectionTrait>(
         created_at: Set(now),
         expires_at: Set(now + Duration::minutes(LINK_MINUTES)),
         used_at: Set(None),
+        scope: Set(scope.as_str().to_owned()),
         ..Default::default()
     }
     .insert(txn)
     .await?;
+    Ok(link_url(public_url, scope, &token))
+}
+
+/// Makes a link of `scope` for `person` and queues the email carrying it, in `txn`.
+async fn issue<C: ConnectionTrait>(
+    txn: &C,
+    public_url: &str,
+    scope: Scope,
+    person: &participant::Model,
+    now: DateTime<Utc>,
+) -> DomainResult<()> {
+    let url = make_link(txn, public_url, scope, person, now).await?;
     outbox::notify_person(
         txn,
         person,
         &["email"],
         Kind::SignInLink,
-        serde_json::json!({"url": link_url(public_url, &token), "minutes": LINK_MINUTES}),
+        serde_json::json!({"url": url, "minutes": LINK_MINUTES, "console": scope == Scope::Organiser}),
         now,
     )
     .await
@@ -165,11 +231,12 @@ pub fn read_email(email: Option<String>) -> DomainResult<SignInRequested> {
 pub async fn link_if_known(
     db: &DatabaseConnection,
     public_url: &str,
+    scope: Scope,
     email: &str,
     now: DateTime<Utc>,
 ) -> DomainResult<bool> {
     let txn = crate::db::begin_write(db).await?;
-    match link_in(&txn, public_url, email, now).await {
+    match link_in(&txn, public_url, scope, email, now).await {
         Ok(sent) => {
             txn.commit().await?;
             Ok(sent)
@@ -181,7 +248,13 @@ pub async fn link_if_known(
     }
 }
 
-async fn link_in(txn: &DatabaseTransaction, public_url: &str, email: &str, now: DateTime<Utc>) -> DomainResult<bool> {
+async fn link_in(
+    txn: &DatabaseTransaction,
+    public_url: &str,
+    scope: Scope,
+    email: &str,
+    now: DateTime<Utc>,
+) -> DomainResult<bool> {
     // Locked on PostgreSQL, so two requests at once cannot both pass the throttle.
     let person = for_update(
         participant::Entity::find()
@@ -191,7 +264,9 @@ async fn link_in(txn: &DatabaseTransaction, public_url: &str, email: &str, now: 
     )
     .one(txn)
     .await?;
-    let Some(person) = person else { return Ok(false) };
+    let Some(person) = person.filter(|p| scope.admits(p)) else {
+        return Ok(false);
+    };
     if throttled(txn, &person, now).await? {
         tracing::info!(
             participant_id = person.id,
@@ -199,7 +274,7 @@ async fn link_in(txn: &DatabaseTransaction, public_url: &str, email: &str, now: 
         );
         return Ok(false);
     }
-    issue(txn, public_url, &person, now).await?;
+    issue(txn, public_url, scope, &person, now).await?;
     Ok(true)
 }
 
@@ -211,13 +286,13 @@ async fn link_in(txn: &DatabaseTransaction, public_url: &str, email: &str, now: 
 /// logged), as a link throttled would be, and the form still answers alike.
 #[derive(Clone)]
 pub struct SignInRequests {
-    queue: tokio::sync::mpsc::Sender<(String, DateTime<Utc>)>,
+    queue: tokio::sync::mpsc::Sender<(Scope, String, DateTime<Utc>)>,
     metrics: Arc<Metrics>,
 }
 
 /// The other end of [`SignInRequests`], which [`SignInQueue::carry_out`] reads.
 pub struct SignInQueue {
-    requests: tokio::sync::mpsc::Receiver<(String, DateTime<Utc>)>,
+    requests: tokio::sync::mpsc::Receiver<(Scope, String, DateTime<Utc>)>,
     metrics: Arc<Metrics>,
 }
 
@@ -235,9 +310,10 @@ impl SignInRequests {
         (Self { queue, metrics }, end)
     }
 
-    /// Queues a request for a link to `email` (as read by [`read_email`]), made at `now`.
-    pub fn ask(&self, email: String, now: DateTime<Utc>) {
-        if self.queue.try_send((email, now)).is_err() {
+    /// Queues a request for a link of `scope` to `email` (as read by [`read_email`]), made at
+    /// `now`.
+    pub fn ask(&self, scope: Scope, email: String, now: DateTime<Utc>) {
+        if self.queue.try_send((scope, email, now)).is_err() {
             self.metrics.sign_in_dropped();
             tracing::warn!("the sign-in queue is full or closed; a sign-in request was dropped");
         }
@@ -248,8 +324,8 @@ impl SignInQueue {
     /// Carries out the queued requests one at a time until every sender is gone, waking the
     /// notifications worker after each link queued.
     pub async fn carry_out(mut self, db: DatabaseConnection, public_url: String, wake: Arc<Notify>) {
-        while let Some((email, asked_at)) = self.requests.recv().await {
-            match link_if_known(&db, &public_url, &email, asked_at).await {
+        while let Some((scope, email, asked_at)) = self.requests.recv().await {
+            match link_if_known(&db, &public_url, scope, &email, asked_at).await {
                 Ok(true) => wake.notify_one(),
                 Ok(false) => {}
                 Err(err) => tracing::error!(error = %err, "a sign-in request failed; no link was sent"),
@@ -278,7 +354,7 @@ pub async fn send_link(
         let Some(email) = person.email.clone() else {
             return Err(DomainError::not_found("participant", id));
         };
-        issue(txn, public_url, &person, now).await?;
+        issue(txn, public_url, Scope::Participant, &person, now).await?;
         Ok(SignInLinkSent {
             participant_id: id,
             expires_in_minutes: LINK_MINUTES,
@@ -288,11 +364,74 @@ pub async fn send_link(
     .await
 }
 
+/// A sign-in link to the organiser console for the person with `email`, who is made an
+/// organiser first if they are not one yet (and added to the network, named `name`, if they are
+/// not in it): for `convene-api organisers invite`, which prints the link rather than emailing
+/// it. Answers the organiser's id and the link.
+pub async fn invite_organiser(
+    db: &DatabaseConnection,
+    public_url: &str,
+    email: Option<String>,
+    name: Option<String>,
+    now: DateTime<Utc>,
+) -> DomainResult<(i64, String)> {
+    let email = read_email(email)?.email;
+    // Without `in_write_txn`'s closure, as in `link_if_known`: the CLI's future must stay `Send`.
+    let txn = crate::db::begin_write(db).await?;
+    match invite_in(&txn, public_url, email, name, now).await {
+        Ok(done) => {
+            txn.commit().await?;
+            Ok(done)
+        }
+        Err(err) => {
+            txn.rollback().await.ok();
+            Err(err)
+        }
+    }
+}
+
+async fn invite_in(
+    txn: &DatabaseTransaction,
+    public_url: &str,
+    email: String,
+    name: Option<String>,
+    now: DateTime<Utc>,
+) -> DomainResult<(i64, String)> {
+    let existing = participant::Entity::find()
+        .filter(participant::Column::Email.eq(email.as_str()))
+        .filter(participant::Column::ErasedAt.is_null())
+        .one(txn)
+        .await?;
+    let as_organiser = super::participant::ParticipantInput {
+        role: Some(ORGANISER_ROLE.to_owned()),
+        ..Default::default()
+    };
+    let id = match existing {
+        Some(person) if person.role == ORGANISER_ROLE => person.id,
+        Some(person) => super::participant::update(txn, person.id, as_organiser, now).await?.id,
+        None => {
+            let new = super::participant::ParticipantInput {
+                name,
+                email: Some(email),
+                ..as_organiser
+            };
+            super::participant::create(txn, new, now).await?.id
+        }
+    };
+    let person = participant::Entity::find_by_id(id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| DomainError::not_found("participant", id))?;
+    let url = make_link(txn, public_url, Scope::Organiser, &person, now).await?;
+    Ok((id, url))
+}
+
 /// Follows a sign-in link: marks it used and opens a web session for its person. A link works
 /// once (two browsers racing for it cannot both win) and only while it is fresh.
 #[tracing::instrument(skip(db, token))]
 pub async fn follow_link(
     db: &DatabaseConnection,
+    scope: Scope,
     token: &str,
     now: DateTime<Utc>,
 ) -> DomainResult<Result<NewWebSession, LinkRefused>> {
@@ -305,6 +444,7 @@ pub async fn follow_link(
         let claimed = sign_in_token::Entity::update_many()
             .col_expr(sign_in_token::Column::UsedAt, Expr::value(now))
             .filter(sign_in_token::Column::TokenHash.eq(token_hash.as_str()))
+            .filter(sign_in_token::Column::Scope.eq(scope.as_str()))
             .filter(sign_in_token::Column::UsedAt.is_null())
             .filter(sign_in_token::Column::ExpiresAt.gt(now))
             .exec(txn)
@@ -313,6 +453,7 @@ pub async fn follow_link(
             == 1;
         let row = sign_in_token::Entity::find()
             .filter(sign_in_token::Column::TokenHash.eq(token_hash.as_str()))
+            .filter(sign_in_token::Column::Scope.eq(scope.as_str()))
             .one(txn)
             .await?;
         let Some(row) = row else {
@@ -325,11 +466,9 @@ pub async fn follow_link(
                 LinkRefused::Expired
             }));
         }
-        let person = participant::Entity::find_by_id(row.participant_id)
-            .filter(participant::Column::ErasedAt.is_null())
-            .one(txn)
-            .await?;
-        if person.is_none() {
+        let person = participant::Entity::find_by_id(row.participant_id).one(txn).await?;
+        // Erased since, or (for the console) no longer an organiser.
+        if !person.is_some_and(|p| scope.admits(&p)) {
             return Ok(Err(LinkRefused::Unknown));
         }
         let secret = new_secret();
@@ -337,8 +476,9 @@ pub async fn follow_link(
             participant_id: Set(row.participant_id),
             token_hash: Set(hash(&secret)),
             created_at: Set(now),
-            expires_at: Set(now + Duration::days(SESSION_DAYS)),
+            expires_at: Set(now + scope.session_lifetime()),
             revoked_at: Set(None),
+            scope: Set(scope.as_str().to_owned()),
             ..Default::default()
         }
         .insert(txn)
@@ -352,6 +492,7 @@ pub async fn follow_link(
 /// expired or revoked session, or an erased person.
 pub async fn session_for<C: ConnectionTrait>(
     db: &C,
+    scope: Scope,
     secret: &str,
     now: DateTime<Utc>,
 ) -> DomainResult<Option<SignedIn>> {
@@ -360,6 +501,7 @@ pub async fn session_for<C: ConnectionTrait>(
     }
     let found = web_session::Entity::find()
         .filter(web_session::Column::TokenHash.eq(hash(secret)))
+        .filter(web_session::Column::Scope.eq(scope.as_str()))
         .filter(web_session::Column::RevokedAt.is_null())
         .filter(web_session::Column::ExpiresAt.gt(now))
         .find_also_related(participant::Entity)
@@ -367,7 +509,7 @@ pub async fn session_for<C: ConnectionTrait>(
         .await?;
     Ok(found.and_then(|(session, person)| {
         person
-            .filter(|p| p.erased_at.is_none())
+            .filter(|p| scope.admits(p))
             .map(|person| SignedIn { session, person })
     }))
 }
@@ -385,7 +527,9 @@ pub async fn sign_out<C: ConnectionTrait>(
         .col_expr(web_session::Column::RevokedAt, Expr::value(now))
         .filter(web_session::Column::RevokedAt.is_null());
     update = if everywhere {
-        update.filter(web_session::Column::ParticipantId.eq(signed.person.id))
+        update
+            .filter(web_session::Column::ParticipantId.eq(signed.person.id))
+            .filter(web_session::Column::Scope.eq(signed.session.scope.as_str()))
     } else {
         update.filter(web_session::Column::Id.eq(signed.session.id))
     };

@@ -393,6 +393,37 @@ pub async fn list<C: ConnectionTrait>(db: &C, page: PageRequest) -> DomainResult
     })
 }
 
+/// The invitations of open surveys that will go out after `from` and by `until`: each survey
+/// with the time its next invitations are due (the same times [`sweep`] sends them at), soonest
+/// first.
+pub async fn sends_due<C: ConnectionTrait>(
+    db: &C,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> DomainResult<Vec<(survey::Model, DateTime<Utc>)>> {
+    let open = survey::Entity::find()
+        .filter(survey::Column::Status.eq(SurveyStatus::Open))
+        .all(db)
+        .await?;
+    let mut due = Vec::new();
+    for s in open.into_iter().filter(|s| is_open(s, from)) {
+        let events = events_of(db, &s).await?;
+        let Some(ended) = ended_at(db, &events).await? else {
+            continue;
+        };
+        let next = offsets_of(&s.offsets_days)
+            .into_iter()
+            .map(|days| ended + Duration::days(days))
+            .filter(|at| *at > from && *at <= until)
+            .min();
+        if let Some(at) = next {
+            due.push((s, at));
+        }
+    }
+    due.sort_by_key(|(s, at)| (*at, s.id));
+    Ok(due)
+}
+
 /// The events a survey follows up: its event, or its programme's published events.
 async fn events_of<C: ConnectionTrait>(db: &C, s: &survey::Model) -> DomainResult<Vec<event::Model>> {
     let mut select = event::Entity::find().filter(event::Column::Status.eq(EventStatus::Published));

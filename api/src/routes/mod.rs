@@ -3,6 +3,7 @@
 pub mod bookings;
 pub mod closures;
 pub mod cohorts;
+pub mod console;
 pub mod events;
 pub mod feeds;
 pub mod forms;
@@ -16,7 +17,9 @@ pub mod programmes;
 pub mod reflections;
 pub mod schools;
 pub mod sessions;
+pub mod signing_in;
 pub mod surveys;
+pub mod web_session;
 
 use std::time::SystemTime;
 
@@ -255,7 +258,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, protection: &Protection) {
                 )
                 .service(web::resource("/{id}/impact").route(web::get().to(surveys::impact))),
         )
-        .configure(|cfg| participant_pages::configure(cfg, protection));
+        .configure(|cfg| participant_pages::configure(cfg, protection))
+        .configure(|cfg| console::configure(cfg, protection));
 }
 
 /// Reads `?limit=&cursor=`, answering a bad value with a 400 naming it.

@@ -310,3 +310,53 @@ async fn the_demo_fills_an_empty_database_while_the_service_runs_and_leaves_a_fu
         std::fs::remove_file(config).ok();
     }
 }
+
+#[tokio::test]
+async fn organisers_invite_makes_an_organiser_and_prints_a_console_link_alone_on_the_last_line() {
+    for app in spawn_apps().await {
+        let config = config_for(&app, "127.0.0.1:0");
+        let teacher = app
+            .create_participant(serde_json::json!({"name": "Tom Reed", "email": "tom@school.example"}))
+            .await;
+        for (email, name) in [
+            ("lead@network.example", "Priya Shah"),
+            ("Tom@School.example", "ignored"),
+        ] {
+            let out = convene(&config, &["organisers", "invite", "--email", email, "--name", name])
+                .await
+                .unwrap();
+            let link = out.lines().last().unwrap().to_owned();
+            // The config's bind is the public URL's host: the link is of the form <url>/o/auth/<token>.
+            let (_, token) = link.split_once("/o/auth/").unwrap_or_else(|| panic!("{out}"));
+            let visitor = convene_tests::web::WebVisitor::new(&app);
+            let followed = visitor.get(&format!("/o/auth/{token}")).await;
+            assert_eq!(followed.status, 303, "{:?}: {}", app.backend, followed.text);
+            assert_eq!(
+                visitor.get("/o").await.status,
+                200,
+                "{:?}: {email} is signed in",
+                app.backend
+            );
+        }
+        // The new organiser was added; the teacher became one (and kept their name).
+        let people = app.get("/v1/participants?role=organiser").await.json();
+        let mut names: Vec<&str> = people["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        names.sort_unstable();
+        assert_eq!(names, ["Priya Shah", "Tom Reed"], "{:?}: {people}", app.backend);
+        assert_eq!(
+            app.get(&format!("/v1/participants/{}", teacher["id"])).await.json()["role"],
+            "organiser"
+        );
+        let bad = convene(
+            &config,
+            &["organisers", "invite", "--email", "not-an-address", "--name", "X"],
+        )
+        .await;
+        assert!(bad.unwrap_err().contains("email"), "{:?}", app.backend);
+    }
+}

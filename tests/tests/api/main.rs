@@ -8,6 +8,7 @@ mod cli;
 mod closures;
 mod cohorts;
 mod concurrency;
+mod console;
 mod errors;
 mod events;
 mod health;

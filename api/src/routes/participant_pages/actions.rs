@@ -5,8 +5,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use entity::state::BookingStatus;
 
+use super::PAGES;
 use super::page::{Notice, PrefsForm, ReflectionForm, View, page, title_of, when_of};
-use super::session::guarded;
 use crate::domain::booking::Booked;
 use crate::domain::feed;
 use crate::domain::me::{self, MyBookingInput, PreferencesInput};
@@ -55,7 +55,7 @@ pub(super) fn id_from(text: Option<&str>) -> Option<i64> {
 /// Books a session (or joins its waitlist), by the same rules and with the same messages as any
 /// booking.
 pub async fn book(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
-    guarded(&state, &req, &body, async |state, visitor, form| {
+    PAGES.guarded(&state, &req, &body, async |state, visitor, form| {
         let Some(session_id) = id_from(form.get("session_id")) else {
             let notice = Notice::refused(
                 "That couldn't be done",
@@ -133,49 +133,50 @@ pub async fn cancel(
     body: web::Bytes,
 ) -> HttpResponse {
     let id = id_from(Some(id.as_str()));
-    guarded(&state, &req, &body, async |state, visitor, _form| {
-        let person = &visitor.signed.person;
-        let Some(id) = id else {
-            let (status, notice) = refusal(DomainError::not_found("booking", 0))?;
-            return page(state, &visitor, View::with(status, notice)).await;
-        };
-        let before = match me::booking(&state.db, person, id).await {
-            Ok(b) => b,
-            Err(e) => {
-                let (status, notice) = refusal(e)?;
+    PAGES
+        .guarded(&state, &req, &body, async |state, visitor, _form| {
+            let person = &visitor.signed.person;
+            let Some(id) = id else {
+                let (status, notice) = refusal(DomainError::not_found("booking", 0))?;
                 return page(state, &visitor, View::with(status, notice)).await;
-            }
-        };
-        let name = format!("{}, {}", title_of(&before.session), when_of(&before.session));
-        let notice = match me::cancel(&state.db, person, id, visitor.now).await {
-            Ok(_) if before.status == BookingStatus::Cancelled => Notice::done(
-                "Already cancelled",
-                vec![format!("Your booking of {name} was already cancelled.")],
-            ),
-            Ok(_) if before.status == BookingStatus::Waitlisted => Notice::done(
-                "You have left the waitlist",
-                vec![format!("You are no longer waiting for a place on {name}.")],
-            ),
-            Ok(_) => Notice::done(
-                "Booking cancelled",
-                vec![
-                    format!("Cancelled: {name}."),
-                    "Your place has gone to the next person waiting, if anyone was.".to_owned(),
-                ],
-            ),
-            Err(e) => {
-                let (status, notice) = refusal(e)?;
-                return page(state, &visitor, View::with(status, notice)).await;
-            }
-        };
-        page(state, &visitor, View::with(StatusCode::OK, notice)).await
-    })
-    .await
+            };
+            let before = match me::booking(&state.db, person, id).await {
+                Ok(b) => b,
+                Err(e) => {
+                    let (status, notice) = refusal(e)?;
+                    return page(state, &visitor, View::with(status, notice)).await;
+                }
+            };
+            let name = format!("{}, {}", title_of(&before.session), when_of(&before.session));
+            let notice = match me::cancel(&state.db, person, id, visitor.now).await {
+                Ok(_) if before.status == BookingStatus::Cancelled => Notice::done(
+                    "Already cancelled",
+                    vec![format!("Your booking of {name} was already cancelled.")],
+                ),
+                Ok(_) if before.status == BookingStatus::Waitlisted => Notice::done(
+                    "You have left the waitlist",
+                    vec![format!("You are no longer waiting for a place on {name}.")],
+                ),
+                Ok(_) => Notice::done(
+                    "Booking cancelled",
+                    vec![
+                        format!("Cancelled: {name}."),
+                        "Your place has gone to the next person waiting, if anyone was.".to_owned(),
+                    ],
+                ),
+                Err(e) => {
+                    let (status, notice) = refusal(e)?;
+                    return page(state, &visitor, View::with(status, notice)).await;
+                }
+            };
+            page(state, &visitor, View::with(StatusCode::OK, notice)).await
+        })
+        .await
 }
 
 /// Gives the person's calendar feed a new address; the old one stops working.
 pub async fn rotate_feed(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
-    guarded(&state, &req, &body, async |state, visitor, _form| {
+    PAGES.guarded(&state, &req, &body, async |state, visitor, _form| {
         feed::rotate_token(&state.db, &state.site, visitor.signed.person.id, visitor.now).await?;
         let notice = Notice::done(
             "Your calendar has a new address",
@@ -189,7 +190,7 @@ pub async fn rotate_feed(state: web::Data<AppState>, req: HttpRequest, body: web
 /// Saves the settings form: time zone, channels, reminder times and quiet hours. Mistakes come
 /// back beside their fields, with what was typed kept.
 pub async fn save_preferences(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
-    guarded(&state, &req, &body, async |state, visitor, form| {
+    PAGES.guarded(&state, &req, &body, async |state, visitor, form| {
         let person = &visitor.signed.person;
         let discord_shown = form.get("discord_shown").is_some();
         let mut errors = Vec::new();
@@ -261,56 +262,57 @@ pub async fn save_preferences(state: web::Data<AppState>, req: HttpRequest, body
 /// Stores a reflection: what the person tried, what changed and how they know, optionally about
 /// an event they booked.
 pub async fn reflect(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
-    guarded(&state, &req, &body, async |state, visitor, form| {
-        let typed = ReflectionForm {
-            event_id: form.text("event_id").unwrap_or_default(),
-            what_tried: form.get("what_tried").unwrap_or_default().to_owned(),
-            what_changed: form.get("what_changed").unwrap_or_default().to_owned(),
-            evidence: form.get("evidence").unwrap_or_default().to_owned(),
-        };
-        let event_id = match form.text("event_id") {
-            None => Ok(None),
-            Some(text) => id_from(Some(&text)).map(Some).ok_or(()),
-        };
-        let result = match event_id {
-            Ok(event_id) => reflection::create(
-                &state.db,
-                &visitor.signed.person,
-                ReflectionText {
-                    event_id,
-                    what_tried: form.text("what_tried"),
-                    what_changed: form.text("what_changed"),
-                    evidence: form.text("evidence"),
-                },
-                visitor.now,
-            )
-            .await
-            .map(|_| ()),
-            Err(()) => Err(DomainError::Invalid(vec![FieldError::new(
-                "event_id",
-                "choose an event from the list",
-            )])),
-        };
-        match result {
-            Ok(()) => {
-                let notice = Notice::done(
-                    "Thank you: your reflection is saved",
-                    vec!["It helps your network see what changed in schools, and how people know.".to_owned()],
-                );
-                page(state, &visitor, View::with(StatusCode::OK, notice)).await
+    PAGES
+        .guarded(&state, &req, &body, async |state, visitor, form| {
+            let typed = ReflectionForm {
+                event_id: form.text("event_id").unwrap_or_default(),
+                what_tried: form.get("what_tried").unwrap_or_default().to_owned(),
+                what_changed: form.get("what_changed").unwrap_or_default().to_owned(),
+                evidence: form.get("evidence").unwrap_or_default().to_owned(),
+            };
+            let event_id = match form.text("event_id") {
+                None => Ok(None),
+                Some(text) => id_from(Some(&text)).map(Some).ok_or(()),
+            };
+            let result = match event_id {
+                Ok(event_id) => reflection::create(
+                    &state.db,
+                    &visitor.signed.person,
+                    ReflectionText {
+                        event_id,
+                        what_tried: form.text("what_tried"),
+                        what_changed: form.text("what_changed"),
+                        evidence: form.text("evidence"),
+                    },
+                    visitor.now,
+                )
+                .await
+                .map(|_| ()),
+                Err(()) => Err(DomainError::Invalid(vec![FieldError::new(
+                    "event_id",
+                    "choose an event from the list",
+                )])),
+            };
+            match result {
+                Ok(()) => {
+                    let notice = Notice::done(
+                        "Thank you: your reflection is saved",
+                        vec!["It helps your network see what changed in schools, and how people know.".to_owned()],
+                    );
+                    page(state, &visitor, View::with(StatusCode::OK, notice)).await
+                }
+                Err(DomainError::Invalid(errors)) => {
+                    let notice = Notice::refused(
+                        "Your reflection was not saved",
+                        vec!["Please fill in the parts marked below.".to_owned()],
+                    );
+                    let mut view = View::with(StatusCode::UNPROCESSABLE_ENTITY, notice);
+                    view.reflection = Some(typed);
+                    view.reflection_errors = errors;
+                    page(state, &visitor, view).await
+                }
+                Err(e) => Err(e),
             }
-            Err(DomainError::Invalid(errors)) => {
-                let notice = Notice::refused(
-                    "Your reflection was not saved",
-                    vec!["Please fill in the parts marked below.".to_owned()],
-                );
-                let mut view = View::with(StatusCode::UNPROCESSABLE_ENTITY, notice);
-                view.reflection = Some(typed);
-                view.reflection_errors = errors;
-                page(state, &visitor, view).await
-            }
-            Err(e) => Err(e),
-        }
-    })
-    .await
+        })
+        .await
 }

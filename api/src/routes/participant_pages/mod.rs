@@ -11,14 +11,14 @@
 
 mod actions;
 mod page;
-mod session;
 mod signing_in;
 
 use actix_web::{HttpResponse, web};
 
+use super::web_session::Area;
 use crate::auth::Organiser;
 use crate::clock::Now;
-use crate::domain::sign_in::{self, SignInLinkSent};
+use crate::domain::sign_in::{self, Scope, SignInLinkSent};
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 
@@ -28,6 +28,16 @@ use signing_in::{back_home, follow, not_found, sign_in, sign_in_form, sign_out};
 
 /// The session cookie's name.
 pub const COOKIE: &str = "convene_session";
+
+/// The pages, as an area people sign in to: a 30-day session whose cookie is sent along when a
+/// link from an email opens them (`SameSite=Lax`).
+pub const PAGES: Area = Area {
+    scope: Scope::Participant,
+    cookie: COOKIE,
+    path: "/p",
+    same_site: "Lax",
+    home: "your page",
+};
 
 /// Registers the pages and the organisers' route.
 pub fn configure(cfg: &mut web::ServiceConfig, protection: &crate::protection::Protection) {

@@ -9,13 +9,14 @@ use chrono::{DateTime, Utc};
 use entity::state::BookingStatus;
 use serde::Serialize;
 
-use super::session::{Form, Visitor, add_cookie, cookie_secret, see_other, session_cookie, trouble, visitor};
+use super::PAGES;
 use crate::domain::feed;
 use crate::domain::me::{self, MyBooking, MyBookingFilter, OpenSession, OpenSessionFilter, SessionSummary};
 use crate::domain::page::{MAX_LIMIT, PageRequest};
 use crate::domain::reflection::{self};
 use crate::domain::{DomainError, FieldError, survey};
 use crate::pages::{self};
+use crate::routes::web_session::{Form, Visitor};
 use crate::state::AppState;
 
 /// What to tell the person at the top of the page.
@@ -598,16 +599,9 @@ pub(super) fn booking_line(b: &MyBooking) -> BookingLine {
 /// `/p`: the person's page (someone not signed in is sent to the sign-in form). `?kind=` and
 /// `?topic=` filter the sessions open to them; `?cursor=` shows the next ones.
 pub async fn home(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let visitor = match visitor(&state, &req).await {
-        Ok(Some(v)) => v,
-        Ok(None) => {
-            let mut response = see_other("/p/sign-in");
-            if cookie_secret(&req).is_some() {
-                add_cookie(&mut response, &session_cookie(&state, "", 0));
-            }
-            return response;
-        }
-        Err(e) => return trouble(e),
+    let visitor = match PAGES.require(&state, &req).await {
+        Ok(visitor) => visitor,
+        Err(response) => return response,
     };
     let query = Form::parse(req.query_string().as_bytes());
     let view = View {
@@ -616,5 +610,5 @@ pub async fn home(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse 
         cursor: query.text("cursor"),
         ..View::default()
     };
-    page(&state, &visitor, view).await.unwrap_or_else(trouble)
+    page(&state, &visitor, view).await.unwrap_or_else(|e| PAGES.trouble(e))
 }
