@@ -201,6 +201,22 @@ impl WriteTxn {
     pub async fn rollback(self) -> Result<(), DbErr> {
         self.txn.rollback().await
     }
+
+    /// Commits when `done` succeeded and rolls back when it failed, answering `done`: what
+    /// `domain::in_write_txn` does, for callers whose future must be `Send` (its closure's
+    /// cannot yet be proven so, rust-lang/rust#110338).
+    pub async fn settle<T, E: From<DbErr>>(self, done: Result<T, E>) -> Result<T, E> {
+        match done {
+            Ok(value) => {
+                self.commit().await?;
+                Ok(value)
+            }
+            Err(err) => {
+                self.rollback().await.ok();
+                Err(err)
+            }
+        }
+    }
 }
 
 impl std::ops::Deref for WriteTxn {

@@ -15,6 +15,9 @@
 //! - closed loop, 32 connections, worker off then on: bookings/s, p50/p99, and the ratio on/off;
 //!   once with every booking distinct, once with every booking sent twice at once (what a double
 //!   click or a client's retry does; a "booking" is then the pair, its latency the later answer);
+//!   after the worker-on run, the worker-off cells once more, and the ratio against them and
+//!   against the mean of both worker-off runs (the worker-on run meets a database the first run
+//!   has grown: the bracket takes that order out of the ratio);
 //! - reads while the worker sends the closed loop's confirmations: `GET /v1/events?status=published`
 //!   and a private feed, 32 connections;
 //! - paced: 50/s and 200/s offered, open loop (each request sent at its planned time, its

@@ -236,16 +236,8 @@ pub async fn link_if_known(
     now: DateTime<Utc>,
 ) -> DomainResult<bool> {
     let txn = crate::db::begin_write(db).await?;
-    match link_in(&txn, public_url, scope, email, now).await {
-        Ok(sent) => {
-            txn.commit().await?;
-            Ok(sent)
-        }
-        Err(err) => {
-            txn.rollback().await.ok();
-            Err(err)
-        }
-    }
+    let done = link_in(&txn, public_url, scope, email, now).await;
+    txn.settle(done).await
 }
 
 async fn link_in(
@@ -378,16 +370,8 @@ pub async fn invite_organiser(
     let email = read_email(email)?.email;
     // Without `in_write_txn`'s closure, as in `link_if_known`: the CLI's future must stay `Send`.
     let txn = crate::db::begin_write(db).await?;
-    match invite_in(&txn, public_url, email, name, now).await {
-        Ok(done) => {
-            txn.commit().await?;
-            Ok(done)
-        }
-        Err(err) => {
-            txn.rollback().await.ok();
-            Err(err)
-        }
-    }
+    let done = invite_in(&txn, public_url, email, name, now).await;
+    txn.settle(done).await
 }
 
 async fn invite_in(
