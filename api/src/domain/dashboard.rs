@@ -89,7 +89,7 @@ pub async fn read<C: ConnectionTrait>(db: &C, now: DateTime<Utc>) -> DomainResul
         .order_by_asc(session::Column::Id)
         .all(db)
         .await?;
-    let waiting = waitlists(db, upcoming.iter().map(|(s, _)| s.id).collect()).await?;
+    let waiting = waitlists(db, now).await?;
     let mut events: Vec<UpcomingEvent> = Vec::new();
     let mut index: HashMap<i64, usize> = HashMap::new();
     let mut nearly_full = Vec::new();
@@ -149,24 +149,21 @@ pub async fn read<C: ConnectionTrait>(db: &C, now: DateTime<Utc>) -> DomainResul
     })
 }
 
-/// How many people wait on each of `sessions`, in one grouped query.
-async fn waitlists<C: ConnectionTrait>(db: &C, sessions: Vec<i64>) -> DomainResult<HashMap<i64, u64>> {
-    let mut out = HashMap::new();
-    // A bound list per statement well under either database's limit on bound values.
-    for chunk in sessions.chunks(10_000) {
-        let rows: Vec<(i64, i64)> = booking::Entity::find()
-            .select_only()
-            .column(booking::Column::SessionId)
-            .column_as(booking::Column::Id.count(), "waiting")
-            .filter(booking::Column::SessionId.is_in(chunk.iter().copied()))
-            .filter(booking::Column::Status.eq(BookingStatus::Waitlisted))
-            .group_by(booking::Column::SessionId)
-            .into_tuple()
-            .all(db)
-            .await?;
-        for (session_id, waiting) in rows {
-            out.insert(session_id, u64::try_from(waiting).unwrap_or(0));
-        }
-    }
-    Ok(out)
+/// How many people wait on each session still to end at `now`, in one grouped query.
+async fn waitlists<C: ConnectionTrait>(db: &C, now: DateTime<Utc>) -> DomainResult<HashMap<i64, u64>> {
+    let rows: Vec<(i64, i64)> = booking::Entity::find()
+        .select_only()
+        .column(booking::Column::SessionId)
+        .column_as(booking::Column::Id.count(), "waiting")
+        .inner_join(session::Entity)
+        .filter(session::Column::EndsAt.gt(now))
+        .filter(booking::Column::Status.eq(BookingStatus::Waitlisted))
+        .group_by(booking::Column::SessionId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(session_id, waiting)| (session_id, u64::try_from(waiting).unwrap_or(0)))
+        .collect())
 }

@@ -1,18 +1,59 @@
 //! Signing in to an area (the participant pages, the organiser console) and out: the form asking
-//! for an address, following an emailed link, signing out. Each area's handlers call these with
-//! its [`Area`].
+//! for an address, following an emailed link, signing out. [`configure`] registers them under an
+//! area's path.
 
 use actix_web::http::{StatusCode, header};
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::web_session::{Area, Form, add_cookie, see_other};
 use crate::cache::Unchanged;
+use crate::clock::Now;
 use crate::domain::DomainError;
 use crate::domain::sign_in::{self, LinkRefused, Scope};
 use crate::pages;
 use crate::state::AppState;
+
+/// Registers `area`'s `/sign-in` (the form, and asking for a link), `/auth/{token}` (following
+/// one) and `/sign-out`. The first two, which anyone may call without a session, are
+/// rate-limited per client.
+pub fn configure(cfg: &mut web::ServiceConfig, area: &'static Area, protection: &crate::protection::Protection) {
+    let path = area.path;
+    cfg.service(
+        web::resource(format!("{path}/sign-in"))
+            .wrap(protection.rate_limit.middleware())
+            .route(
+                web::get().to(move |state: web::Data<AppState>, req: HttpRequest| async move {
+                    form(area, &state, &req).await
+                }),
+            )
+            .route(web::post().to(
+                move |state: web::Data<AppState>, Now(now): Now, body: web::Bytes| async move {
+                    ask(area, &state, now, &body).await
+                },
+            )),
+    )
+    .service(
+        web::resource(format!("{path}/auth/{{token}}"))
+            .wrap(protection.rate_limit.middleware())
+            .route(web::get().to(
+                move |state: web::Data<AppState>, Now(now): Now, token: web::Path<String>| async move {
+                    follow(area, &state, now, &token).await
+                },
+            )),
+    )
+    .service(
+        web::resource(format!("{path}/sign-out"))
+            .route(web::post().to(
+                move |state: web::Data<AppState>, req: HttpRequest, body: web::Bytes| async move {
+                    sign_out(area, &state, &req, &body).await
+                },
+            ))
+            // A `GET` of an address that only takes form posts: back to the area's home.
+            .route(web::get().to(move || async move { see_other(area.path) })),
+    );
+}
 
 #[derive(Serialize)]
 struct SignInView {
@@ -44,7 +85,7 @@ fn sign_in_page(status: StatusCode, view: SignInView) -> HttpResponse {
 }
 
 /// The one-field form asking for an email address (someone signed in goes to the area's home).
-pub async fn form(area: &Area, state: &AppState, req: &HttpRequest) -> HttpResponse {
+async fn form(area: &Area, state: &AppState, req: &HttpRequest) -> HttpResponse {
     if let Ok(Some(_)) = area.visitor(state, req).await {
         return see_other(area.path);
     }
@@ -53,7 +94,7 @@ pub async fn form(area: &Area, state: &AppState, req: &HttpRequest) -> HttpRespo
 
 /// Emails a sign-in link to the address if it belongs to someone who may sign in to the area,
 /// and answers "check your email" either way.
-pub async fn ask(area: &Area, state: &AppState, now: DateTime<Utc>, body: &[u8]) -> HttpResponse {
+async fn ask(area: &Area, state: &AppState, now: DateTime<Utc>, body: &[u8]) -> HttpResponse {
     let form = Form::parse(body);
     let typed = form.get("email").unwrap_or_default().trim().to_owned();
     match sign_in::read_email(form.get("email").map(str::to_owned)) {
@@ -97,7 +138,7 @@ pub async fn ask(area: &Area, state: &AppState, now: DateTime<Utc>, body: &[u8])
 
 /// Follows an emailed link: a fresh, unused one opens a session and goes to the area's home; a
 /// used, expired or unknown one gets a page saying so and how to get another.
-pub async fn follow(area: &Area, state: &AppState, now: DateTime<Utc>, token: &str) -> HttpResponse {
+async fn follow(area: &Area, state: &AppState, now: DateTime<Utc>, token: &str) -> HttpResponse {
     let refused = match sign_in::follow_link(&state.db, area.scope, token, now).await {
         Ok(Ok(session)) => {
             let mut response = see_other(area.path);
@@ -145,7 +186,7 @@ pub async fn follow(area: &Area, state: &AppState, now: DateTime<Utc>, token: &s
 
 /// Signs out here (or, with `everywhere`, on every device): the session is revoked on the
 /// server, not just forgotten by the browser.
-pub async fn sign_out(area: &Area, state: &AppState, req: &HttpRequest, body: &[u8]) -> HttpResponse {
+async fn sign_out(area: &Area, state: &AppState, req: &HttpRequest, body: &[u8]) -> HttpResponse {
     area.guarded(state, req, body, async |state, visitor, form| {
         let everywhere = form.get("everywhere").is_some();
         sign_in::sign_out(&state.db, &visitor.signed, everywhere, visitor.now).await?;

@@ -9,11 +9,10 @@
 //! else, changing nothing.
 
 mod dashboard;
-mod signing_in;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::web_session::{Area, see_other};
+use super::web_session::Area;
 use crate::domain::sign_in::Scope;
 use crate::state::AppState;
 
@@ -28,30 +27,9 @@ pub const CONSOLE: Area = Area {
 
 /// Registers the console's pages.
 pub fn configure(cfg: &mut web::ServiceConfig, protection: &crate::protection::Protection) {
-    // The routes anyone may call without a session are rate-limited per client.
     cfg.service(web::resource("/o").route(web::get().to(dashboard::show)))
-        .service(
-            web::resource("/o/sign-in")
-                .wrap(protection.rate_limit.middleware())
-                .route(web::get().to(signing_in::form))
-                .route(web::post().to(signing_in::ask)),
-        )
-        .service(
-            web::resource("/o/auth/{token}")
-                .wrap(protection.rate_limit.middleware())
-                .route(web::get().to(signing_in::follow)),
-        )
-        .service(
-            web::resource("/o/sign-out")
-                .route(web::post().to(signing_in::sign_out))
-                .route(web::get().to(home)),
-        )
+        .configure(|cfg| super::signing_in::configure(cfg, &CONSOLE, protection))
         .service(web::resource("/o/{tail:.*}").to(elsewhere));
-}
-
-/// A `GET` of an address that only takes form posts: back to the dashboard.
-async fn home() -> HttpResponse {
-    see_other(CONSOLE.path)
 }
 
 /// Anything else under `/o`: the sign-in form for someone signed out, else a page saying there

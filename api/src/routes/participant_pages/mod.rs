@@ -11,11 +11,10 @@
 
 mod actions;
 mod page;
-mod signing_in;
 
 use actix_web::{HttpResponse, web};
 
-use super::web_session::Area;
+use super::web_session::{Area, see_other};
 use crate::auth::Organiser;
 use crate::clock::Now;
 use crate::domain::sign_in::{self, Scope, SignInLinkSent};
@@ -24,7 +23,6 @@ use crate::state::AppState;
 
 use actions::{book, cancel, reflect, rotate_feed, save_preferences};
 use page::home;
-use signing_in::{back_home, follow, not_found, sign_in, sign_in_form, sign_out};
 
 /// The session cookie's name.
 pub const COOKIE: &str = "convene_session";
@@ -41,24 +39,8 @@ pub const PAGES: Area = Area {
 
 /// Registers the pages and the organisers' route.
 pub fn configure(cfg: &mut web::ServiceConfig, protection: &crate::protection::Protection) {
-    // The routes anyone may call without a session are rate-limited per client.
     cfg.service(web::resource("/p").route(web::get().to(home)))
-        .service(
-            web::resource("/p/sign-in")
-                .wrap(protection.rate_limit.middleware())
-                .route(web::get().to(sign_in_form))
-                .route(web::post().to(sign_in)),
-        )
-        .service(
-            web::resource("/p/auth/{token}")
-                .wrap(protection.rate_limit.middleware())
-                .route(web::get().to(follow)),
-        )
-        .service(
-            web::resource("/p/sign-out")
-                .route(web::post().to(sign_out))
-                .route(web::get().to(back_home)),
-        )
+        .configure(|cfg| super::signing_in::configure(cfg, &PAGES, protection))
         .service(
             web::resource("/p/bookings")
                 .route(web::post().to(book))
@@ -85,6 +67,16 @@ pub fn configure(cfg: &mut web::ServiceConfig, protection: &crate::protection::P
                 .route(web::get().to(back_home)),
         )
         .service(web::resource("/p/{tail:.*}").to(not_found));
+}
+
+/// A `GET` of an address that only takes form posts: back to the page.
+async fn back_home() -> HttpResponse {
+    see_other(PAGES.path)
+}
+
+/// Anything else under `/p`.
+async fn not_found(tail: web::Path<String>) -> HttpResponse {
+    PAGES.not_found(&tail)
 }
 
 /// Email a participant the link to sign in to their own pages (`/p`), for someone not on
