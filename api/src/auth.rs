@@ -5,6 +5,9 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 
+use chrono::{DateTime, Utc};
+
+use crate::domain::audit::{Actor, ActorKind, Change};
 use crate::domain::event::Audience;
 use crate::domain::keys::{self, AuthenticatedKey, KeyRole};
 use crate::error::ApiError;
@@ -91,6 +94,27 @@ impl FromRequest for Organiser {
             "this needs an organiser key: Authorization: Bearer <key>",
         );
         Box::pin(async move { key.await.map(Organiser) })
+    }
+}
+
+impl Organiser {
+    /// A change this key's holder makes `now`.
+    pub fn change(&self, now: DateTime<Utc>) -> Change {
+        Change::new(Actor::key(&self.0), now)
+    }
+}
+
+impl OrganiserToCheck {
+    /// A change this key's holder makes `now`.
+    pub fn change(&self, now: DateTime<Utc>) -> Change {
+        Change::new(Actor::key(&self.0), now)
+    }
+}
+
+impl Me {
+    /// A change the linked participant makes `now`, through the bot.
+    pub fn change(&self, now: DateTime<Utc>) -> Change {
+        Change::new(Actor::person(ActorKind::Participant, &self.person), now)
     }
 }
 

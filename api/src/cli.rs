@@ -12,6 +12,7 @@ use tracing_subscriber::prelude::*;
 
 use crate::clock::Clock;
 use crate::config::{ConfigError, Settings, redact_url};
+use crate::domain::audit::{Actor, Change};
 use crate::domain::keys::{self, KeyRole};
 use crate::domain::sign_in;
 use crate::domain::{DomainError, FieldError};
@@ -469,7 +470,10 @@ pub async fn first_key(db: &DatabaseConnection) -> Result<Option<String>, CliErr
     if !keys::none_exist(db).await? {
         return Ok(None);
     }
-    match keys::create(db, FIRST_KEY_NAME, KeyRole::Organiser, now).await {
+    let change = Change::new(Actor::system("first start"), now);
+    let txn = db::begin_write(db).await.map_err(DomainError::from)?;
+    let made = keys::create(&*txn, FIRST_KEY_NAME, KeyRole::Organiser, &change).await;
+    match txn.settle(made).await {
         Ok(new) => Ok(Some(new.secret)),
         Err(DomainError::Conflict { .. }) => Ok(None),
         Err(other) => Err(other.into()),
@@ -477,10 +481,14 @@ pub async fn first_key(db: &DatabaseConnection) -> Result<Option<String>, CliErr
 }
 
 async fn keys_command(db: &DatabaseConnection, action: KeysCommand, out: &mut impl Write) -> Result<(), CliError> {
-    let now = Clock::system().now();
+    let change = Change::new(Actor::system("command line"), Clock::system().now());
     match action {
         KeysCommand::Create { name, role } => {
-            let new = keys::create(db, &name, role.into(), now).await?;
+            let new = {
+                let txn = db::begin_write(db).await.map_err(DomainError::from)?;
+                let made = keys::create(&*txn, &name, role.into(), &change).await;
+                txn.settle(made).await?
+            };
             writeln!(
                 out,
                 "Made the {} key '{}'. It is shown only this once:",
@@ -507,7 +515,11 @@ async fn keys_command(db: &DatabaseConnection, action: KeysCommand, out: &mut im
             }
         }
         KeysCommand::Revoke { name } => {
-            keys::revoke(db, &name, now).await?;
+            {
+                let txn = db::begin_write(db).await.map_err(DomainError::from)?;
+                let revoked = keys::revoke(&*txn, &name, &change).await;
+                txn.settle(revoked).await?
+            };
             writeln!(out, "Revoked the key '{name}'.")?;
         }
     }

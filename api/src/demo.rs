@@ -19,6 +19,7 @@ use sea_orm::{
 };
 use serde_json::{Value, json};
 
+use crate::domain::audit::{Actor, Change};
 use crate::domain::booking::BookingInput;
 use crate::domain::cohort::{self, CohortInput, SolveRequest, TriadEdit, TriadsInput};
 use crate::domain::feed::FeedSite;
@@ -299,6 +300,7 @@ fn london(date: NaiveDate, hour: u32, minute: u32) -> DateTime<Utc> {
 /// `409 not_empty`) when the database already holds schools.
 pub async fn fill(db: &DatabaseConnection, site: &FeedSite, now: DateTime<Utc>) -> DomainResult<Demo> {
     let today = now.date_naive();
+    let change = Change::new(Actor::system("demo"), now);
     let existing = school::Entity::find().count(db).await?;
     if existing > 0 {
         return Err(DomainError::conflict(
@@ -401,7 +403,7 @@ pub async fn fill(db: &DatabaseConnection, site: &FeedSite, now: DateTime<Utc>) 
             "status": "published", "topic": "curriculum",
             "description": "Schools share what worked, then choose a workshop."}),
         )?,
-        now,
+        &change,
     )
     .await?;
     let plenary = sessions::create(
@@ -411,7 +413,7 @@ pub async fn fill(db: &DatabaseConnection, site: &FeedSite, now: DateTime<Utc>) 
             json!({"label": "Plenary: what the evidence says", "start": format!("{day}T09:30"),
             "end": format!("{day}T10:45"), "capacity": 120}),
         )?,
-        now,
+        &change,
     )
     .await?;
     let mut workshops = Vec::new();
@@ -427,7 +429,7 @@ pub async fn fill(db: &DatabaseConnection, site: &FeedSite, now: DateTime<Utc>) 
                 json!({"label": label, "start": format!("{day}T11:00"), "end": format!("{day}T12:30"),
                 "capacity": capacity, "per_school_limit": 2}),
             )?,
-            now,
+            &change,
         )
         .await?;
         workshops.push(w.id);
@@ -442,7 +444,7 @@ pub async fn fill(db: &DatabaseConnection, site: &FeedSite, now: DateTime<Utc>) 
             },
             None,
             bookings::Booker::Organiser(None),
-            now,
+            &change,
         )
         .await?;
         // Workshop C is small: its first six are confirmed, the rest wait.
@@ -455,7 +457,7 @@ pub async fn fill(db: &DatabaseConnection, site: &FeedSite, now: DateTime<Utc>) 
             },
             None,
             bookings::Booker::Organiser(None),
-            now,
+            &change,
         )
         .await?;
         booked += 2;
@@ -480,14 +482,14 @@ pub async fn fill(db: &DatabaseConnection, site: &FeedSite, now: DateTime<Utc>) 
                 "programme_id": slp.id, "host_school_id": school_ids[school_index], "topic": topic,
                 "status": "published", "description": format!("Led by {}.", SCHOOLS[school_index].1)}),
             )?,
-            now,
+            &change,
         )
         .await?;
         let s = sessions::create(
             db,
             e.id,
             input(json!({"start": format!("{on}T16:00"), "end": format!("{on}T17:00"), "capacity": 40}))?,
-            now,
+            &change,
         )
         .await?;
         for &person in teachers.iter().skip(k * 5).take(8) {
@@ -499,7 +501,7 @@ pub async fn fill(db: &DatabaseConnection, site: &FeedSite, now: DateTime<Utc>) 
                 },
                 None,
                 bookings::Booker::Organiser(None),
-                now,
+                &change,
             )
             .await?;
             booked += 1;
@@ -552,7 +554,7 @@ pub async fn fill(db: &DatabaseConnection, site: &FeedSite, now: DateTime<Utc>) 
         now,
     )
     .await?;
-    let schedule = cohort::schedule(db, c.id, &SolveRequest::default(), now).await?;
+    let schedule = cohort::schedule(db, c.id, &SolveRequest::default(), &change).await?;
     counts.insert("triads", proposal.triads.len());
     counts.insert("visits", schedule.visits.len());
 
@@ -636,10 +638,10 @@ pub async fn fill(db: &DatabaseConnection, site: &FeedSite, now: DateTime<Utc>) 
                 {"key": "plan", "kind": "intended_action", "prompt": "What will you try in the next six weeks?"},
                 {"key": "else", "kind": "text", "prompt": "Anything else?"}
             ]}))?,
-            now,
+            &change,
     )
     .await?;
-    survey::send_now(db, &site.public_url, s.id, now).await?;
+    survey::send_now(db, &site.public_url, s.id, &change).await?;
     let invitations = survey_invitation::Entity::find()
         .filter(survey_invitation::Column::SurveyId.eq(s.id))
         .order_by_asc(survey_invitation::Column::Id)
@@ -705,7 +707,7 @@ pub async fn fill(db: &DatabaseConnection, site: &FeedSite, now: DateTime<Utc>) 
 
     let feed = feed::rotate_token(db, site, heads[0], now).await?;
     let key_name = format!("demo-organiser-{}", now.format("%Y%m%d%H%M%S"));
-    let key = keys::create(db, &key_name, KeyRole::Organiser, now).await?;
+    let key = keys::create(db, &key_name, KeyRole::Organiser, &change).await?;
     let (_, console_url) = crate::domain::sign_in::invite_organiser(
         db,
         &site.public_url,

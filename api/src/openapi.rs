@@ -4,8 +4,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    bookings, closures, cohorts, events, feeds, health, imports, me, notifications, participant_pages, participants,
-    programmes, reflections, schools, sessions, surveys,
+    audit, bookings, closures, cohorts, events, feeds, health, imports, me, notifications, participant_pages,
+    participants, programmes, reflections, schools, sessions, surveys,
 };
 
 /// Convene's v1 API.
@@ -37,6 +37,7 @@ Errors are RFC 7807 `application/problem+json` with a stable `code`. Lists take 
         reflections::create, reflections::list,
         cohorts::list, cohorts::create, cohorts::read, cohorts::propose, cohorts::triads, cohorts::accept,
         cohorts::schedule, cohorts::visits, cohorts::cancel_visits,
+        audit::list,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -53,6 +54,7 @@ Errors are RFC 7807 `application/problem+json` with a stable `code`. Lists take 
         (name = "reflections", description = "What participants tried after events, what changed, and how they know"),
         (name = "me", description = "What a linked participant sees and does, through the bot: a bot key plus `X-Discord-User`"),
         (name = "calendars", description = "iCalendar feeds for calendar apps (no key: the URL is the secret or the event is public)"),
+        (name = "audit", description = "The audit trail: who changed what, and when"),
         (name = "operations", description = "Health and metrics"),
     )
 )]

@@ -19,10 +19,81 @@ fn templates() -> &'static Result<Environment<'static>, minijinja::Error> {
         env.add_template("sign_in.html", include_str!("../templates/sign_in.html"))?;
         env.add_template("participant.html", include_str!("../templates/participant.html"))?;
         env.add_template("console/base.html", include_str!("../templates/console/base.html"))?;
-        env.add_template(
-            "console/dashboard.html",
-            include_str!("../templates/console/dashboard.html"),
-        )?;
+        for (name, source) in [
+            (
+                "console/dashboard.html",
+                include_str!("../templates/console/dashboard.html"),
+            ),
+            ("console/macros.html", include_str!("../templates/console/macros.html")),
+            ("console/events.html", include_str!("../templates/console/events.html")),
+            (
+                "console/event_fields.html",
+                include_str!("../templates/console/event_fields.html"),
+            ),
+            (
+                "console/event_new.html",
+                include_str!("../templates/console/event_new.html"),
+            ),
+            ("console/event.html", include_str!("../templates/console/event.html")),
+            (
+                "console/event_cancel.html",
+                include_str!("../templates/console/event_cancel.html"),
+            ),
+            (
+                "console/people_search.html",
+                include_str!("../templates/console/people_search.html"),
+            ),
+            (
+                "console/session.html",
+                include_str!("../templates/console/session.html"),
+            ),
+            (
+                "console/register.html",
+                include_str!("../templates/console/register.html"),
+            ),
+            ("console/audit.html", include_str!("../templates/console/audit.html")),
+            ("console/keys.html", include_str!("../templates/console/keys.html")),
+            (
+                "console/imports.html",
+                include_str!("../templates/console/imports.html"),
+            ),
+            (
+                "console/surveys.html",
+                include_str!("../templates/console/surveys.html"),
+            ),
+            ("console/survey.html", include_str!("../templates/console/survey.html")),
+            (
+                "console/record_form.html",
+                include_str!("../templates/console/record_form.html"),
+            ),
+            (
+                "console/programmes.html",
+                include_str!("../templates/console/programmes.html"),
+            ),
+            (
+                "console/programme_form.html",
+                include_str!("../templates/console/programme_form.html"),
+            ),
+            (
+                "console/schools.html",
+                include_str!("../templates/console/schools.html"),
+            ),
+            (
+                "console/school_form.html",
+                include_str!("../templates/console/school_form.html"),
+            ),
+            ("console/people.html", include_str!("../templates/console/people.html")),
+            (
+                "console/person_form.html",
+                include_str!("../templates/console/person_form.html"),
+            ),
+            (
+                "console/notifications.html",
+                include_str!("../templates/console/notifications.html"),
+            ),
+        ] {
+            env.add_template(name, source)?;
+        }
         Ok(env)
     })
 }

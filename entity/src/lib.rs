@@ -15,6 +15,7 @@ macro_rules! tables {
 
 tables!(
     api_key,
+    audit_entry,
     booking,
     calendar_sequence,
     closure,

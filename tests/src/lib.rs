@@ -190,10 +190,15 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings))
     let db = app.db().clone();
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
-    let key = keys::create(&db, "test-organiser", KeyRole::Organiser, clock.now())
-        .await
-        .expect("make a key")
-        .secret;
+    let key = keys::create(
+        &db,
+        "test-organiser",
+        KeyRole::Organiser,
+        &convene_api::domain::audit::Change::new(convene_api::domain::audit::Actor::system("tests"), clock.now()),
+    )
+    .await
+    .expect("make a key")
+    .secret;
     TestApp {
         backend,
         address,
@@ -468,7 +473,10 @@ impl TestApp {
             &self.db,
             &format!("bot-{}", random_suffix()),
             KeyRole::Bot,
-            self.clock.now(),
+            &convene_api::domain::audit::Change::new(
+                convene_api::domain::audit::Actor::system("tests"),
+                self.clock.now(),
+            ),
         )
         .await
         .expect("a bot key")

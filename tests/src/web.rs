@@ -1,6 +1,7 @@
-//! A person at a browser, for the participant pages over plain HTTP: [`WebVisitor`] keeps the
-//! cookies the app sets (as a browser's jar does: by name and path, dropped at `Max-Age=0`),
-//! sends them back, posts forms, and does not follow redirects, so a test sees each answer.
+//! A person at a browser, for the participant pages and the console over plain HTTP:
+//! [`WebVisitor`] keeps the cookies the app sets (as a browser's jar does: by name and path,
+//! dropped at `Max-Age=0`), sends them back, posts forms, and does not follow redirects, so a
+//! test sees each answer. Also the sign-in links the app emails, read from its outbox.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -213,4 +214,45 @@ pub async fn signed_in(app: &TestApp, participant: &serde_json::Value) -> (WebVi
     let page = visitor.get("/p").await;
     assert_eq!(page.status, 200, "{}", page.text);
     (visitor, page.text)
+}
+
+/// The sign-in links emailed to `participant_id` so far, oldest first (read from the outbox).
+pub async fn links_sent_to(app: &TestApp, participant_id: i64) -> Vec<String> {
+    entity::notification::Entity::find()
+        .filter(entity::notification::Column::ParticipantId.eq(participant_id))
+        .filter(entity::notification::Column::Kind.eq("sign_in_link"))
+        .order_by_asc(entity::notification::Column::Id)
+        .all(&app.db)
+        .await
+        .expect("the outbox can be read")
+        .into_iter()
+        .map(|row| row.payload["url"].as_str().expect("a url").to_owned())
+        .collect()
+}
+
+/// The next sign-in link emailed to `participant_id` after the `seen` already sent (sign-in
+/// requests are carried out just after they are answered, so it may take a moment), if one comes.
+pub async fn link_sent_to(app: &TestApp, participant_id: i64, seen: usize) -> Option<String> {
+    for _ in 0..50 {
+        if let Some(link) = links_sent_to(app, participant_id).await.get(seen) {
+            return Some(link.clone());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    None
+}
+
+/// Asks the console's sign-in form for a link for `person` (an organiser, as created) and
+/// returns the link emailed to them, unfollowed. (A person is sent one link a minute: advance
+/// the app's clock between two asks.)
+pub async fn console_link(app: &TestApp, person: &serde_json::Value) -> String {
+    let id = person["id"].as_i64().expect("an id");
+    let seen = links_sent_to(app, id).await.len();
+    let asked = WebVisitor::new(app)
+        .post_form("/o/sign-in", &[("email", person["email"].as_str().expect("an email"))])
+        .await;
+    assert_eq!(asked.status, 200, "{}", asked.text);
+    link_sent_to(app, id, seen)
+        .await
+        .expect("a link was emailed to the organiser")
 }

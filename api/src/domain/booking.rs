@@ -20,6 +20,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::audit::{Change, Target};
 use super::idempotency::{self, IdempotentRequest, StoredResponse};
 use super::keys;
 use super::outbox::{self, Kind};
@@ -529,8 +530,9 @@ pub async fn book(
     input: &BookingInput,
     idempotent: Option<&IdempotentRequest>,
     booker: Booker,
-    now: DateTime<Utc>,
+    change: &Change,
 ) -> DomainResult<Booked> {
+    let now = change.now;
     let live_key = match booker {
         Booker::Organiser(key) => key,
         Booker::Participant => None,
@@ -557,6 +559,9 @@ pub async fn book(
             }
         }
         let booked = book_as(txn, session_id, participant_id, live_key, booker, now).await?;
+        if let Booked::Created(b) = &booked {
+            record_booked(txn, change, b).await?;
+        }
         if let Some(request) = idempotent {
             let (status, view) = match &booked {
                 Booked::Created(b) => (201, b),
@@ -569,6 +574,22 @@ pub async fn book(
         Ok(booked)
     })
     .await
+}
+
+/// Writes the audit row of a new booking.
+async fn record_booked<C: ConnectionTrait>(txn: &C, change: &Change, b: &Booking) -> DomainResult<()> {
+    let (action, how) = match b.waitlist_position {
+        Some(position) => ("booking.waitlisted", format!("waitlisted at position {position}")),
+        None => ("booking.created", "confirmed".to_owned()),
+    };
+    change
+        .record(
+            txn,
+            action,
+            Target("booking", b.id),
+            format!("participant {} on session {}: {how}", b.participant_id, b.session_id),
+        )
+        .await
 }
 
 /// Books as [`book`] does, inside `txn`, for a caller already checked (a triad's visits).
@@ -823,7 +844,8 @@ pub async fn get<C: ConnectionTrait>(db: &C, id: i64) -> DomainResult<Booking> {
 /// Cancels a booking. A confirmed one frees its seat, which goes to the head of the waitlist in
 /// the same transaction. Cancelling a cancelled booking again changes nothing.
 #[tracing::instrument(skip(db))]
-pub async fn cancel(db: &DatabaseConnection, booking_id: i64, now: DateTime<Utc>) -> DomainResult<Booking> {
+pub async fn cancel(db: &DatabaseConnection, booking_id: i64, change: &Change) -> DomainResult<Booking> {
+    let now = change.now;
     in_write_txn(db, async |txn| {
         let current = find(txn, booking_id).await?;
         let session = super::session::find_for_update(txn, current.session_id).await?;
@@ -867,9 +889,25 @@ pub async fn cancel(db: &DatabaseConnection, booking_id: i64, now: DateTime<Utc>
             )
             .await?;
         }
-        if current.status == BookingStatus::Confirmed && session.starts_at > now {
-            promote(txn, &session, now).await?;
+        let promoted = if current.status == BookingStatus::Confirmed && session.starts_at > now {
+            promote(txn, &session, now).await?
+        } else {
+            Vec::new()
+        };
+        let mut summary = format!(
+            "participant {} on session {} (was {})",
+            current.participant_id, session.id, current.status
+        );
+        if !promoted.is_empty() {
+            summary.push_str(&format!(
+                "; promoted from the waitlist: booking{} {}",
+                if promoted.len() == 1 { "" } else { "s" },
+                promoted.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+            ));
         }
+        change
+            .record(txn, "booking.cancelled", Target("booking", booking_id), summary)
+            .await?;
         if current.status == BookingStatus::Confirmed {
             reoffer_freed_by(txn, &current, now).await?;
         }
@@ -1020,8 +1058,9 @@ pub async fn mark_attendance(
     db: &DatabaseConnection,
     booking_id: i64,
     input: AttendanceInput,
-    now: DateTime<Utc>,
+    change: &Change,
 ) -> DomainResult<Booking> {
+    let now = change.now;
     let mut v = Validator::new();
     let status = attendance_status(&mut v, "status", input.status);
     v.finish()?;
@@ -1031,6 +1070,7 @@ pub async fn mark_attendance(
         // Read again under the session's lock: a cancellation may have just committed.
         let b = find(txn, booking_id).await?;
         mark_in(txn, &b, status, now).await?;
+        record_marked(txn, change, &b, status).await?;
         Ok(Booking::view(&find(txn, booking_id).await?, None))
     })
     .await
@@ -1042,8 +1082,9 @@ pub async fn mark_register(
     db: &DatabaseConnection,
     session_id: i64,
     sheet: AttendanceSheet,
-    now: DateTime<Utc>,
+    change: &Change,
 ) -> DomainResult<Vec<Booking>> {
+    let now = change.now;
     let mut v = Validator::new();
     let marks = sheet.marks.unwrap_or_default();
     if marks.is_empty() {
@@ -1080,6 +1121,7 @@ pub async fn mark_register(
                     )])
                 })?;
             mark_in(txn, &b, *status, now).await?;
+            record_marked(txn, change, &b, *status).await?;
             marked.push(b.id);
         }
         let rows = booking::Entity::find()
@@ -1090,6 +1132,143 @@ pub async fn mark_register(
         Ok(rows.iter().map(|b| Booking::view(b, None)).collect())
     })
     .await
+}
+
+/// Writes the audit row of an attendance mark.
+async fn record_marked<C: ConnectionTrait>(
+    txn: &C,
+    change: &Change,
+    b: &booking::Model,
+    status: BookingStatus,
+) -> DomainResult<()> {
+    change
+        .record(
+            txn,
+            "attendance.marked",
+            Target("booking", b.id),
+            format!("participant {} on session {}: {status}", b.participant_id, b.session_id),
+        )
+        .await
+}
+
+/// Records someone at the door as attended: their seat if they hold one, their waitlist place
+/// turned into a seat, or a new booking for someone who came without one (a seat beyond the
+/// capacity if need be: they are in the room). Only once the session has started.
+#[tracing::instrument(skip(db))]
+pub async fn walk_in(
+    db: &DatabaseConnection,
+    session_id: i64,
+    participant_id: i64,
+    change: &Change,
+) -> DomainResult<Booking> {
+    let now = change.now;
+    in_write_txn(db, async |txn| {
+        let session = super::session::find_for_update(txn, session_id).await?;
+        check_started(&session, now)?;
+        if session.status == entity::state::SessionStatus::Cancelled {
+            return Err(DomainError::conflict(
+                ProblemCode::SessionCancelled,
+                format!("session {session_id} was cancelled"),
+                None,
+            ));
+        }
+        let person = participant::Entity::find_by_id(participant_id)
+            .one(txn)
+            .await?
+            .filter(|p| p.erased_at.is_none())
+            .ok_or_else(|| unknown_reference("participant_id", "participant", participant_id))?;
+        let held = booking::Entity::find()
+            .filter(booking::Column::SessionId.eq(session_id))
+            .filter(booking::Column::ParticipantId.eq(participant_id))
+            .filter(booking::Column::Status.is_in([
+                BookingStatus::Confirmed,
+                BookingStatus::Waitlisted,
+                BookingStatus::Attended,
+                BookingStatus::NoShow,
+            ]))
+            .order_by_desc(booking::Column::Id)
+            .one(txn)
+            .await?;
+        let id = match held {
+            Some(b) if BookingStatus::SEATED.contains(&b.status) => {
+                mark_in(txn, &b, BookingStatus::Attended, now).await?;
+                b.id
+            }
+            Some(b) => {
+                booking::Entity::update_many()
+                    .col_expr(booking::Column::Status, Expr::value(BookingStatus::Attended))
+                    .col_expr(booking::Column::ConfirmedAt, Expr::value(now))
+                    .col_expr(booking::Column::UpdatedAt, Expr::value(now))
+                    .filter(booking::Column::Id.eq(b.id))
+                    .exec(txn)
+                    .await?;
+                add_seat_at_door(txn, &session, person.school_id).await?;
+                b.id
+            }
+            None => {
+                let row = booking::ActiveModel {
+                    session_id: Set(session_id),
+                    participant_id: Set(participant_id),
+                    school_id: Set(person.school_id),
+                    status: Set(BookingStatus::Attended),
+                    waitlist_reason: Set(None),
+                    starts_at: Set(session.starts_at),
+                    ends_at: Set(session.ends_at),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                    confirmed_at: Set(Some(now)),
+                    cancelled_at: Set(None),
+                    ..Default::default()
+                }
+                .insert(txn)
+                .await?;
+                add_seat_at_door(txn, &session, person.school_id).await?;
+                row.id
+            }
+        };
+        change
+            .record(
+                txn,
+                "attendance.marked",
+                Target("booking", id),
+                format!("participant {participant_id} on session {session_id}: attended (at the door)"),
+            )
+            .await?;
+        Ok(Booking::view(&find(txn, id).await?, None))
+    })
+    .await
+}
+
+/// Counts a seat taken at the door, whatever the capacity (and the school's, while a limit applies).
+async fn add_seat_at_door(
+    txn: &DatabaseTransaction,
+    session: &session::Model,
+    school_id: Option<i64>,
+) -> DomainResult<()> {
+    session::Entity::update_many()
+        .col_expr(session::Column::Booked, Expr::col(session::Column::Booked).add(1))
+        .filter(session::Column::Id.eq(session.id))
+        .exec(txn)
+        .await?;
+    if session.per_school_limit.is_some()
+        && let Some(school_id) = school_id
+    {
+        let sql = format!(
+            "UPDATE session_school_counts SET booked = booked + 1 WHERE session_id = {} AND school_id = {school_id}",
+            session.id
+        );
+        let updated = txn.execute_unprepared(&sql).await?;
+        if updated.rows_affected() == 0 {
+            session_school_count::ActiveModel {
+                session_id: Set(session.id),
+                school_id: Set(school_id),
+                booked: Set(1),
+            }
+            .insert(txn)
+            .await?;
+        }
+    }
+    Ok(())
 }
 
 /// One line of a printed register.

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use entity::closure;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
@@ -11,6 +11,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::audit::{Change, Target};
 use super::validate::LONG_LINE_MAX;
 use super::{DomainError, DomainResult, Validator, contract, in_write_txn, school};
 use crate::term_dates::{ClosedDays, Skipped};
@@ -225,8 +226,9 @@ pub async fn import(
     skipped: Vec<Skipped>,
     source: &'static str,
     replace: bool,
-    now: DateTime<Utc>,
+    change: &Change,
 ) -> DomainResult<ImportResult> {
+    let now = change.now;
     if closures.len() > MAX_PER_IMPORT {
         return Err(DomainError::Invalid(vec![super::FieldError::new(
             "body",
@@ -275,6 +277,18 @@ pub async fn import(
             .await?;
             imported.push(Closure::from(row));
         }
+        change
+            .record(
+                txn,
+                "closures.imported",
+                Target("school", school_id),
+                format!(
+                    "{} closure{} from {source} ({already_present} already there, {replaced} replaced)",
+                    imported.len(),
+                    if imported.len() == 1 { "" } else { "s" }
+                ),
+            )
+            .await?;
         Ok(ImportResult {
             imported,
             already_present,
@@ -311,7 +325,7 @@ pub async fn list<C: ConnectionTrait>(db: &C, school_id: i64, query: &ClosureQue
 }
 
 /// Removes one closure of a school.
-pub async fn delete<C: ConnectionTrait>(db: &C, school_id: i64, id: i64) -> DomainResult<()> {
+pub async fn delete<C: ConnectionTrait>(db: &C, school_id: i64, id: i64, change: &Change) -> DomainResult<()> {
     let result = closure::Entity::delete_many()
         .filter(closure::Column::Id.eq(id))
         .filter(closure::Column::SchoolId.eq(school_id))
@@ -320,5 +334,12 @@ pub async fn delete<C: ConnectionTrait>(db: &C, school_id: i64, id: i64) -> Doma
     if result.rows_affected == 0 {
         return Err(DomainError::not_found("closure", id));
     }
-    Ok(())
+    change
+        .record(
+            db,
+            "closure.deleted",
+            Target("school", school_id),
+            format!("closure {id} removed"),
+        )
+        .await
 }

@@ -13,6 +13,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::audit::{Change, Target};
 use super::contract::{
     self, Cursor, DateOrInstant, Description, EventKind, LongLine, Name, NewEventStatus, SearchText, ShortLine,
     TimeZone, WebAddress,
@@ -504,7 +505,8 @@ fn fill(active: &mut event::ActiveModel, f: EventFields, now: DateTime<Utc>) {
 
 /// Creates an event, as a draft unless `status` says `published`. A new event cannot start cancelled.
 #[tracing::instrument(skip(db, input))]
-pub async fn create<C: ConnectionTrait>(db: &C, input: EventInput, now: DateTime<Utc>) -> DomainResult<Event> {
+pub async fn create<C: ConnectionTrait>(db: &C, input: EventInput, change: &Change) -> DomainResult<Event> {
+    let now = change.now;
     let fields = parse(input, None)?;
     if fields.status == EventStatus::Cancelled {
         return Err(DomainError::Invalid(vec![FieldError::new(
@@ -522,7 +524,43 @@ pub async fn create<C: ConnectionTrait>(db: &C, input: EventInput, now: DateTime
         ..Default::default()
     };
     fill(&mut active, fields, now);
-    Ok(Event::view(active.insert(db).await?, Audience::Organiser))
+    let row = active.insert(db).await?;
+    change
+        .record(
+            db,
+            if row.status == EventStatus::Published {
+                "event.published"
+            } else {
+                "event.created"
+            },
+            Target("event", row.id),
+            format!(
+                "{} \"{}\" created ({})",
+                row.kind.replace('_', " "),
+                row.title,
+                row.status
+            ),
+        )
+        .await?;
+    Ok(Event::view(row, Audience::Organiser))
+}
+
+/// The names of the fields a change of an event changed, for its audit row.
+fn changed_fields(before: &event::Model, after: &event::Model) -> Vec<&'static str> {
+    [
+        ("kind", before.kind != after.kind),
+        ("title", before.title != after.title),
+        ("description", before.description != after.description),
+        ("venue", before.venue != after.venue),
+        ("online link", before.online_url != after.online_url),
+        ("programme", before.programme_id != after.programme_id),
+        ("host school", before.host_school_id != after.host_school_id),
+        ("topic", before.topic != after.topic),
+        ("time zone", before.time_zone != after.time_zone),
+    ]
+    .into_iter()
+    .filter_map(|(name, changed)| changed.then_some(name))
+    .collect()
 }
 
 /// Checks a change of state: draft → published → cancelled (or draft → cancelled); nothing leaves cancelled.
@@ -550,7 +588,8 @@ fn check_status_change(event: &event::Model, to: EventStatus) -> DomainResult<()
 /// Changes an event. Publishing stamps it; cancelling cancels its sessions; moving its venue or
 /// link bumps its sessions' revisions (the calendars' `SEQUENCE`). A cancelled event is final.
 #[tracing::instrument(skip(db, input))]
-pub async fn update(db: &DatabaseConnection, id: i64, input: EventInput, now: DateTime<Utc>) -> DomainResult<Event> {
+pub async fn update(db: &DatabaseConnection, id: i64, input: EventInput, change: &Change) -> DomainResult<Event> {
+    let now = change.now;
     let input = &input;
     in_write_txn(db, async |txn| {
         let existing = for_update(event::Entity::find_by_id(id), txn.get_database_backend())
@@ -585,6 +624,7 @@ pub async fn update(db: &DatabaseConnection, id: i64, input: EventInput, now: Da
             ));
         }
         let cancelling = fields.status == EventStatus::Cancelled;
+        let mut told = 0;
         let publishing = fields.status == EventStatus::Published && existing.published_at.is_none();
         let place_moved = fields.venue != existing.venue || fields.online_url != existing.online_url;
         let mut active: event::ActiveModel = existing.clone().into();
@@ -615,7 +655,7 @@ pub async fn update(db: &DatabaseConnection, id: i64, input: EventInput, now: Da
                     .map(|s| s.id)
                     .collect();
                 for session_id in ids {
-                    super::booking::cancel_all_for_session(txn, session_id, now).await?;
+                    told += super::booking::cancel_all_for_session(txn, session_id, now).await?;
                 }
             } else if existing.status == EventStatus::Published {
                 let moved: Vec<session::Model> = session::Entity::find()
@@ -630,6 +670,27 @@ pub async fn update(db: &DatabaseConnection, id: i64, input: EventInput, now: Da
             }
         }
         let row = active.update(txn).await?;
+        let changed = changed_fields(&existing, &row);
+        let (action, mut summary) = if cancelling && existing.status != EventStatus::Cancelled {
+            (
+                "event.cancelled",
+                format!(
+                    "\"{}\" cancelled; {told} booking{} cancelled",
+                    row.title,
+                    if told == 1 { "" } else { "s" }
+                ),
+            )
+        } else if publishing {
+            ("event.published", format!("\"{}\" published", row.title))
+        } else {
+            ("event.updated", format!("\"{}\" changed", row.title))
+        };
+        if !changed.is_empty() {
+            summary.push_str(&format!(": {}", changed.join(", ")));
+        } else if action == "event.updated" {
+            summary.push_str(": nothing");
+        }
+        change.record(txn, action, Target("event", id), summary).await?;
         Ok(Event::view(row, Audience::Organiser))
     })
     .await
@@ -638,7 +699,7 @@ pub async fn update(db: &DatabaseConnection, id: i64, input: EventInput, now: Da
 /// Deletes a draft event and its sessions. A published event is cancelled instead, so that
 /// the people booked on it are told and calendars drop it.
 #[tracing::instrument(skip(db))]
-pub async fn delete(db: &DatabaseConnection, id: i64) -> DomainResult<()> {
+pub async fn delete(db: &DatabaseConnection, id: i64, change: &Change) -> DomainResult<()> {
     in_write_txn(db, async |txn| {
         let event = for_update(event::Entity::find_by_id(id), txn.get_database_backend())
             .one(txn)
@@ -655,7 +716,14 @@ pub async fn delete(db: &DatabaseConnection, id: i64) -> DomainResult<()> {
             ));
         }
         event::Entity::delete_by_id(id).exec(txn).await?;
-        Ok(())
+        change
+            .record(
+                txn,
+                "event.deleted",
+                Target("event", id),
+                format!("draft \"{}\" deleted", event.title),
+            )
+            .await
     })
     .await
 }

@@ -6,12 +6,12 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
 use entity::{participant as participant_row, school as school_row};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::audit::{Change, Target};
 use super::participant::{self, ParticipantInput};
 use super::school::{self, SchoolInput};
 use super::{DomainError, DomainResult, FieldError};
@@ -303,12 +303,54 @@ impl Tally {
     }
 }
 
-/// Commits when nothing was bad or bad rows are to be skipped; else rolls back.
-async fn finish(txn: WriteTxn, mut tally: Tally, broken: Vec<RowError>, skip_invalid: bool) -> DomainResult<Imported> {
+/// What an import does with what it read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Writes every row, or nothing when one is bad.
+    Strict,
+    /// Writes the good rows and leaves the bad ones out.
+    SkipInvalid,
+    /// Writes nothing: checks every row by the same rules and reports what an import would do.
+    Preview,
+}
+
+impl Mode {
+    /// `Strict`, or `SkipInvalid` when asked.
+    pub fn skipping(skip_invalid: bool) -> Self {
+        if skip_invalid { Self::SkipInvalid } else { Self::Strict }
+    }
+}
+
+/// Commits when nothing was bad or bad rows are to be skipped (never for a preview); else rolls back.
+async fn finish(
+    txn: WriteTxn,
+    mut tally: Tally,
+    broken: Vec<RowError>,
+    mode: Mode,
+    change: &Change,
+    what: &'static str,
+) -> DomainResult<Imported> {
     tally.report.skipped += broken.len() as u64;
     tally.report.errors.extend(broken);
     tally.report.errors.sort_by_key(|e| e.line);
-    if tally.report.errors.is_empty() || skip_invalid {
+    let write = match mode {
+        Mode::Strict => tally.report.errors.is_empty(),
+        Mode::SkipInvalid => true,
+        Mode::Preview => false,
+    };
+    if write {
+        let r = &tally.report;
+        change
+            .record(
+                &*txn,
+                &format!("import.{what}"),
+                Target("import", 0),
+                format!(
+                    "{what} from CSV: {} created, {} updated, {} skipped",
+                    r.created, r.updated, r.skipped
+                ),
+            )
+            .await?;
         txn.commit().await?;
         Ok(Imported {
             report: tally.report,
@@ -335,15 +377,11 @@ fn refused(errors: Vec<RowError>) -> Imported {
 }
 
 /// Imports schools from CSV, keyed by URN: each row updates the school with its URN or creates
-/// one. With `skip_invalid`, bad rows are left out and the rest written; without, one bad row
-/// writes nothing.
+/// one. `Mode::SkipInvalid` leaves bad rows out and writes the rest; `Mode::Strict` writes nothing
+/// when one row is bad; `Mode::Preview` writes nothing and reports what would be done.
 #[tracing::instrument(skip(db, body))]
-pub async fn schools(
-    db: &DatabaseConnection,
-    body: &[u8],
-    skip_invalid: bool,
-    now: DateTime<Utc>,
-) -> DomainResult<Imported> {
+pub async fn schools(db: &DatabaseConnection, body: &[u8], mode: Mode, change: &Change) -> DomainResult<Imported> {
+    let now = change.now;
     let sheet = match read_sheet(body, SCHOOL_COLUMNS, "urn") {
         Ok(sheet) => sheet,
         Err(errors) => return Ok(refused(errors)),
@@ -395,19 +433,15 @@ pub async fn schools(
             Err(err) => tally.bad(row_errors_of(line, err)?),
         }
     }
-    finish(txn, tally, sheet.broken, skip_invalid).await
+    finish(txn, tally, sheet.broken, mode, change, "schools").await
 }
 
 /// Imports participants from CSV, keyed by email: each row updates the participant with that
 /// email or creates one. `school_urn` names their school; lists (`reminder_offsets_minutes`) are
-/// separated by `;`. With `skip_invalid`, bad rows are left out; without, one bad row writes nothing.
+/// separated by `;`. The [`Mode`] says what is written, as for schools.
 #[tracing::instrument(skip(db, body))]
-pub async fn participants(
-    db: &DatabaseConnection,
-    body: &[u8],
-    skip_invalid: bool,
-    now: DateTime<Utc>,
-) -> DomainResult<Imported> {
+pub async fn participants(db: &DatabaseConnection, body: &[u8], mode: Mode, change: &Change) -> DomainResult<Imported> {
+    let now = change.now;
     let sheet = match read_sheet(body, PARTICIPANT_COLUMNS, "email") {
         Ok(sheet) => sheet,
         Err(errors) => return Ok(refused(errors)),
@@ -513,7 +547,7 @@ pub async fn participants(
             Err(err) => tally.bad(row_errors_of(line, err)?),
         }
     }
-    finish(txn, tally, sheet.broken, skip_invalid).await
+    finish(txn, tally, sheet.broken, mode, change, "participants").await
 }
 
 #[cfg(test)]

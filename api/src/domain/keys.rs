@@ -6,7 +6,6 @@ use std::sync::Mutex;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, Utc};
 use entity::api_key;
 use rand::RngCore as _;
 use sea_orm::{
@@ -14,6 +13,7 @@ use sea_orm::{
 };
 use sha2::{Digest, Sha256};
 
+use super::audit::{Change, Target};
 use super::{DomainError, DomainResult};
 use crate::problem_code::ProblemCode;
 
@@ -79,7 +79,8 @@ fn generate_secret() -> String {
 
 /// Creates a key named `name`; a name already used is a conflict.
 #[tracing::instrument(skip(db))]
-pub async fn create<C: ConnectionTrait>(db: &C, name: &str, role: KeyRole, now: DateTime<Utc>) -> DomainResult<NewKey> {
+pub async fn create<C: ConnectionTrait>(db: &C, name: &str, role: KeyRole, change: &Change) -> DomainResult<NewKey> {
+    let now = change.now;
     let name = name.trim();
     if name.is_empty() || name.len() > 100 || name.chars().any(char::is_control) {
         return Err(DomainError::Invalid(vec![super::FieldError::new(
@@ -107,6 +108,14 @@ pub async fn create<C: ConnectionTrait>(db: &C, name: &str, role: KeyRole, now: 
             Some("name"),
         )
     })?;
+    change
+        .record(
+            db,
+            "key.created",
+            Target("key", row.id),
+            format!("{} key '{}' created", role.as_str(), row.name),
+        )
+        .await?;
     Ok(NewKey {
         key: AuthenticatedKey {
             id: row.id,
@@ -189,7 +198,7 @@ pub async fn list<C: ConnectionTrait>(db: &C) -> DomainResult<Vec<api_key::Model
 
 /// Revokes the key named `name`; revoking an unknown or already revoked key says so.
 #[tracing::instrument(skip(db))]
-pub async fn revoke<C: ConnectionTrait>(db: &C, name: &str, now: DateTime<Utc>) -> DomainResult<()> {
+pub async fn revoke<C: ConnectionTrait>(db: &C, name: &str, change: &Change) -> DomainResult<()> {
     let key = api_key::Entity::find()
         .filter(api_key::Column::Name.eq(name))
         .one(db)
@@ -208,10 +217,13 @@ pub async fn revoke<C: ConnectionTrait>(db: &C, name: &str, now: DateTime<Utc>) 
             Some("name"),
         ));
     }
+    let id = key.id;
     let mut key: api_key::ActiveModel = key.into();
-    key.revoked_at = Set(Some(now));
+    key.revoked_at = Set(Some(change.now));
     key.update(db).await?;
-    Ok(())
+    change
+        .record(db, "key.revoked", Target("key", id), format!("key '{name}' revoked"))
+        .await
 }
 
 /// Whether no key has ever been made (the first `serve` then makes one).

@@ -10,6 +10,7 @@ use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use super::audit::Change;
 use super::booking::{self as bookings, Booked, BookingInput};
 use super::idempotency::IdempotentRequest;
 use super::page::{Page, PageRequest, encode_cursor};
@@ -331,7 +332,7 @@ pub async fn book(
     person: &participant::Model,
     input: &MyBookingInput,
     idempotent: Option<&IdempotentRequest>,
-    now: DateTime<Utc>,
+    change: &Change,
 ) -> DomainResult<Booked> {
     let session_id = input
         .session_id
@@ -345,7 +346,7 @@ pub async fn book(
         &booking_input,
         idempotent,
         bookings::Booker::Participant,
-        now,
+        change,
     )
     .await
 }
@@ -355,13 +356,13 @@ pub async fn cancel(
     db: &sea_orm::DatabaseConnection,
     person: &participant::Model,
     id: i64,
-    now: DateTime<Utc>,
+    change: &Change,
 ) -> DomainResult<MyBooking> {
     let b = bookings::find(db, id).await?;
     if b.participant_id != person.id {
         return Err(DomainError::not_found("booking", id));
     }
-    bookings::cancel(db, id, now).await?;
+    bookings::cancel(db, id, change).await?;
     booking(db, person, id).await
 }
 

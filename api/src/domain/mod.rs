@@ -1,6 +1,7 @@
 //! The rules: what may be created, changed and seen. No actix types here; each function takes a
 //! connection (or transaction) and plain values, and returns plain values or a [`DomainError`].
 
+pub mod audit;
 pub mod booking;
 pub mod closure;
 pub mod cohort;
@@ -21,6 +22,7 @@ pub mod personal_data;
 pub mod programme;
 pub mod reflection;
 pub mod report;
+pub mod roster;
 pub mod school;
 pub mod session;
 pub mod sign_in;

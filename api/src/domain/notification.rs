@@ -35,6 +35,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::audit::{Change, Target};
 use super::contract;
 use super::page::{Page, PageRequest, fetch_page};
 use super::{DomainError, DomainResult, Validator};
@@ -591,30 +592,45 @@ pub async fn list<C: ConnectionTrait>(
 }
 
 /// Sends a dead message again: due at once, with its tries counted afresh.
-pub async fn retry(db: &DatabaseConnection, id: i64, now: DateTime<Utc>) -> DomainResult<Notification> {
-    let row = notification::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or_else(|| DomainError::not_found("notification", id))?;
-    if row.state != NotificationState::Dead {
-        return Err(DomainError::conflict(
-            ProblemCode::NotificationNotDead,
-            format!("notification {id} is {}; only dead messages can be retried", row.state),
-            None,
-        ));
-    }
-    notification::Entity::update_many()
-        .col_expr(notification::Column::State, Expr::value(NotificationState::Pending))
-        .col_expr(notification::Column::Attempts, Expr::value(0))
-        .col_expr(notification::Column::DueAt, Expr::value(now))
-        .col_expr(notification::Column::UpdatedAt, Expr::value(now))
-        .filter(notification::Column::Id.eq(id))
-        .filter(notification::Column::State.eq(NotificationState::Dead))
-        .exec(db)
-        .await?;
-    let row = notification::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or_else(|| DomainError::not_found("notification", id))?;
-    Ok(row.into())
+pub async fn retry(db: &DatabaseConnection, id: i64, change: &Change) -> DomainResult<Notification> {
+    let now = change.now;
+    super::in_write_txn(db, async |txn| {
+        let row = notification::Entity::find_by_id(id)
+            .one(txn)
+            .await?
+            .ok_or_else(|| DomainError::not_found("notification", id))?;
+        if row.state != NotificationState::Dead {
+            return Err(DomainError::conflict(
+                ProblemCode::NotificationNotDead,
+                format!("notification {id} is {}; only dead messages can be retried", row.state),
+                None,
+            ));
+        }
+        notification::Entity::update_many()
+            .col_expr(notification::Column::State, Expr::value(NotificationState::Pending))
+            .col_expr(notification::Column::Attempts, Expr::value(0))
+            .col_expr(notification::Column::DueAt, Expr::value(now))
+            .col_expr(notification::Column::UpdatedAt, Expr::value(now))
+            .filter(notification::Column::Id.eq(id))
+            .filter(notification::Column::State.eq(NotificationState::Dead))
+            .exec(txn)
+            .await?;
+        change
+            .record(
+                txn,
+                "notification.retried",
+                Target("notification", id),
+                format!(
+                    "{} by {} queued again after {} tries",
+                    row.kind, row.channel, row.attempts
+                ),
+            )
+            .await?;
+        let row = notification::Entity::find_by_id(id)
+            .one(txn)
+            .await?
+            .ok_or_else(|| DomainError::not_found("notification", id))?;
+        Ok(row.into())
+    })
+    .await
 }

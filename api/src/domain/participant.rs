@@ -12,6 +12,7 @@ use sea_orm::{
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
+use super::audit::{Change, Target};
 use super::contract::{self, Cursor, Email, LocalTime, Name, Reminders, Role, SearchText, TimeZone};
 use super::page::{Page, PageRequest, fetch_page};
 use super::validate::{NAME_MAX, nullable};
@@ -343,6 +344,27 @@ pub async fn list<C: ConnectionTrait>(
         .map(Participant::from))
 }
 
+/// Creates a participant (no `id`) or changes one, in a transaction of its own with its audit row.
+pub async fn save(
+    db: &sea_orm::DatabaseConnection,
+    id: Option<i64>,
+    input: ParticipantInput,
+    change: &super::audit::Change,
+) -> DomainResult<Participant> {
+    super::audit::save(
+        db,
+        change,
+        "participant",
+        id,
+        async |txn| match id {
+            None => create(txn, input.clone(), change.now).await,
+            Some(id) => update(txn, id, input.clone(), change.now).await,
+        },
+        |saved| (saved.id, format!("participant {} ({})", saved.id, saved.role)),
+    )
+    .await
+}
+
 /// Changes the fields given; an erased participant cannot be changed.
 #[tracing::instrument(skip(db, input))]
 pub async fn update<C: ConnectionTrait>(
@@ -444,8 +466,20 @@ async fn reschedule_reminders<C: ConnectionTrait>(
 /// links, feed, sign-in links, signed-in sessions, link codes). All in one transaction. Erasing
 /// twice is harmless.
 #[tracing::instrument(skip(db))]
-pub async fn erase(db: &DatabaseConnection, id: i64, now: DateTime<Utc>) -> DomainResult<()> {
-    in_write_txn(db, async |txn| erase_in(txn, id, now).await).await
+pub async fn erase(db: &DatabaseConnection, id: i64, change: &Change) -> DomainResult<()> {
+    in_write_txn(db, async |txn| {
+        erase_in(txn, id, change.now).await?;
+        super::audit::forget_person(txn, id).await?;
+        change
+            .record(
+                txn,
+                "participant.erased",
+                Target("participant", id),
+                format!("participant {id} erased"),
+            )
+            .await
+    })
+    .await
 }
 
 async fn erase_in(db: &DatabaseTransaction, id: i64, now: DateTime<Utc>) -> DomainResult<()> {

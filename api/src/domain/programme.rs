@@ -196,13 +196,41 @@ pub async fn update<C: ConnectionTrait>(
     Ok(active.update(db).await?.into())
 }
 
+/// Creates a programme (no `id`) or changes one, in a transaction of its own with its audit row.
+pub async fn save(
+    db: &sea_orm::DatabaseConnection,
+    id: Option<i64>,
+    input: ProgrammeInput,
+    change: &super::audit::Change,
+) -> DomainResult<Programme> {
+    super::audit::save(
+        db,
+        change,
+        "programme",
+        id,
+        async |txn| match id {
+            None => create(txn, input.clone(), change.now).await,
+            Some(id) => update(txn, id, input.clone(), change.now).await,
+        },
+        |saved| (saved.id, format!("\"{}\"", saved.name)),
+    )
+    .await
+}
+
 /// Deletes a programme; its events stay, no longer part of a series.
 #[tracing::instrument(skip(db))]
-pub async fn delete<C: ConnectionTrait>(db: &C, id: i64) -> DomainResult<()> {
+pub async fn delete<C: ConnectionTrait>(db: &C, id: i64, change: &super::audit::Change) -> DomainResult<()> {
     if programme::Entity::delete_by_id(id).exec(db).await?.rows_affected == 0 {
         return Err(DomainError::not_found("programme", id));
     }
-    Ok(())
+    change
+        .record(
+            db,
+            "programme.deleted",
+            super::audit::Target("programme", id),
+            format!("programme {id} deleted"),
+        )
+        .await
 }
 
 #[cfg(test)]

@@ -305,14 +305,42 @@ pub async fn update<C: ConnectionTrait>(
     Ok(row.into())
 }
 
+/// Creates a school (no `id`) or changes one, in a transaction of its own with its audit row.
+pub async fn save(
+    db: &sea_orm::DatabaseConnection,
+    id: Option<i64>,
+    input: SchoolInput,
+    change: &super::audit::Change,
+) -> DomainResult<School> {
+    super::audit::save(
+        db,
+        change,
+        "school",
+        id,
+        async |txn| match id {
+            None => create(txn, input.clone(), change.now).await,
+            Some(id) => update(txn, id, input.clone(), change.now).await,
+        },
+        |saved| (saved.id, format!("\"{}\" ({})", saved.name, saved.local_authority)),
+    )
+    .await
+}
+
 /// Deletes a school; its participants keep their history but lose the link to it.
 #[tracing::instrument(skip(db))]
-pub async fn delete<C: ConnectionTrait>(db: &C, id: i64) -> DomainResult<()> {
+pub async fn delete<C: ConnectionTrait>(db: &C, id: i64, change: &super::audit::Change) -> DomainResult<()> {
     let result = school::Entity::delete_by_id(id).exec(db).await?;
     if result.rows_affected == 0 {
         return Err(DomainError::not_found("school", id));
     }
-    Ok(())
+    change
+        .record(
+            db,
+            "school.deleted",
+            super::audit::Target("school", id),
+            format!("school {id} deleted"),
+        )
+        .await
 }
 
 #[cfg(test)]

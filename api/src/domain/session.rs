@@ -14,6 +14,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::audit::{Change, Target};
 use super::contract::{self, Cursor, DateTimeInput, Name, Seats, TimeZone};
 use super::event::{Audience, find_visible};
 use super::page::{Page, PageRequest, fetch_page};
@@ -267,8 +268,9 @@ pub async fn create<C: ConnectionTrait>(
     db: &C,
     event_id: i64,
     input: SessionInput,
-    now: DateTime<Utc>,
+    change: &Change,
 ) -> DomainResult<Session> {
+    let now = change.now;
     let event = super::event::find(db, event_id).await?;
     refuse_if_cancelled(&event)?;
     let f = parse(input, zone_of(&event), None)?;
@@ -296,7 +298,23 @@ pub async fn create<C: ConnectionTrait>(
     }
     .insert(db)
     .await?;
-    Ok(row.into())
+    let session: Session = row.into();
+    change
+        .record(
+            db,
+            "session.created",
+            Target("session", session.id),
+            format!(
+                "{} of event {event_id} added: {} to {} ({}), {} seats",
+                session.label.as_deref().unwrap_or("a session"),
+                session.start_local,
+                session.end_local,
+                session.time_zone,
+                session.capacity
+            ),
+        )
+        .await?;
+    Ok(session)
 }
 
 /// Reads a session row.
@@ -344,12 +362,8 @@ pub async fn list_for_event<C: ConnectionTrait>(
 /// overlapping confirmed bookings). The session row is locked first, so a booking or another
 /// change of the same session waits.
 #[tracing::instrument(skip(db, input))]
-pub async fn update(
-    db: &DatabaseConnection,
-    id: i64,
-    input: SessionInput,
-    now: DateTime<Utc>,
-) -> DomainResult<Session> {
+pub async fn update(db: &DatabaseConnection, id: i64, input: SessionInput, change: &Change) -> DomainResult<Session> {
+    let now = change.now;
     let input = &input;
     in_write_txn(db, async |txn| {
         let existing = find_for_update(txn, id).await?;
@@ -406,13 +420,50 @@ pub async fn update(
         if moved && !cancelling {
             super::outbox::session_changed(txn, id, f.starts_at, true, now).await?;
         }
+        let mut summary = Vec::new();
         if cancelling {
-            super::booking::cancel_all_for_session(txn, id, now).await?;
+            let told = super::booking::cancel_all_for_session(txn, id, now).await?;
+            summary.push(format!("{told} booking{} cancelled", if told == 1 { "" } else { "s" }));
         } else if (f.capacity > existing.capacity || f.per_school_limit != existing.per_school_limit)
             && f.starts_at > now
         {
             super::booking::promote_after_change(txn, id, now).await?;
         }
+        if moved {
+            summary.push(format!("moved to {}", format_local(f.starts_at, zone_of(&event).tz())));
+        }
+        if f.capacity != existing.capacity {
+            summary.push(format!("capacity {} → {}", existing.capacity, f.capacity));
+        }
+        if f.per_school_limit != existing.per_school_limit {
+            let show = |l: Option<i32>| l.map_or_else(|| "none".to_owned(), |n| n.to_string());
+            summary.push(format!(
+                "per-school limit {} → {}",
+                show(existing.per_school_limit),
+                show(f.per_school_limit)
+            ));
+        }
+        if f.label != existing.label {
+            summary.push("label".to_owned());
+        }
+        if f.waitlist != existing.waitlist_enabled {
+            summary.push(format!("waitlist {}", if f.waitlist { "on" } else { "off" }));
+        }
+        if summary.is_empty() {
+            summary.push("nothing".to_owned());
+        }
+        change
+            .record(
+                txn,
+                if cancelling {
+                    "session.cancelled"
+                } else {
+                    "session.updated"
+                },
+                Target("session", id),
+                format!("session {id} of event {}: {}", event.id, summary.join("; ")),
+            )
+            .await?;
         Ok(find(txn, id).await?.into())
     })
     .await
@@ -473,9 +524,9 @@ async fn recount_school_seats(txn: &DatabaseTransaction, id: i64) -> DomainResul
 /// Deletes a session nobody has booked; a booked session is cancelled instead, so people are told.
 /// The session row is locked first, so a booking cannot slip in between the check and the delete.
 #[tracing::instrument(skip(db))]
-pub async fn delete(db: &DatabaseConnection, id: i64) -> DomainResult<()> {
+pub async fn delete(db: &DatabaseConnection, id: i64, change: &Change) -> DomainResult<()> {
     in_write_txn(db, async |txn| {
-        find_for_update(txn, id).await?;
+        let existing = find_for_update(txn, id).await?;
         let booked = booking::Entity::find()
             .filter(booking::Column::SessionId.eq(id))
             .one(txn)
@@ -488,7 +539,17 @@ pub async fn delete(db: &DatabaseConnection, id: i64) -> DomainResult<()> {
             ));
         }
         session::Entity::delete_by_id(id).exec(txn).await?;
-        Ok(())
+        change
+            .record(
+                txn,
+                "session.deleted",
+                Target("session", id),
+                format!(
+                    "session {id} of event {} deleted (nobody had booked it)",
+                    existing.event_id
+                ),
+            )
+            .await
     })
     .await
 }

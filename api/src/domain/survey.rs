@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
+use super::audit::{Change, Target};
 use super::contract::{self, InstantInput, Name};
 use super::outbox::{self, Kind};
 use super::page::{Page, PageRequest, fetch_page};
@@ -212,9 +213,62 @@ fn new_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// The ready-made surveys an organiser starts from, by name: `impact` (14 days after the event:
+/// was it useful, and what will you try? then 6 weeks after: did you do it, what changed, how do
+/// you know?) and `intended_action` (the 14-day questions alone). Their send offsets in days and
+/// their questions; `None` for another name.
+pub fn template(name: &str) -> Option<(Vec<i64>, Vec<QuestionInput>)> {
+    let question = |key: &str, kind: &str, prompt: &str, required: bool| QuestionInput {
+        key: Some(key.to_owned()),
+        kind: Some(kind.to_owned()),
+        prompt: Some(prompt.to_owned()),
+        options: None,
+        required: Some(required),
+    };
+    let mut questions = vec![
+        question("useful", "likert", "How useful was it for your school?", true),
+        question(
+            "intended_action",
+            "intended_action",
+            "What will you try in your school as a result, and by when?",
+            true,
+        ),
+    ];
+    let offsets = match name {
+        "intended_action" => vec![14],
+        "impact" => {
+            questions.push(question(
+                "follow_up",
+                "action_follow_up",
+                "Did you do what you planned? What changed, and how do you know?",
+                true,
+            ));
+            vec![14, 42]
+        }
+        _ => return None,
+    };
+    questions.push(question(
+        "anything_else",
+        "text",
+        "Anything else you would like the organisers to know?",
+        false,
+    ));
+    Some((offsets, questions))
+}
+
+/// The ready-made surveys' names, with what each is called on the page.
+pub const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "impact",
+        "Impact: an intended action 14 days after, and its follow-up 6 weeks after",
+    ),
+    ("intended_action", "An intended action only, 14 days after"),
+];
+
 /// Creates a survey (open at once).
 #[tracing::instrument(skip(db, input))]
-pub async fn create(db: &DatabaseConnection, input: SurveyInput, now: DateTime<Utc>) -> DomainResult<Survey> {
+pub async fn create(db: &DatabaseConnection, input: SurveyInput, change: &Change) -> DomainResult<Survey> {
+    let now = change.now;
     let mut v = Validator::new();
     let title = v.required_line("title", input.title, NAME_MAX);
     match (input.event_id, input.programme_id) {
@@ -318,6 +372,21 @@ pub async fn create(db: &DatabaseConnection, input: SurveyInput, now: DateTime<U
             .await?;
             questions.push(q);
         }
+        change
+            .record(
+                txn,
+                "survey.created",
+                Target("survey", row.id),
+                format!(
+                    "\"{}\" with {} question{}, sent {} day{} after",
+                    row.title,
+                    questions.len(),
+                    if questions.len() == 1 { "" } else { "s" },
+                    offsets.iter().map(i64::to_string).collect::<Vec<_>>().join(", "),
+                    if offsets == [1] { "" } else { "s" }
+                ),
+            )
+            .await?;
         Ok(view(row, questions))
     })
     .await
@@ -332,7 +401,8 @@ async fn questions_of<C: ConnectionTrait>(db: &C, survey_id: i64) -> DomainResul
 }
 
 /// Closes or reopens a survey, or sets when it closes.
-pub async fn change(db: &DatabaseConnection, id: i64, input: SurveyChange, now: DateTime<Utc>) -> DomainResult<Survey> {
+pub async fn change(db: &DatabaseConnection, id: i64, input: SurveyChange, change: &Change) -> DomainResult<Survey> {
+    let now = change.now;
     let existing = find(db, id).await?;
     let mut v = Validator::new();
     let status = match input.status {
@@ -359,7 +429,16 @@ pub async fn change(db: &DatabaseConnection, id: i64, input: SurveyChange, now: 
         active.closes_at = Set(closes_at);
     }
     active.updated_at = Set(now);
-    let row = active.update(db).await?;
+    let row = in_write_txn(db, async |txn| {
+        let row = active.clone().update(txn).await?;
+        let closes = row.closes_at.map_or_else(|| "never".to_owned(), format_utc);
+        let summary = format!("\"{}\" is {}; closes {closes}", row.title, row.status);
+        change
+            .record(txn, "survey.updated", Target("survey", id), summary)
+            .await?;
+        Ok(row)
+    })
+    .await?;
     let questions = questions_of(db, id).await?;
     Ok(view(row, questions))
 }
@@ -676,7 +755,8 @@ async fn remind_one(
 }
 
 /// Sends the survey to its events' attendees now (each person once), whatever the offsets.
-pub async fn send_now(db: &DatabaseConnection, public_url: &str, id: i64, now: DateTime<Utc>) -> DomainResult<Sent> {
+pub async fn send_now(db: &DatabaseConnection, public_url: &str, id: i64, change: &Change) -> DomainResult<Sent> {
+    let now = change.now;
     let s = find(db, id).await?;
     if !is_open(&s, now) {
         return Err(DomainError::conflict(
@@ -688,6 +768,22 @@ pub async fn send_now(db: &DatabaseConnection, public_url: &str, id: i64, now: D
     let events = events_of(db, &s).await?;
     let people = attendees(db, &events).await?;
     let invited = invite(db, public_url, &s, 0, now, &people, now).await?;
+    // Each person's invitation is its own transaction (one bad address never holds back the
+    // rest), so the send is recorded once they are all written.
+    change
+        .record(
+            db,
+            "survey.sent",
+            Target("survey", id),
+            format!(
+                "\"{}\" sent: {invited} new invitation{} of {} attendee{}",
+                s.title,
+                if invited == 1 { "" } else { "s" },
+                people.len(),
+                if people.len() == 1 { "" } else { "s" }
+            ),
+        )
+        .await?;
     Ok(Sent { invited, reminded: 0 })
 }
 

@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use crate::auth::{Organiser, OrganiserToCheck};
 use crate::clock::Now;
 use crate::domain::DomainError;
+use crate::domain::audit::{Actor, Change};
 use crate::domain::booking::{self, AttendanceInput, AttendanceSheet, Booked, Booking, BookingFilter, BookingInput};
 use crate::domain::idempotency::{self, IdempotentRequest, StoredResponse};
 use crate::error::{ApiError, PROBLEM_JSON, Problem};
@@ -57,7 +58,7 @@ pub async fn create(
         &input,
         idempotent.as_ref(),
         booking::Booker::Organiser(Some(key.id)),
-        now,
+        &Change::new(Actor::key(&key), now),
     )
     .await;
     if matches!(result, Err(DomainError::KeyRevoked)) {
@@ -197,10 +198,10 @@ pub async fn read(state: web::Data<AppState>, _: Organiser, id: web::Path<i64>) 
 pub async fn cancel(
     state: web::Data<AppState>,
     Now(now): Now,
-    _: Organiser,
+    organiser: Organiser,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(booking::cancel(&state.db, id.into_inner(), now).await?))
+    Ok(HttpResponse::Ok().json(booking::cancel(&state.db, id.into_inner(), &organiser.change(now)).await?))
 }
 
 /// Mark a booking `attended` or `no_show`, once its session has started.
@@ -217,11 +218,12 @@ pub async fn cancel(
 pub async fn mark(
     state: web::Data<AppState>,
     Now(now): Now,
-    _: Organiser,
+    organiser: Organiser,
     id: web::Path<i64>,
     JsonBody(input): JsonBody<AttendanceInput>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(booking::mark_attendance(&state.db, id.into_inner(), input, now).await?))
+    Ok(HttpResponse::Ok()
+        .json(booking::mark_attendance(&state.db, id.into_inner(), input, &organiser.change(now)).await?))
 }
 
 /// Mark a session's register at once: `{"marks": [{"participant_id": 1, "status": "attended"}, …]}`.
@@ -239,11 +241,11 @@ pub async fn mark(
 pub async fn attendance(
     state: web::Data<AppState>,
     Now(now): Now,
-    _: Organiser,
+    organiser: Organiser,
     id: web::Path<i64>,
     JsonBody(sheet): JsonBody<AttendanceSheet>,
 ) -> Result<HttpResponse, ApiError> {
-    let items = booking::mark_register(&state.db, id.into_inner(), sheet, now).await?;
+    let items = booking::mark_register(&state.db, id.into_inner(), sheet, &organiser.change(now)).await?;
     Ok(super::page(crate::domain::page::Page {
         items,
         next_cursor: None,
@@ -259,7 +261,11 @@ pub async fn attendance(
         (status = 404, description = "No such session", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn register(state: web::Data<AppState>, _: Organiser, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
-    let session_id = id.into_inner();
+    Ok(register_csv(&state, id.into_inner()).await?)
+}
+
+/// A session's register as a CSV download (the API's and the console's).
+pub async fn register_csv(state: &AppState, session_id: i64) -> Result<HttpResponse, DomainError> {
     let mut csv = csv_line(["name", "school", "status"]);
     for line in booking::register(&state.db, session_id).await? {
         csv.push_str(&csv_line([

@@ -46,7 +46,7 @@ fn media_type(req: &HttpRequest) -> String {
 pub async fn import(
     state: web::Data<AppState>,
     Now(now): Now,
-    _: Organiser,
+    organiser: Organiser,
     req: HttpRequest,
     id: web::Path<i64>,
     QueryParams(query): QueryParams<ClosureQuery>,
@@ -60,6 +60,7 @@ pub async fn import(
         )]));
     }
     let replace = query.replace.unwrap_or(false);
+    let change = organiser.change(now);
     let media = media_type(&req);
     let result = match media.as_str() {
         "text/calendar" => {
@@ -68,12 +69,12 @@ pub async fn import(
             let dates =
                 term_dates::read(text).map_err(|e| calendar_error(&format!("line {}", e.line), e.to_string()))?;
             let closures = dates.closures.into_iter().map(Into::into).collect();
-            closure::import(&state.db, school_id, closures, dates.skipped, "ics", replace, now).await?
+            closure::import(&state.db, school_id, closures, dates.skipped, "ics", replace, &change).await?
         }
         "application/json" => {
             let input: ClosuresInput = parse_json(&body)?;
             let closures = closure::check(input)?;
-            closure::import(&state.db, school_id, closures, Vec::new(), "json", replace, now).await?
+            closure::import(&state.db, school_id, closures, Vec::new(), "json", replace, &change).await?
         }
         other => {
             return Err(ApiError::new(
@@ -132,10 +133,11 @@ pub async fn list(
     ))]
 pub async fn delete(
     state: web::Data<AppState>,
-    _: Organiser,
+    Now(now): Now,
+    organiser: Organiser,
     path: web::Path<(i64, i64)>,
 ) -> Result<HttpResponse, ApiError> {
     let (school_id, id) = path.into_inner();
-    closure::delete(&state.db, school_id, id).await?;
+    closure::delete(&state.db, school_id, id, &organiser.change(now)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

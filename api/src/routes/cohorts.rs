@@ -141,13 +141,13 @@ pub async fn accept(
 pub async fn schedule(
     state: web::Data<AppState>,
     Now(now): Now,
-    _: Organiser,
+    organiser: Organiser,
     id: web::Path<i64>,
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let request: SolveRequest = parse_optional_json(&body)?;
     let id = id.into_inner();
-    let schedule = cohort::schedule(&state.db, id, &request, now).await?;
+    let schedule = cohort::schedule(&state.db, id, &request, &organiser.change(now)).await?;
     Ok(super::created(format!("/v1/cohorts/{id}/visits"), &schedule))
 }
 
@@ -176,8 +176,8 @@ pub async fn visits(state: web::Data<AppState>, _: Organiser, id: web::Path<i64>
 pub async fn cancel_visits(
     state: web::Data<AppState>,
     Now(now): Now,
-    _: Organiser,
+    organiser: Organiser,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(cohort::cancel_visits(&state.db, id.into_inner(), now).await?))
+    Ok(HttpResponse::Ok().json(cohort::cancel_visits(&state.db, id.into_inner(), &organiser.change(now)).await?))
 }

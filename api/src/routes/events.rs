@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use crate::auth::{Organiser, Viewer};
 use crate::clock::Now;
 use crate::domain::event::{self, Audience, Event, EventFilter, EventInput};
+use crate::domain::in_write_txn;
 use crate::error::{ApiError, Problem};
 use crate::extract::{JsonBody, QueryParams};
 use crate::state::AppState;
@@ -61,10 +62,11 @@ pub async fn list(
 pub async fn create(
     state: web::Data<AppState>,
     Now(now): Now,
-    _: Organiser,
+    organiser: Organiser,
     JsonBody(input): JsonBody<EventInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let event = event::create(&state.db, input, now).await?;
+    let change = organiser.change(now);
+    let event = in_write_txn(&state.db, async |txn| event::create(txn, input.clone(), &change).await).await?;
     Ok(super::created(format!("/v1/events/{}", event.id), &event))
 }
 
@@ -99,11 +101,11 @@ pub async fn read(
 pub async fn update(
     state: web::Data<AppState>,
     Now(now): Now,
-    _: Organiser,
+    organiser: Organiser,
     id: web::Path<i64>,
     JsonBody(input): JsonBody<EventInput>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(event::update(&state.db, id.into_inner(), input, now).await?))
+    Ok(HttpResponse::Ok().json(event::update(&state.db, id.into_inner(), input, &organiser.change(now)).await?))
 }
 
 /// Delete a draft event and its sessions (a published event is cancelled instead).
@@ -115,7 +117,12 @@ pub async fn update(
         (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not a draft (`event_not_draft`)", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn delete(state: web::Data<AppState>, _: Organiser, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
-    event::delete(&state.db, id.into_inner()).await?;
+pub async fn delete(
+    state: web::Data<AppState>,
+    Now(now): Now,
+    organiser: Organiser,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    event::delete(&state.db, id.into_inner(), &organiser.change(now)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

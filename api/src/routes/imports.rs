@@ -84,13 +84,21 @@ fn respond(imported: Imported) -> Result<HttpResponse, ApiError> {
 pub async fn schools(
     state: web::Data<AppState>,
     Now(now): Now,
-    _: Organiser,
+    organiser: Organiser,
     req: HttpRequest,
     QueryParams(query): QueryParams<ImportQuery>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     require_csv(&req)?;
-    respond(import::schools(&state.db, &body, query.skip_invalid.unwrap_or(false), now).await?)
+    respond(
+        import::schools(
+            &state.db,
+            &body,
+            import::Mode::skipping(query.skip_invalid.unwrap_or(false)),
+            &organiser.change(now),
+        )
+        .await?,
+    )
 }
 
 /// Import participants from CSV. The header row names the columns: `email` (required: the key),
@@ -113,11 +121,19 @@ pub async fn schools(
 pub async fn participants(
     state: web::Data<AppState>,
     Now(now): Now,
-    _: Organiser,
+    organiser: Organiser,
     req: HttpRequest,
     QueryParams(query): QueryParams<ImportQuery>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     require_csv(&req)?;
-    respond(import::participants(&state.db, &body, query.skip_invalid.unwrap_or(false), now).await?)
+    respond(
+        import::participants(
+            &state.db,
+            &body,
+            import::Mode::skipping(query.skip_invalid.unwrap_or(false)),
+            &organiser.change(now),
+        )
+        .await?,
+    )
 }

@@ -164,7 +164,7 @@ pub async fn book(
         serde_json::to_string(&input).unwrap_or_default()
     );
     let idempotent = super::bookings::idempotent_request(&req, me.key.id, &request)?;
-    let result = me::book(&state.db, &me.person, &input, idempotent.as_ref(), now).await;
+    let result = me::book(&state.db, &me.person, &input, idempotent.as_ref(), &me.change(now)).await;
     super::bookings::answer_booked(&state, idempotent.as_ref(), result, now, |id| {
         format!("/v1/me/bookings/{id}")
     })
@@ -208,7 +208,7 @@ pub async fn cancel(
     me: Me,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(me::cancel(&state.db, &me.person, id.into_inner(), now).await?))
+    Ok(HttpResponse::Ok().json(me::cancel(&state.db, &me.person, id.into_inner(), &me.change(now)).await?))
 }
 
 /// My private calendar feed's URL (made on first ask). Anyone with the URL can read it.

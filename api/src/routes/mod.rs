@@ -1,5 +1,6 @@
 //! HTTP routes: thin handlers that parse the request, make one domain call and map the result.
 
+pub mod audit;
 pub mod bookings;
 pub mod closures;
 pub mod cohorts;
@@ -142,6 +143,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, protection: &Protection) {
                     web::resource("/{id}/sign-in-link").route(web::post().to(participant_pages::send_sign_in_link)),
                 ),
         )
+        .service(web::resource("/v1/audit").route(web::get().to(audit::list)))
         .service(
             web::scope("/v1/notifications")
                 .service(web::resource("").route(web::get().to(notifications::list)))

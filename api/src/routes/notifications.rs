@@ -52,10 +52,10 @@ pub async fn list(
 pub async fn retry(
     state: web::Data<AppState>,
     Now(now): Now,
-    _: Organiser,
+    organiser: Organiser,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let row = outbox::retry(&state.db, id.into_inner(), now).await?;
+    let row = outbox::retry(&state.db, id.into_inner(), &organiser.change(now)).await?;
     state.wake.notify_one();
     Ok(HttpResponse::Ok().json(row))
 }

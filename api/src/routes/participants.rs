@@ -4,7 +4,6 @@ use actix_web::{HttpResponse, web};
 
 use crate::auth::Organiser;
 use crate::clock::Now;
-use crate::domain::in_write_txn;
 use crate::domain::participant::{self, Participant, ParticipantFilter, ParticipantInput};
 use crate::domain::personal_data::{self, PersonalData};
 use crate::error::{ApiError, Problem};
@@ -43,13 +42,10 @@ pub async fn list(
 pub async fn create(
     state: web::Data<AppState>,
     Now(now): Now,
-    _: Organiser,
+    organiser: Organiser,
     JsonBody(input): JsonBody<ParticipantInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let participant = in_write_txn(&state.db, async |txn| {
-        participant::create(txn, input.clone(), now).await
-    })
-    .await?;
+    let participant = participant::save(&state.db, None, input, &organiser.change(now)).await?;
     Ok(super::created(
         format!("/v1/participants/{}", participant.id),
         &participant,
@@ -83,15 +79,12 @@ pub async fn read(state: web::Data<AppState>, _: Organiser, id: web::Path<i64>) 
 pub async fn update(
     state: web::Data<AppState>,
     Now(now): Now,
-    _: Organiser,
+    organiser: Organiser,
     id: web::Path<i64>,
     JsonBody(input): JsonBody<ParticipantInput>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let changed = in_write_txn(&state.db, async |txn| {
-        participant::update(txn, id, input.clone(), now).await
-    })
-    .await?;
+    let changed = participant::save(&state.db, Some(id), input, &organiser.change(now)).await?;
     Ok(HttpResponse::Ok().json(changed))
 }
 
@@ -107,10 +100,10 @@ pub async fn update(
 pub async fn erase(
     state: web::Data<AppState>,
     Now(now): Now,
-    _: Organiser,
+    organiser: Organiser,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    participant::erase(&state.db, id.into_inner(), now).await?;
+    participant::erase(&state.db, id.into_inner(), &organiser.change(now)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -41,10 +41,10 @@ pub async fn list(
 pub async fn create(
     state: web::Data<AppState>,
     Now(now): Now,
-    _: Organiser,
+    organiser: Organiser,
     JsonBody(input): JsonBody<ProgrammeInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let programme = in_write_txn(&state.db, async |txn| programme::create(txn, input.clone(), now).await).await?;
+    let programme = programme::save(&state.db, None, input, &organiser.change(now)).await?;
     Ok(super::created(format!("/v1/programmes/{}", programme.id), &programme))
 }
 
@@ -74,15 +74,12 @@ pub async fn read(state: web::Data<AppState>, _: Organiser, id: web::Path<i64>) 
 pub async fn update(
     state: web::Data<AppState>,
     Now(now): Now,
-    _: Organiser,
+    organiser: Organiser,
     id: web::Path<i64>,
     JsonBody(input): JsonBody<ProgrammeInput>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let changed = in_write_txn(&state.db, async |txn| {
-        programme::update(txn, id, input.clone(), now).await
-    })
-    .await?;
+    let changed = programme::save(&state.db, Some(id), input, &organiser.change(now)).await?;
     Ok(HttpResponse::Ok().json(changed))
 }
 
@@ -94,8 +91,13 @@ pub async fn update(
         (status = 401, description = "No valid organiser key", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such programme", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn delete(state: web::Data<AppState>, _: Organiser, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
-    in_write_txn(&state.db, async |txn| programme::delete(txn, id).await).await?;
+pub async fn delete(
+    state: web::Data<AppState>,
+    Now(now): Now,
+    organiser: Organiser,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, change) = (id.into_inner(), organiser.change(now));
+    in_write_txn(&state.db, async |txn| programme::delete(txn, id, &change).await).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -4,6 +4,7 @@ use actix_web::{HttpResponse, web};
 
 use crate::auth::{Organiser, Viewer};
 use crate::clock::Now;
+use crate::domain::in_write_txn;
 use crate::domain::session::{self, Session, SessionFilter, SessionInput};
 use crate::error::{ApiError, Problem};
 use crate::extract::{JsonBody, QueryParams};
@@ -49,11 +50,15 @@ pub async fn list(
 pub async fn create(
     state: web::Data<AppState>,
     Now(now): Now,
-    _: Organiser,
+    organiser: Organiser,
     id: web::Path<i64>,
     JsonBody(input): JsonBody<SessionInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let session = session::create(&state.db, id.into_inner(), input, now).await?;
+    let (id, change) = (id.into_inner(), organiser.change(now));
+    let session = in_write_txn(&state.db, async |txn| {
+        session::create(txn, id, input.clone(), &change).await
+    })
+    .await?;
     Ok(super::created(format!("/v1/sessions/{}", session.id), &session))
 }
 
@@ -87,11 +92,11 @@ pub async fn read(
 pub async fn update(
     state: web::Data<AppState>,
     Now(now): Now,
-    _: Organiser,
+    organiser: Organiser,
     id: web::Path<i64>,
     JsonBody(input): JsonBody<SessionInput>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(session::update(&state.db, id.into_inner(), input, now).await?))
+    Ok(HttpResponse::Ok().json(session::update(&state.db, id.into_inner(), input, &organiser.change(now)).await?))
 }
 
 /// Delete a session nobody has booked (a booked one is cancelled instead).
@@ -103,7 +108,12 @@ pub async fn update(
         (status = 404, description = "No such session", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "It has bookings (`session_has_bookings`)", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn delete(state: web::Data<AppState>, _: Organiser, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
-    session::delete(&state.db, id.into_inner()).await?;
+pub async fn delete(
+    state: web::Data<AppState>,
+    Now(now): Now,
+    organiser: Organiser,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    session::delete(&state.db, id.into_inner(), &organiser.change(now)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -5,6 +5,7 @@ use actix_web::{HttpResponse, web};
 
 use crate::auth::{Me, Organiser};
 use crate::clock::Now;
+use crate::domain::DomainError;
 use crate::domain::report::{self, Impact, Report};
 use crate::domain::survey::{self, Invitation, Sent, Survey, SurveyChange, SurveyInput};
 use crate::error::{ApiError, Problem};
@@ -27,10 +28,10 @@ crate::list_schema!(SurveyList, Survey);
 pub async fn create(
     state: web::Data<AppState>,
     Now(now): Now,
-    _: Organiser,
+    organiser: Organiser,
     JsonBody(input): JsonBody<SurveyInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let created = survey::create(&state.db, input, now).await?;
+    let created = survey::create(&state.db, input, &organiser.change(now)).await?;
     Ok(super::created(format!("/v1/surveys/{}", created.id), &created))
 }
 
@@ -78,11 +79,11 @@ pub async fn read(state: web::Data<AppState>, _: Organiser, id: web::Path<i64>) 
 pub async fn update(
     state: web::Data<AppState>,
     Now(now): Now,
-    _: Organiser,
+    organiser: Organiser,
     id: web::Path<i64>,
     JsonBody(input): JsonBody<SurveyChange>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(survey::change(&state.db, id.into_inner(), input, now).await?))
+    Ok(HttpResponse::Ok().json(survey::change(&state.db, id.into_inner(), input, &organiser.change(now)).await?))
 }
 
 /// Send the survey now to everyone who attended (each person once, however often this is
@@ -98,10 +99,10 @@ pub async fn update(
 pub async fn send(
     state: web::Data<AppState>,
     Now(now): Now,
-    _: Organiser,
+    organiser: Organiser,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let sent = survey::send_now(&state.db, &state.public_url, id.into_inner(), now).await?;
+    let sent = survey::send_now(&state.db, &state.public_url, id.into_inner(), &organiser.change(now)).await?;
     state.wake.notify_one();
     Ok(HttpResponse::Ok().json(sent))
 }
@@ -184,7 +185,11 @@ pub async fn responses_csv(
     _: Organiser,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
+    Ok(responses_csv_of(&state, id.into_inner()).await?)
+}
+
+/// A survey's responses as a CSV download (the API's and the console's).
+pub async fn responses_csv_of(state: &AppState, id: i64) -> Result<HttpResponse, DomainError> {
     let mut csv = String::new();
     for row in report::response_rows(&state.db, id).await? {
         csv.push_str(&crate::spreadsheet::csv_line(&row));

@@ -9,6 +9,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 
 use crate::domain::DomainError;
+use crate::domain::audit::{Actor, ActorKind, Change};
 use crate::domain::sign_in::{self, Scope, SignedIn};
 use crate::error::ApiError;
 use crate::pages::{self, Link};
@@ -36,6 +37,11 @@ impl Form {
     /// Reads an `application/x-www-form-urlencoded` body (or query string).
     pub fn parse(body: &[u8]) -> Self {
         Self(form_urlencoded::parse(body).into_owned().collect())
+    }
+
+    /// A form of these fields.
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+        Self(pairs)
     }
 
     /// The first value of `name`, if given.
@@ -71,6 +77,15 @@ pub struct Visitor {
     pub csrf: String,
     /// The time the request came in, read once from the service's clock.
     pub now: DateTime<Utc>,
+    /// What the visitor is in the audit trail: an organiser in the console, else a participant.
+    pub kind: ActorKind,
+}
+
+impl Visitor {
+    /// A change the visitor makes, at the time their request came in.
+    pub fn change(&self) -> Change {
+        Change::new(Actor::person(self.kind, &self.signed.person), self.now)
+    }
 }
 
 impl Area {
@@ -112,6 +127,10 @@ impl Area {
             .map(|signed| Visitor {
                 signed,
                 now,
+                kind: match self.scope {
+                    Scope::Organiser => ActorKind::Organiser,
+                    Scope::Participant => ActorKind::Participant,
+                },
                 csrf: sign_in::csrf_token(&secret),
                 secret,
             }))
@@ -212,12 +231,19 @@ impl Area {
     where
         F: AsyncFnOnce(&AppState, Visitor, Form) -> Result<HttpResponse, DomainError>,
     {
+        self.guarded_form(state, req, Form::parse(body), act).await
+    }
+
+    /// Runs a post whose fields were already read (a file upload's): as [`Area::guarded`].
+    pub async fn guarded_form<F>(&self, state: &AppState, req: &HttpRequest, form: Form, act: F) -> HttpResponse
+    where
+        F: AsyncFnOnce(&AppState, Visitor, Form) -> Result<HttpResponse, DomainError>,
+    {
         let visitor = match self.visitor(state, req).await {
             Ok(Some(v)) => v,
             Ok(None) => return self.signed_out(state),
             Err(e) => return self.trouble(e),
         };
-        let form = Form::parse(body);
         if !form
             .get("csrf")
             .is_some_and(|given| sign_in::csrf_matches(&visitor.secret, given))

@@ -2,41 +2,12 @@
 //! session cookie that a participant's never stands in for, the anti-forgery token on every
 //! post, and the dashboard — over HTTP with a cookie jar, as a browser would.
 
-use std::time::Duration;
-
 use chrono::Utc;
-use convene_tests::web::{WebVisitor, csrf_of, heading_of, plain};
+use convene_tests::web::{WebVisitor, console_link, csrf_of, heading_of, link_sent_to, plain};
 use convene_tests::{TestApp, backends, json, spawn_app};
-use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _};
 use serde_json::Value;
 
 const COOKIE: &str = "convene_console";
-
-/// The sign-in links emailed to `participant_id` so far, oldest first.
-async fn links_sent_to(app: &TestApp, participant_id: i64) -> Vec<String> {
-    entity::notification::Entity::find()
-        .filter(entity::notification::Column::ParticipantId.eq(participant_id))
-        .filter(entity::notification::Column::Kind.eq("sign_in_link"))
-        .order_by_asc(entity::notification::Column::Id)
-        .all(&app.db)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|row| row.payload["url"].as_str().unwrap().to_owned())
-        .collect()
-}
-
-/// The next sign-in link emailed to `participant_id` after the `seen` already sent (sign-in
-/// requests are carried out just after they are answered, so it may take a moment), if one comes.
-async fn link_sent_to(app: &TestApp, participant_id: i64, seen: usize) -> Option<String> {
-    for _ in 0..50 {
-        if let Some(link) = links_sent_to(app, participant_id).await.get(seen) {
-            return Some(link.clone());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    None
-}
 
 /// An organiser, as created through the API.
 async fn organiser(app: &TestApp, name: &str, email: &str) -> Value {
@@ -46,16 +17,8 @@ async fn organiser(app: &TestApp, name: &str, email: &str) -> Value {
 
 /// Signs `person` in to the console through the form and the emailed link, as a new visitor.
 async fn console_visitor(app: &TestApp, person: &Value) -> WebVisitor {
-    let id = person["id"].as_i64().unwrap();
-    let seen = links_sent_to(app, id).await.len();
+    let link = console_link(app, person).await;
     let visitor = WebVisitor::new(app);
-    let asked = visitor
-        .post_form("/o/sign-in", &[("email", person["email"].as_str().unwrap())])
-        .await;
-    assert_eq!(asked.status, 200, "{}", asked.text);
-    let link = link_sent_to(app, id, seen)
-        .await
-        .expect("a link was emailed to the organiser");
     let followed = visitor.get(&link).await;
     assert_eq!(followed.status, 303, "{}", followed.text);
     visitor

@@ -1,6 +1,7 @@
 //! End-to-end tests of the HTTP API: each test starts the real app on a fresh database (SQLite,
 //! and PostgreSQL too when `TEST_DATABASE_URL` is set) and talks HTTP to it.
 
+mod audit;
 mod bookings;
 mod browser;
 mod calendars;
@@ -9,6 +10,9 @@ mod closures;
 mod cohorts;
 mod concurrency;
 mod console;
+mod console_admin;
+mod console_browser;
+mod console_pages;
 mod errors;
 mod events;
 mod health;

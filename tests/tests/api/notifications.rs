@@ -205,10 +205,15 @@ async fn mail_that_cannot_be_delivered_ends_dead_and_can_be_sent_again() {
 }
 
 async fn bot_key(app: &TestApp) -> String {
-    keys::create(&app.db, "discord-bot", KeyRole::Bot, app.clock.now())
-        .await
-        .unwrap()
-        .secret
+    keys::create(
+        &app.db,
+        "discord-bot",
+        KeyRole::Bot,
+        &convene_api::domain::audit::Change::new(convene_api::domain::audit::Actor::system("tests"), app.clock.now()),
+    )
+    .await
+    .unwrap()
+    .secret
 }
 
 async fn link_discord(app: &TestApp, participant: i64, discord_id: &str) {

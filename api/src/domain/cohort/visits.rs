@@ -2,6 +2,7 @@
 //! published `triad_visit` event its people are booked onto; who is invited to a visit; cancelling.
 
 use super::*;
+use crate::domain::audit::Change;
 
 /// The scheduling problem of a cohort whose triads are accepted: only days from tomorrow on
 /// (in the cohort's zone), every member school's closures inside the window, the facilitators.
@@ -72,8 +73,9 @@ pub async fn schedule(
     db: &DatabaseConnection,
     cohort_id: i64,
     request: &SolveRequest,
-    now: DateTime<Utc>,
+    change: &Change,
 ) -> DomainResult<Schedule> {
+    let now = change.now;
     let c = find(db, cohort_id).await?;
     match c.status {
         CohortStatus::TriadsAccepted => {}
@@ -198,7 +200,7 @@ pub async fn schedule(
                     topic: None,
                     status: Some(EventStatus::Published.as_str().to_owned()),
                 },
-                now,
+                change,
             )
             .await?;
             let session = crate::domain::session::create(
@@ -213,7 +215,7 @@ pub async fn schedule(
                     waitlist: Some(false),
                     status: None,
                 },
-                now,
+                change,
             )
             .await?;
             let row = visit::ActiveModel {
@@ -348,7 +350,8 @@ pub async fn visits<C: ConnectionTrait>(db: &C, cohort_id: i64) -> DomainResult<
 /// everyone booked is told, with calendar cancellations), and the cohort goes back to
 /// `triads_accepted`, ready to be scheduled again.
 #[tracing::instrument(skip(db))]
-pub async fn cancel_visits(db: &DatabaseConnection, cohort_id: i64, now: DateTime<Utc>) -> DomainResult<VisitList> {
+pub async fn cancel_visits(db: &DatabaseConnection, cohort_id: i64, change: &Change) -> DomainResult<VisitList> {
+    let now = change.now;
     let c = find(db, cohort_id).await?;
     if c.status != CohortStatus::Scheduled {
         return Err(DomainError::conflict(
@@ -372,7 +375,7 @@ pub async fn cancel_visits(db: &DatabaseConnection, cohort_id: i64, now: DateTim
                         status: Some(EventStatus::Cancelled.as_str().to_owned()),
                         ..Default::default()
                     },
-                    now,
+                    change,
                 )
                 .await?;
             }

@@ -5,7 +5,6 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::CONSOLE;
 use crate::domain::dashboard;
-use crate::pages;
 use crate::state::AppState;
 
 /// The dashboard: every upcoming published event with its sessions' seats and waitlists, the
@@ -17,14 +16,11 @@ pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse 
         Err(response) => return response,
     };
     match dashboard::read(&state.db, visitor.now).await {
-        Ok(board) => pages::render(
+        Ok(board) => super::render(
+            &visitor,
             StatusCode::OK,
             "console/dashboard.html",
-            minijinja::context! {
-                organiser => visitor.signed.person.name,
-                csrf => visitor.csrf,
-                board,
-            },
+            minijinja::context! { board },
         ),
         Err(e) => CONSOLE.trouble(e),
     }

@@ -71,7 +71,7 @@ pub async fn book(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes
                 session_id: Some(session_id),
             },
             None,
-            visitor.now,
+            &visitor.change(),
         )
         .await;
         let (created, booking) = match booked {
@@ -148,7 +148,7 @@ pub async fn cancel(
                 }
             };
             let name = format!("{}, {}", title_of(&before.session), when_of(&before.session));
-            let notice = match me::cancel(&state.db, person, id, visitor.now).await {
+            let notice = match me::cancel(&state.db, person, id, &visitor.change()).await {
                 Ok(_) if before.status == BookingStatus::Cancelled => Notice::done(
                     "Already cancelled",
                     vec![format!("Your booking of {name} was already cancelled.")],

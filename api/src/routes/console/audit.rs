@@ -1,0 +1,64 @@
+//! `/o/audit`: the audit trail, newest first, with the API's filters (actor, target).
+
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::events::signed_in;
+use super::{CONSOLE, Problems, next_page, query, render, values};
+use crate::domain::audit::{self, AuditFilter};
+use crate::domain::page::{Page, PageRequest};
+use crate::domain::{DomainError, DomainResult};
+use crate::state::AppState;
+
+/// The filters the page takes.
+const FILTERS: &[&str] = &["actor", "target_type", "target_id"];
+
+/// The trail, a page of 100 at a time.
+pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let visitor = signed_in!(state, req);
+    let q = query(&req);
+    let shown = async {
+        let target_id = q.text("target_id");
+        let parsed_id = target_id.as_deref().map(str::parse::<i64>);
+        let filter = AuditFilter {
+            actor: q.text("actor"),
+            target_type: q.text("target_type"),
+            target_id: parsed_id.clone().and_then(Result::ok),
+            limit: None,
+            cursor: q.text("cursor"),
+        };
+        let listed = match (parsed_id, PageRequest::parse(Some(100), filter.cursor.as_deref())) {
+            (Some(Err(_)), _) => Err(DomainError::Invalid(vec![crate::domain::FieldError::new(
+                "target_id",
+                "is a number, the id of the thing changed",
+            )])),
+            (_, Err(errors)) => Err(DomainError::Invalid(errors)),
+            (_, Ok(page)) => audit::list(&state.db, &filter, page).await,
+        };
+        let (entries, problems) = match listed {
+            Ok(entries) => (entries, Problems::default()),
+            Err(err) => (
+                Page {
+                    items: Vec::new(),
+                    next_cursor: None,
+                },
+                Problems::of(err)?,
+            ),
+        };
+        let next = entries
+            .next_cursor
+            .as_deref()
+            .map(|cursor| next_page("/o/audit", &q, FILTERS, cursor));
+        DomainResult::Ok(render(
+            &visitor,
+            problems.status(),
+            "console/audit.html",
+            minijinja::context! {
+                entries => entries.items,
+                next,
+                filter => values(&q, FILTERS),
+                problems,
+            },
+        ))
+    };
+    shown.await.unwrap_or_else(|e| CONSOLE.trouble(e))
+}
