@@ -256,3 +256,38 @@ pub async fn console_link(app: &TestApp, person: &serde_json::Value) -> String {
         .await
         .expect("a link was emailed to the organiser")
 }
+
+/// An organiser (Priya Shah, made through the API) signed in to the console through the emailed
+/// link, as a new visitor; with the organiser as created.
+pub async fn console_organiser(app: &TestApp) -> (WebVisitor, serde_json::Value) {
+    let lead = app
+        .create_participant(
+            serde_json::json!({"name": "Priya Shah", "email": "priya@network.example", "role": "organiser"}),
+        )
+        .await;
+    let link = console_link(app, &lead).await;
+    let visitor = WebVisitor::new(app);
+    let followed = visitor.get(&link).await;
+    assert_eq!(followed.status, 303, "{}", followed.text);
+    (visitor, lead)
+}
+
+/// Posts `fields` from the page at `from` (which must answer 200) to `to`, with that page's
+/// anti-forgery token, as its form would.
+pub async fn submit(visitor: &WebVisitor, from: &str, to: &str, fields: &[(&str, &str)]) -> Reply {
+    let page = visitor.get(from).await;
+    assert_eq!(page.status, 200, "{from}: {}", page.text);
+    let csrf = csrf_of(&page.text);
+    let mut all = fields.to_vec();
+    all.push(("csrf", &csrf));
+    visitor.post_form(to, &all).await
+}
+
+/// Where a `303 See Other` sends the browser (failing the test for any other answer).
+pub fn location(reply: &Reply) -> String {
+    assert_eq!(reply.status, 303, "{}", reply.text);
+    reply.headers["location"]
+        .to_str()
+        .expect("a Location in ASCII")
+        .to_owned()
+}

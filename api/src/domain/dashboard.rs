@@ -6,9 +6,9 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
-use entity::state::{BookingStatus, EventStatus, NotificationState, SessionStatus};
-use entity::{booking, event, notification, session};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use entity::state::{EventStatus, NotificationState, SessionStatus};
+use entity::{event, notification, session};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use serde::Serialize;
 
 use super::DomainResult;
@@ -89,7 +89,7 @@ pub async fn read<C: ConnectionTrait>(db: &C, now: DateTime<Utc>) -> DomainResul
         .order_by_asc(session::Column::Id)
         .all(db)
         .await?;
-    let waiting = waitlists(db, now).await?;
+    let waiting = super::roster::waiting(db, session::Column::EndsAt.gt(now)).await?;
     let mut events: Vec<UpcomingEvent> = Vec::new();
     let mut index: HashMap<i64, usize> = HashMap::new();
     let mut nearly_full = Vec::new();
@@ -147,23 +147,4 @@ pub async fn read<C: ConnectionTrait>(db: &C, now: DateTime<Utc>) -> DomainResul
         surveys_due,
         visits,
     })
-}
-
-/// How many people wait on each session still to end at `now`, in one grouped query.
-async fn waitlists<C: ConnectionTrait>(db: &C, now: DateTime<Utc>) -> DomainResult<HashMap<i64, u64>> {
-    let rows: Vec<(i64, i64)> = booking::Entity::find()
-        .select_only()
-        .column(booking::Column::SessionId)
-        .column_as(booking::Column::Id.count(), "waiting")
-        .inner_join(session::Entity)
-        .filter(session::Column::EndsAt.gt(now))
-        .filter(booking::Column::Status.eq(BookingStatus::Waitlisted))
-        .group_by(booking::Column::SessionId)
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(session_id, waiting)| (session_id, u64::try_from(waiting).unwrap_or(0)))
-        .collect())
 }

@@ -106,14 +106,18 @@ async fn school_names<C: ConnectionTrait>(
         .collect())
 }
 
-/// How many people wait on each of an event's sessions, in one grouped query.
-pub async fn waiting_by_session<C: ConnectionTrait>(db: &C, event_id: i64) -> DomainResult<HashMap<i64, u64>> {
+/// How many people wait on each session matching `sessions` (a condition on the sessions
+/// table), in one grouped query.
+pub async fn waiting<C: ConnectionTrait>(
+    db: &C,
+    sessions: impl sea_orm::sea_query::IntoCondition,
+) -> DomainResult<HashMap<i64, u64>> {
     let rows: Vec<(i64, i64)> = booking::Entity::find()
         .select_only()
         .column(booking::Column::SessionId)
         .column_as(booking::Column::Id.count(), "waiting")
         .inner_join(session::Entity)
-        .filter(session::Column::EventId.eq(event_id))
+        .filter(sessions)
         .filter(booking::Column::Status.eq(BookingStatus::Waitlisted))
         .group_by(booking::Column::SessionId)
         .into_tuple()
@@ -123,6 +127,11 @@ pub async fn waiting_by_session<C: ConnectionTrait>(db: &C, event_id: i64) -> Do
         .into_iter()
         .map(|(id, waiting)| (id, u64::try_from(waiting).unwrap_or(0)))
         .collect())
+}
+
+/// How many people wait on each of an event's sessions.
+pub async fn waiting_on_event<C: ConnectionTrait>(db: &C, event_id: i64) -> DomainResult<HashMap<i64, u64>> {
+    waiting(db, session::Column::EventId.eq(event_id)).await
 }
 
 /// Someone an organiser can book: a participant not erased.

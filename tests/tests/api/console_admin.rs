@@ -2,38 +2,11 @@
 //! messages sent again, schools, people and programmes added and changed, a spreadsheet checked
 //! line by line before it is imported, and a survey made from a template and sent now.
 
-use convene_tests::web::{WebVisitor, console_link, csrf_of, heading_of, plain};
+use convene_tests::web::{WebVisitor, console_organiser, csrf_of, heading_of, location, plain, submit};
 use convene_tests::{Reply, TestApp, backends, json, spawn_app};
 use reqwest::Method;
 use sea_orm::ConnectionTrait as _;
 use serde_json::Value;
-
-/// An organiser signed in to the console.
-async fn organiser_visitor(app: &TestApp) -> WebVisitor {
-    let lead = app
-        .create_participant(json!({"name": "Priya Shah", "email": "priya@network.example", "role": "organiser"}))
-        .await;
-    let link = console_link(app, &lead).await;
-    let visitor = WebVisitor::new(app);
-    assert_eq!(visitor.get(&link).await.status, 303);
-    visitor
-}
-
-/// Posts `fields` with the anti-forgery token of the page at `from`.
-async fn submit(visitor: &WebVisitor, from: &str, to: &str, fields: &[(&str, &str)]) -> Reply {
-    let page = visitor.get(from).await;
-    assert_eq!(page.status, 200, "{from}: {}", page.text);
-    let csrf = csrf_of(&page.text);
-    let mut all = fields.to_vec();
-    all.push(("csrf", &csrf));
-    visitor.post_form(to, &all).await
-}
-
-/// Where a `303` goes.
-fn location(reply: &Reply) -> String {
-    assert_eq!(reply.status, 303, "{}", reply.text);
-    reply.headers["location"].to_str().unwrap().to_owned()
-}
 
 /// The actions the organisers' changes wrote to the trail, newest first.
 async fn organiser_actions(app: &TestApp) -> Vec<String> {
@@ -49,7 +22,7 @@ async fn organiser_actions(app: &TestApp) -> Vec<String> {
 async fn an_api_key_is_made_and_shown_once_then_revoked_from_the_console_and_stops_working_at_once() {
     for backend in backends() {
         let app = spawn_app(backend).await;
-        let visitor = organiser_visitor(&app).await;
+        let (visitor, _) = console_organiser(&app).await;
         let made = submit(
             &visitor,
             "/o/keys",
@@ -98,7 +71,7 @@ async fn an_api_key_is_made_and_shown_once_then_revoked_from_the_console_and_sto
 async fn an_undelivered_message_is_listed_with_its_reason_and_sent_again_from_the_console() {
     for backend in backends() {
         let app = spawn_app(backend).await;
-        let visitor = organiser_visitor(&app).await;
+        let (visitor, _) = console_organiser(&app).await;
         let session = app.open_session(5, json!({})).await;
         let person = app.create_participants(1, None).await[0];
         app.book(&session["id"], person).await;
@@ -147,7 +120,7 @@ async fn an_undelivered_message_is_listed_with_its_reason_and_sent_again_from_th
 async fn schools_people_and_programmes_are_found_added_and_changed_with_refusals_shown_on_their_fields() {
     for backend in backends() {
         let app = spawn_app(backend).await;
-        let visitor = organiser_visitor(&app).await;
+        let (visitor, _) = console_organiser(&app).await;
 
         let school = [
             ("name", "Haverstock School"),
@@ -300,7 +273,7 @@ fn checked_csv(html: &str) -> String {
 async fn a_spreadsheet_is_checked_line_by_line_before_anything_is_written_then_imported() {
     for backend in backends() {
         let app = spawn_app(backend).await;
-        let visitor = organiser_visitor(&app).await;
+        let (visitor, _) = console_organiser(&app).await;
         let bad = "urn,name,local_authority,region,phase\n\
                    100001,Northfield Primary,Camden,London,primary\n\
                    100002,,Camden,London,primary\n\
@@ -375,7 +348,7 @@ async fn a_spreadsheet_is_checked_line_by_line_before_anything_is_written_then_i
 async fn a_survey_is_made_from_the_impact_template_sent_now_and_its_answers_counted() {
     for backend in backends() {
         let app = spawn_app(backend).await;
-        let visitor = organiser_visitor(&app).await;
+        let (visitor, _) = console_organiser(&app).await;
         let event = app.create_event(json!({"title": "Oracy conference"})).await;
         let at = |minutes: i64| {
             (chrono::Utc::now() + chrono::Duration::minutes(minutes))

@@ -3,40 +3,14 @@
 //! sessions added in local time, people booked and waitlisted, the register marked at the door,
 //! walk-ins added, and the audit trail — each refusal shown on the page, changing nothing.
 
-use convene_tests::web::{WebVisitor, console_link, csrf_of, heading_of, plain};
-use convene_tests::{Reply, TestApp, backends, json, spawn_app};
-use serde_json::Value;
-
-/// An organiser, as created through the API, signed in to the console.
-async fn organiser_visitor(app: &TestApp) -> (WebVisitor, Value) {
-    let lead = app
-        .create_participant(json!({"name": "Priya Shah", "email": "priya@network.example", "role": "organiser"}))
-        .await;
-    let link = console_link(app, &lead).await;
-    let visitor = WebVisitor::new(app);
-    assert_eq!(visitor.get(&link).await.status, 303);
-    (visitor, lead)
-}
+use convene_tests::web::{WebVisitor, console_organiser, heading_of, location, plain, submit};
+use convene_tests::{backends, json, spawn_app};
 
 /// The page at `path`, which must answer 200.
 async fn page(visitor: &WebVisitor, path: &str) -> String {
     let reply = visitor.get(path).await;
     assert_eq!(reply.status, 200, "{path}: {}", reply.text);
     reply.text
-}
-
-/// Posts `fields` (and the page's anti-forgery token) from the page at `from` to `to`.
-async fn submit(visitor: &WebVisitor, from: &str, to: &str, fields: &[(&str, &str)]) -> Reply {
-    let csrf = csrf_of(&page(visitor, from).await);
-    let mut all = fields.to_vec();
-    all.push(("csrf", &csrf));
-    visitor.post_form(to, &all).await
-}
-
-/// Where a `303` sends the browser.
-fn location(reply: &Reply) -> String {
-    assert_eq!(reply.status, 303, "{}", reply.text);
-    reply.headers["location"].to_str().unwrap().to_owned()
 }
 
 /// The text of the element with `id`, up to its closing tag `until`.
@@ -59,7 +33,7 @@ fn day(days: i64) -> String {
 async fn an_organiser_makes_and_publishes_an_event_with_two_sessions_books_people_and_sees_the_waitlist() {
     for backend in backends() {
         let app = spawn_app(backend).await;
-        let (visitor, lead) = organiser_visitor(&app).await;
+        let (visitor, lead) = console_organiser(&app).await;
         let school = app.create_school(json!({"name": "Northfield Primary"})).await;
         let ann = app
             .create_participant(
@@ -259,7 +233,7 @@ async fn an_organiser_makes_and_publishes_an_event_with_two_sessions_books_peopl
 async fn the_register_marks_attendance_one_tap_at_a_time_and_adds_walk_ins_once_the_session_has_started() {
     for backend in backends() {
         let app = spawn_app(backend).await;
-        let (visitor, _) = organiser_visitor(&app).await;
+        let (visitor, _) = console_organiser(&app).await;
         // A session starting within the hour: booked now, marked at the door later.
         let event = app.create_event(json!({})).await;
         let at = |minutes: i64| {
@@ -373,7 +347,7 @@ async fn the_register_marks_attendance_one_tap_at_a_time_and_adds_walk_ins_once_
 async fn cancelling_an_event_asks_first_saying_how_many_people_will_be_told_then_tells_them() {
     for backend in backends() {
         let app = spawn_app(backend).await;
-        let (visitor, _) = organiser_visitor(&app).await;
+        let (visitor, _) = console_organiser(&app).await;
         let event = app.create_event(json!({"title": "Autumn conference"})).await;
         let mut sessions = Vec::new();
         for (days, capacity) in [(10, 2), (11, 1)] {
@@ -441,7 +415,7 @@ async fn cancelling_an_event_asks_first_saying_how_many_people_will_be_told_then
 async fn console_forms_without_their_token_change_nothing_and_bad_addresses_get_a_page_never_a_server_error() {
     for backend in backends() {
         let app = spawn_app(backend).await;
-        let (visitor, _) = organiser_visitor(&app).await;
+        let (visitor, _) = console_organiser(&app).await;
         let session = app.open_session(5, json!({})).await;
         let person = app.create_participants(1, None).await[0];
         let booking = app.book(&session["id"], person).await.json();
@@ -534,7 +508,7 @@ async fn every_console_page_a_link_leads_to_renders_over_the_demo_network() {
     for backend in backends() {
         let app = spawn_app(backend).await;
         app.load_demo().await;
-        let (visitor, _) = organiser_visitor(&app).await;
+        let (visitor, _) = console_organiser(&app).await;
         let mut to_visit = std::collections::VecDeque::from(["/o".to_owned()]);
         let mut seen = std::collections::BTreeSet::new();
         while let Some(path) = to_visit.pop_front() {

@@ -5,10 +5,9 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::events::signed_in;
-use super::{CONSOLE, Problems, id_of, next_page, query, render};
+use super::{CONSOLE, Problems, listed, next_page, posted, query, render};
 use crate::domain::keys::{self, KeyRole};
 use crate::domain::notification::{self, NotificationFilter};
-use crate::domain::page::PageRequest;
 use crate::domain::{DomainError, DomainResult, in_write_txn};
 use crate::routes::web_session::{Visitor, see_other};
 use crate::state::AppState;
@@ -134,16 +133,11 @@ async fn notifications_view(
         state: Some("dead".to_owned()),
         ..NotificationFilter::default()
     };
-    let (dead, problems) = match PageRequest::parse(Some(100), cursor.as_deref()) {
-        Ok(page) => (notification::list(&state.db, &filter, page).await?, problems),
-        Err(errors) => (
-            crate::domain::page::Page {
-                items: Vec::new(),
-                next_cursor: None,
-            },
-            Problems::of(DomainError::Invalid(errors))?,
-        ),
-    };
+    let (dead, listing) = listed(100, cursor.as_deref(), async |page| {
+        notification::list(&state.db, &filter, page).await
+    })
+    .await?;
+    let problems = if problems.list.is_empty() { listing } else { problems };
     let next = dead.next_cursor.as_deref().map(|c| {
         next_page(
             "/o/notifications",
@@ -176,19 +170,19 @@ async fn retry(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let id = id_of(&path);
-    CONSOLE
-        .guarded(&state, &req, &body, async |state, visitor, _form| {
-            let Some(id) = id else {
-                return Ok(CONSOLE.not_found("message"));
-            };
-            match notification::retry(&state.db, id, &visitor.change()).await {
-                Ok(_) => {
-                    state.wake.notify_one();
-                    Ok(see_other(&format!("/o/notifications?done=retried-{id}")))
-                }
-                Err(err) => notifications_view(state, &visitor, None, Problems::of(err)?, None).await,
+    posted(
+        &state,
+        &req,
+        &body,
+        &path,
+        "message",
+        async |state, visitor, _form, id| match notification::retry(&state.db, id, &visitor.change()).await {
+            Ok(_) => {
+                state.wake.notify_one();
+                Ok(see_other(&format!("/o/notifications?done=retried-{id}")))
             }
-        })
-        .await
+            Err(err) => notifications_view(state, &visitor, None, Problems::of(err)?, None).await,
+        },
+    )
+    .await
 }

@@ -3,9 +3,8 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::events::signed_in;
-use super::{CONSOLE, Problems, next_page, query, render, values};
+use super::{CONSOLE, listed, next_page, query, render, values};
 use crate::domain::audit::{self, AuditFilter};
-use crate::domain::page::{Page, PageRequest};
 use crate::domain::{DomainError, DomainResult};
 use crate::state::AppState;
 
@@ -26,24 +25,16 @@ pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse 
             limit: None,
             cursor: q.text("cursor"),
         };
-        let listed = match (parsed_id, PageRequest::parse(Some(100), filter.cursor.as_deref())) {
-            (Some(Err(_)), _) => Err(DomainError::Invalid(vec![crate::domain::FieldError::new(
-                "target_id",
-                "is a number, the id of the thing changed",
-            )])),
-            (_, Err(errors)) => Err(DomainError::Invalid(errors)),
-            (_, Ok(page)) => audit::list(&state.db, &filter, page).await,
-        };
-        let (entries, problems) = match listed {
-            Ok(entries) => (entries, Problems::default()),
-            Err(err) => (
-                Page {
-                    items: Vec::new(),
-                    next_cursor: None,
-                },
-                Problems::of(err)?,
-            ),
-        };
+        let (entries, problems) = listed(100, filter.cursor.as_deref(), async |page| {
+            if let Some(Err(_)) = parsed_id {
+                return Err(DomainError::Invalid(vec![crate::domain::FieldError::new(
+                    "target_id",
+                    "is a number, the id of the thing changed",
+                )]));
+            }
+            audit::list(&state.db, &filter, page).await
+        })
+        .await?;
         let next = entries
             .next_cursor
             .as_deref()

@@ -7,11 +7,10 @@ use std::collections::BTreeMap;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::{CONSOLE, Problems, id_of, next_page, number, query, render, values};
+use super::{CONSOLE, Problems, all_schools, listed, next_page, number, posted, query, render, shown, values};
 use crate::domain::event::{self, Audience, EventFilter, EventInput};
 use crate::domain::page::PageRequest;
 use crate::domain::programme::{self, ProgrammeFilter};
-use crate::domain::school::{self, SchoolFilter};
 use crate::domain::session::{self, SessionInput};
 use crate::domain::{DomainError, DomainResult, in_write_txn, roster};
 use crate::routes::web_session::{Form, Visitor, see_other};
@@ -81,20 +80,10 @@ async fn list(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
         ..EventFilter::default()
     };
     let shown = async {
-        let listed = match PageRequest::parse(Some(50), filter.cursor.as_deref()) {
-            Ok(page) => event::list(&state.db, &filter, page, Audience::Organiser).await,
-            Err(errors) => Err(DomainError::Invalid(errors)),
-        };
-        let (events, problems) = match listed {
-            Ok(events) => (events, Problems::default()),
-            Err(err) => (
-                crate::domain::page::Page {
-                    items: Vec::new(),
-                    next_cursor: None,
-                },
-                Problems::of(err)?,
-            ),
-        };
+        let (events, problems) = listed(50, filter.cursor.as_deref(), async |page| {
+            event::list(&state.db, &filter, page, Audience::Organiser).await
+        })
+        .await?;
         let programmes = programmes(&state).await?;
         let next = events
             .next_cursor
@@ -127,17 +116,6 @@ async fn programmes(state: &AppState) -> DomainResult<Vec<programme::Programme>>
     .items)
 }
 
-/// The schools, for the event form's host.
-async fn schools(state: &AppState) -> DomainResult<Vec<school::School>> {
-    Ok(school::list(
-        &state.db,
-        &SchoolFilter::default(),
-        PageRequest::parse(Some(500), None)?,
-    )
-    .await?
-    .items)
-}
-
 /// The event form, empty or as sent with its problems.
 async fn event_form(
     state: &AppState,
@@ -153,7 +131,7 @@ async fn event_form(
             values,
             problems,
             programmes => programmes(state).await?,
-            schools => schools(state).await?,
+            schools => all_schools(state).await?,
         },
     ))
 }
@@ -242,7 +220,7 @@ async fn event_page(
         Err(DomainError::NotFound { .. }) => return Ok(CONSOLE.not_found("event")),
         Err(e) => return Err(e),
     };
-    let waiting = roster::waiting_by_session(&state.db, id).await?;
+    let waiting = roster::waiting_on_event(&state.db, id).await?;
     let zone = stored_zone(&event.time_zone);
     let sessions: Vec<minijinja::Value> =
         session::list_for_event(&state.db, id, PageRequest::parse(Some(500), None)?, Audience::Organiser)
@@ -293,39 +271,23 @@ async fn event_page(
             session_problems,
             action_problems => refused.action.unwrap_or_default(),
             programmes => programmes(state).await?,
-            schools => schools(state).await?,
+            schools => all_schools(state).await?,
         },
     ))
 }
 
 /// `/o/events/{id}`.
 async fn show(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> HttpResponse {
-    let visitor = signed_in!(state, req);
-    let Some(id) = id_of(&id) else {
-        return CONSOLE.not_found("event");
-    };
-    event_page(&state, &visitor, id, query(&req).text("done"), Refused::default())
-        .await
-        .unwrap_or_else(|e| CONSOLE.trouble(e))
-}
-
-/// Runs a post about event `id`: a page that is not there for a path that is not an id.
-async fn about_event<F>(state: &AppState, req: &HttpRequest, body: &[u8], path: &str, act: F) -> HttpResponse
-where
-    F: AsyncFnOnce(&AppState, Visitor, Form, i64) -> DomainResult<HttpResponse>,
-{
-    let id = id_of(path);
-    CONSOLE
-        .guarded(state, req, body, async |state, visitor, form| match id {
-            Some(id) => act(state, visitor, form, id).await,
-            None => Ok(CONSOLE.not_found("event")),
-        })
-        .await
+    let done = query(&req).text("done");
+    shown(&state, &req, &id, "event", async |visitor, id| {
+        event_page(&state, &visitor, id, done, Refused::default()).await
+    })
+    .await
 }
 
 /// `POST /o/events/{id}`: changes the event's details.
 async fn edit(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>, body: web::Bytes) -> HttpResponse {
-    about_event(&state, &req, &body, &path, async |state, visitor, form, id| {
+    posted(&state, &req, &body, &path, "event", async |state, visitor, form, id| {
         let changed = match event_input(&form, true) {
             Ok(input) => event::update(&state.db, id, input, &visitor.change()).await,
             Err(e) => Err(e),
@@ -351,7 +313,7 @@ async fn add_session(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    about_event(&state, &req, &body, &path, async |state, visitor, form, id| {
+    posted(&state, &req, &body, &path, "event", async |state, visitor, form, id| {
         let change = visitor.change();
         let input = session_input(&form);
         let added = match input {
@@ -398,19 +360,20 @@ async fn publish(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    about_event(&state, &req, &body, &path, async |state, visitor, _form, id| {
-        set_status(state, &visitor, id, "published").await
-    })
+    posted(
+        &state,
+        &req,
+        &body,
+        &path,
+        "event",
+        async |state, visitor, _form, id| set_status(state, &visitor, id, "published").await,
+    )
     .await
 }
 
 /// `/o/events/{id}/cancel`: what cancelling would do, and the button that does it.
 async fn confirm_cancel(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> HttpResponse {
-    let visitor = signed_in!(state, req);
-    let Some(id) = id_of(&id) else {
-        return CONSOLE.not_found("event");
-    };
-    let shown = async {
+    shown(&state, &req, &id, "event", async |visitor, id| {
         let event = match event::get(&state.db, id, Audience::Organiser).await {
             Ok(event) => event,
             Err(DomainError::NotFound { .. }) => return Ok(CONSOLE.not_found("event")),
@@ -423,8 +386,8 @@ async fn confirm_cancel(state: web::Data<AppState>, req: HttpRequest, id: web::P
             "console/event_cancel.html",
             minijinja::context! { event, told },
         ))
-    };
-    shown.await.unwrap_or_else(|e| CONSOLE.trouble(e))
+    })
+    .await
 }
 
 /// `POST /o/events/{id}/cancel`: cancels the event, its sessions and their bookings; everyone
@@ -435,9 +398,14 @@ async fn cancel(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    about_event(&state, &req, &body, &path, async |state, visitor, _form, id| {
-        set_status(state, &visitor, id, "cancelled").await
-    })
+    posted(
+        &state,
+        &req,
+        &body,
+        &path,
+        "event",
+        async |state, visitor, _form, id| set_status(state, &visitor, id, "cancelled").await,
+    )
     .await
 }
 

@@ -239,3 +239,74 @@ fn next_page(path: &str, q: &super::web_session::Form, names: &[&str], cursor: &
     params.append_pair("cursor", cursor);
     format!("{path}?{}", params.finish())
 }
+
+/// A page of a list as asked for (`limit` rows after `cursor`), or, when the cursor or a filter
+/// is refused, an empty page and the problems to show above it.
+async fn listed<T>(
+    limit: i64,
+    cursor: Option<&str>,
+    list: impl AsyncFnOnce(crate::domain::page::PageRequest) -> crate::domain::DomainResult<crate::domain::page::Page<T>>,
+) -> crate::domain::DomainResult<(crate::domain::page::Page<T>, Problems)> {
+    let listed = match crate::domain::page::PageRequest::parse(Some(limit), cursor) {
+        Ok(page) => list(page).await,
+        Err(errors) => Err(DomainError::Invalid(errors)),
+    };
+    match listed {
+        Ok(rows) => Ok((rows, Problems::default())),
+        Err(err) => Ok((
+            crate::domain::page::Page {
+                items: Vec::new(),
+                next_cursor: None,
+            },
+            Problems::of(err)?,
+        )),
+    }
+}
+
+/// A page about one thing, whose id is the last part of its path: the sign-in form for someone
+/// signed out, a page that is not there for a path that is not an id, else what `show` answers
+/// (a trouble page if the database fails).
+async fn shown<F>(state: &AppState, req: &HttpRequest, path: &str, what: &str, show: F) -> HttpResponse
+where
+    F: AsyncFnOnce(Visitor, i64) -> crate::domain::DomainResult<HttpResponse>,
+{
+    let visitor = match CONSOLE.require(state, req).await {
+        Ok(visitor) => visitor,
+        Err(response) => return response,
+    };
+    match id_of(path) {
+        Some(id) => show(visitor, id).await.unwrap_or_else(|e| CONSOLE.trouble(e)),
+        None => CONSOLE.not_found(what),
+    }
+}
+
+/// A post about one thing, whose id is the last part of its path: as [`Area::guarded`], with a
+/// page that is not there for a path that is not an id.
+async fn posted<F>(state: &AppState, req: &HttpRequest, body: &[u8], path: &str, what: &str, act: F) -> HttpResponse
+where
+    F: AsyncFnOnce(&AppState, Visitor, super::web_session::Form, i64) -> crate::domain::DomainResult<HttpResponse>,
+{
+    let id = id_of(path);
+    CONSOLE
+        .guarded(state, req, body, async |state, visitor, form| match id {
+            Some(id) => act(state, visitor, form, id).await,
+            None => Ok(CONSOLE.not_found(what)),
+        })
+        .await
+}
+
+/// The network's schools (the first 500, by id), for the forms that choose one.
+async fn all_schools(state: &AppState) -> crate::domain::DomainResult<Vec<crate::domain::school::School>> {
+    let page = crate::domain::page::PageRequest::parse(Some(500), None)?;
+    Ok(crate::domain::school::list(&state.db, &Default::default(), page)
+        .await?
+        .items)
+}
+
+/// A download (a CSV), or the page for a thing that is not there.
+fn download(made: crate::domain::DomainResult<HttpResponse>, what: &str) -> crate::domain::DomainResult<HttpResponse> {
+    match made {
+        Err(DomainError::NotFound { .. }) => Ok(CONSOLE.not_found(what)),
+        other => other,
+    }
+}

@@ -8,7 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 
 use super::events::signed_in;
-use super::{CONSOLE, Problems, id_of, next_page, number, query, render, values};
+use super::{CONSOLE, Problems, all_schools, listed, next_page, number, posted, query, render, shown, values};
 use crate::domain::audit::Change;
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::participant::{self, ParticipantFilter, ParticipantInput};
@@ -69,20 +69,10 @@ async fn list<R: Record>(state: web::Data<AppState>, req: HttpRequest) -> HttpRe
     let visitor = signed_in!(state, req);
     let q = query(&req);
     let shown = async {
-        let listed = match PageRequest::parse(Some(100), q.text("cursor").as_deref()) {
-            Ok(page) => R::list(&state, &q, page).await,
-            Err(errors) => Err(DomainError::Invalid(errors)),
-        };
-        let (rows, problems) = match listed {
-            Ok(rows) => (rows, Problems::default()),
-            Err(err) => (
-                Page {
-                    items: Vec::new(),
-                    next_cursor: None,
-                },
-                Problems::of(err)?,
-            ),
-        };
+        let (rows, problems) = listed(100, q.text("cursor").as_deref(), async |page| {
+            R::list(&state, &q, page).await
+        })
+        .await?;
         let next = rows
             .next_cursor
             .as_deref()
@@ -144,27 +134,14 @@ async fn new<R: Record>(state: web::Data<AppState>, req: HttpRequest) -> HttpRes
 
 /// `…/{id}`: the form to change one.
 async fn show<R: Record>(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> HttpResponse {
-    let visitor = signed_in!(state, req);
-    let Some(id) = id_of(&id) else {
-        return CONSOLE.not_found(R::WHAT);
-    };
-    let shown = async {
+    let done = query(&req).text("done");
+    shown(&state, &req, &id, R::WHAT, async |visitor, id| {
         match R::current(&state, id).await? {
-            Some(values) => {
-                form_page::<R>(
-                    &state,
-                    &visitor,
-                    Some(id),
-                    values,
-                    Problems::default(),
-                    query(&req).text("done"),
-                )
-                .await
-            }
+            Some(values) => form_page::<R>(&state, &visitor, Some(id), values, Problems::default(), done).await,
             None => Ok(CONSOLE.not_found(R::WHAT)),
         }
-    };
-    shown.await.unwrap_or_else(|e| CONSOLE.trouble(e))
+    })
+    .await
 }
 
 /// Saves the form (a new one when `id` is none), back to its page saying so, or the form again
@@ -205,13 +182,10 @@ async fn edit<R: Record>(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let id = id_of(&path);
-    CONSOLE
-        .guarded(&state, &req, &body, async |state, visitor, form| match id {
-            Some(id) => save::<R>(state, visitor, form, Some(id)).await,
-            None => Ok(CONSOLE.not_found(R::WHAT)),
-        })
-        .await
+    posted(&state, &req, &body, &path, R::WHAT, async |state, visitor, form, id| {
+        save::<R>(state, visitor, form, Some(id)).await
+    })
+    .await
 }
 
 /// A list field (`a; b, c`): its items, trimmed.
@@ -253,17 +227,6 @@ fn found<T>(got: DomainResult<T>) -> DomainResult<Option<T>> {
         Err(DomainError::NotFound { .. }) => Ok(None),
         Err(e) => Err(e),
     }
-}
-
-/// The schools, for a person's school.
-async fn all_schools(state: &AppState) -> DomainResult<Vec<school::School>> {
-    Ok(school::list(
-        &state.db,
-        &SchoolFilter::default(),
-        PageRequest::parse(Some(500), None)?,
-    )
-    .await?
-    .items)
 }
 
 /// The network's programmes.

@@ -8,12 +8,12 @@ use std::collections::BTreeMap;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::events::{SESSION_FIELDS, session_input, signed_in};
-use super::{CONSOLE, Problems, id_of, number, query, render, values};
+use super::events::{SESSION_FIELDS, session_input};
+use super::{CONSOLE, Problems, download, number, posted, query, render, shown, values};
 use crate::domain::booking::{self, AttendanceInput, Booked, BookingInput};
 use crate::domain::event::{self, Audience};
 use crate::domain::{DomainError, DomainResult, roster};
-use crate::routes::web_session::{Form, Visitor, see_other};
+use crate::routes::web_session::{Visitor, see_other};
 use crate::state::AppState;
 use crate::time::stored_zone;
 
@@ -172,88 +172,88 @@ fn notice(done: Option<&str>, people: &roster::Roster) -> Option<String> {
 
 /// `/o/sessions/{id}` (`?q=` searches for someone to book).
 async fn show(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> HttpResponse {
-    let visitor = signed_in!(state, req);
-    let Some(id) = id_of(&id) else {
-        return CONSOLE.not_found("session");
-    };
     let q = query(&req);
     let showing = Showing {
         q: q.text("q"),
         done: q.text("done"),
         ..Showing::default()
     };
-    session_page(&state, &visitor, id, showing)
-        .await
-        .unwrap_or_else(|e| CONSOLE.trouble(e))
-}
-
-/// Runs a post about the thing whose id is the path: a page that is not there for one that is not an id.
-async fn about<F>(state: &AppState, req: &HttpRequest, body: &[u8], path: &str, act: F) -> HttpResponse
-where
-    F: AsyncFnOnce(&AppState, Visitor, Form, i64) -> DomainResult<HttpResponse>,
-{
-    let id = id_of(path);
-    CONSOLE
-        .guarded(state, req, body, async |state, visitor, form| match id {
-            Some(id) => act(state, visitor, form, id).await,
-            None => Ok(CONSOLE.not_found("page")),
-        })
-        .await
+    shown(&state, &req, &id, "session", async |visitor, id| {
+        session_page(&state, &visitor, id, showing).await
+    })
+    .await
 }
 
 /// `POST /o/sessions/{id}`: changes the session (times in its event's zone, seats, limit).
 async fn edit(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>, body: web::Bytes) -> HttpResponse {
-    about(&state, &req, &body, &path, async |state, visitor, form, id| {
-        let changed = match session_input(&form) {
-            Ok(input) => crate::domain::session::update(&state.db, id, input, &visitor.change()).await,
-            Err(e) => Err(e),
-        };
-        match changed {
-            Ok(_) => Ok(see_other(&format!("/o/sessions/{id}?done=saved"))),
-            Err(err) => {
-                let showing = Showing {
-                    form: Some((values(&form, SESSION_FIELDS), Problems::of(err)?)),
-                    ..Showing::default()
-                };
-                session_page(state, &visitor, id, showing).await
+    posted(
+        &state,
+        &req,
+        &body,
+        &path,
+        "session",
+        async |state, visitor, form, id| {
+            let changed = match session_input(&form) {
+                Ok(input) => crate::domain::session::update(&state.db, id, input, &visitor.change()).await,
+                Err(e) => Err(e),
+            };
+            match changed {
+                Ok(_) => Ok(see_other(&format!("/o/sessions/{id}?done=saved"))),
+                Err(err) => {
+                    let showing = Showing {
+                        form: Some((values(&form, SESSION_FIELDS), Problems::of(err)?)),
+                        ..Showing::default()
+                    };
+                    session_page(state, &visitor, id, showing).await
+                }
             }
-        }
-    })
+        },
+    )
     .await
+}
+
+/// Session `id`'s page, saying why what was asked (a booking, a cancellation) was refused.
+async fn refused(state: &AppState, visitor: &Visitor, id: i64, err: DomainError) -> DomainResult<HttpResponse> {
+    let showing = Showing {
+        action: Some(Problems::of(err)?),
+        ..Showing::default()
+    };
+    session_page(state, visitor, id, showing).await
 }
 
 /// `POST /o/sessions/{id}/book` (`participant_id`): books them, a seat or the waitlist, by the
 /// same rules and with the same messages as the API.
 async fn book(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>, body: web::Bytes) -> HttpResponse {
-    about(&state, &req, &body, &path, async |state, visitor, form, id| {
-        let booked = match number(&form, "participant_id", "the person") {
-            Ok(participant_id) => {
-                booking::book(
-                    &state.db,
-                    id,
-                    &BookingInput { participant_id },
-                    None,
-                    booking::Booker::Organiser(None),
-                    &visitor.change(),
-                )
-                .await
+    posted(
+        &state,
+        &req,
+        &body,
+        &path,
+        "session",
+        async |state, visitor, form, id| {
+            let booked = match number(&form, "participant_id", "the person") {
+                Ok(participant_id) => {
+                    booking::book(
+                        &state.db,
+                        id,
+                        &BookingInput { participant_id },
+                        None,
+                        booking::Booker::Organiser(None),
+                        &visitor.change(),
+                    )
+                    .await
+                }
+                Err(e) => Err(e),
+            };
+            match booked {
+                Ok(Booked::Created(b) | Booked::Existing(b)) => {
+                    Ok(see_other(&format!("/o/sessions/{id}?done=booked-{}#people", b.id)))
+                }
+                Ok(Booked::Replayed(_)) => Ok(see_other(&format!("/o/sessions/{id}#people"))),
+                Err(err) => refused(state, &visitor, id, err).await,
             }
-            Err(e) => Err(e),
-        };
-        match booked {
-            Ok(Booked::Created(b) | Booked::Existing(b)) => {
-                Ok(see_other(&format!("/o/sessions/{id}?done=booked-{}#people", b.id)))
-            }
-            Ok(Booked::Replayed(_)) => Ok(see_other(&format!("/o/sessions/{id}#people"))),
-            Err(err) => {
-                let showing = Showing {
-                    action: Some(Problems::of(err)?),
-                    ..Showing::default()
-                };
-                session_page(state, &visitor, id, showing).await
-            }
-        }
-    })
+        },
+    )
     .await
 }
 
@@ -265,39 +265,35 @@ async fn cancel_booking(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    about(&state, &req, &body, &path, async |state, visitor, _form, id| {
-        let session_id = match booking::find(&state.db, id).await {
-            Ok(b) => b.session_id,
-            Err(DomainError::NotFound { .. }) => return Ok(CONSOLE.not_found("booking")),
-            Err(e) => return Err(e),
-        };
-        match booking::cancel(&state.db, id, &visitor.change()).await {
-            Ok(_) => Ok(see_other(&format!(
-                "/o/sessions/{session_id}?done=cancelled-{id}#people"
-            ))),
-            Err(err) => {
-                let showing = Showing {
-                    action: Some(Problems::of(err)?),
-                    ..Showing::default()
-                };
-                session_page(state, &visitor, session_id, showing).await
+    posted(
+        &state,
+        &req,
+        &body,
+        &path,
+        "session",
+        async |state, visitor, _form, id| {
+            let session_id = match booking::find(&state.db, id).await {
+                Ok(b) => b.session_id,
+                Err(DomainError::NotFound { .. }) => return Ok(CONSOLE.not_found("booking")),
+                Err(e) => return Err(e),
+            };
+            match booking::cancel(&state.db, id, &visitor.change()).await {
+                Ok(_) => Ok(see_other(&format!(
+                    "/o/sessions/{session_id}?done=cancelled-{id}#people"
+                ))),
+                Err(err) => refused(state, &visitor, session_id, err).await,
             }
-        }
-    })
+        },
+    )
     .await
 }
 
 /// `/o/sessions/{id}/register.csv`: the register to print.
 async fn register_csv(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> HttpResponse {
-    signed_in!(state, req);
-    let Some(id) = id_of(&id) else {
-        return CONSOLE.not_found("session");
-    };
-    match crate::routes::bookings::register_csv(&state, id).await {
-        Ok(csv) => csv,
-        Err(DomainError::NotFound { .. }) => CONSOLE.not_found("session"),
-        Err(e) => CONSOLE.trouble(e),
-    }
+    shown(&state, &req, &id, "session", async |_, id| {
+        download(crate::routes::bookings::register_csv(&state, id).await, "session")
+    })
+    .await
 }
 
 /// The register page: everyone holding a seat or waiting, by name, each with their mark and
@@ -338,44 +334,49 @@ async fn register_page(
 
 /// `/o/sessions/{id}/register` (`?q=` searches for a walk-in).
 async fn register(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> HttpResponse {
-    let visitor = signed_in!(state, req);
-    let Some(id) = id_of(&id) else {
-        return CONSOLE.not_found("session");
-    };
-    register_page(&state, &visitor, id, query(&req).text("q"), None)
-        .await
-        .unwrap_or_else(|e| CONSOLE.trouble(e))
+    let q = query(&req).text("q");
+    shown(&state, &req, &id, "session", async |visitor, id| {
+        register_page(&state, &visitor, id, q, None).await
+    })
+    .await
 }
 
 /// `POST /o/sessions/{id}/register`: one mark — `booking_id` with `mark` (`attended` or
 /// `no_show`), or `participant_id` for someone who came without a booking (attended) — saved at
 /// once, back to the register at that person's line.
 async fn mark(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>, body: web::Bytes) -> HttpResponse {
-    about(&state, &req, &body, &path, async |state, visitor, form, id| {
-        let marked = if form.text("participant_id").is_some() {
-            match number(&form, "participant_id", "the person") {
-                Ok(Some(person)) => booking::walk_in(&state.db, id, person, &visitor.change()).await,
-                Ok(None) => unreachable!("a participant_id was given"),
-                Err(e) => Err(e),
+    posted(
+        &state,
+        &req,
+        &body,
+        &path,
+        "session",
+        async |state, visitor, form, id| {
+            let marked = if form.text("participant_id").is_some() {
+                match number(&form, "participant_id", "the person") {
+                    Ok(Some(person)) => booking::walk_in(&state.db, id, person, &visitor.change()).await,
+                    Ok(None) => unreachable!("a participant_id was given"),
+                    Err(e) => Err(e),
+                }
+            } else {
+                match number(&form, "booking_id", "the booking") {
+                    Ok(Some(booking_id)) => mark_booking(state, &visitor, id, booking_id, form.text("mark")).await,
+                    Ok(None) => Err(DomainError::Invalid(vec![crate::domain::FieldError::new(
+                        "booking_id",
+                        "choose the person to mark",
+                    )])),
+                    Err(e) => Err(e),
+                }
+            };
+            match marked {
+                Ok(b) => Ok(see_other(&format!(
+                    "/o/sessions/{id}/register#person-{}",
+                    b.participant_id
+                ))),
+                Err(err) => register_page(state, &visitor, id, None, Some(Problems::of(err)?)).await,
             }
-        } else {
-            match number(&form, "booking_id", "the booking") {
-                Ok(Some(booking_id)) => mark_booking(state, &visitor, id, booking_id, form.text("mark")).await,
-                Ok(None) => Err(DomainError::Invalid(vec![crate::domain::FieldError::new(
-                    "booking_id",
-                    "choose the person to mark",
-                )])),
-                Err(e) => Err(e),
-            }
-        };
-        match marked {
-            Ok(b) => Ok(see_other(&format!(
-                "/o/sessions/{id}/register#person-{}",
-                b.participant_id
-            ))),
-            Err(err) => register_page(state, &visitor, id, None, Some(Problems::of(err)?)).await,
-        }
-    })
+        },
+    )
     .await
 }
 

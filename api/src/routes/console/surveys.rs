@@ -8,7 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::events::signed_in;
-use super::{CONSOLE, Problems, id_of, number, query, render, values};
+use super::{CONSOLE, Problems, download, number, posted, query, render, shown, values};
 use crate::domain::event::{self, Audience, EventFilter};
 use crate::domain::page::PageRequest;
 use crate::domain::survey::{self, QuestionInput, SurveyInput};
@@ -199,43 +199,38 @@ async fn survey_page(
 
 /// `/o/surveys/{id}`.
 async fn show(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> HttpResponse {
-    let visitor = signed_in!(state, req);
-    let Some(id) = id_of(&id) else {
-        return CONSOLE.not_found("survey");
-    };
-    survey_page(&state, &visitor, id, query(&req).text("done"), Problems::default())
-        .await
-        .unwrap_or_else(|e| CONSOLE.trouble(e))
+    let done = query(&req).text("done");
+    shown(&state, &req, &id, "survey", async |visitor, id| {
+        survey_page(&state, &visitor, id, done, Problems::default()).await
+    })
+    .await
 }
 
 /// `POST /o/surveys/{id}/send`: invites everyone who attended and was not yet asked, now.
 async fn send(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>, body: web::Bytes) -> HttpResponse {
-    let id = id_of(&path);
-    CONSOLE
-        .guarded(&state, &req, &body, async |state, visitor, _form| {
-            let Some(id) = id else {
-                return Ok(CONSOLE.not_found("survey"));
-            };
-            match survey::send_now(&state.db, &state.public_url, id, &visitor.change()).await {
-                Ok(sent) => {
-                    state.wake.notify_one();
-                    Ok(see_other(&format!("/o/surveys/{id}?done=sent-{}", sent.invited)))
-                }
-                Err(err) => survey_page(state, &visitor, id, None, Problems::of(err)?).await,
+    posted(
+        &state,
+        &req,
+        &body,
+        &path,
+        "survey",
+        async |state, visitor, _form, id| match survey::send_now(&state.db, &state.public_url, id, &visitor.change())
+            .await
+        {
+            Ok(sent) => {
+                state.wake.notify_one();
+                Ok(see_other(&format!("/o/surveys/{id}?done=sent-{}", sent.invited)))
             }
-        })
-        .await
+            Err(err) => survey_page(state, &visitor, id, None, Problems::of(err)?).await,
+        },
+    )
+    .await
 }
 
 /// `/o/surveys/{id}/responses.csv`: every response, one row each (no names when anonymous).
 async fn responses_csv(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> HttpResponse {
-    signed_in!(state, req);
-    let Some(id) = id_of(&id) else {
-        return CONSOLE.not_found("survey");
-    };
-    match crate::routes::surveys::responses_csv_of(&state, id).await {
-        Ok(csv) => csv,
-        Err(DomainError::NotFound { .. }) => CONSOLE.not_found("survey"),
-        Err(e) => CONSOLE.trouble(e),
-    }
+    shown(&state, &req, &id, "survey", async |_, id| {
+        download(crate::routes::surveys::responses_csv_of(&state, id).await, "survey")
+    })
+    .await
 }
