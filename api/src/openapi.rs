@@ -4,7 +4,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    audit, bookings, closures, cohorts, events, feeds, health, imports, me, notifications, participant_pages,
+    audit, bookings, closures, cohorts, events, feeds, health, imports, insight, me, notifications, participant_pages,
     participants, programmes, reflections, schools, sessions, surveys,
 };
 
@@ -37,7 +37,7 @@ Errors are RFC 7807 `application/problem+json` with a stable `code`. Lists take 
         reflections::create, reflections::list,
         cohorts::list, cohorts::create, cohorts::read, cohorts::propose, cohorts::triads, cohorts::accept,
         cohorts::schedule, cohorts::visits, cohorts::cancel_visits,
-        audit::list,
+        audit::list, insight::engagement, insight::collaboration,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -55,6 +55,7 @@ Errors are RFC 7807 `application/problem+json` with a stable `code`. Lists take 
         (name = "me", description = "What a linked participant sees and does, through the bot: a bot key plus `X-Discord-User`"),
         (name = "calendars", description = "iCalendar feeds for calendar apps (no key: the URL is the secret or the event is public)"),
         (name = "audit", description = "The audit trail: who changed what, and when"),
+        (name = "insight", description = "Engagement of each school and the collaboration links between them"),
         (name = "operations", description = "Health and metrics"),
     )
 )]

@@ -9,6 +9,16 @@ use actix_web::http::StatusCode;
 use minijinja::Environment;
 use serde::Serialize;
 
+/// The console's templates by name (`console/NAME.html`), each compiled into the binary.
+macro_rules! console_templates {
+    ($($name:literal),+ $(,)?) => {
+        [$((
+            concat!("console/", $name, ".html"),
+            include_str!(concat!("../templates/console/", $name, ".html")),
+        )),+]
+    };
+}
+
 fn templates() -> &'static Result<Environment<'static>, minijinja::Error> {
     static ENV: OnceLock<Result<Environment<'static>, minijinja::Error>> = OnceLock::new();
     ENV.get_or_init(|| {
@@ -19,79 +29,32 @@ fn templates() -> &'static Result<Environment<'static>, minijinja::Error> {
         env.add_template("sign_in.html", include_str!("../templates/sign_in.html"))?;
         env.add_template("participant.html", include_str!("../templates/participant.html"))?;
         env.add_template("console/base.html", include_str!("../templates/console/base.html"))?;
-        for (name, source) in [
-            (
-                "console/dashboard.html",
-                include_str!("../templates/console/dashboard.html"),
-            ),
-            ("console/macros.html", include_str!("../templates/console/macros.html")),
-            ("console/events.html", include_str!("../templates/console/events.html")),
-            (
-                "console/event_fields.html",
-                include_str!("../templates/console/event_fields.html"),
-            ),
-            (
-                "console/event_new.html",
-                include_str!("../templates/console/event_new.html"),
-            ),
-            ("console/event.html", include_str!("../templates/console/event.html")),
-            (
-                "console/event_cancel.html",
-                include_str!("../templates/console/event_cancel.html"),
-            ),
-            (
-                "console/people_search.html",
-                include_str!("../templates/console/people_search.html"),
-            ),
-            (
-                "console/session.html",
-                include_str!("../templates/console/session.html"),
-            ),
-            (
-                "console/register.html",
-                include_str!("../templates/console/register.html"),
-            ),
-            ("console/audit.html", include_str!("../templates/console/audit.html")),
-            ("console/keys.html", include_str!("../templates/console/keys.html")),
-            (
-                "console/imports.html",
-                include_str!("../templates/console/imports.html"),
-            ),
-            (
-                "console/surveys.html",
-                include_str!("../templates/console/surveys.html"),
-            ),
-            ("console/survey.html", include_str!("../templates/console/survey.html")),
-            (
-                "console/record_form.html",
-                include_str!("../templates/console/record_form.html"),
-            ),
-            (
-                "console/programmes.html",
-                include_str!("../templates/console/programmes.html"),
-            ),
-            (
-                "console/programme_form.html",
-                include_str!("../templates/console/programme_form.html"),
-            ),
-            (
-                "console/schools.html",
-                include_str!("../templates/console/schools.html"),
-            ),
-            (
-                "console/school_form.html",
-                include_str!("../templates/console/school_form.html"),
-            ),
-            ("console/people.html", include_str!("../templates/console/people.html")),
-            (
-                "console/person_form.html",
-                include_str!("../templates/console/person_form.html"),
-            ),
-            (
-                "console/notifications.html",
-                include_str!("../templates/console/notifications.html"),
-            ),
-        ] {
+        for (name, source) in console_templates!(
+            "dashboard",
+            "macros",
+            "events",
+            "event_fields",
+            "event_new",
+            "event",
+            "event_cancel",
+            "people_search",
+            "session",
+            "register",
+            "audit",
+            "keys",
+            "imports",
+            "surveys",
+            "survey",
+            "record_form",
+            "programmes",
+            "programme_form",
+            "schools",
+            "school_form",
+            "people",
+            "person_form",
+            "notifications",
+            "engagement",
+        ) {
             env.add_template(name, source)?;
         }
         Ok(env)
@@ -144,6 +107,16 @@ pub fn message(status: StatusCode, heading: &str, paragraphs: &[&str], link: Opt
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_console_template_file_is_compiled_in() {
+        let env = templates().as_ref().expect("the templates parse");
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates/console");
+        for entry in std::fs::read_dir(dir).expect("the templates folder") {
+            let name = format!("console/{}", entry.expect("an entry").file_name().to_string_lossy());
+            assert!(env.get_template(&name).is_ok(), "{name} is not added in pages.rs");
+        }
+    }
 
     #[test]
     fn every_template_parses() {

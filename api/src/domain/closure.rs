@@ -160,7 +160,7 @@ impl From<ClosedDays> for NewClosure {
     }
 }
 
-fn date(v: &mut Validator, field: &str, value: Option<&str>) -> Option<NaiveDate> {
+pub(crate) fn date(v: &mut Validator, field: &str, value: Option<&str>) -> Option<NaiveDate> {
     let value = value?;
     match NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d") {
         Ok(d) if (2000..=2099).contains(&chrono::Datelike::year(&d)) => Some(d),

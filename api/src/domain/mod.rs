@@ -11,6 +11,7 @@ pub mod event;
 pub mod feed;
 pub mod idempotency;
 pub mod import;
+pub mod insight;
 pub mod keys;
 pub mod link;
 pub mod me;

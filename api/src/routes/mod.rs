@@ -10,6 +10,7 @@ pub mod feeds;
 pub mod forms;
 pub mod health;
 pub mod imports;
+pub mod insight;
 pub mod me;
 pub mod notifications;
 pub mod participant_pages;
@@ -144,6 +145,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, protection: &Protection) {
                 ),
         )
         .service(web::resource("/v1/audit").route(web::get().to(audit::list)))
+        .service(web::resource("/v1/engagement").route(web::get().to(insight::engagement)))
+        .service(web::resource("/v1/collaboration").route(web::get().to(insight::collaboration)))
         .service(
             web::scope("/v1/notifications")
                 .service(web::resource("").route(web::get().to(notifications::list)))

@@ -18,6 +18,7 @@ mod events;
 mod health;
 mod hostile;
 mod imports;
+mod insight;
 mod instances;
 mod me;
 mod notifications;

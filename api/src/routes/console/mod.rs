@@ -18,6 +18,7 @@ mod audit;
 mod dashboard;
 mod events;
 mod imports;
+mod insight;
 mod records;
 mod sessions;
 mod surveys;
@@ -51,6 +52,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, protection: &crate::protection::P
         .configure(sessions::configure)
         .configure(admin::configure)
         .configure(surveys::configure)
+        .configure(insight::configure)
         .configure(|cfg| imports::configure(cfg, protection.upload_limit))
         .configure(records::configure::<records::Programmes>)
         .configure(records::configure::<records::Schools>)
@@ -80,6 +82,7 @@ const SECTIONS: &[(&str, &str)] = &[
     ("person", "/o/people"),
     ("imports", "/o/imports"),
     ("survey", "/o/surveys"),
+    ("engagement", "/o/engagement"),
 ];
 
 /// Renders a console page for the signed-in organiser: `context` plus their name and the
