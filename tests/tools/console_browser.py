@@ -18,37 +18,20 @@ Usage: console_browser.py LINK SHOTS WIDTH AXE_JS PLAN_JSON
 PLAN_JSON: {"title", "day1", "day2", "first": {"id", "name"}, "second": {...}, "walk_in": {...}}
 """
 
-import base64
 import json
-import math
-import os
 import sys
 from urllib.parse import urljoin, urlparse
 
-from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-HEIGHT = 900
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
-SERIOUS = ("serious", "critical")
-# Screenshots taller than this are cut (Chromium refuses very tall captures).
-MAX_SHOT_HEIGHT = 16000
-AUDIT_ROWS = 10
+# browser_common.py lies beside this script (Python looks in the script's folder first); it is
+# imported without leaving a __pycache__ in the source tree.
+sys.dont_write_bytecode = True
+import browser_common as common  # noqa: E402
 
-RUN_AXE = """
-const done = arguments[arguments.length - 1];
-axe.run(document, {runOnly: arguments[0], resultTypes: ['violations']})
-  .then(r => done({violations: r.violations.map(v => ({
-      id: v.id,
-      impact: v.impact,
-      help: v.help,
-      targets: v.nodes.slice(0, 3).map(n => n.target.flat(Infinity).join(' ')),
-  }))}))
-  .catch(e => done({error: String(e)}));
-"""
+AUDIT_ROWS = 10
 
 
 class Console:
@@ -77,33 +60,14 @@ class Console:
             return []
         return [e.text.strip() for e in self.driver.find_elements(By.CSS_SELECTOR, css)]
 
-    def wait_until_loaded(self):
-        def loaded(_):
-            try:
-                return self.js("return document.readyState") == "complete"
-            except WebDriverException:
-                return False
-
-        WebDriverWait(self.driver, 30).until(loaded)
-
     def record(self, slug):
         """Checks and keeps the page now shown, as page NN of this run."""
-        self.wait_until_loaded()
+        common.wait_until_loaded(self.driver)
         number = len(self.pages) + 1
-        self.js(self.axe_source)
-        checked = self.driver.execute_async_script(RUN_AXE, AXE_TAGS)
-        if checked.get("error"):
-            raise RuntimeError(f"axe-core could not check the page: {checked['error']}")
-        violations = [v for v in checked["violations"] if v.get("impact") in SERIOUS]
-        lesser = sorted({f"{v['id']} ({v.get('impact')})" for v in checked["violations"] if v.get("impact") not in SERIOUS})
-        measured = self.js(
-            "return {h1: document.querySelectorAll('h1').length,"
-            " scroll: document.documentElement.scrollWidth,"
-            " inner: window.innerWidth,"
-            " height: document.documentElement.scrollHeight}"
-        )
+        violations, lesser = common.check_accessibility(self.driver, self.axe_source)
+        measured = common.measure(self.driver)
         shot = f"{self.width}-{number:02d}-{slug}.png"
-        self.screenshot(shot, max(measured["inner"], measured["scroll"]), measured["height"])
+        common.screenshot(self.driver, self.shots, shot, max(measured["inner"], measured["scroll"]), measured["height"])
         self.pages.append({
             "step": number,
             "slug": slug,
@@ -116,20 +80,6 @@ class Console:
             "lesser_violations": lesser,
             "screenshot": shot,
         })
-
-    def screenshot(self, name, width, height):
-        """The whole page, not only the window: captured beyond the viewport through DevTools."""
-        height = min(max(int(math.ceil(height)), 1), MAX_SHOT_HEIGHT)
-        try:
-            shot = self.driver.execute_cdp_cmd("Page.captureScreenshot", {
-                "format": "png",
-                "captureBeyondViewport": True,
-                "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1},
-            })
-            with open(os.path.join(self.shots, name), "wb") as file:
-                file.write(base64.b64decode(shot["data"]))
-        except WebDriverException:
-            self.driver.save_screenshot(os.path.join(self.shots, name))
 
     def open(self, url, slug):
         self.driver.get(url)
@@ -299,34 +249,15 @@ def morning(c, link, plan):
 def main():
     link, shots, width, axe_js, plan = sys.argv[1:6]
     width, plan = int(width), json.loads(plan)
-    with open(axe_js, encoding="utf-8") as file:
-        axe_source = file.read()
-    options = webdriver.ChromeOptions()
-    options.binary_location = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-    for arg in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", f"--window-size={width},{HEIGHT}"]:
-        options.add_argument(arg)
-    if os.environ.get("CONVENE_BROWSER_JAVASCRIPT", "on") == "off":
-        # axe-core runs as page JavaScript; with it off every page would fail its check.
-        raise SystemExit("console_browser.py checks pages with axe-core, which needs JavaScript on")
-    service = Service(executable_path=os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver"))
-    driver = webdriver.Chrome(options=options, service=service)
-    driver.implicitly_wait(5)
-    driver.set_script_timeout(60)
+    axe_source = common.read_text(axe_js)
+    driver = common.start_chrome(width, "console_browser.py")
     console = Console(driver, shots, width, axe_source)
     try:
-        driver.set_window_size(width, HEIGHT)
+        driver.set_window_size(width, common.HEIGHT)
         morning(console, link, plan)
         print(json.dumps({"width": width, "pages": console.pages, "outcome": console.outcome}))
     except Exception as e:  # noqa: BLE001 - any failure is reported with the step it stopped at
-        message = getattr(e, "msg", None) or str(e) or type(e).__name__
-        message = f"{type(e).__name__}: {message.strip().splitlines()[0] if message.strip() else ''}"
-        try:
-            message += f" (at {driver.current_url})"
-            driver.save_screenshot(os.path.join(shots, f"{width}-failed.png"))
-            with open(os.path.join(shots, f"{width}-failed.html"), "w", encoding="utf-8") as file:
-                file.write(driver.page_source)
-        except Exception:  # noqa: BLE001 - the report matters more than the keepsakes
-            pass
+        message = common.failure(driver, shots, width, e)
         print(json.dumps({
             "width": width,
             "pages": console.pages,

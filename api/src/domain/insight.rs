@@ -387,6 +387,9 @@ pub async fn engagement<C: ConnectionTrait>(
     })
 }
 
+/// The kinds of link, in the order they are listed.
+const LINK_KINDS: [&str; 3] = ["attended_together", "hosted", "triad"];
+
 /// Two schools that worked together, how, and how often.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Link {
@@ -542,27 +545,28 @@ pub async fn collaboration<C: ConnectionTrait>(
     .await?;
 
     let listed: HashMap<i64, &school::Model> = schools.iter().map(|s| (s.id, s)).collect();
-    let mut links: BTreeMap<[i64; 2], (Vec<String>, u64)> = BTreeMap::new();
-    for (kind, rows) in [("attended_together", together), ("hosted", hosted), ("triad", triads)] {
+    // Each pair's kinds as bits (in the order of KINDS) and its count.
+    let mut links: HashMap<[i64; 2], (u8, u64)> = HashMap::new();
+    for (bit, rows) in [together, hosted, triads].into_iter().enumerate() {
         for (a, b, n) in rows {
             let pair = [a.min(b), a.max(b)];
             if !listed.contains_key(&pair[0]) || !listed.contains_key(&pair[1]) {
                 continue;
             }
             let entry = links.entry(pair).or_default();
-            if !entry.0.iter().any(|k| k == kind) {
-                entry.0.push(kind.to_owned());
-            }
+            entry.0 |= 1 << bit;
             entry.1 += u64::try_from(n).unwrap_or(0);
         }
     }
+    let mut links: Vec<([i64; 2], (u8, u64))> = links.into_iter().collect();
+    links.sort_unstable_by_key(|(pair, _)| *pair);
     let mut names: Vec<String> = schools.iter().map(|s| s.local_authority.clone()).collect();
     names.sort();
     names.dedup();
     let index: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (n.as_str(), i)).collect();
     let mut matrix = vec![vec![0u64; names.len()]; names.len()];
     let mut partners: HashMap<i64, (u64, u64)> = HashMap::new();
-    for [a, b] in links.keys() {
+    for ([a, b], _) in &links {
         let (la_a, la_b) = (&listed[a].local_authority, &listed[b].local_authority);
         let (i, j) = (index[la_a.as_str()], index[la_b.as_str()]);
         matrix[i][j] += 1;
@@ -593,9 +597,14 @@ pub async fn collaboration<C: ConnectionTrait>(
         to: period.to.to_string(),
         links: links
             .into_iter()
-            .map(|(school_ids, (kinds, count))| Link {
+            .map(|(school_ids, (bits, count))| Link {
                 school_ids,
-                kinds,
+                kinds: LINK_KINDS
+                    .iter()
+                    .enumerate()
+                    .filter(|(bit, _)| bits & (1 << bit) != 0)
+                    .map(|(_, kind)| (*kind).to_owned())
+                    .collect(),
                 count,
             })
             .collect(),

@@ -25,8 +25,9 @@ fn numbers_in(text: &str) -> Vec<u64> {
         .collect()
 }
 
-/// What a failed check is told: each page's serious and critical axe-core violations, one a line.
-fn violations_of(pages: &[Value]) -> Vec<String> {
+/// What a failed check is told: each page's serious and critical axe-core violations, one a line
+/// (for any browser script whose pages have `slug`, `url` and `violations`).
+pub(crate) fn violations_of(pages: &[Value]) -> Vec<String> {
     pages
         .iter()
         .flat_map(|page| {

@@ -19,6 +19,7 @@ mod health;
 mod hostile;
 mod imports;
 mod insight;
+mod insight_browser;
 mod instances;
 mod me;
 mod notifications;

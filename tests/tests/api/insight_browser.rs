@@ -1,0 +1,164 @@
+//! The organiser's insight pages in a real browser: headless Chromium with JavaScript on, at a
+//! phone's width and a desktop's, over the demo network. `tools/pages_browser.py` opens each page
+//! after signing in, runs axe-core on it (WCAG 2.1 A and AA and the best practices) and reads its
+//! charts as a screen reader is given them: the svg's role, its title and its text.
+
+use chrono::TimeDelta;
+use convene_tests::browser::{self, JavaScript};
+use convene_tests::web::console_link;
+use convene_tests::{backends, json, spawn_app};
+use serde_json::Value;
+
+use crate::console_browser::violations_of;
+
+/// The window widths the console is used at: a small phone and a desktop.
+const WIDTHS: [u32; 2] = [360, 1280];
+
+/// The demo network's local authorities (`SCHOOLS` in `api/src/demo.rs`).
+const AUTHORITIES: [&str; 6] = ["Camden", "Hackney", "Islington", "Lambeth", "Newham", "Southwark"];
+
+/// The pages checked, in order: the whole network's engagement, then one authority's.
+const PATHS: [&str; 2] = ["/o/engagement", "/o/engagement?local_authority=Camden"];
+
+/// The inline svgs the script read on `page`.
+fn svgs(page: &Value) -> &[Value] {
+    page["svgs"].as_array().map(Vec::as_slice).unwrap_or_default()
+}
+
+/// The texts of the chart `id` on `page` (failing the test if the page has no such svg).
+fn chart_texts<'a>(page: &'a Value, id: &str, at: &str) -> Vec<&'a str> {
+    let chart = svgs(page)
+        .iter()
+        .find(|svg| svg["id"] == id)
+        .unwrap_or_else(|| panic!("{at}: {} has no <svg id=\"{id}\": {:?}", page["path"], svgs(page)));
+    chart["texts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect()
+}
+
+#[tokio::test]
+async fn the_engagement_page_is_used_in_headless_chromium_at_phone_and_desktop_width_with_charts_that_screen_readers_can_name()
+ {
+    let shots = browser::artifacts("insight");
+    let axe = tokio::task::spawn_blocking(browser::axe_core).await.unwrap();
+    let paths = json!(PATHS).to_string();
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        app.load_demo().await;
+        let lead = app
+            .create_participant(json!({"name": "Priya Shah", "email": "priya@network.example", "role": "organiser"}))
+            .await;
+        let dir = shots.join(format!("{backend:?}").to_lowercase());
+        std::fs::create_dir_all(&dir).unwrap();
+
+        for (n, width) in WIDTHS.into_iter().enumerate() {
+            if n > 0 {
+                // One sign-in link a minute is sent to a person.
+                app.clock.advance(TimeDelta::seconds(61));
+            }
+            let link = console_link(&app, &lead).await;
+            let (axe, into, paths) = (axe.clone(), dir.clone(), paths.clone());
+            let seen = tokio::task::spawn_blocking(move || {
+                browser::run_with(
+                    "pages_browser.py",
+                    &link,
+                    &into,
+                    &[&width.to_string(), axe.to_str().unwrap(), &paths],
+                    JavaScript::On,
+                    |pause| panic!("pages_browser.py does not pause, yet it did: {pause}"),
+                )
+            })
+            .await
+            .unwrap();
+            let at = format!("{backend:?} at {width} px");
+            assert_eq!(seen["landed"], "/o", "{at}: the link signs the organiser in: {seen}");
+            let pages = seen["pages"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{at}: no pages: {seen}"));
+            assert_eq!(pages.len(), PATHS.len(), "{at}: {seen}");
+            for page in pages {
+                assert_eq!(
+                    page["final_path"], "/o/engagement",
+                    "{at}: {} is shown, not sent elsewhere: {}",
+                    page["path"], page["url"]
+                );
+                assert_eq!(page["h1"], "Engagement", "{at}: {}", page["path"]);
+            }
+
+            let headings: Vec<String> = pages
+                .iter()
+                .filter(|p| p["h1_count"] != 1)
+                .map(|p| format!("{} has {} h1", p["path"], p["h1_count"]))
+                .collect();
+            assert!(headings.is_empty(), "{at}: every page has one h1: {headings:?}");
+            let wide: Vec<String> = pages
+                .iter()
+                .filter(|p| p["scroll_width"].as_u64().is_none_or(|w| w > u64::from(width) + 1))
+                .map(|p| format!("{} is {} px wide", p["path"], p["scroll_width"]))
+                .collect();
+            assert!(wide.is_empty(), "{at}: no page scrolls sideways: {wide:?}");
+            let violations = violations_of(pages);
+            assert!(
+                violations.is_empty(),
+                "{at}: serious or critical accessibility violations (axe-core):\n{}",
+                violations.join("\n")
+            );
+            for page in pages {
+                let shot = dir.join(page["screenshot"].as_str().unwrap());
+                assert!(
+                    std::fs::metadata(&shot).is_ok_and(|m| m.len() > 1000),
+                    "{at}: {} is a real image",
+                    shot.display()
+                );
+            }
+
+            // A screen reader meets each chart as one image with a name, not as loose shapes.
+            let whole = &pages[0];
+            let named: Vec<&Value> = svgs(whole)
+                .iter()
+                .filter(|svg| svg["role_img"] == true && svg["title"].as_str().is_some_and(|t| !t.is_empty()))
+                .collect();
+            assert!(
+                named.len() >= 2,
+                "{at}: the engagement page has two charts with role=img and a <title>: {:?}",
+                svgs(whole)
+            );
+            let unnamed: Vec<&Value> = named
+                .iter()
+                .copied()
+                .filter(|svg| svg["accessible_name"].as_str().is_none_or(|n| n.trim().is_empty()))
+                .collect();
+            assert!(
+                unnamed.is_empty(),
+                "{at}: Chromium gives each chart a name: {unnamed:?}"
+            );
+
+            // The bars carry their numbers and the authorities' names as text, not only as
+            // lengths and colours.
+            let texts = chart_texts(whole, "engagement-chart", &at);
+            assert!(
+                texts
+                    .iter()
+                    .any(|t| !t.is_empty() && t.chars().all(|c| c.is_ascii_digit())),
+                "{at}: the engagement chart writes its numbers: {texts:?}"
+            );
+            assert!(
+                texts.iter().any(|t| AUTHORITIES.iter().any(|la| t.contains(la))),
+                "{at}: the engagement chart names the local authorities: {texts:?}"
+            );
+
+            let camden = chart_texts(&pages[1], "engagement-chart", &at);
+            let others: Vec<&&str> = camden
+                .iter()
+                .filter(|t| AUTHORITIES.iter().any(|la| *la != "Camden" && t.contains(la)))
+                .collect();
+            assert!(
+                camden.iter().any(|t| t.contains("Camden")) && others.is_empty(),
+                "{at}: filtered to Camden, the chart shows Camden alone: {camden:?}"
+            );
+        }
+    }
+}
