@@ -18,7 +18,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{DomainResult, Validator};
+use super::{DomainResult, Validator, contract};
 
 /// How far back a period reaches when `from` is not given.
 const DEFAULT_DAYS: u64 = 365;
@@ -29,16 +29,18 @@ const DEFAULT_DAYS: u64 = 365;
 #[serde(deny_unknown_fields)]
 pub struct InsightFilter {
     /// The first day (`YYYY-MM-DD`, inclusive; default a year before `to`).
-    #[param(example = "2026-09-01", pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    #[param(value_type = Option<contract::CalendarDate>)]
     pub from: Option<String>,
     /// The last day (`YYYY-MM-DD`, inclusive; default today).
-    #[param(example = "2027-07-31", pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    #[param(value_type = Option<contract::CalendarDate>)]
     pub to: Option<String>,
     /// Only the events (and cohorts) of this programme.
     pub programme_id: Option<i64>,
-    /// Only schools of this local authority.
+    /// Only schools of this local authority (exact, any case).
+    #[param(value_type = Option<contract::SearchText>)]
     pub local_authority: Option<String>,
     /// Only schools of this phase.
+    #[param(value_type = Option<contract::Phase>)]
     pub phase: Option<String>,
 }
 
