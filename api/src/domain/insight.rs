@@ -65,16 +65,16 @@ impl Period {
             Some(text) => super::closure::date(&mut v, "from", Some(text)),
             None => to.and_then(|to| to.checked_sub_days(Days::new(DEFAULT_DAYS))),
         };
-        if let (Some(from), Some(to)) = (from, to)
-            && from > to
-        {
-            v.fail("from", "must be on or before to");
-        }
         v.finish()?;
         Ok(Self {
             from: from.unwrap_or_default(),
             to: to.unwrap_or_default(),
         })
+    }
+
+    /// Whether the period has no day in it (`from` after `to`): nothing happened in it.
+    fn is_empty(self) -> bool {
+        self.from > self.to
     }
 
     fn start(self) -> DateTime<Utc> {
@@ -284,13 +284,17 @@ pub async fn engagement<C: ConnectionTrait>(
     if let Some(id) = filter.programme_id {
         triads = triads.filter(cohort::Column::ProgrammeId.eq(id));
     }
-    let triads = counts_by_school(
-        db,
-        triads,
-        triad_member::Column::SchoolId,
-        triad_member::Column::TriadId,
-    )
-    .await?;
+    let triads = if period.is_empty() {
+        HashMap::new()
+    } else {
+        counts_by_school(
+            db,
+            triads,
+            triad_member::Column::SchoolId,
+            triad_member::Column::TriadId,
+        )
+        .await?
+    };
     let responses = counts_by_school(
         db,
         survey_response::Entity::find()
@@ -533,18 +537,22 @@ pub async fn collaboration<C: ConnectionTrait>(
         of_programme.push_str(" AND c.programme_id = ?");
         triad_values.push(Value::from(id));
     }
-    let triads = pairs(
-        db,
-        &format!(
-            "SELECT x.school_id, y.school_id, COUNT(*) FROM triad_members x \
+    let triads = if period.is_empty() {
+        Vec::new()
+    } else {
+        pairs(
+            db,
+            &format!(
+                "SELECT x.school_id, y.school_id, COUNT(*) FROM triad_members x \
              JOIN triad_members y ON y.triad_id = x.triad_id AND y.school_id > x.school_id \
              JOIN triads t ON t.id = x.triad_id JOIN cohorts c ON c.id = t.cohort_id \
              WHERE t.status = 'accepted' AND c.window_start <= ? AND c.window_end >= ?{of_programme} \
              GROUP BY x.school_id, y.school_id"
-        ),
-        triad_values,
-    )
-    .await?;
+            ),
+            triad_values,
+        )
+        .await?
+    };
 
     let listed: HashMap<i64, &school::Model> = schools.iter().map(|s| (s.id, s)).collect();
     // Each pair's kinds as bits (in the order of KINDS) and its count.
@@ -620,7 +628,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_period_defaults_to_the_year_up_to_today_and_refuses_an_end_before_its_start() {
+    fn a_period_defaults_to_the_year_up_to_today_and_one_ending_before_it_starts_is_empty() {
         let now = "2026-12-05T10:00:00Z".parse().unwrap();
         let p = Period::read(&InsightFilter::default(), now).unwrap();
         assert_eq!(
@@ -633,6 +641,6 @@ mod tests {
             to: Some("2027-01-01".into()),
             ..InsightFilter::default()
         };
-        assert!(Period::read(&backwards, now).is_err());
+        assert!(Period::read(&backwards, now).unwrap().is_empty());
     }
 }

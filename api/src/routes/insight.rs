@@ -19,7 +19,7 @@ use crate::state::AppState;
         (status = 200, description = "One row per school, and totals by authority and phase", body = EngagementReport),
         (status = 400, description = "A bad query parameter", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid organiser key", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A date that is not one, or `from` after `to`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A date that is not one (a `from` after `to` is an empty period)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn engagement(
     state: web::Data<AppState>,
@@ -39,7 +39,7 @@ pub async fn engagement(
         (status = 200, description = "The links, each school's partners and the authorities' matrix", body = Collaboration),
         (status = 400, description = "A bad query parameter", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid organiser key", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A date that is not one, or `from` after `to`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A date that is not one (a `from` after `to` is an empty period)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn collaboration(
     state: web::Data<AppState>,
