@@ -176,6 +176,37 @@ pub fn plain(html: &str) -> String {
         .replace("&amp;", "&")
 }
 
+/// The words of some markup as a person reads them: tags dropped, entities read, runs of
+/// white space made one space.
+pub fn words(html: &str) -> String {
+    let mut text = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                text.push(' ');
+            }
+            _ if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    let text = plain(&text);
+    let mut out = String::with_capacity(text.len());
+    for word in text.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    // A tag between a word and its punctuation leaves a space before it.
+    out.replace(" ,", ",")
+        .replace(" ;", ";")
+        .replace(" .", ".")
+        .replace(" :", ":")
+}
+
 /// The `<h1>` of a page, as read.
 pub fn heading_of(html: &str) -> String {
     let start = html

@@ -77,11 +77,11 @@ impl Period {
         self.from > self.to
     }
 
-    fn start(self) -> DateTime<Utc> {
+    pub fn start(self) -> DateTime<Utc> {
         self.from.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()
     }
 
-    fn end(self) -> DateTime<Utc> {
+    pub fn end(self) -> DateTime<Utc> {
         self.to
             .checked_add_days(Days::new(1))
             .unwrap_or(self.to)
@@ -492,16 +492,31 @@ fn period_sql(period: Period, programme_id: Option<i64>) -> (String, Vec<Value>)
     (sql, values)
 }
 
-/// Who worked with whom in the period.
-pub async fn collaboration<C: ConnectionTrait>(
+/// The three kinds of link's grouped pairs `(a, b, n)` in the period, in the order of
+/// [`LINK_KINDS`]; with `involving`, only sessions and triads that school took part in.
+async fn link_rows<C: ConnectionTrait>(
     db: &C,
-    filter: &InsightFilter,
-    now: DateTime<Utc>,
-) -> DomainResult<Collaboration> {
-    let period = Period::read(filter, now)?;
-    let schools = schools_of(db, filter).await?;
+    period: Period,
+    programme_id: Option<i64>,
+    involving: Option<i64>,
+) -> DomainResult<[Vec<(i64, i64, i64)>; 3]> {
     let attended = BookingStatus::Attended.as_str();
-    let (when, values) = period_sql(period, filter.programme_id);
+    let (when, values) = period_sql(period, programme_id);
+    let mut together_values = values.clone();
+    let mut hosted_values = values;
+    let (with_school, by_school) = match involving {
+        Some(id) => {
+            together_values.push(Value::from(id));
+            hosted_values.extend([Value::from(id), Value::from(id)]);
+            (
+                format!(
+                    " AND s.id IN (SELECT w.session_id FROM bookings w WHERE w.school_id = ? AND w.status = '{attended}')"
+                ),
+                " AND (e.host_school_id = ? OR b.school_id = ?)",
+            )
+        }
+        None => (String::new(), ""),
+    };
 
     // Staff of two schools attended one session: distinct schools per session, paired.
     let together = pairs(
@@ -509,12 +524,12 @@ pub async fn collaboration<C: ConnectionTrait>(
         &format!(
             "WITH present AS (SELECT DISTINCT b.session_id, b.school_id FROM bookings b \
              JOIN sessions s ON s.id = b.session_id JOIN events e ON e.id = s.event_id \
-             WHERE b.status = '{attended}' AND b.school_id IS NOT NULL AND {when}) \
+             WHERE b.status = '{attended}' AND b.school_id IS NOT NULL AND {when}{with_school}) \
              SELECT x.school_id, y.school_id, COUNT(*) FROM present x \
              JOIN present y ON y.session_id = x.session_id AND y.school_id > x.school_id \
              GROUP BY x.school_id, y.school_id"
         ),
-        values.clone(),
+        together_values,
     )
     .await?;
     // A school hosted a visit or led an SLP session (or hosted a conference) another's staff attended.
@@ -524,17 +539,21 @@ pub async fn collaboration<C: ConnectionTrait>(
             "SELECT e.host_school_id, b.school_id, COUNT(DISTINCT s.id) FROM bookings b \
              JOIN sessions s ON s.id = b.session_id JOIN events e ON e.id = s.event_id \
              WHERE b.status = '{attended}' AND b.school_id IS NOT NULL AND e.host_school_id IS NOT NULL \
-             AND e.host_school_id <> b.school_id AND {when} \
+             AND e.host_school_id <> b.school_id AND {when}{by_school} \
              GROUP BY e.host_school_id, b.school_id"
         ),
-        values,
+        hosted_values,
     )
     .await?;
     // Members of one accepted triad, in a cohort whose window overlaps the period.
     let mut triad_values = vec![Value::from(period.to), Value::from(period.from)];
     let mut of_programme = String::new();
-    if let Some(id) = filter.programme_id {
+    if let Some(id) = programme_id {
         of_programme.push_str(" AND c.programme_id = ?");
+        triad_values.push(Value::from(id));
+    }
+    if let Some(id) = involving {
+        of_programme.push_str(" AND x.triad_id IN (SELECT m.triad_id FROM triad_members m WHERE m.school_id = ?)");
         triad_values.push(Value::from(id));
     }
     let triads = if period.is_empty() {
@@ -553,14 +572,27 @@ pub async fn collaboration<C: ConnectionTrait>(
         )
         .await?
     };
+    Ok([together, hosted, triads])
+}
 
-    let listed: HashMap<i64, &school::Model> = schools.iter().map(|s| (s.id, s)).collect();
-    // Each pair's kinds as bits (in the order of KINDS) and its count.
+/// The kinds of link whose bits are set, by name.
+fn kinds_of(bits: u8) -> Vec<String> {
+    LINK_KINDS
+        .iter()
+        .enumerate()
+        .filter(|(bit, _)| bits & (1 << bit) != 0)
+        .map(|(_, kind)| (*kind).to_owned())
+        .collect()
+}
+
+/// Each pair's kinds as bits (in the order of [`LINK_KINDS`]) and its count, of the pairs `keep`
+/// accepts, by pair.
+fn merged(rows: [Vec<(i64, i64, i64)>; 3], keep: impl Fn([i64; 2]) -> bool) -> Vec<([i64; 2], (u8, u64))> {
     let mut links: HashMap<[i64; 2], (u8, u64)> = HashMap::new();
-    for (bit, rows) in [together, hosted, triads].into_iter().enumerate() {
+    for (bit, rows) in rows.into_iter().enumerate() {
         for (a, b, n) in rows {
             let pair = [a.min(b), a.max(b)];
-            if !listed.contains_key(&pair[0]) || !listed.contains_key(&pair[1]) {
+            if !keep(pair) {
                 continue;
             }
             let entry = links.entry(pair).or_default();
@@ -570,6 +602,83 @@ pub async fn collaboration<C: ConnectionTrait>(
     }
     let mut links: Vec<([i64; 2], (u8, u64))> = links.into_iter().collect();
     links.sort_unstable_by_key(|(pair, _)| *pair);
+    links
+}
+
+/// One of a school's partners.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Partner {
+    /// The partner school.
+    pub school_id: i64,
+    /// Its name.
+    pub name: String,
+    /// Its local authority.
+    pub local_authority: String,
+    /// Whether that is another authority than the school's own.
+    pub outside_authority: bool,
+    /// How they met (as [`Link::kinds`]).
+    pub kinds: Vec<String>,
+    /// Sessions they met at, plus triads they share.
+    pub count: u64,
+}
+
+/// The schools `school_id` worked with in the period (of the filter's programme), those it met
+/// most often first.
+pub async fn partners_of<C: ConnectionTrait>(
+    db: &C,
+    school_id: i64,
+    filter: &InsightFilter,
+    now: DateTime<Utc>,
+) -> DomainResult<Vec<Partner>> {
+    let period = Period::read(filter, now)?;
+    let own = super::school::find(db, school_id).await?;
+    let rows = link_rows(db, period, filter.programme_id, Some(school_id)).await?;
+    let links = merged(rows, |pair| pair.contains(&school_id));
+    let others: Vec<i64> = links
+        .iter()
+        .map(|([a, b], _)| if *a == school_id { *b } else { *a })
+        .collect();
+    let schools: HashMap<i64, school::Model> = school::Entity::find()
+        .filter(school::Column::Id.is_in(others))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s))
+        .collect();
+    let mut partners: Vec<Partner> = links
+        .into_iter()
+        .filter_map(|([a, b], (bits, count))| {
+            let other = schools.get(&if a == school_id { b } else { a })?;
+            Some(Partner {
+                school_id: other.id,
+                name: other.name.clone(),
+                local_authority: other.local_authority.clone(),
+                outside_authority: other.local_authority != own.local_authority,
+                kinds: kinds_of(bits),
+                count,
+            })
+        })
+        .collect();
+    partners.sort_by(|x, y| {
+        y.count
+            .cmp(&x.count)
+            .then_with(|| x.name.to_lowercase().cmp(&y.name.to_lowercase()))
+    });
+    Ok(partners)
+}
+
+/// Who worked with whom in the period.
+pub async fn collaboration<C: ConnectionTrait>(
+    db: &C,
+    filter: &InsightFilter,
+    now: DateTime<Utc>,
+) -> DomainResult<Collaboration> {
+    let period = Period::read(filter, now)?;
+    let schools = schools_of(db, filter).await?;
+    let rows = link_rows(db, period, filter.programme_id, None).await?;
+
+    let listed: HashMap<i64, &school::Model> = schools.iter().map(|s| (s.id, s)).collect();
+    let links = merged(rows, |[a, b]| listed.contains_key(&a) && listed.contains_key(&b));
     let mut names: Vec<String> = schools.iter().map(|s| s.local_authority.clone()).collect();
     names.sort();
     names.dedup();
@@ -609,12 +718,7 @@ pub async fn collaboration<C: ConnectionTrait>(
             .into_iter()
             .map(|(school_ids, (bits, count))| Link {
                 school_ids,
-                kinds: LINK_KINDS
-                    .iter()
-                    .enumerate()
-                    .filter(|(bit, _)| bits & (1 << bit) != 0)
-                    .map(|(_, kind)| (*kind).to_owned())
-                    .collect(),
+                kinds: kinds_of(bits),
                 count,
             })
             .collect(),

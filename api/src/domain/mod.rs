@@ -1,6 +1,7 @@
 //! The rules: what may be created, changed and seen. No actix types here; each function takes a
 //! connection (or transaction) and plain values, and returns plain values or a [`DomainError`].
 
+pub mod activity;
 pub mod audit;
 pub mod booking;
 pub mod closure;

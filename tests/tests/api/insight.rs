@@ -376,3 +376,75 @@ async fn the_engagement_page_draws_the_bars_it_counts_and_gives_the_table_as_csv
         assert!(bad.text.contains("href=\"#from\""), "the problem links to its field");
     }
 }
+
+#[tokio::test]
+async fn a_schools_page_lists_its_partners_and_its_activity_newest_first() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let n = network(&app).await;
+        let [ash, birch, cedar, damson, elm] = n.ids;
+        let (visitor, _) = convene_tests::web::console_organiser(&app).await;
+        let page = visitor.get(&format!("/o/schools/{ash}")).await;
+        assert_eq!(page.status, 200, "{backend:?}: {}", page.text);
+        let html = &page.text;
+        let partners = &html[html.find("id=\"partners\"").expect("a table of partners")..];
+        let partners = &partners[..partners.find("</table>").unwrap()];
+        let rows: Vec<&str> = partners.split("<tr data-partner=").skip(1).collect();
+        assert_eq!(rows.len(), 2, "{backend:?}: Cedar and Damson, never Birch:\n{partners}");
+        let row = |id: i64| {
+            let row = rows
+                .iter()
+                .find(|r| r.starts_with(&format!("\"{id}\"")))
+                .unwrap_or_else(|| panic!("school {id} is a partner:\n{partners}"));
+            convene_tests::web::words(row)
+        };
+        let cedar_row = row(cedar);
+        assert!(
+            cedar_row.contains("Cedar Secondary")
+                && cedar_row.contains("at a session together; in a triad")
+                && cedar_row.contains("another authority")
+                && cedar_row.trim_end().ends_with('2'),
+            "{backend:?}: {cedar_row}"
+        );
+        let damson_row = row(damson);
+        assert!(
+            damson_row.contains("one hosted or led, the other attended; in a triad"),
+            "{damson_row}"
+        );
+        for other in [birch, elm] {
+            assert!(!partners.contains(&format!("\"{other}\"")), "{partners}");
+        }
+        assert!(
+            convene_tests::web::words(html).contains("2 partners, 2 outside its local authority"),
+            "{html}"
+        );
+
+        // Newest first: the triad (its cohort starts in a fortnight), the SLP session, the plenary.
+        let timeline = &html[html.find("id=\"timeline\"").expect("a timeline")..];
+        let timeline = &timeline[..timeline.find("</table>").unwrap()];
+        let kinds: Vec<&str> = timeline
+            .split("<tr data-kind=\"")
+            .skip(1)
+            .map(|r| &r[..r.find('"').unwrap()])
+            .collect();
+        assert_eq!(kinds, ["triad", "attended", "attended"], "{backend:?}: {timeline}");
+        let said = convene_tests::web::words(timeline);
+        let (slp, plenary) = (
+            said.find("SLP: reading").unwrap(),
+            said.find("Spring conference").unwrap(),
+        );
+        assert!(slp < plenary, "{said}");
+
+        // Birch booked the summer conference (still to come) and missed the plenary.
+        let birch_page = visitor.get(&format!("/o/schools/{birch}")).await.text;
+        let birch_said = convene_tests::web::words(&birch_page);
+        assert!(birch_said.contains("0 partners"), "{birch_said}");
+        assert!(birch_said.contains("Booked Summer conference"), "{birch_said}");
+        assert!(birch_page.contains("data-kind=\"no_show\""), "{birch_page}");
+        let elm_page = visitor.get(&format!("/o/schools/{elm}")).await.text;
+        assert!(
+            convene_tests::web::words(&elm_page).contains("its staff have not booked"),
+            "{elm_page}"
+        );
+    }
+}

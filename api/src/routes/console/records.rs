@@ -9,7 +9,11 @@ use serde::Serialize;
 
 use super::events::signed_in;
 use super::{CONSOLE, Problems, all_schools, listed, next_page, number, posted, query, render, shown, values};
+use chrono::{DateTime, Days, Utc};
+
+use crate::domain::activity;
 use crate::domain::audit::Change;
+use crate::domain::insight::{self, InsightFilter, Period};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::participant::{self, ParticipantFilter, ParticipantInput};
 use crate::domain::programme::{self, ProgrammeFilter, ProgrammeInput};
@@ -47,6 +51,10 @@ pub trait Record: 'static {
     async fn list(state: &AppState, q: &Form, page: PageRequest) -> DomainResult<Page<minijinja::Value>>;
     /// What the form offers to choose from (schools, roles, …).
     async fn choices(state: &AppState) -> DomainResult<minijinja::Value>;
+    /// What the page shows about one below its form (nothing, unless the record says).
+    async fn about(_state: &AppState, _id: i64, _now: DateTime<Utc>) -> DomainResult<minijinja::Value> {
+        Ok(minijinja::Value::UNDEFINED)
+    }
 }
 
 /// Registers a record's pages.
@@ -120,6 +128,10 @@ async fn form_page<R: Record>(
             back => R::PATH,
             back_text => R::TITLE,
             choices => R::choices(state).await?,
+            about => match id {
+                Some(id) => R::about(state, id, visitor.now).await?,
+                None => minijinja::Value::UNDEFINED,
+            },
         },
     ))
 }
@@ -336,6 +348,29 @@ impl Record for Schools {
 
     async fn choices(_: &AppState) -> DomainResult<minijinja::Value> {
         Ok(minijinja::context! { phases => school::PHASES })
+    }
+
+    /// The school's activity from a year ago to half a year ahead (what its staff booked ahead
+    /// and the triads it is in), newest first, and the schools it worked with.
+    async fn about(state: &AppState, id: i64, now: DateTime<Utc>) -> DomainResult<minijinja::Value> {
+        let today = now.date_naive();
+        let filter = InsightFilter {
+            from: today.checked_sub_days(Days::new(365)).map(|d| d.to_string()),
+            to: today.checked_add_days(Days::new(183)).map(|d| d.to_string()),
+            ..InsightFilter::default()
+        };
+        let period = Period::read(&filter, now)?;
+        let timeline = activity::timeline(&state.db, id, &filter, now).await?;
+        let partners = insight::partners_of(&state.db, id, &filter, now).await?;
+        let outside = partners.iter().filter(|p| p.outside_authority).count();
+        Ok(minijinja::context! {
+            from => period.from,
+            to => period.to,
+            timeline,
+            partners,
+            outside,
+            most => activity::TIMELINE_MAX,
+        })
     }
 }
 
