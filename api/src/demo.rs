@@ -537,7 +537,7 @@ pub async fn fill(db: &DatabaseConnection, site: &FeedSite, now: DateTime<Utc>) 
         now,
     )
     .await?;
-    let proposal = cohort::propose(db, c.id, &SolveRequest::default(), now).await?;
+    let proposal = cohort::propose(db, c.id, &SolveRequest::default(), &change).await?;
     cohort::accept(
         db,
         c.id,
@@ -551,7 +551,7 @@ pub async fn fill(db: &DatabaseConnection, site: &FeedSite, now: DateTime<Utc>) 
                 })
                 .collect(),
         },
-        now,
+        &change,
     )
     .await?;
     let schedule = cohort::schedule(db, c.id, &SolveRequest::default(), &change).await?;

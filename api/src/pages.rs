@@ -54,6 +54,9 @@ fn templates() -> &'static Result<Environment<'static>, minijinja::Error> {
             "person_form",
             "notifications",
             "engagement",
+            "cohorts",
+            "cohort",
+            "cohort_visits",
         ) {
             env.add_template(name, source)?;
         }

@@ -222,3 +222,100 @@ fn ensure_npm() -> PathBuf {
     );
     debian
 }
+
+/// The serious or critical accessibility violations (axe-core) a script found on `pages`, one
+/// line each, naming the page, the rule and the elements.
+pub fn violations_of(pages: &[Value]) -> Vec<String> {
+    pages
+        .iter()
+        .flat_map(|page| {
+            page["violations"].as_array().into_iter().flatten().map(move |v| {
+                format!(
+                    "{} ({}): {} [{}] {} — {}",
+                    page["slug"].as_str().unwrap_or("?"),
+                    page["url"].as_str().unwrap_or("?"),
+                    v["id"].as_str().unwrap_or("?"),
+                    v["impact"].as_str().unwrap_or("?"),
+                    v["help"].as_str().unwrap_or("?"),
+                    v["targets"]
+                )
+            })
+        })
+        .collect()
+}
+
+/// The window widths the console is used at: a small phone and a desktop.
+pub const WIDTHS: [u32; 2] = [360, 1280];
+
+/// Opens `paths` of the organiser console in headless Chromium (`tools/pages_browser.py`, with
+/// JavaScript on), signed in as `lead` through an emailed link, at each of [`WIDTHS`], keeping
+/// screenshots in `shots`; checks what every page must be — shown where asked (not sent
+/// elsewhere), one `h1`, no sideways scrolling, no serious or critical axe-core violation, a
+/// real screenshot — and returns each width's pages as the script read them (their svgs too).
+pub async fn console_pages(
+    app: &crate::TestApp,
+    lead: &Value,
+    paths: &[String],
+    shots: &Path,
+) -> Vec<(u32, Vec<Value>)> {
+    let axe = tokio::task::spawn_blocking(axe_core)
+        .await
+        .expect("axe-core is fetched");
+    let listed = serde_json::to_string(paths).expect("paths as JSON");
+    let mut seen_at = Vec::new();
+    for (n, width) in WIDTHS.into_iter().enumerate() {
+        if n > 0 {
+            // One sign-in link a minute is sent to a person.
+            app.clock.advance(chrono::TimeDelta::seconds(61));
+        }
+        let link = crate::web::console_link(app, lead).await;
+        let (axe, into, listed) = (axe.clone(), shots.to_owned(), listed.clone());
+        let seen = tokio::task::spawn_blocking(move || {
+            run_with(
+                "pages_browser.py",
+                &link,
+                &into,
+                &[&width.to_string(), axe.to_str().unwrap_or_default(), &listed],
+                JavaScript::On,
+                |pause| panic!("pages_browser.py does not pause, yet it did: {pause}"),
+            )
+        })
+        .await
+        .expect("the browser ran");
+        let at = format!("{:?} at {width} px", app.backend);
+        assert_eq!(seen["landed"], "/o", "{at}: the link signs the organiser in: {seen}");
+        let pages = seen["pages"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{at}: no pages: {seen}"))
+            .clone();
+        assert_eq!(pages.len(), paths.len(), "{at}: {seen}");
+        for (page, path) in pages.iter().zip(paths) {
+            let asked = path.split('?').next().unwrap_or_default();
+            assert_eq!(
+                page["final_path"], asked,
+                "{at}: {path} is shown, not sent elsewhere: {}",
+                page["url"]
+            );
+            assert_eq!(page["h1_count"], 1, "{at}: {path} has one h1");
+            assert!(
+                page["scroll_width"].as_u64().is_some_and(|w| w <= u64::from(width) + 1),
+                "{at}: {path} does not scroll sideways: {} px wide",
+                page["scroll_width"]
+            );
+            let shot = shots.join(page["screenshot"].as_str().unwrap_or_default());
+            assert!(
+                std::fs::metadata(&shot).is_ok_and(|m| m.len() > 1000),
+                "{at}: {} is a real image",
+                shot.display()
+            );
+        }
+        let violations = violations_of(&pages);
+        assert!(
+            violations.is_empty(),
+            "{at}: serious or critical accessibility violations (axe-core):\n{}",
+            violations.join("\n")
+        );
+        seen_at.push((width, pages));
+    }
+    seen_at
+}

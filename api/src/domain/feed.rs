@@ -242,6 +242,46 @@ pub async fn programme_feed<C: ConnectionTrait>(db: &C, site: &FeedSite, id: i64
     }))
 }
 
+/// A cohort's scheduled visits, for its facilitators and organisers to download (`None` for an
+/// unknown cohort): each visit's session as its people see it in their own feeds.
+pub async fn cohort_visits_feed<C: ConnectionTrait>(
+    db: &C,
+    site: &FeedSite,
+    cohort_id: i64,
+) -> DomainResult<Option<Feed>> {
+    let Some(c) = entity::cohort::Entity::find_by_id(cohort_id).one(db).await? else {
+        return Ok(None);
+    };
+    let session_ids: Vec<i64> = super::cohort::visits(db, cohort_id)
+        .await?
+        .items
+        .into_iter()
+        .filter(|v| v.status == "scheduled")
+        .filter_map(|v| v.session_id)
+        .collect();
+    let rows = session::Entity::find()
+        .find_also_related(event::Entity)
+        .filter(session::Column::Id.is_in(session_ids))
+        .filter(session::Column::Status.eq(SessionStatus::Scheduled))
+        .order_by_asc(session::Column::StartsAt)
+        .order_by_asc(session::Column::Id)
+        .all(db)
+        .await?;
+    let mut last_modified = c.updated_at;
+    let events = rows
+        .iter()
+        .filter_map(|(s, e)| {
+            let e = e.as_ref()?;
+            last_modified = last_modified.max(s.updated_at).max(e.updated_at);
+            Some(vevent(site, s, e, Place::Visit))
+        })
+        .collect();
+    Ok(Some(Feed {
+        calendar: calendar(format!("{}: visits", c.name), stored_zone(&c.time_zone), events),
+        last_modified,
+    }))
+}
+
 fn calendar(name: String, zone: Tz, events: Vec<Event>) -> Calendar {
     Calendar {
         prod_id: "-//Convene//Convene feeds//EN".to_owned(),

@@ -81,12 +81,13 @@ pub async fn read(state: web::Data<AppState>, _: Organiser, id: web::Path<i64>) 
 pub async fn propose(
     state: web::Data<AppState>,
     Now(now): Now,
-    _: Organiser,
+    organiser: Organiser,
     id: web::Path<i64>,
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let request: SolveRequest = parse_optional_json(&body)?;
-    Ok(HttpResponse::Ok().json(cohort::propose(&state.db, id.into_inner(), &request, now).await?))
+    let triads = cohort::propose(&state.db, id.into_inner(), &request, &organiser.change(now)).await?;
+    Ok(HttpResponse::Ok().json(triads))
 }
 
 /// The cohort's current triads, with scores and explanations.
@@ -117,11 +118,12 @@ pub async fn triads(state: web::Data<AppState>, _: Organiser, id: web::Path<i64>
 pub async fn accept(
     state: web::Data<AppState>,
     Now(now): Now,
-    _: Organiser,
+    organiser: Organiser,
     id: web::Path<i64>,
     JsonBody(input): JsonBody<TriadsInput>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(cohort::accept(&state.db, id.into_inner(), input, now).await?))
+    let triads = cohort::accept(&state.db, id.into_inner(), input, &organiser.change(now)).await?;
+    Ok(HttpResponse::Ok().json(triads))
 }
 
 /// Schedule the visits of accepted triads: each school hosts once, on a day open to its whole

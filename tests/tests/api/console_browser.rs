@@ -25,26 +25,7 @@ fn numbers_in(text: &str) -> Vec<u64> {
         .collect()
 }
 
-/// What a failed check is told: each page's serious and critical axe-core violations, one a line
-/// (for any browser script whose pages have `slug`, `url` and `violations`).
-pub(crate) fn violations_of(pages: &[Value]) -> Vec<String> {
-    pages
-        .iter()
-        .flat_map(|page| {
-            page["violations"].as_array().into_iter().flatten().map(move |v| {
-                format!(
-                    "{} ({}): {} [{}] {} — {}",
-                    page["slug"].as_str().unwrap_or("?"),
-                    page["url"].as_str().unwrap_or("?"),
-                    v["id"].as_str().unwrap_or("?"),
-                    v["impact"].as_str().unwrap_or("?"),
-                    v["help"].as_str().unwrap_or("?"),
-                    v["targets"]
-                )
-            })
-        })
-        .collect()
-}
+pub(crate) use convene_tests::browser::violations_of;
 
 /// The texts of `rows` (an array of strings in the script's outcome), for looking names up in.
 fn rows(outcome: &Value, name: &str) -> Vec<String> {

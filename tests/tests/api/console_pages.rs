@@ -517,7 +517,7 @@ async fn every_console_page_a_link_leads_to_renders_over_the_demo_network() {
             }
             let reply = visitor.get(&path).await;
             assert_eq!(reply.status, 200, "{backend:?}: {path}: {}", reply.text);
-            if path.ends_with(".csv") {
+            if path.ends_with(".csv") || path.ends_with(".ics") {
                 continue;
             }
             assert_eq!(reply.text.matches("<h1").count(), 1, "{path}: one h1");
@@ -542,6 +542,8 @@ async fn every_console_page_a_link_leads_to_renders_over_the_demo_network() {
             "/o/keys",
             "/o/imports",
             "/o/notifications",
+            "/o/engagement",
+            "/o/cohorts",
         ] {
             assert!(
                 seen.contains(must),
@@ -557,5 +559,11 @@ async fn every_console_page_a_link_leads_to_renders_over_the_demo_network() {
             seen.iter().filter(|p| p.starts_with("/o/events/")).count() > 5,
             "{seen:?}"
         );
+        for page in ["/visits", "/visits.csv", "/visits.ics"] {
+            assert!(
+                seen.iter().any(|p| p.starts_with("/o/cohorts/") && p.ends_with(page)),
+                "{backend:?}: a cohort's {page}: {seen:?}"
+            );
+        }
     }
 }

@@ -12,6 +12,7 @@ mod concurrency;
 mod console;
 mod console_admin;
 mod console_browser;
+mod console_cohorts;
 mod console_pages;
 mod errors;
 mod events;

@@ -8,6 +8,7 @@
 //! organiser accepted or edited them) → `scheduled` (visits exist). Cancelling the visits takes a
 //! scheduled cohort back to `triads_accepted`.
 
+mod board;
 mod triads;
 mod types;
 mod visits;
@@ -26,6 +27,7 @@ use sea_orm::{
     QueryOrder, Set,
 };
 
+use super::audit::{Change, Target};
 use super::event::EventInput;
 use super::page::{Page, PageRequest, fetch_page};
 use super::session::SessionInput;
@@ -37,8 +39,9 @@ use crate::solver::scheduling::{self, VisitsInput};
 use crate::solver::{Infeasible, Rule, SolveParams};
 use crate::time::format_utc;
 
+pub use board::{CalendarVisit, ClosedDay, FacilitatorLoad, VisitCalendar, members, monday_of, visit_calendar};
 use triads::*;
-pub use triads::{accept, propose, triads};
+pub use triads::{accept, pin, propose, rearrange, triads};
 pub use types::*;
 pub use visits::{cancel_visits, ensure_invited, invited_sessions, schedule, visits, visits_inviting};
 

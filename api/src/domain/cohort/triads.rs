@@ -220,8 +220,9 @@ pub async fn propose(
     db: &DatabaseConnection,
     cohort_id: i64,
     request: &SolveRequest,
-    now: DateTime<Utc>,
+    change: &Change,
 ) -> DomainResult<Triads> {
+    let now = change.now;
     let c = find(db, cohort_id).await?;
     refuse_if_scheduled(&c)?;
     let current = current_triads(db, cohort_id).await?;
@@ -251,7 +252,23 @@ pub async fn propose(
         refuse_if_scheduled(&c)?;
         store_triads(txn, cohort_id, &groups, &formed.explanations, "proposed", now).await?;
         let c = set_status(txn, c, CohortStatus::Draft, now).await?;
-        triads_view(txn, &c, Some(formed.iterations)).await
+        let view = triads_view(txn, &c, Some(formed.iterations)).await?;
+        change
+            .record(
+                txn,
+                "triads.proposed",
+                Target("cohort", cohort_id),
+                format!(
+                    "{}: {} triads proposed (seed {}), covering {} of at most {} priorities",
+                    c.name,
+                    view.triads.len(),
+                    request.seed.unwrap_or(1),
+                    view.score,
+                    view.upper_bound
+                ),
+            )
+            .await?;
+        Ok(view)
     })
     .await
 }
@@ -270,13 +287,44 @@ pub(super) async fn set_status<C: ConnectionTrait>(
 
 /// Accepts the organiser's triads (the proposal as it was, or edited), after checking them
 /// against every hard rule; the cohort becomes `triads_accepted`.
-#[tracing::instrument(skip(db, input))]
+#[tracing::instrument(skip(db, input, change))]
 pub async fn accept(
     db: &DatabaseConnection,
     cohort_id: i64,
     input: TriadsInput,
-    now: DateTime<Utc>,
+    change: &Change,
 ) -> DomainResult<Triads> {
+    save_triads(db, cohort_id, input, Saved::Accepted, change).await
+}
+
+/// Saves an organiser's edit of the triads (a school moved, a triad pinned) as the cohort's
+/// proposal, after checking it against every hard rule; the cohort stays (or goes back to)
+/// `draft`, to be accepted when the organiser is content.
+#[tracing::instrument(skip(db, input, change))]
+pub async fn rearrange(
+    db: &DatabaseConnection,
+    cohort_id: i64,
+    input: TriadsInput,
+    change: &Change,
+) -> DomainResult<Triads> {
+    save_triads(db, cohort_id, input, Saved::Edited, change).await
+}
+
+/// How triads are saved: accepted, or as an edited proposal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Saved {
+    Accepted,
+    Edited,
+}
+
+async fn save_triads(
+    db: &DatabaseConnection,
+    cohort_id: i64,
+    input: TriadsInput,
+    saved: Saved,
+    change: &Change,
+) -> DomainResult<Triads> {
+    let now = change.now;
     let c = find(db, cohort_id).await?;
     refuse_if_scheduled(&c)?;
     if input.triads.is_empty() {
@@ -302,11 +350,71 @@ pub async fn accept(
             (ids, t.pinned)
         })
         .collect();
+    let (status, cohort_status, action) = match saved {
+        Saved::Accepted => ("accepted", CohortStatus::TriadsAccepted, "triads.accepted"),
+        Saved::Edited => ("proposed", CohortStatus::Draft, "triads.edited"),
+    };
     in_write_txn(db, async |txn| {
         let c = find(txn, cohort_id).await?;
         refuse_if_scheduled(&c)?;
-        store_triads(txn, cohort_id, &groups, &explanations, "accepted", now).await?;
-        let c = set_status(txn, c, CohortStatus::TriadsAccepted, now).await?;
+        store_triads(txn, cohort_id, &groups, &explanations, status, now).await?;
+        let c = set_status(txn, c, cohort_status, now).await?;
+        let view = triads_view(txn, &c, None).await?;
+        change
+            .record(
+                txn,
+                action,
+                Target("cohort", cohort_id),
+                format!(
+                    "{}: {} triads {}, covering {} of at most {} priorities",
+                    c.name,
+                    view.triads.len(),
+                    if saved == Saved::Accepted { "accepted" } else { "edited" },
+                    view.score,
+                    view.upper_bound
+                ),
+            )
+            .await?;
+        Ok(view)
+    })
+    .await
+}
+
+/// Pins a triad (a new proposal keeps it together) or unpins it. A cohort with scheduled visits
+/// is refused, as is a triad of another cohort.
+#[tracing::instrument(skip(db, change))]
+pub async fn pin(
+    db: &DatabaseConnection,
+    cohort_id: i64,
+    triad_id: i64,
+    pinned: bool,
+    change: &Change,
+) -> DomainResult<Triads> {
+    in_write_txn(db, async |txn| {
+        let c = find(txn, cohort_id).await?;
+        refuse_if_scheduled(&c)?;
+        let row = triad::Entity::find_by_id(triad_id)
+            .filter(triad::Column::CohortId.eq(cohort_id))
+            .one(txn)
+            .await?
+            .ok_or_else(|| DomainError::not_found("triad", triad_id))?;
+        let position = row.position + 1;
+        let mut active: triad::ActiveModel = row.into();
+        active.pinned = Set(pinned);
+        active.updated_at = Set(change.now);
+        active.update(txn).await?;
+        change
+            .record(
+                txn,
+                if pinned { "triad.pinned" } else { "triad.unpinned" },
+                Target("cohort", cohort_id),
+                format!(
+                    "{}: triad {position} {}",
+                    c.name,
+                    if pinned { "pinned" } else { "unpinned" }
+                ),
+            )
+            .await?;
         triads_view(txn, &c, None).await
     })
     .await

@@ -15,6 +15,7 @@
 
 mod admin;
 mod audit;
+mod cohorts;
 mod dashboard;
 mod events;
 mod imports;
@@ -53,6 +54,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, protection: &crate::protection::P
         .configure(admin::configure)
         .configure(surveys::configure)
         .configure(insight::configure)
+        .configure(cohorts::configure)
         .configure(|cfg| imports::configure(cfg, protection.upload_limit))
         .configure(records::configure::<records::Programmes>)
         .configure(records::configure::<records::Schools>)
@@ -83,6 +85,7 @@ const SECTIONS: &[(&str, &str)] = &[
     ("imports", "/o/imports"),
     ("survey", "/o/surveys"),
     ("engagement", "/o/engagement"),
+    ("cohort", "/o/cohorts"),
 ];
 
 /// Renders a console page for the signed-in organiser: `context` plus their name and the

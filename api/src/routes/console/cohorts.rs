@@ -1,0 +1,721 @@
+//! `/o/cohorts`: triad cohorts. A cohort's page shows its triads as cards — each school with its
+//! authority and phase, its priorities marked covered (by which partner) or uncovered, the score
+//! against the upper bound — with forms to propose again (with a seed), pin a triad, move a school
+//! to another triad (checked against every hard rule before it is saved: a refusal is the API's
+//! `triads_invalid`, shown on the page) and accept. Its visits page is a calendar (weeks as rows,
+//! closures greyed), each facilitator's visits by week against their limit, forms to schedule,
+//! cancel and re-plan, and the visits as CSV and `.ics`.
+
+use std::collections::{BTreeMap, HashMap};
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{Datelike, Days, NaiveDate};
+use serde::Serialize;
+
+use super::events::signed_in;
+use super::{CONSOLE, Problems, download, listed, next_page, number, posted, query, render, shown, values};
+use crate::domain::cohort::{self, CohortFilter, SolveRequest, TriadEdit, Triads, TriadsInput, VisitCalendar};
+use crate::domain::school::School;
+use crate::domain::{DomainError, DomainResult, FieldError};
+use crate::routes::web_session::{Form, Visitor, see_other};
+use crate::spreadsheet::csv_line;
+use crate::state::AppState;
+
+/// The weekdays, as the cohort stores them and as a calendar heads its columns.
+const WEEKDAYS: [(&str, &str); 7] = [
+    ("mon", "Monday"),
+    ("tue", "Tuesday"),
+    ("wed", "Wednesday"),
+    ("thu", "Thursday"),
+    ("fri", "Friday"),
+    ("sat", "Saturday"),
+    ("sun", "Sunday"),
+];
+
+/// Registers the pages.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/o/cohorts").route(web::get().to(list)))
+        .service(web::resource("/o/cohorts/{id}").route(web::get().to(show)))
+        .service(web::resource("/o/cohorts/{id}/propose").route(web::post().to(propose)))
+        .service(web::resource("/o/cohorts/{id}/move").route(web::post().to(move_school)))
+        .service(web::resource("/o/cohorts/{id}/pin").route(web::post().to(pin)))
+        .service(web::resource("/o/cohorts/{id}/accept").route(web::post().to(accept)))
+        .service(web::resource("/o/cohorts/{id}/visits").route(web::get().to(visits)))
+        .service(web::resource("/o/cohorts/{id}/visits.csv").route(web::get().to(visits_csv)))
+        .service(web::resource("/o/cohorts/{id}/visits.ics").route(web::get().to(visits_ics)))
+        .service(web::resource("/o/cohorts/{id}/visits/schedule").route(web::post().to(schedule)))
+        .service(web::resource("/o/cohorts/{id}/visits/cancel").route(web::post().to(cancel)))
+        .service(web::resource("/o/cohorts/{id}/visits/replan").route(web::post().to(replan)));
+}
+
+/// `/o/cohorts`: every cohort, newest last.
+async fn list(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let visitor = signed_in!(state, req);
+    let q = query(&req);
+    let shown = async {
+        let (rows, problems) = listed(100, q.text("cursor").as_deref(), async |page| {
+            cohort::list(&state.db, &CohortFilter::default(), page).await
+        })
+        .await?;
+        let next = rows.next_cursor.as_deref().map(|c| next_page("/o/cohorts", &q, &[], c));
+        DomainResult::Ok(render(
+            &visitor,
+            problems.status(),
+            "console/cohorts.html",
+            minijinja::context! { rows => rows.items, next, problems },
+        ))
+    };
+    shown.await.unwrap_or_else(|e| CONSOLE.trouble(e))
+}
+
+/// A priority of a school on its triad's card.
+#[derive(Debug, Serialize)]
+struct Priority {
+    topic: String,
+    /// The partners strong in it, by name (none: uncovered).
+    covered_by: Vec<String>,
+}
+
+/// A school on its triad's card.
+#[derive(Debug, Serialize)]
+struct Member {
+    id: i64,
+    name: String,
+    local_authority: String,
+    phase: String,
+    strengths: Vec<String>,
+    priorities: Vec<Priority>,
+}
+
+/// A triad's card.
+#[derive(Debug, Serialize)]
+struct Card {
+    id: i64,
+    number: i32,
+    status: String,
+    pinned: bool,
+    score: i64,
+    uncovered: usize,
+    members: Vec<Member>,
+}
+
+/// The triads as cards: each member's priorities with who covers them.
+fn cards(triads: &Triads, schools: &HashMap<i64, School>) -> Vec<Card> {
+    let name_of = |id: i64| {
+        schools
+            .get(&id)
+            .map_or_else(|| format!("school {id}"), |s| s.name.clone())
+    };
+    triads
+        .triads
+        .iter()
+        .map(|t| {
+            let members = t
+                .school_ids
+                .iter()
+                .map(|&id| {
+                    let school = schools.get(&id);
+                    let priorities = school
+                        .map(|s| s.priorities.clone())
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|topic| {
+                            let covered_by = t
+                                .explanation
+                                .covered
+                                .iter()
+                                .filter(|c| c.school_id == id && c.priority == topic)
+                                .flat_map(|c| c.by.iter().map(|&b| name_of(b)))
+                                .collect();
+                            Priority { topic, covered_by }
+                        })
+                        .collect();
+                    Member {
+                        id,
+                        name: name_of(id),
+                        local_authority: school.map(|s| s.local_authority.clone()).unwrap_or_default(),
+                        phase: school.map(|s| s.phase.clone()).unwrap_or_default(),
+                        strengths: school.map(|s| s.strengths.clone()).unwrap_or_default(),
+                        priorities,
+                    }
+                })
+                .collect();
+            Card {
+                id: t.id,
+                number: t.position + 1,
+                status: t.status.clone(),
+                pinned: t.pinned,
+                score: t.score,
+                uncovered: t.explanation.uncovered.len(),
+                members,
+            }
+        })
+        .collect()
+}
+
+/// A cohort's page: its triads as cards and the forms that change them, with `refused`'s
+/// problems (and the form's `sent` values) when a change was refused.
+async fn cohort_page(
+    state: &AppState,
+    visitor: &Visitor,
+    id: i64,
+    done: Option<String>,
+    refused: Problems,
+    sent: BTreeMap<String, String>,
+) -> DomainResult<HttpResponse> {
+    let found = match cohort::get(&state.db, id).await {
+        Ok(c) => c,
+        Err(DomainError::NotFound { .. }) => return Ok(CONSOLE.not_found("cohort")),
+        Err(e) => return Err(e),
+    };
+    let triads = cohort::triads(&state.db, id).await?;
+    let schools: HashMap<i64, School> = cohort::members(&state.db, id)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s))
+        .collect();
+    let cards = cards(&triads, &schools);
+    let uncovered: usize = cards.iter().map(|c| c.uncovered).sum();
+    let school_options: Vec<(i64, String)> = cards
+        .iter()
+        .flat_map(|card| {
+            card.members.iter().map(|m| {
+                (
+                    m.id,
+                    format!("{} (triad {}, {})", m.name, card.number, m.local_authority),
+                )
+            })
+        })
+        .collect();
+    let triad_options: Vec<(i64, String)> = cards
+        .iter()
+        .map(|card| {
+            let names: Vec<&str> = card.members.iter().map(|m| m.name.as_str()).collect();
+            (card.id, format!("Triad {}: {}", card.number, names.join(", ")))
+        })
+        .collect();
+    Ok(render(
+        visitor,
+        if refused.list.is_empty() {
+            StatusCode::OK
+        } else {
+            refused.status()
+        },
+        "console/cohort.html",
+        minijinja::context! {
+            cohort => found,
+            triads,
+            cards,
+            uncovered,
+            school_options,
+            triad_options,
+            done,
+            problems => refused,
+            values => sent,
+        },
+    ))
+}
+
+/// `/o/cohorts/{id}`.
+async fn show(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> HttpResponse {
+    let done = query(&req).text("done");
+    shown(&state, &req, &id, "cohort", async |visitor, id| {
+        cohort_page(&state, &visitor, id, done, Problems::default(), BTreeMap::new()).await
+    })
+    .await
+}
+
+/// A refusal shown on the form's own field: the solver names the rule's field of the API's body
+/// (`school_ids`, `triads`), which the page does not have.
+fn at_field(err: DomainError, field: &'static str) -> DomainError {
+    match err {
+        DomainError::Unprocessable { code, detail, .. } => DomainError::Unprocessable {
+            code,
+            detail,
+            field: Some(field),
+        },
+        other => other,
+    }
+}
+
+/// The solver's seed from the form (empty: the default).
+fn seed_of(form: &Form) -> Result<SolveRequest, DomainError> {
+    let seed = number(form, "seed", "the seed")?;
+    let seed = seed
+        .map(|s| {
+            u64::try_from(s)
+                .map_err(|_| DomainError::Invalid(vec![FieldError::new("seed", "enter the seed as 0 or more, like 7")]))
+        })
+        .transpose()?;
+    Ok(SolveRequest {
+        seed,
+        ..SolveRequest::default()
+    })
+}
+
+/// Back to the cohort's page saying `done`, or the page with the refusal's problems.
+async fn after(
+    state: &AppState,
+    visitor: &Visitor,
+    id: i64,
+    form: &Form,
+    fields: &[&str],
+    made: DomainResult<String>,
+) -> DomainResult<HttpResponse> {
+    match made {
+        Ok(done) => Ok(see_other(&format!("/o/cohorts/{id}?done={done}"))),
+        Err(err) => cohort_page(state, visitor, id, None, Problems::of(err)?, values(form, fields)).await,
+    }
+}
+
+/// `POST /o/cohorts/{id}/propose`: the solver proposes triads again, with the form's seed.
+async fn propose(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    posted(
+        &state,
+        &req,
+        &body,
+        &path,
+        "cohort",
+        async |state, visitor, form, id| {
+            let made = match seed_of(&form) {
+                Ok(request) => cohort::propose(&state.db, id, &request, &visitor.change())
+                    .await
+                    .map(|_| "proposed".to_owned()),
+                Err(e) => Err(e),
+            };
+            after(state, &visitor, id, &form, &["seed"], made).await
+        },
+    )
+    .await
+}
+
+/// The current triads as an edit, with `school` moved into triad `to` (a triad left empty goes).
+fn moved(triads: &Triads, school: i64, to: i64) -> Result<TriadsInput, DomainError> {
+    if !triads.triads.iter().any(|t| t.school_ids.contains(&school)) {
+        return Err(DomainError::Invalid(vec![FieldError::new(
+            "school_id",
+            "choose one of the cohort's schools",
+        )]));
+    }
+    if !triads.triads.iter().any(|t| t.id == to) {
+        return Err(DomainError::Invalid(vec![FieldError::new(
+            "to",
+            "choose one of the cohort's triads",
+        )]));
+    }
+    if triads
+        .triads
+        .iter()
+        .any(|t| t.id == to && t.school_ids.contains(&school))
+    {
+        return Err(DomainError::Invalid(vec![FieldError::new(
+            "to",
+            "choose another triad: the school is in this one already",
+        )]));
+    }
+    Ok(TriadsInput {
+        triads: triads
+            .triads
+            .iter()
+            .map(|t| {
+                let mut school_ids: Vec<i64> = t.school_ids.iter().copied().filter(|&s| s != school).collect();
+                if t.id == to {
+                    school_ids.push(school);
+                }
+                TriadEdit {
+                    school_ids,
+                    pinned: t.pinned,
+                }
+            })
+            .filter(|t| !t.school_ids.is_empty())
+            .collect(),
+    })
+}
+
+/// `POST /o/cohorts/{id}/move`: moves a school to another triad, saved as the cohort's proposal
+/// when the result keeps every hard rule.
+async fn move_school(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    posted(
+        &state,
+        &req,
+        &body,
+        &path,
+        "cohort",
+        async |state, visitor, form, id| {
+            let made = async {
+                let school = number(&form, "school_id", "the school")?.ok_or_else(|| {
+                    DomainError::Invalid(vec![FieldError::new("school_id", "choose the school to move")])
+                })?;
+                let to = number(&form, "to", "the triad")?.ok_or_else(|| {
+                    DomainError::Invalid(vec![FieldError::new("to", "choose the triad to move it to")])
+                })?;
+                let current = cohort::triads(&state.db, id).await?;
+                let edit = moved(&current, school, to)?;
+                cohort::rearrange(&state.db, id, edit, &visitor.change())
+                    .await
+                    .map_err(|e| at_field(e, "to"))?;
+                Ok("moved".to_owned())
+            };
+            let made = made.await;
+            after(state, &visitor, id, &form, &["school_id", "to"], made).await
+        },
+    )
+    .await
+}
+
+/// `POST /o/cohorts/{id}/pin`: pins a triad (`pinned=true`) or unpins it.
+async fn pin(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>, body: web::Bytes) -> HttpResponse {
+    posted(
+        &state,
+        &req,
+        &body,
+        &path,
+        "cohort",
+        async |state, visitor, form, id| {
+            let pinned = form.get("pinned") == Some("true");
+            let made = async {
+                let triad = number(&form, "triad_id", "the triad")?
+                    .ok_or_else(|| DomainError::Invalid(vec![FieldError::new("triad_id", "choose a triad")]))?;
+                cohort::pin(&state.db, id, triad, pinned, &visitor.change()).await?;
+                Ok(if pinned { "pinned" } else { "unpinned" }.to_owned())
+            };
+            let made = made.await;
+            after(state, &visitor, id, &form, &[], made).await
+        },
+    )
+    .await
+}
+
+/// `POST /o/cohorts/{id}/accept`: accepts the triads as they are on the page.
+async fn accept(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    posted(
+        &state,
+        &req,
+        &body,
+        &path,
+        "cohort",
+        async |state, visitor, form, id| {
+            let made = async {
+                let current = cohort::triads(&state.db, id).await?;
+                let input = TriadsInput {
+                    triads: current
+                        .triads
+                        .iter()
+                        .map(|t| TriadEdit {
+                            school_ids: t.school_ids.clone(),
+                            pinned: t.pinned,
+                        })
+                        .collect(),
+                };
+                if input.triads.is_empty() {
+                    return Err(DomainError::Invalid(vec![FieldError::new(
+                        "seed",
+                        "propose triads before accepting them",
+                    )]));
+                }
+                cohort::accept(&state.db, id, input, &visitor.change()).await?;
+                Ok("accepted".to_owned())
+            };
+            let made = made.await;
+            after(state, &visitor, id, &form, &[], made).await
+        },
+    )
+    .await
+}
+
+/// A day of the visits calendar.
+#[derive(Debug, Serialize)]
+struct Day {
+    date: NaiveDate,
+    /// `3 Feb`.
+    label: String,
+    in_window: bool,
+    closed: Option<cohort::ClosedDay>,
+    visits: Vec<cohort::CalendarVisit>,
+}
+
+/// A week of the visits calendar.
+#[derive(Debug, Serialize)]
+struct Week {
+    monday: NaiveDate,
+    days: Vec<Day>,
+}
+
+/// The calendar's columns (the cohort's weekdays and any day a visit falls on) and its weeks,
+/// from the window's first week to its last.
+fn weeks(calendar: &VisitCalendar) -> (Vec<&'static str>, Vec<Week>) {
+    let shown: Vec<usize> = WEEKDAYS
+        .iter()
+        .enumerate()
+        .filter(|(i, (key, _))| {
+            calendar.weekdays.iter().any(|w| w == key)
+                || calendar
+                    .visits
+                    .iter()
+                    .any(|v| v.date.weekday().num_days_from_monday() as usize == *i)
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let mut by_day: BTreeMap<NaiveDate, Vec<cohort::CalendarVisit>> = BTreeMap::new();
+    for v in &calendar.visits {
+        by_day.entry(v.date).or_default().push(v.clone());
+    }
+    let mut weeks = Vec::new();
+    let mut monday = cohort::monday_of(calendar.window_start);
+    let last = calendar
+        .visits
+        .iter()
+        .map(|v| v.date)
+        .max()
+        .map_or(calendar.window_end, |d| d.max(calendar.window_end));
+    while monday <= last {
+        let days = shown
+            .iter()
+            .map(|&i| {
+                let date = monday + Days::new(i as u64);
+                Day {
+                    date,
+                    label: date.format("%-d %b").to_string(),
+                    in_window: date >= calendar.window_start && date <= calendar.window_end,
+                    closed: calendar.closed.get(&date).cloned(),
+                    visits: by_day.remove(&date).unwrap_or_default(),
+                }
+            })
+            .collect();
+        weeks.push(Week { monday, days });
+        monday = monday + Days::new(7);
+    }
+    (shown.iter().map(|&i| WEEKDAYS[i].1).collect(), weeks)
+}
+
+/// A cohort's visits page, with `refused`'s problems when a change was refused.
+async fn visits_page(
+    state: &AppState,
+    visitor: &Visitor,
+    id: i64,
+    done: Option<String>,
+    refused: Problems,
+    sent: BTreeMap<String, String>,
+) -> DomainResult<HttpResponse> {
+    let found = match cohort::get(&state.db, id).await {
+        Ok(c) => c,
+        Err(DomainError::NotFound { .. }) => return Ok(CONSOLE.not_found("cohort")),
+        Err(e) => return Err(e),
+    };
+    let calendar = cohort::visit_calendar(&state.db, id).await?;
+    let (columns, weeks) = weeks(&calendar);
+    // The weeks any facilitator has a visit in, for the load table's columns.
+    let mut busy: Vec<NaiveDate> = calendar
+        .facilitators
+        .iter()
+        .flat_map(|f| f.by_week.keys().copied())
+        .collect();
+    busy.sort_unstable();
+    busy.dedup();
+    let scheduled = calendar.visits.iter().filter(|v| v.status == "scheduled").count();
+    Ok(render(
+        visitor,
+        if refused.list.is_empty() {
+            StatusCode::OK
+        } else {
+            refused.status()
+        },
+        "console/cohort_visits.html",
+        minijinja::context! {
+            cohort => found,
+            calendar,
+            columns,
+            weeks,
+            busy,
+            scheduled,
+            done,
+            problems => refused,
+            values => sent,
+        },
+    ))
+}
+
+/// `/o/cohorts/{id}/visits`.
+async fn visits(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> HttpResponse {
+    let done = query(&req).text("done");
+    shown(&state, &req, &id, "cohort", async |visitor, id| {
+        visits_page(&state, &visitor, id, done, Problems::default(), BTreeMap::new()).await
+    })
+    .await
+}
+
+/// Back to the visits page saying `done`, or the page with the refusal's problems.
+async fn after_visits(
+    state: &AppState,
+    visitor: &Visitor,
+    id: i64,
+    form: &Form,
+    made: DomainResult<&str>,
+) -> DomainResult<HttpResponse> {
+    match made {
+        Ok(done) => {
+            state.wake.notify_one();
+            Ok(see_other(&format!("/o/cohorts/{id}/visits?done={done}")))
+        }
+        Err(err) => visits_page(state, visitor, id, None, Problems::of(err)?, values(form, &["seed"])).await,
+    }
+}
+
+/// `POST /o/cohorts/{id}/visits/schedule`: dates the visits, books their people and invites them.
+async fn schedule(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    posted(
+        &state,
+        &req,
+        &body,
+        &path,
+        "cohort",
+        async |state, visitor, form, id| {
+            let made = async {
+                let request = seed_of(&form)?;
+                cohort::schedule(&state.db, id, &request, &visitor.change()).await?;
+                Ok("scheduled")
+            };
+            let made = made.await;
+            after_visits(state, &visitor, id, &form, made).await
+        },
+    )
+    .await
+}
+
+/// `POST /o/cohorts/{id}/visits/cancel`: cancels every visit (everyone booked is told).
+async fn cancel(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    posted(
+        &state,
+        &req,
+        &body,
+        &path,
+        "cohort",
+        async |state, visitor, form, id| {
+            let made = cohort::cancel_visits(&state.db, id, &visitor.change())
+                .await
+                .map(|_| "cancelled");
+            after_visits(state, &visitor, id, &form, made).await
+        },
+    )
+    .await
+}
+
+/// `POST /o/cohorts/{id}/visits/replan`: cancels the visits and schedules them again with the
+/// form's seed; if the new plan cannot be made the visits stay cancelled, and the page says why.
+async fn replan(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    posted(
+        &state,
+        &req,
+        &body,
+        &path,
+        "cohort",
+        async |state, visitor, form, id| {
+            let made = async {
+                let request = seed_of(&form)?;
+                let change = visitor.change();
+                cohort::cancel_visits(&state.db, id, &change).await?;
+                cohort::schedule(&state.db, id, &request, &change).await?;
+                Ok("replanned")
+            };
+            let made = made.await;
+            after_visits(state, &visitor, id, &form, made).await
+        },
+    )
+    .await
+}
+
+/// `/o/cohorts/{id}/visits.csv`: the visits, one a line.
+async fn visits_csv(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> HttpResponse {
+    shown(&state, &req, &id, "cohort", async |_, id| {
+        let made = async {
+            let calendar = cohort::visit_calendar(&state.db, id).await?;
+            let mut body = csv_line([
+                "date",
+                "weekday",
+                "host_school_id",
+                "host",
+                "triad",
+                "schools",
+                "facilitator",
+                "status",
+                "event_id",
+            ]);
+            for v in &calendar.visits {
+                body.push_str(&csv_line([
+                    v.date.to_string(),
+                    v.date.format("%A").to_string(),
+                    v.host_school_id.to_string(),
+                    v.host.clone(),
+                    v.triad.to_string(),
+                    v.members.join("; "),
+                    v.facilitator.clone().unwrap_or_default(),
+                    v.status.clone(),
+                    v.event_id.map(|e| e.to_string()).unwrap_or_default(),
+                ]));
+            }
+            Ok(HttpResponse::Ok()
+                .content_type("text/csv; charset=utf-8")
+                .insert_header((
+                    "Content-Disposition",
+                    format!("attachment; filename=\"cohort-{id}-visits.csv\""),
+                ))
+                .insert_header(("Cache-Control", "no-store"))
+                .body(body))
+        };
+        download(made.await, "cohort")
+    })
+    .await
+}
+
+/// `/o/cohorts/{id}/visits.ics`: the scheduled visits as a calendar file, for the facilitators.
+async fn visits_ics(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> HttpResponse {
+    shown(
+        &state,
+        &req,
+        &id,
+        "cohort",
+        async |_, id| match crate::domain::feed::cohort_visits_feed(&state.db, &state.site, id).await? {
+            Some(feed) => Ok(HttpResponse::Ok()
+                .content_type("text/calendar; charset=utf-8")
+                .insert_header((
+                    "Content-Disposition",
+                    format!("attachment; filename=\"cohort-{id}-visits.ics\""),
+                ))
+                .insert_header(("Cache-Control", "no-store"))
+                .body(feed.calendar.render())),
+            None => Ok(CONSOLE.not_found("cohort")),
+        },
+    )
+    .await
+}
