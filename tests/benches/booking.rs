@@ -35,13 +35,13 @@
 //! `sqlite`) runs on one database only.
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use convene_tests::bench::{Run, backends, drive, message_id, release_binary};
+use convene_tests::bench::{Run, Serve, backends, drive, message_id, release_binary};
 use convene_tests::smtp::{Mode, SmtpSink};
 use convene_tests::{Backend, TestApp, json, spawn_app_with};
 
@@ -103,51 +103,6 @@ async fn setup(app: &TestApp) -> Network {
     let url = reply.json()["url"].as_str().expect("a feed URL").to_owned();
     let feed = url.trim_start_matches(&app.address).to_owned();
     Network { sessions, people, feed }
-}
-
-/// A `convene-api serve` process on the bench's database, killed when dropped.
-struct Serve {
-    child: Child,
-    address: String,
-}
-
-impl Serve {
-    /// Starts `serve` with its defaults on the app's database, mail to `smtp` (the worker on) or
-    /// no worker; its log goes to `log`.
-    fn start(binary: &Path, app: &TestApp, smtp: Option<&str>, log: &Path) -> Serve {
-        let dir = log.parent().expect("a folder");
-        let mut command = Command::new(binary);
-        command
-            .arg("serve")
-            .current_dir(dir)
-            .env("CONVENE_BIND", "127.0.0.1:0")
-            .env("CONVENE_DATABASE_URL", &app.database_url)
-            .env("CONVENE_RATE_LIMIT", "0")
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(log).expect("a log file"));
-        match smtp {
-            Some(url) => command.env("CONVENE_SMTP_URL", url),
-            None => command.env("CONVENE_WORKER", "false"),
-        };
-        let mut child = command.spawn().expect("convene-api serve starts");
-        let address = convene_tests::serve_address(&mut child);
-        Serve { child, address }
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        // SIGTERM and a wait, as an operator stops it; then make sure.
-        let _ = Command::new("kill").arg(self.child.id().to_string()).status();
-        for _ in 0..100 {
-            if matches!(self.child.try_wait(), Ok(Some(_))) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// What the load generator needs to book.

@@ -1,7 +1,7 @@
 //! Load generation for the benchmarks: closed-loop workers and latency quantiles.
 
-use std::path::PathBuf;
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -169,4 +169,50 @@ pub fn message_id(mail: &crate::smtp::ReceivedMail) -> Option<String> {
             .eq_ignore_ascii_case("message-id")
             .then(|| value.trim().to_owned())
     })
+}
+
+/// A `convene-api serve` process on the bench's database, killed when dropped.
+pub struct Serve {
+    child: Child,
+    /// Where it listens, `http://127.0.0.1:PORT`.
+    pub address: String,
+}
+
+impl Serve {
+    /// Starts `serve` with its defaults on the app's database, mail to `smtp` (the worker on) or
+    /// no worker; its log goes to `log`.
+    pub fn start(binary: &Path, app: &crate::TestApp, smtp: Option<&str>, log: &Path) -> Serve {
+        let dir = log.parent().expect("a folder");
+        let mut command = Command::new(binary);
+        command
+            .arg("serve")
+            .current_dir(dir)
+            .env("CONVENE_BIND", "127.0.0.1:0")
+            .env("CONVENE_DATABASE_URL", &app.database_url)
+            .env("CONVENE_RATE_LIMIT", "0")
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(log).expect("a log file"));
+        match smtp {
+            Some(url) => command.env("CONVENE_SMTP_URL", url),
+            None => command.env("CONVENE_WORKER", "false"),
+        };
+        let mut child = command.spawn().expect("convene-api serve starts");
+        let address = crate::serve_address(&mut child);
+        Serve { child, address }
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        // SIGTERM and a wait, as an operator stops it; then make sure.
+        let _ = Command::new("kill").arg(self.child.id().to_string()).status();
+        for _ in 0..100 {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

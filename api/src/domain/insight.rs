@@ -445,7 +445,7 @@ pub struct Collaboration {
 }
 
 /// Runs a grouped pair query (`?` placeholders, numbered for PostgreSQL) returning `(a, b, n)`.
-async fn pairs<C: ConnectionTrait>(db: &C, sql: &str, values: Vec<Value>) -> DomainResult<Vec<(i64, i64, i64)>> {
+async fn pairs<C: ConnectionTrait>(db: &C, sql: String, values: Vec<Value>) -> DomainResult<Vec<(i64, i64, i64)>> {
     let backend = db.get_database_backend();
     let sql = if backend == DbBackend::Postgres {
         let mut numbered = String::with_capacity(sql.len() + 8);
@@ -460,7 +460,7 @@ async fn pairs<C: ConnectionTrait>(db: &C, sql: &str, values: Vec<Value>) -> Dom
         }
         numbered
     } else {
-        sql.to_owned()
+        sql
     };
     let rows = db
         .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
@@ -518,11 +518,12 @@ async fn link_rows<C: ConnectionTrait>(
         None => (String::new(), ""),
     };
 
-    // Staff of two schools attended one session: distinct schools per session, paired.
+    // Staff of two schools attended one session: distinct schools per session, paired (the
+    // schools present are worked out once, not once for each side of the pairing).
     let together = pairs(
         db,
-        &format!(
-            "WITH present AS (SELECT DISTINCT b.session_id, b.school_id FROM bookings b \
+        format!(
+            "WITH present AS MATERIALIZED (SELECT DISTINCT b.session_id, b.school_id FROM bookings b \
              JOIN sessions s ON s.id = b.session_id JOIN events e ON e.id = s.event_id \
              WHERE b.status = '{attended}' AND b.school_id IS NOT NULL AND {when}{with_school}) \
              SELECT x.school_id, y.school_id, COUNT(*) FROM present x \
@@ -530,12 +531,11 @@ async fn link_rows<C: ConnectionTrait>(
              GROUP BY x.school_id, y.school_id"
         ),
         together_values,
-    )
-    .await?;
+    );
     // A school hosted a visit or led an SLP session (or hosted a conference) another's staff attended.
     let hosted = pairs(
         db,
-        &format!(
+        format!(
             "SELECT e.host_school_id, b.school_id, COUNT(DISTINCT s.id) FROM bookings b \
              JOIN sessions s ON s.id = b.session_id JOIN events e ON e.id = s.event_id \
              WHERE b.status = '{attended}' AND b.school_id IS NOT NULL AND e.host_school_id IS NOT NULL \
@@ -543,8 +543,7 @@ async fn link_rows<C: ConnectionTrait>(
              GROUP BY e.host_school_id, b.school_id"
         ),
         hosted_values,
-    )
-    .await?;
+    );
     // Members of one accepted triad, in a cohort whose window overlaps the period.
     let mut triad_values = vec![Value::from(period.to), Value::from(period.from)];
     let mut of_programme = String::new();
@@ -556,22 +555,22 @@ async fn link_rows<C: ConnectionTrait>(
         of_programme.push_str(" AND x.triad_id IN (SELECT m.triad_id FROM triad_members m WHERE m.school_id = ?)");
         triad_values.push(Value::from(id));
     }
-    let triads = if period.is_empty() {
-        Vec::new()
-    } else {
-        pairs(
-            db,
-            &format!(
-                "SELECT x.school_id, y.school_id, COUNT(*) FROM triad_members x \
-             JOIN triad_members y ON y.triad_id = x.triad_id AND y.school_id > x.school_id \
-             JOIN triads t ON t.id = x.triad_id JOIN cohorts c ON c.id = t.cohort_id \
-             WHERE t.status = 'accepted' AND c.window_start <= ? AND c.window_end >= ?{of_programme} \
-             GROUP BY x.school_id, y.school_id"
-            ),
-            triad_values,
-        )
-        .await?
+    let triad_sql = format!(
+        "SELECT x.school_id, y.school_id, COUNT(*) FROM triad_members x \
+         JOIN triad_members y ON y.triad_id = x.triad_id AND y.school_id > x.school_id \
+         JOIN triads t ON t.id = x.triad_id JOIN cohorts c ON c.id = t.cohort_id \
+         WHERE t.status = 'accepted' AND c.window_start <= ? AND c.window_end >= ?{of_programme} \
+         GROUP BY x.school_id, y.school_id"
+    );
+    let triads = async {
+        if period.is_empty() {
+            Ok(Vec::new())
+        } else {
+            pairs(db, triad_sql, triad_values).await
+        }
     };
+    // The three are independent reads: on a pool they run at once, each on its own connection.
+    let (together, hosted, triads) = tokio::try_join!(together, hosted, triads)?;
     Ok([together, hosted, triads])
 }
 

@@ -243,19 +243,9 @@ async fn event_page(
         .chain(refused.action.iter().map(Problems::status))
         .next()
         .unwrap_or(StatusCode::OK);
-    let (event_values, event_problems) = refused.event.unwrap_or_else(|| {
-        let mut v: BTreeMap<String, String> = BTreeMap::new();
-        let json = serde_json::to_value(&event).unwrap_or_default();
-        for name in EVENT_FIELDS {
-            let text = match &json[*name] {
-                serde_json::Value::String(s) => s.clone(),
-                serde_json::Value::Number(n) => n.to_string(),
-                _ => String::new(),
-            };
-            v.insert((*name).to_owned(), text);
-        }
-        (v, Problems::default())
-    });
+    let (event_values, event_problems) = refused
+        .event
+        .unwrap_or_else(|| (super::records::shown_values(&event, EVENT_FIELDS), Problems::default()));
     let (session_values, session_problems) = refused.session.unwrap_or_default();
     Ok(render(
         visitor,

@@ -212,7 +212,7 @@ fn items(form: &Form, name: &str) -> Option<Vec<String>> {
 }
 
 /// A record's fields as the form shows them: text as it is, numbers as digits, lists joined by `; `.
-fn shown_values(record: &impl Serialize, fields: &[&str]) -> BTreeMap<String, String> {
+pub(super) fn shown_values(record: &impl Serialize, fields: &[&str]) -> BTreeMap<String, String> {
     let json = serde_json::to_value(record).unwrap_or_default();
     fields
         .iter()
