@@ -17,6 +17,7 @@ mod admin;
 mod audit;
 mod dashboard;
 mod events;
+mod impact;
 mod imports;
 mod insight;
 mod records;
@@ -53,6 +54,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, protection: &crate::protection::P
         .configure(admin::configure)
         .configure(surveys::configure)
         .configure(insight::configure)
+        .configure(impact::configure)
         .configure(|cfg| imports::configure(cfg, protection.upload_limit))
         .configure(records::configure::<records::Programmes>)
         .configure(records::configure::<records::Schools>)
