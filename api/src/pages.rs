@@ -48,6 +48,7 @@ fn templates() -> &'static Result<Environment<'static>, minijinja::Error> {
             "record_form",
             "programmes",
             "programme_form",
+            "programme_impact",
             "schools",
             "school_form",
             "people",

@@ -1,12 +1,15 @@
 //! The organiser's insight pages in a real browser: headless Chromium with JavaScript on, at a
-//! phone's width and a desktop's, over the demo network. `tools/pages_browser.py` opens each page
-//! after signing in, runs axe-core on it (WCAG 2.1 A and AA and the best practices) and reads its
-//! charts as a screen reader is given them: the svg's role, its title and its text.
+//! phone's width and a desktop's, over the demo network: engagement, a survey's report and a
+//! programme's impact. `tools/pages_browser.py` opens each page after signing in, runs axe-core
+//! on it (WCAG 2.1 A and AA and the best practices) and reads its charts as a screen reader is
+//! given them: the svg's role, its title and its text.
+
+use std::path::{Path, PathBuf};
 
 use chrono::TimeDelta;
 use convene_tests::browser::{self, JavaScript};
 use convene_tests::web::console_link;
-use convene_tests::{backends, json, spawn_app};
+use convene_tests::{TestApp, backends, json, spawn_app};
 use serde_json::Value;
 
 use crate::console_browser::violations_of;
@@ -39,10 +42,156 @@ fn chart_texts<'a>(page: &'a Value, id: &str, at: &str) -> Vec<&'a str> {
         .collect()
 }
 
+/// Signs `lead` in through a new emailed link and has `pages_browser.py` check `paths` at `width`
+/// px, keeping its screenshots in `dir`; what it saw. (One sign-in link a minute is sent to a
+/// person: the app's clock is moved on a minute first.)
+async fn browse(app: &TestApp, lead: &Value, dir: &Path, axe: &Path, width: u32, paths: &[String]) -> Value {
+    app.clock.advance(TimeDelta::seconds(61));
+    let link = console_link(app, lead).await;
+    let (axe, into, paths): (PathBuf, PathBuf, String) = (axe.to_owned(), dir.to_owned(), json!(paths).to_string());
+    tokio::task::spawn_blocking(move || {
+        browser::run_with(
+            "pages_browser.py",
+            &link,
+            &into,
+            &[&width.to_string(), axe.to_str().unwrap(), &paths],
+            JavaScript::On,
+            |pause| panic!("pages_browser.py does not pause, yet it did: {pause}"),
+        )
+    })
+    .await
+    .unwrap()
+}
+
+/// What every page checked must be: one h1, no sideways scrolling, no serious or critical
+/// accessibility violation, a real screenshot, and every chart an image with a name.
+fn well_made(pages: &[Value], dir: &Path, width: u32, at: &str) {
+    let headings: Vec<String> = pages
+        .iter()
+        .filter(|p| p["h1_count"] != 1)
+        .map(|p| format!("{} has {} h1", p["path"], p["h1_count"]))
+        .collect();
+    assert!(headings.is_empty(), "{at}: every page has one h1: {headings:?}");
+    let wide: Vec<String> = pages
+        .iter()
+        .filter(|p| p["scroll_width"].as_u64().is_none_or(|w| w > u64::from(width) + 1))
+        .map(|p| format!("{} is {} px wide", p["path"], p["scroll_width"]))
+        .collect();
+    assert!(wide.is_empty(), "{at}: no page scrolls sideways: {wide:?}");
+    let violations = violations_of(pages);
+    assert!(
+        violations.is_empty(),
+        "{at}: serious or critical accessibility violations (axe-core):\n{}",
+        violations.join("\n")
+    );
+    for page in pages {
+        let shot = dir.join(page["screenshot"].as_str().unwrap());
+        assert!(
+            std::fs::metadata(&shot).is_ok_and(|m| m.len() > 1000),
+            "{at}: {} is a real image",
+            shot.display()
+        );
+        let unnamed: Vec<&Value> = svgs(page)
+            .iter()
+            .filter(|svg| {
+                svg["role_img"] != true
+                    || svg["title"].as_str().is_none_or(str::is_empty)
+                    || svg["accessible_name"].as_str().is_none_or(|n| n.trim().is_empty())
+            })
+            .collect();
+        assert!(
+            unnamed.is_empty(),
+            "{at}: every chart on {} is an image with a name: {unnamed:?}",
+            page["path"]
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_surveys_report_and_a_programmes_impact_are_used_in_headless_chromium_at_phone_and_desktop_width_with_named_charts()
+ {
+    // Beside the engagement pages' screenshots (each test empties only its own folder).
+    let shots = browser::artifacts("insight/reports");
+    let axe = tokio::task::spawn_blocking(browser::axe_core).await.unwrap();
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        app.load_demo().await;
+        let lead = app
+            .create_participant(json!({"name": "Priya Shah", "email": "priya@network.example", "role": "organiser"}))
+            .await;
+        // The demo's survey of last term's conference, and the conferences' programme.
+        let surveys = app.get("/v1/surveys").await.json();
+        let survey = surveys["items"][0]["id"].as_i64().expect("the demo has a survey");
+        let programmes = app.get("/v1/programmes?limit=100").await.json();
+        let programme = programmes["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["kind"] == "conference_series")
+            .expect("the demo has a conference series")["id"]
+            .as_i64()
+            .unwrap();
+        let paths = [
+            format!("/o/surveys/{survey}"),
+            format!("/o/programmes/{programme}/impact"),
+        ];
+        let dir = shots.join(format!("{backend:?}").to_lowercase());
+        std::fs::create_dir_all(&dir).unwrap();
+        for width in WIDTHS {
+            let seen = browse(&app, &lead, &dir, &axe, width, &paths).await;
+            let at = format!("{backend:?} at {width} px");
+            assert_eq!(seen["landed"], "/o", "{at}: the link signs the organiser in: {seen}");
+            let pages = seen["pages"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{at}: no pages: {seen}"));
+            assert_eq!(pages.len(), paths.len(), "{at}: {seen}");
+            for (page, path) in pages.iter().zip(&paths) {
+                assert_eq!(
+                    page["final_path"],
+                    path.as_str(),
+                    "{at}: {path} is shown, not sent elsewhere"
+                );
+            }
+            assert!(
+                pages[1]["h1"].as_str().is_some_and(|h| h.starts_with("Impact of ")),
+                "{at}: {}",
+                pages[1]["h1"]
+            );
+            well_made(pages, &dir, width, &at);
+
+            let over_time = chart_texts(&pages[0], "response-chart", &at);
+            assert!(
+                over_time.contains(&"Answered") && over_time.contains(&"Invited"),
+                "{at}: the lines are named: {over_time:?}"
+            );
+            let questions = svgs(&pages[0])
+                .iter()
+                .filter(|svg| svg["id"].as_str().is_some_and(|id| id.starts_with('q')))
+                .count();
+            assert!(
+                questions >= 1,
+                "{at}: the survey's questions have charts: {:?}",
+                svgs(&pages[0])
+            );
+            let attendance = chart_texts(&pages[1], "attendance-chart", &at);
+            assert!(
+                attendance.iter().any(|t| t.starts_with("Autumn conference")),
+                "{at}: the attendance chart names last term's conference: {attendance:?}"
+            );
+            assert!(
+                attendance
+                    .iter()
+                    .any(|t| !t.is_empty() && t.chars().all(|c| c.is_ascii_digit())),
+                "{at}: the attendance chart writes its numbers: {attendance:?}"
+            );
+        }
+    }
+}
+
 #[tokio::test]
 async fn the_engagement_page_is_used_in_headless_chromium_at_phone_and_desktop_width_with_charts_that_screen_readers_can_name()
  {
-    let shots = browser::artifacts("insight");
+    let shots = browser::artifacts("insight/engagement");
     let axe = tokio::task::spawn_blocking(browser::axe_core).await.unwrap();
     let paths = json!(PATHS).to_string();
     for backend in backends() {

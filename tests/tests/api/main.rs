@@ -34,4 +34,5 @@ mod schemathesis;
 mod schools;
 mod sessions;
 mod shutdown;
+mod survey_charts;
 mod surveys;

@@ -18,6 +18,7 @@ mod audit;
 mod cohorts;
 mod dashboard;
 mod events;
+mod impact;
 mod imports;
 mod insight;
 mod records;
@@ -55,6 +56,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, protection: &crate::protection::P
         .configure(surveys::configure)
         .configure(insight::configure)
         .configure(cohorts::configure)
+        .configure(impact::configure)
         .configure(|cfg| imports::configure(cfg, protection.upload_limit))
         .configure(records::configure::<records::Programmes>)
         .configure(records::configure::<records::Schools>)

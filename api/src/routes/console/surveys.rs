@@ -1,6 +1,8 @@
 //! `/o/surveys`: the surveys, a new one for an event from a ready template (an intended action
 //! 14 days after, followed up 6 weeks after) or from scratch, sending one now, and its responses
-//! (the report, and a CSV of the answers, without names when it is anonymous).
+//! (the report with a chart of each rating and choice question, of the intended actions followed
+//! up and of the answers day by day since it was sent, each beside a table of the same numbers;
+//! and a CSV of the answers, without names when it is anonymous).
 
 use std::collections::BTreeMap;
 
@@ -9,9 +11,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::events::signed_in;
 use super::{CONSOLE, Problems, download, number, posted, query, render, shown, values};
+use crate::charts::{self, hue};
 use crate::domain::event::{self, Audience, EventFilter};
 use crate::domain::page::PageRequest;
-use crate::domain::survey::{self, QuestionInput, SurveyInput};
+use crate::domain::report::{QuestionResult, ResponseDay};
+use crate::domain::survey::{self, DONE, QuestionInput, SurveyInput};
 use crate::domain::{DomainError, DomainResult, FieldError, report};
 use crate::routes::web_session::{Form, Visitor, see_other};
 use crate::state::AppState;
@@ -167,6 +171,119 @@ async fn create(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) 
         .await
 }
 
+/// The colours of a rating's answers, 1 to 5: warm for low, blue for high (Okabe–Ito).
+const LIKERT_HUES: [usize; 5] = [hue::VERMILLION, hue::ORANGE, hue::YELLOW, hue::SKY, hue::BLUE];
+/// The colours of the follow-up's answers (`yes`, `partly`, `no`) and of no follow-up yet.
+pub(super) const DONE_HUES: [usize; 4] = [hue::GREEN, hue::ORANGE, hue::VERMILLION, hue::SKY];
+/// How the page says each follow-up answer.
+pub(super) const DONE_WORDS: [&str; 3] = ["Done", "Partly", "Not yet"];
+
+/// A chart's drawing failed: shown as a trouble page, like a database failure.
+pub(super) fn drawn(made: Result<String, String>) -> DomainResult<minijinja::Value> {
+    made.map(minijinja::Value::from_safe_string)
+        .map_err(|e| DomainError::Database(sea_orm::DbErr::Custom(e)))
+}
+
+/// A legend: each series' name and colour.
+pub(super) fn legend(names: &[&str], hues: &[usize]) -> Vec<(String, String)> {
+    names
+        .iter()
+        .zip(hues)
+        .map(|(name, h)| ((*name).to_owned(), charts::colour(*h)))
+        .collect()
+}
+
+/// The chart of question `q` (number `n` on the page) and its legend, for the kinds that have
+/// one: ratings (one bar, its parts the answers 1 to 5), choices (a bar an option), intended
+/// actions (one bar of the planners: done, partly, not yet, not followed up) and follow-ups.
+fn question_chart(n: usize, q: &QuestionResult) -> DomainResult<Option<minijinja::Value>> {
+    let id = format!("q{n}-chart");
+    let count = |map: Option<&BTreeMap<String, u64>>, key: &str| map.and_then(|m| m.get(key)).copied().unwrap_or(0);
+    let people = |many: u64, what: &str| format!("{many} {what}");
+    let (svg, legend) = match q.kind.as_str() {
+        "likert" => {
+            let parts: Vec<u64> = ["1", "2", "3", "4", "5"]
+                .iter()
+                .map(|k| count(q.distribution.as_ref(), k))
+                .collect();
+            let rows = [(
+                people(q.answered, if q.answered == 1 { "answer" } else { "answers" }),
+                parts,
+            )];
+            let title = format!("Answers from 1 to 5 to: {}", q.prompt);
+            (
+                charts::stacked_bars_of(&id, &title, &rows, "people", &LIKERT_HUES),
+                legend(&["1 (lowest)", "2", "3", "4", "5 (highest)"], &LIKERT_HUES),
+            )
+        }
+        "single_choice" | "multi_choice" => {
+            let rows: Vec<(String, Vec<u64>)> = q
+                .distribution
+                .iter()
+                .flatten()
+                .map(|(option, n)| (option.clone(), vec![*n]))
+                .collect();
+            let title = format!("How many chose each answer to: {}", q.prompt);
+            (
+                charts::stacked_bars_of(&id, &title, &rows, "people", &[hue::BLUE]),
+                Vec::new(),
+            )
+        }
+        "intended_action" => {
+            let mut parts: Vec<u64> = DONE.iter().map(|k| count(q.done.as_ref(), k)).collect();
+            parts.push(q.answered.saturating_sub(q.followed_up.unwrap_or(0)));
+            let rows = [(people(q.answered, "planned"), parts)];
+            let title = format!("Intended actions followed up, and done: {}", q.prompt);
+            let mut names = DONE_WORDS.to_vec();
+            names.push("Not followed up yet");
+            (
+                charts::stacked_bars_of(&id, &title, &rows, "people", &DONE_HUES),
+                legend(&names, &DONE_HUES),
+            )
+        }
+        "action_follow_up" => {
+            let parts: Vec<u64> = DONE.iter().map(|k| count(q.done.as_ref(), k)).collect();
+            let rows = [(
+                people(q.answered, if q.answered == 1 { "answer" } else { "answers" }),
+                parts,
+            )];
+            let title = format!("Whether people did what they planned: {}", q.prompt);
+            (
+                charts::stacked_bars_of(&id, &title, &rows, "people", &DONE_HUES),
+                legend(&DONE_WORDS, &DONE_HUES),
+            )
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(minijinja::context! { svg => drawn(svg)?, legend }))
+}
+
+/// The chart of answers day by day since the survey was sent, and the days something happened
+/// (for the table beside it).
+fn days_chart(days: &[ResponseDay]) -> DomainResult<(minijinja::Value, Vec<minijinja::Value>)> {
+    let series = [
+        ("Answered".to_owned(), days.iter().map(|d| d.responded).collect()),
+        ("Invited".to_owned(), days.iter().map(|d| d.invited).collect()),
+    ];
+    let svg = drawn(charts::running_totals(
+        "response-chart",
+        "Invitations answered and sent, in total, by day since the survey was first sent",
+        "days since first sent",
+        "people",
+        &series,
+    ))?;
+    let mut rows = Vec::new();
+    let mut before = (0, 0);
+    for d in days {
+        if (d.invited, d.responded) != before {
+            let rate = (d.responded * 100 + d.invited / 2).checked_div(d.invited).unwrap_or(0);
+            rows.push(minijinja::context! { rate, ..minijinja::Value::from_serialize(d) });
+            before = (d.invited, d.responded);
+        }
+    }
+    Ok((svg, rows))
+}
+
 /// A survey's page: its questions, the send button and its report.
 async fn survey_page(
     state: &AppState,
@@ -181,6 +298,13 @@ async fn survey_page(
         Err(e) => return Err(e),
     };
     let report = report::survey_report(&state.db, id).await?;
+    let charts = report
+        .questions
+        .iter()
+        .enumerate()
+        .map(|(n, q)| question_chart(n + 1, q))
+        .collect::<DomainResult<Vec<_>>>()?;
+    let (days, day_rows) = days_chart(&report::response_days(&state.db, id).await?)?;
     let about = match found.event_id {
         Some(event_id) => Some(event::get(&state.db, event_id, Audience::Organiser).await?.title),
         None => None,
@@ -193,7 +317,7 @@ async fn survey_page(
             refused.status()
         },
         "console/survey.html",
-        minijinja::context! { survey => found, report, about, done, problems => refused },
+        minijinja::context! { survey => found, report, charts, days, day_rows, about, done, problems => refused },
     ))
 }
 
