@@ -393,6 +393,9 @@ pub async fn engagement<C: ConnectionTrait>(
     })
 }
 
+/// A grouped pair query's row: `(a, b, n, new)`, as [`pairs`] reads it.
+type Pair = (i64, i64, i64, i64);
+
 /// The kinds of link, in the order they are listed.
 const LINK_KINDS: [&str; 3] = ["attended_together", "hosted", "triad"];
 
@@ -404,7 +407,7 @@ pub struct Link {
     /// How they met: `attended_together`, `hosted` (one hosted a visit or led an SLP session
     /// the other attended), `triad`.
     pub kinds: Vec<String>,
-    /// Sessions they met at, plus triads they share.
+    /// Sessions they met at (each once, however they met there), plus triads they share.
     pub count: u64,
 }
 
@@ -444,8 +447,10 @@ pub struct Collaboration {
     pub authorities: AuthorityMatrix,
 }
 
-/// Runs a grouped pair query (`?` placeholders, numbered for PostgreSQL) returning `(a, b, n)`.
-async fn pairs<C: ConnectionTrait>(db: &C, sql: String, values: Vec<Value>) -> DomainResult<Vec<(i64, i64, i64)>> {
+/// Runs a grouped pair query (`?` placeholders, numbered for PostgreSQL) returning
+/// `(a, b, n, new)`: the pair, how many times they were linked this way, and how many of those
+/// no other kind of link already counts.
+async fn pairs<C: ConnectionTrait>(db: &C, sql: String, values: Vec<Value>) -> DomainResult<Vec<Pair>> {
     let backend = db.get_database_backend();
     let sql = if backend == DbBackend::Postgres {
         let mut numbered = String::with_capacity(sql.len() + 8);
@@ -471,6 +476,7 @@ async fn pairs<C: ConnectionTrait>(db: &C, sql: String, values: Vec<Value>) -> D
                 row.try_get_by_index(0)?,
                 row.try_get_by_index(1)?,
                 row.try_get_by_index(2)?,
+                row.try_get_by_index(3)?,
             ))
         })
         .collect::<Result<_, sea_orm::DbErr>>()
@@ -499,7 +505,7 @@ async fn link_rows<C: ConnectionTrait>(
     period: Period,
     programme_id: Option<i64>,
     involving: Option<i64>,
-) -> DomainResult<[Vec<(i64, i64, i64)>; 3]> {
+) -> DomainResult<[Vec<Pair>; 3]> {
     let attended = BookingStatus::Attended.as_str();
     let (when, values) = period_sql(period, programme_id);
     let mut together_values = values.clone();
@@ -526,17 +532,20 @@ async fn link_rows<C: ConnectionTrait>(
             "WITH present AS MATERIALIZED (SELECT DISTINCT b.session_id, b.school_id FROM bookings b \
              JOIN sessions s ON s.id = b.session_id JOIN events e ON e.id = s.event_id \
              WHERE b.status = '{attended}' AND b.school_id IS NOT NULL AND {when}{with_school}) \
-             SELECT x.school_id, y.school_id, COUNT(*) FROM present x \
+             SELECT x.school_id, y.school_id, COUNT(*), COUNT(*) FROM present x \
              JOIN present y ON y.session_id = x.session_id AND y.school_id > x.school_id \
              GROUP BY x.school_id, y.school_id"
         ),
         together_values,
     );
-    // A school hosted a visit or led an SLP session (or hosted a conference) another's staff attended.
+    // A school hosted a visit or led an SLP session (or hosted a conference) another's staff
+    // attended; a session its own staff attended too is counted once, as attended together.
     let hosted = pairs(
         db,
         format!(
-            "SELECT e.host_school_id, b.school_id, COUNT(DISTINCT s.id) FROM bookings b \
+            "SELECT e.host_school_id, b.school_id, COUNT(DISTINCT s.id), \
+             COUNT(DISTINCT CASE WHEN NOT EXISTS (SELECT 1 FROM bookings h WHERE h.session_id = s.id \
+             AND h.school_id = e.host_school_id AND h.status = '{attended}') THEN s.id END) FROM bookings b \
              JOIN sessions s ON s.id = b.session_id JOIN events e ON e.id = s.event_id \
              WHERE b.status = '{attended}' AND b.school_id IS NOT NULL AND e.host_school_id IS NOT NULL \
              AND e.host_school_id <> b.school_id AND {when}{by_school} \
@@ -556,7 +565,7 @@ async fn link_rows<C: ConnectionTrait>(
         triad_values.push(Value::from(id));
     }
     let triad_sql = format!(
-        "SELECT x.school_id, y.school_id, COUNT(*) FROM triad_members x \
+        "SELECT x.school_id, y.school_id, COUNT(*), COUNT(*) FROM triad_members x \
          JOIN triad_members y ON y.triad_id = x.triad_id AND y.school_id > x.school_id \
          JOIN triads t ON t.id = x.triad_id JOIN cohorts c ON c.id = t.cohort_id \
          WHERE t.status = 'accepted' AND c.window_start <= ? AND c.window_end >= ?{of_programme} \
@@ -586,17 +595,17 @@ fn kinds_of(bits: u8) -> Vec<String> {
 
 /// Each pair's kinds as bits (in the order of [`LINK_KINDS`]) and its count, of the pairs `keep`
 /// accepts, by pair.
-fn merged(rows: [Vec<(i64, i64, i64)>; 3], keep: impl Fn([i64; 2]) -> bool) -> Vec<([i64; 2], (u8, u64))> {
+fn merged(rows: [Vec<Pair>; 3], keep: impl Fn([i64; 2]) -> bool) -> Vec<([i64; 2], (u8, u64))> {
     let mut links: HashMap<[i64; 2], (u8, u64)> = HashMap::new();
     for (bit, rows) in rows.into_iter().enumerate() {
-        for (a, b, n) in rows {
+        for (a, b, n, new) in rows {
             let pair = [a.min(b), a.max(b)];
-            if !keep(pair) {
+            if n == 0 || !keep(pair) {
                 continue;
             }
             let entry = links.entry(pair).or_default();
             entry.0 |= 1 << bit;
-            entry.1 += u64::try_from(n).unwrap_or(0);
+            entry.1 += u64::try_from(new).unwrap_or(0);
         }
     }
     let mut links: Vec<([i64; 2], (u8, u64))> = links.into_iter().collect();
@@ -617,7 +626,7 @@ pub struct Partner {
     pub outside_authority: bool,
     /// How they met (as [`Link::kinds`]).
     pub kinds: Vec<String>,
-    /// Sessions they met at, plus triads they share.
+    /// Sessions they met at (each once, however they met there), plus triads they share.
     pub count: u64,
 }
 

@@ -25,7 +25,7 @@ fn numbers_in(text: &str) -> Vec<u64> {
         .collect()
 }
 
-pub(crate) use convene_tests::browser::violations_of;
+use convene_tests::browser::violations_of;
 
 /// The texts of `rows` (an array of strings in the script's outcome), for looking names up in.
 fn rows(outcome: &Value, name: &str) -> Vec<String> {

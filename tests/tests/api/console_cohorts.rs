@@ -189,7 +189,7 @@ async fn the_cohort_page_shows_each_triads_uncovered_priorities_and_refuses_a_mo
             &visitor,
             &page,
             &format!("{page}/move"),
-            &[("school_id", &camden.to_string()), ("to", &triad_id.to_string())],
+            &[("school_id", &camden.to_string()), ("to", &format!("t{triad_id}"))],
         )
         .await;
         assert_eq!(refused.status, 422, "{backend:?}: {}", refused.text);
@@ -212,7 +212,7 @@ async fn the_cohort_page_shows_each_triads_uncovered_priorities_and_refuses_a_mo
             &visitor,
             &page,
             &format!("{page}/move"),
-            &[("school_id", &lambeth.to_string()), ("to", &triad_id.to_string())],
+            &[("school_id", &lambeth.to_string()), ("to", &format!("t{triad_id}"))],
         )
         .await;
         assert_eq!(location(&moved), format!("{page}?done=moved"));
@@ -233,6 +233,66 @@ async fn the_cohort_page_shows_each_triads_uncovered_priorities_and_refuses_a_mo
             .json();
         assert_eq!(trail["items"][0]["action"], "triads.edited", "{trail}");
         assert_eq!(trail["items"][0]["actor"]["id"], organiser["id"], "{trail}");
+
+        // Two triads swap their Camden schools: every rule still holds. Swapping a Camden school
+        // for a Hackney one would put two schools of an authority together: refused.
+        let after_move = triads_of(&app, cohort).await;
+        let of_authority =
+            |members: &Vec<i64>, la: &str| *members.iter().find(|&&s| by_id[&s].local_authority == la).unwrap();
+        let (first, second) = (&after_move[0].1, &after_move[1].1);
+        let (camden_one, camden_two) = (of_authority(first, "Camden"), of_authority(second, "Camden"));
+        let wrong = submit(
+            &visitor,
+            &page,
+            &format!("{page}/move"),
+            &[
+                ("school_id", &camden_one.to_string()),
+                ("to", &format!("s{}", of_authority(second, "Hackney"))),
+            ],
+        )
+        .await;
+        assert_eq!(wrong.status, 422, "{backend:?}: {}", wrong.text);
+        assert!(
+            words(&wrong.text).contains("two schools of one local authority"),
+            "{}",
+            wrong.text
+        );
+        assert_eq!(
+            triads_of(&app, cohort).await,
+            after_move,
+            "{backend:?}: nothing swapped"
+        );
+        let swapped = submit(
+            &visitor,
+            &page,
+            &format!("{page}/move"),
+            &[
+                ("school_id", &camden_one.to_string()),
+                ("to", &format!("s{camden_two}")),
+            ],
+        )
+        .await;
+        assert_eq!(location(&swapped), format!("{page}?done=moved"));
+        let after_swap = triads_of(&app, cohort).await;
+        assert!(
+            after_swap.iter().any(|(_, m, _)| m.contains(&camden_one)
+                && m.len() == second.len()
+                && m.iter().any(|s| second.contains(s)))
+                && after_swap
+                    .iter()
+                    .any(|(_, m, _)| m.contains(&camden_two) && m.iter().any(|s| first.contains(s))),
+            "{backend:?}: each Camden school is in the other's triad: {after_move:?} -> {after_swap:?}"
+        );
+        let nowhere = submit(
+            &visitor,
+            &page,
+            &format!("{page}/move"),
+            &[("school_id", &lambeth.to_string()), ("to", "x1")],
+        )
+        .await;
+        assert_eq!(nowhere.status, 422, "{}", nowhere.text);
+        assert!(nowhere.text.contains("<a href=\"#to\">"), "{}", nowhere.text);
+        let after = after_swap;
 
         // Pin the group of four, propose again with another seed: it stays together.
         let (pin_id, pinned_members, _) = after.iter().find(|(_, m, _)| m.len() == 4).unwrap().clone();
@@ -374,10 +434,44 @@ async fn the_visits_calendar_shows_each_visit_on_its_day_with_the_facilitators_l
             );
         }
 
-        // A seed that is not a number changes nothing; cancelling every visit tells everyone.
+        // A seed below zero changes nothing.
         let bad = submit(&visitor, &page, &format!("{page}/replan"), &[("seed", "-1")]).await;
         assert_eq!(bad.status, 422, "{}", bad.text);
         assert_eq!(app.get(&path).await.json()["status"], "scheduled");
+
+        // Planning again makes seven new visits in place of the seven; when every school is then
+        // closed for the whole window, no plan can be made and the visits stay as they are.
+        let replanned = submit(&visitor, &page, &format!("{page}/replan"), &[("seed", "5")]).await;
+        assert_eq!(location(&replanned), format!("{page}?done=replanned"), "{backend:?}");
+        let listed = app.get(&format!("{path}/visits")).await.json()["items"]
+            .as_array()
+            .unwrap()
+            .clone();
+        let scheduled_now = |items: &[Value]| items.iter().filter(|v| v["status"] == "scheduled").count();
+        assert_eq!((listed.len(), scheduled_now(&listed)), (14, 7), "{backend:?}");
+        let window = app.get(&path).await.json()["window"].clone();
+        for s in &schools {
+            let closed = app
+                .post(
+                    &format!("/v1/schools/{}/closures", s.id),
+                    &json!({"closures": [{"start_date": window["start"], "end_date": window["end"], "kind": "closure"}]}),
+                )
+                .await;
+            assert_eq!(closed.status, 201, "{}", closed.text);
+        }
+        let impossible = submit(&visitor, &page, &format!("{page}/replan"), &[("seed", "6")]).await;
+        assert_eq!(impossible.status, 422, "{backend:?}: {}", impossible.text);
+        assert!(impossible.text.contains("<a href=\"#seed\">"), "{}", impossible.text);
+        let kept = app.get(&format!("{path}/visits")).await.json()["items"]
+            .as_array()
+            .unwrap()
+            .clone();
+        assert_eq!(
+            (kept.len(), scheduled_now(&kept)),
+            (14, 7),
+            "{backend:?}: the visits were not cancelled for a plan that could not be made"
+        );
+        // Cancelling every visit tells everyone.
         let cancelled = submit(&visitor, &page, &format!("{page}/cancel"), &[]).await;
         assert_eq!(location(&cancelled), format!("{page}?done=cancelled"));
         let after = app.get(&format!("{path}/visits")).await.json();
@@ -391,7 +485,7 @@ async fn the_visits_calendar_shows_each_visit_on_its_day_with_the_facilitators_l
         );
         assert_eq!(app.get(&path).await.json()["status"], "triads_accepted");
         let html = visitor.get(&page).await.text;
-        assert_eq!(html.matches("visit cancelled").count(), 7, "{backend:?}");
+        assert_eq!(html.matches("visit cancelled").count(), 14, "{backend:?}");
         let again = submit(&visitor, &page, &format!("{page}/cancel"), &[]).await;
         assert_eq!(again.status, 409, "{}", again.text);
 
@@ -408,7 +502,7 @@ async fn the_visits_calendar_shows_each_visit_on_its_day_with_the_facilitators_l
 
 #[tokio::test]
 async fn the_triad_visits_and_school_pages_are_used_in_headless_chromium_at_phone_and_desktop_width() {
-    let shots = convene_tests::browser::artifacts("triads");
+    let shots = convene_tests::browser::artifacts("insight/triads");
     for backend in backends() {
         let app = spawn_app(backend).await;
         let demo = app.load_demo().await;

@@ -4,18 +4,9 @@
 //! on it (WCAG 2.1 A and AA and the best practices) and reads its charts as a screen reader is
 //! given them: the svg's role, its title and its text.
 
-use std::path::{Path, PathBuf};
-
-use chrono::TimeDelta;
-use convene_tests::browser::{self, JavaScript};
-use convene_tests::web::console_link;
-use convene_tests::{TestApp, backends, json, spawn_app};
+use convene_tests::browser::{self, console_pages};
+use convene_tests::{backends, json, spawn_app};
 use serde_json::Value;
-
-use crate::console_browser::violations_of;
-
-/// The window widths the console is used at: a small phone and a desktop.
-const WIDTHS: [u32; 2] = [360, 1280];
 
 /// The demo network's local authorities (`SCHOOLS` in `api/src/demo.rs`).
 const AUTHORITIES: [&str; 6] = ["Camden", "Hackney", "Islington", "Lambeth", "Newham", "Southwark"];
@@ -42,55 +33,10 @@ fn chart_texts<'a>(page: &'a Value, id: &str, at: &str) -> Vec<&'a str> {
         .collect()
 }
 
-/// Signs `lead` in through a new emailed link and has `pages_browser.py` check `paths` at `width`
-/// px, keeping its screenshots in `dir`; what it saw. (One sign-in link a minute is sent to a
-/// person: the app's clock is moved on a minute first.)
-async fn browse(app: &TestApp, lead: &Value, dir: &Path, axe: &Path, width: u32, paths: &[String]) -> Value {
-    app.clock.advance(TimeDelta::seconds(61));
-    let link = console_link(app, lead).await;
-    let (axe, into, paths): (PathBuf, PathBuf, String) = (axe.to_owned(), dir.to_owned(), json!(paths).to_string());
-    tokio::task::spawn_blocking(move || {
-        browser::run_with(
-            "pages_browser.py",
-            &link,
-            &into,
-            &[&width.to_string(), axe.to_str().unwrap(), &paths],
-            JavaScript::On,
-            |pause| panic!("pages_browser.py does not pause, yet it did: {pause}"),
-        )
-    })
-    .await
-    .unwrap()
-}
-
-/// What every page checked must be: one h1, no sideways scrolling, no serious or critical
-/// accessibility violation, a real screenshot, and every chart an image with a name.
-fn well_made(pages: &[Value], dir: &Path, width: u32, at: &str) {
-    let headings: Vec<String> = pages
-        .iter()
-        .filter(|p| p["h1_count"] != 1)
-        .map(|p| format!("{} has {} h1", p["path"], p["h1_count"]))
-        .collect();
-    assert!(headings.is_empty(), "{at}: every page has one h1: {headings:?}");
-    let wide: Vec<String> = pages
-        .iter()
-        .filter(|p| p["scroll_width"].as_u64().is_none_or(|w| w > u64::from(width) + 1))
-        .map(|p| format!("{} is {} px wide", p["path"], p["scroll_width"]))
-        .collect();
-    assert!(wide.is_empty(), "{at}: no page scrolls sideways: {wide:?}");
-    let violations = violations_of(pages);
-    assert!(
-        violations.is_empty(),
-        "{at}: serious or critical accessibility violations (axe-core):\n{}",
-        violations.join("\n")
-    );
+/// Every chart on `pages` is one image with a name a screen reader is given (its `<title>`), not
+/// loose shapes.
+fn charts_named(pages: &[Value], at: &str) {
     for page in pages {
-        let shot = dir.join(page["screenshot"].as_str().unwrap());
-        assert!(
-            std::fs::metadata(&shot).is_ok_and(|m| m.len() > 1000),
-            "{at}: {} is a real image",
-            shot.display()
-        );
         let unnamed: Vec<&Value> = svgs(page)
             .iter()
             .filter(|svg| {
@@ -112,7 +58,6 @@ async fn a_surveys_report_and_a_programmes_impact_are_used_in_headless_chromium_
  {
     // Beside the engagement pages' screenshots (each test empties only its own folder).
     let shots = browser::artifacts("insight/reports");
-    let axe = tokio::task::spawn_blocking(browser::axe_core).await.unwrap();
     for backend in backends() {
         let app = spawn_app(backend).await;
         app.load_demo().await;
@@ -131,33 +76,20 @@ async fn a_surveys_report_and_a_programmes_impact_are_used_in_headless_chromium_
             .expect("the demo has a conference series")["id"]
             .as_i64()
             .unwrap();
-        let paths = [
+        let paths = vec![
             format!("/o/surveys/{survey}"),
             format!("/o/programmes/{programme}/impact"),
         ];
         let dir = shots.join(format!("{backend:?}").to_lowercase());
         std::fs::create_dir_all(&dir).unwrap();
-        for width in WIDTHS {
-            let seen = browse(&app, &lead, &dir, &axe, width, &paths).await;
+        for (width, pages) in console_pages(&app, &lead, &paths, &dir).await {
             let at = format!("{backend:?} at {width} px");
-            assert_eq!(seen["landed"], "/o", "{at}: the link signs the organiser in: {seen}");
-            let pages = seen["pages"]
-                .as_array()
-                .unwrap_or_else(|| panic!("{at}: no pages: {seen}"));
-            assert_eq!(pages.len(), paths.len(), "{at}: {seen}");
-            for (page, path) in pages.iter().zip(&paths) {
-                assert_eq!(
-                    page["final_path"],
-                    path.as_str(),
-                    "{at}: {path} is shown, not sent elsewhere"
-                );
-            }
             assert!(
                 pages[1]["h1"].as_str().is_some_and(|h| h.starts_with("Impact of ")),
                 "{at}: {}",
                 pages[1]["h1"]
             );
-            well_made(pages, &dir, width, &at);
+            charts_named(&pages, &at);
 
             let over_time = chart_texts(&pages[0], "response-chart", &at);
             assert!(
@@ -192,8 +124,7 @@ async fn a_surveys_report_and_a_programmes_impact_are_used_in_headless_chromium_
 async fn the_engagement_page_is_used_in_headless_chromium_at_phone_and_desktop_width_with_charts_that_screen_readers_can_name()
  {
     let shots = browser::artifacts("insight/engagement");
-    let axe = tokio::task::spawn_blocking(browser::axe_core).await.unwrap();
-    let paths = json!(PATHS).to_string();
+    let paths: Vec<String> = PATHS.iter().map(|p| (*p).to_owned()).collect();
     for backend in backends() {
         let app = spawn_app(backend).await;
         app.load_demo().await;
@@ -203,86 +134,17 @@ async fn the_engagement_page_is_used_in_headless_chromium_at_phone_and_desktop_w
         let dir = shots.join(format!("{backend:?}").to_lowercase());
         std::fs::create_dir_all(&dir).unwrap();
 
-        for (n, width) in WIDTHS.into_iter().enumerate() {
-            if n > 0 {
-                // One sign-in link a minute is sent to a person.
-                app.clock.advance(TimeDelta::seconds(61));
-            }
-            let link = console_link(&app, &lead).await;
-            let (axe, into, paths) = (axe.clone(), dir.clone(), paths.clone());
-            let seen = tokio::task::spawn_blocking(move || {
-                browser::run_with(
-                    "pages_browser.py",
-                    &link,
-                    &into,
-                    &[&width.to_string(), axe.to_str().unwrap(), &paths],
-                    JavaScript::On,
-                    |pause| panic!("pages_browser.py does not pause, yet it did: {pause}"),
-                )
-            })
-            .await
-            .unwrap();
+        for (width, pages) in console_pages(&app, &lead, &paths, &dir).await {
             let at = format!("{backend:?} at {width} px");
-            assert_eq!(seen["landed"], "/o", "{at}: the link signs the organiser in: {seen}");
-            let pages = seen["pages"]
-                .as_array()
-                .unwrap_or_else(|| panic!("{at}: no pages: {seen}"));
-            assert_eq!(pages.len(), PATHS.len(), "{at}: {seen}");
-            for page in pages {
-                assert_eq!(
-                    page["final_path"], "/o/engagement",
-                    "{at}: {} is shown, not sent elsewhere: {}",
-                    page["path"], page["url"]
-                );
+            for page in &pages {
                 assert_eq!(page["h1"], "Engagement", "{at}: {}", page["path"]);
             }
-
-            let headings: Vec<String> = pages
-                .iter()
-                .filter(|p| p["h1_count"] != 1)
-                .map(|p| format!("{} has {} h1", p["path"], p["h1_count"]))
-                .collect();
-            assert!(headings.is_empty(), "{at}: every page has one h1: {headings:?}");
-            let wide: Vec<String> = pages
-                .iter()
-                .filter(|p| p["scroll_width"].as_u64().is_none_or(|w| w > u64::from(width) + 1))
-                .map(|p| format!("{} is {} px wide", p["path"], p["scroll_width"]))
-                .collect();
-            assert!(wide.is_empty(), "{at}: no page scrolls sideways: {wide:?}");
-            let violations = violations_of(pages);
-            assert!(
-                violations.is_empty(),
-                "{at}: serious or critical accessibility violations (axe-core):\n{}",
-                violations.join("\n")
-            );
-            for page in pages {
-                let shot = dir.join(page["screenshot"].as_str().unwrap());
-                assert!(
-                    std::fs::metadata(&shot).is_ok_and(|m| m.len() > 1000),
-                    "{at}: {} is a real image",
-                    shot.display()
-                );
-            }
-
-            // A screen reader meets each chart as one image with a name, not as loose shapes.
+            charts_named(&pages, &at);
             let whole = &pages[0];
-            let named: Vec<&Value> = svgs(whole)
-                .iter()
-                .filter(|svg| svg["role_img"] == true && svg["title"].as_str().is_some_and(|t| !t.is_empty()))
-                .collect();
             assert!(
-                named.len() >= 2,
-                "{at}: the engagement page has two charts with role=img and a <title>: {:?}",
+                svgs(whole).len() >= 2,
+                "{at}: the engagement page has its two charts: {:?}",
                 svgs(whole)
-            );
-            let unnamed: Vec<&Value> = named
-                .iter()
-                .copied()
-                .filter(|svg| svg["accessible_name"].as_str().is_none_or(|n| n.trim().is_empty()))
-                .collect();
-            assert!(
-                unnamed.is_empty(),
-                "{at}: Chromium gives each chart a name: {unnamed:?}"
             );
 
             // The bars carry their numbers and the authorities' names as text, not only as

@@ -41,9 +41,9 @@ use crate::time::format_utc;
 
 pub use board::{CalendarVisit, ClosedDay, FacilitatorLoad, VisitCalendar, members, monday_of, visit_calendar};
 use triads::*;
-pub use triads::{accept, pin, propose, rearrange, triads};
+pub use triads::{Move, accept, move_school, pin, propose, rearrange, triads};
 pub use types::*;
-pub use visits::{cancel_visits, ensure_invited, invited_sessions, schedule, visits, visits_inviting};
+pub use visits::{cancel_visits, ensure_invited, invited_sessions, replan, schedule, visits, visits_inviting};
 
 fn field_of(rule: Rule) -> &'static str {
     match rule {

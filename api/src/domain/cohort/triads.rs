@@ -310,6 +310,81 @@ pub async fn rearrange(
     save_triads(db, cohort_id, input, Saved::Edited, change).await
 }
 
+/// Where an organiser moves a school.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Move {
+    /// Into this triad (by id), out of its own.
+    Into(i64),
+    /// In exchange for this school, each taking the other's place.
+    SwapWith(i64),
+}
+
+/// The cohort's triads with `school` moved `to` another triad or swapped with a school of
+/// another, saved as the proposal (as [`rearrange`]) when every hard rule still holds. A school
+/// or triad not in the cohort, or a move that changes nothing, is refused on the form's field
+/// (`school_id`, `to`).
+#[tracing::instrument(skip(db, change))]
+pub async fn move_school(
+    db: &DatabaseConnection,
+    cohort_id: i64,
+    school: i64,
+    to: Move,
+    change: &Change,
+) -> DomainResult<Triads> {
+    let current = current_triads(db, find(db, cohort_id).await?.id).await?;
+    let refused = |field: &str, message: &str| DomainError::Invalid(vec![FieldError::new(field, message)]);
+    let Some(from) = current.iter().find(|t| t.school_ids.contains(&school)) else {
+        return Err(refused("school_id", "Choose one of the cohort's schools"));
+    };
+    let (into, other) = match to {
+        Move::Into(triad) => (
+            current
+                .iter()
+                .find(|t| t.id == triad)
+                .ok_or_else(|| refused("to", "Choose one of the cohort's triads"))?,
+            None,
+        ),
+        Move::SwapWith(other) => (
+            current
+                .iter()
+                .find(|t| t.school_ids.contains(&other))
+                .ok_or_else(|| refused("to", "Choose one of the cohort's schools to swap with"))?,
+            Some(other),
+        ),
+    };
+    if into.id == from.id {
+        return Err(refused("to", "Choose another triad: the school is in this one already"));
+    }
+    let (from_id, into_id) = (from.id, into.id);
+    let edit = TriadsInput {
+        triads: current
+            .iter()
+            .map(|t| {
+                let mut school_ids: Vec<i64> = t
+                    .school_ids
+                    .iter()
+                    .copied()
+                    .filter(|&s| s != school && Some(s) != other)
+                    .collect();
+                if t.id == into_id {
+                    school_ids.push(school);
+                }
+                if t.id == from_id
+                    && let Some(other) = other
+                {
+                    school_ids.push(other);
+                }
+                TriadEdit {
+                    school_ids,
+                    pinned: t.pinned,
+                }
+            })
+            .filter(|t| !t.school_ids.is_empty())
+            .collect(),
+    };
+    save_triads(db, cohort_id, edit, Saved::Edited, change).await
+}
+
 /// How triads are saved: accepted, or as an edited proposal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Saved {

@@ -63,6 +63,84 @@ pub(super) async fn visits_input<C: ConnectionTrait>(
     })
 }
 
+/// A plan for a cohort's visits, not yet written: what scheduling them needs.
+struct Planned {
+    facilitators: Vec<facilitator_assignment::Model>,
+    triads: Vec<Triad>,
+    school_rows: HashMap<i64, school::Model>,
+    scheduled: scheduling::Scheduled,
+}
+
+/// Runs the scheduling solver on the cohort's accepted triads (writing nothing), or says which
+/// rule no schedule can keep.
+async fn plan(
+    db: &DatabaseConnection,
+    c: &cohort::Model,
+    request: &SolveRequest,
+    now: DateTime<Utc>,
+) -> DomainResult<Planned> {
+    let facilitators = facilitators_of(db, c.id).await?;
+    if facilitators.is_empty() {
+        return Err(DomainError::Unprocessable {
+            code: ProblemCode::VisitsInfeasible,
+            detail: format!("cohort {} has no facilitators to lead its visits", c.id),
+            field: Some("facilitators"),
+        });
+    }
+    let triads = current_triads(db, c.id).await?;
+    let school_rows: HashMap<i64, school::Model> = school::Entity::find()
+        .filter(school::Column::Id.is_in(triads.iter().flat_map(|t| t.school_ids.clone())))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s))
+        .collect();
+    let input = visits_input(db, c, &triads, &school_rows, &facilitators, now).await?;
+    if input.window.start > input.window.end {
+        return Err(DomainError::Unprocessable {
+            code: ProblemCode::VisitsInfeasible,
+            detail: format!(
+                "the window ({} to {}) has no day left from tomorrow on",
+                c.window_start, c.window_end
+            ),
+            field: Some("window"),
+        });
+    }
+    let params = solve_params(request);
+    let scheduled = off_thread(move || scheduling::schedule(&input, &params))
+        .await?
+        .map_err(|why| infeasible(ProblemCode::VisitsInfeasible, why))?;
+    Ok(Planned {
+        facilitators,
+        triads,
+        school_rows,
+        scheduled,
+    })
+}
+
+/// Plans the visits again: the solver runs first, on the triads as they are, and only when it
+/// finds a schedule are the current visits cancelled (everyone booked is told) and the new ones
+/// made, so a plan that cannot be made leaves the visits as they were.
+#[tracing::instrument(skip(db, request, change))]
+pub async fn replan(
+    db: &DatabaseConnection,
+    cohort_id: i64,
+    request: &SolveRequest,
+    change: &Change,
+) -> DomainResult<Schedule> {
+    let c = find(db, cohort_id).await?;
+    if c.status != CohortStatus::Scheduled {
+        return Err(DomainError::conflict(
+            ProblemCode::VisitsNotScheduled,
+            format!("cohort {cohort_id} has no scheduled visits to plan again; schedule them"),
+            None,
+        ));
+    }
+    plan(db, &c, request, change.now).await?;
+    cancel_visits(db, cohort_id, change).await?;
+    schedule(db, cohort_id, request, change).await
+}
+
 /// Schedules the visits of a cohort whose triads are accepted: the solver dates each school's
 /// visit and gives it a facilitator; each visit becomes a published `triad_visit` event at the
 /// host school with one session, onto which the triad's attendees (the cohort's roles at its
@@ -96,37 +174,12 @@ pub async fn schedule(
             ));
         }
     }
-    let facilitators = facilitators_of(db, cohort_id).await?;
-    if facilitators.is_empty() {
-        return Err(DomainError::Unprocessable {
-            code: ProblemCode::VisitsInfeasible,
-            detail: format!("cohort {cohort_id} has no facilitators to lead its visits"),
-            field: Some("facilitators"),
-        });
-    }
-    let triads = current_triads(db, cohort_id).await?;
-    let school_rows: HashMap<i64, school::Model> = school::Entity::find()
-        .filter(school::Column::Id.is_in(triads.iter().flat_map(|t| t.school_ids.clone())))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|s| (s.id, s))
-        .collect();
-    let input = visits_input(db, &c, &triads, &school_rows, &facilitators, now).await?;
-    if input.window.start > input.window.end {
-        return Err(DomainError::Unprocessable {
-            code: ProblemCode::VisitsInfeasible,
-            detail: format!(
-                "the window ({} to {}) has no day left from tomorrow on",
-                c.window_start, c.window_end
-            ),
-            field: Some("window"),
-        });
-    }
-    let params = solve_params(request);
-    let scheduled = off_thread(move || scheduling::schedule(&input, &params))
-        .await?
-        .map_err(|why| infeasible(ProblemCode::VisitsInfeasible, why))?;
+    let Planned {
+        facilitators,
+        triads,
+        school_rows,
+        scheduled,
+    } = plan(db, &c, request, now).await?;
 
     let roles = attendee_roles(&c);
     let attendees: Vec<participant::Model> = participant::Entity::find()

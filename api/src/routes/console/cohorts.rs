@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use super::events::signed_in;
 use super::{CONSOLE, Problems, download, listed, next_page, number, posted, query, render, shown, values};
-use crate::domain::cohort::{self, CohortFilter, SolveRequest, TriadEdit, Triads, TriadsInput, VisitCalendar};
+use crate::domain::cohort::{self, CohortFilter, Move, SolveRequest, TriadEdit, Triads, TriadsInput, VisitCalendar};
 use crate::domain::school::School;
 use crate::domain::{DomainError, DomainResult, FieldError};
 use crate::routes::web_session::{Form, Visitor, see_other};
@@ -188,11 +188,22 @@ async fn cohort_page(
             })
         })
         .collect();
-    let triad_options: Vec<(i64, String)> = cards
+    let triad_options: Vec<(String, String)> = cards
         .iter()
         .map(|card| {
             let names: Vec<&str> = card.members.iter().map(|m| m.name.as_str()).collect();
-            (card.id, format!("Triad {}: {}", card.number, names.join(", ")))
+            (
+                format!("t{}", card.id),
+                format!("Triad {}: {}", card.number, names.join(", ")),
+            )
+        })
+        .collect();
+    let swap_options: Vec<(String, String)> = cards
+        .iter()
+        .flat_map(|card| {
+            card.members
+                .iter()
+                .map(|m| (format!("s{}", m.id), format!("{} (triad {})", m.name, card.number)))
         })
         .collect();
     Ok(render(
@@ -210,6 +221,7 @@ async fn cohort_page(
             uncovered,
             school_options,
             triad_options,
+            swap_options,
             done,
             problems => refused,
             values => sent,
@@ -231,6 +243,11 @@ async fn show(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String
 fn at_field(err: DomainError, field: &'static str) -> DomainError {
     match err {
         DomainError::Unprocessable { code, detail, .. } => DomainError::Unprocessable {
+            code,
+            detail,
+            field: Some(field),
+        },
+        DomainError::Conflict { code, detail, .. } => DomainError::Conflict {
             code,
             detail,
             field: Some(field),
@@ -286,7 +303,8 @@ async fn propose(
             let made = match seed_of(&form) {
                 Ok(request) => cohort::propose(&state.db, id, &request, &visitor.change())
                     .await
-                    .map(|_| "proposed".to_owned()),
+                    .map(|_| "proposed".to_owned())
+                    .map_err(|e| at_field(e, "seed")),
                 Err(e) => Err(e),
             };
             after(state, &visitor, id, &form, &["seed"], made).await
@@ -295,47 +313,17 @@ async fn propose(
     .await
 }
 
-/// The current triads as an edit, with `school` moved into triad `to` (a triad left empty goes).
-fn moved(triads: &Triads, school: i64, to: i64) -> Result<TriadsInput, DomainError> {
-    if !triads.triads.iter().any(|t| t.school_ids.contains(&school)) {
-        return Err(DomainError::Invalid(vec![FieldError::new(
-            "school_id",
-            "choose one of the cohort's schools",
-        )]));
-    }
-    if !triads.triads.iter().any(|t| t.id == to) {
-        return Err(DomainError::Invalid(vec![FieldError::new(
+/// Where the move form sends a school: `t{id}` into a triad, `s{id}` in exchange for a school.
+fn destination(value: &str) -> Result<Move, DomainError> {
+    let id = |text: &str| text.parse::<i64>().ok().filter(|id| *id > 0);
+    match (value.get(..1), value.get(1..).and_then(id)) {
+        (Some("t"), Some(triad)) => Ok(Move::Into(triad)),
+        (Some("s"), Some(school)) => Ok(Move::SwapWith(school)),
+        _ => Err(DomainError::Invalid(vec![FieldError::new(
             "to",
-            "choose one of the cohort's triads",
-        )]));
+            "Choose where it goes: a triad, or a school to swap it with",
+        )])),
     }
-    if triads
-        .triads
-        .iter()
-        .any(|t| t.id == to && t.school_ids.contains(&school))
-    {
-        return Err(DomainError::Invalid(vec![FieldError::new(
-            "to",
-            "choose another triad: the school is in this one already",
-        )]));
-    }
-    Ok(TriadsInput {
-        triads: triads
-            .triads
-            .iter()
-            .map(|t| {
-                let mut school_ids: Vec<i64> = t.school_ids.iter().copied().filter(|&s| s != school).collect();
-                if t.id == to {
-                    school_ids.push(school);
-                }
-                TriadEdit {
-                    school_ids,
-                    pinned: t.pinned,
-                }
-            })
-            .filter(|t| !t.school_ids.is_empty())
-            .collect(),
-    })
 }
 
 /// `POST /o/cohorts/{id}/move`: moves a school to another triad, saved as the cohort's proposal
@@ -357,12 +345,8 @@ async fn move_school(
                 let school = number(&form, "school_id", "the school")?.ok_or_else(|| {
                     DomainError::Invalid(vec![FieldError::new("school_id", "choose the school to move")])
                 })?;
-                let to = number(&form, "to", "the triad")?.ok_or_else(|| {
-                    DomainError::Invalid(vec![FieldError::new("to", "choose the triad to move it to")])
-                })?;
-                let current = cohort::triads(&state.db, id).await?;
-                let edit = moved(&current, school, to)?;
-                cohort::rearrange(&state.db, id, edit, &visitor.change())
+                let to = destination(form.get("to").unwrap_or_default())?;
+                cohort::move_school(&state.db, id, school, to, &visitor.change())
                     .await
                     .map_err(|e| at_field(e, "to"))?;
                 Ok("moved".to_owned())
@@ -429,7 +413,9 @@ async fn accept(
                         "propose triads before accepting them",
                     )]));
                 }
-                cohort::accept(&state.db, id, input, &visitor.change()).await?;
+                cohort::accept(&state.db, id, input, &visitor.change())
+                    .await
+                    .map_err(|e| at_field(e, "seed"))?;
                 Ok("accepted".to_owned())
             };
             let made = made.await;
@@ -593,7 +579,9 @@ async fn schedule(
         async |state, visitor, form, id| {
             let made = async {
                 let request = seed_of(&form)?;
-                cohort::schedule(&state.db, id, &request, &visitor.change()).await?;
+                cohort::schedule(&state.db, id, &request, &visitor.change())
+                    .await
+                    .map_err(|e| at_field(e, "seed"))?;
                 Ok("scheduled")
             };
             let made = made.await;
@@ -626,8 +614,8 @@ async fn cancel(
     .await
 }
 
-/// `POST /o/cohorts/{id}/visits/replan`: cancels the visits and schedules them again with the
-/// form's seed; if the new plan cannot be made the visits stay cancelled, and the page says why.
+/// `POST /o/cohorts/{id}/visits/replan`: plans the visits again with the form's seed; only when
+/// a new plan is found are the current visits cancelled (everyone is told) and replaced.
 async fn replan(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -643,9 +631,9 @@ async fn replan(
         async |state, visitor, form, id| {
             let made = async {
                 let request = seed_of(&form)?;
-                let change = visitor.change();
-                cohort::cancel_visits(&state.db, id, &change).await?;
-                cohort::schedule(&state.db, id, &request, &change).await?;
+                cohort::replan(&state.db, id, &request, &visitor.change())
+                    .await
+                    .map_err(|e| at_field(e, "seed"))?;
                 Ok("replanned")
             };
             let made = made.await;
