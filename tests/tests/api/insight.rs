@@ -448,3 +448,60 @@ async fn a_schools_page_lists_its_partners_and_its_activity_newest_first() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_session_a_school_led_and_its_own_staff_attended_counts_once_for_the_two_schools() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let host = app
+            .create_school(json!({"name": "Host Primary", "local_authority": "Camden"}))
+            .await["id"]
+            .as_i64()
+            .unwrap();
+        let guest = app
+            .create_school(json!({"name": "Guest Primary", "local_authority": "Hackney"}))
+            .await["id"]
+            .as_i64()
+            .unwrap();
+        let leader = app.create_participant(json!({"school_id": host})).await["id"]
+            .as_i64()
+            .unwrap();
+        let visitor = app.create_participant(json!({"school_id": guest})).await["id"]
+            .as_i64()
+            .unwrap();
+        let at = |minutes: i64| {
+            (Utc::now() + chrono::Duration::minutes(minutes))
+                .format("%Y-%m-%dT%H:%M:00Z")
+                .to_string()
+        };
+        let slp = app
+            .create_event(
+                json!({"kind": "slp_session", "title": "SLP: reading", "host_school_id": host, "topic": "reading"}),
+            )
+            .await;
+        let session = app
+            .create_session(&slp["id"], json!({"start": at(30), "end": at(90), "capacity": 10}))
+            .await;
+        for person in [leader, visitor] {
+            assert_eq!(app.book(&session["id"], person).await.status, 201);
+        }
+        app.clock.advance(chrono::TimeDelta::hours(2));
+        let marked = app
+            .post(
+                &format!("/v1/sessions/{}/attendance", session["id"]),
+                &json!({"marks": [{"participant_id": leader, "status": "attended"}, {"participant_id": visitor, "status": "attended"}]}),
+            )
+            .await;
+        assert_eq!(marked.status, 200, "{}", marked.text);
+        let today = Utc::now().date_naive();
+        let c = app
+            .get(&format!("/v1/collaboration?from={today}&to={}", today + Days::new(1)))
+            .await
+            .json();
+        assert_eq!(
+            c["links"],
+            json!([{"school_ids": [host.min(guest), host.max(guest)], "kinds": ["attended_together", "hosted"], "count": 1}]),
+            "{backend:?}: one session, however they met there"
+        );
+    }
+}
