@@ -172,6 +172,13 @@ pub fn stacked_bars_of(
                         fill.filled(),
                     )))
                     .map_err(|e| e.to_string())?;
+                // A dark edge, so the light colours (yellow, sky blue) stand out from the white.
+                chart
+                    .draw_series(std::iter::once(Rectangle::new(
+                        [(from, y + 0.15), (to, y + 0.85)],
+                        RGBColor(80, 80, 80).stroke_width(1),
+                    )))
+                    .map_err(|e| e.to_string())?;
                 let at = chart.backend_coord(&((from + to) / 2.0, y + 0.5));
                 label(&root, &n.to_string(), at, Pos::new(HPos::Center, VPos::Center), &ink)?;
                 left += n;

@@ -33,8 +33,9 @@ pub struct Activity {
     pub people: u64,
 }
 
-/// What school `school_id` did in the filter's period (and programme), newest first, at most
-/// [`TIMELINE_MAX`] entries.
+/// What school `school_id` did in the filter's period, newest first, at most [`TIMELINE_MAX`]
+/// entries. A programme in the filter narrows its sessions and triads; answers and reflections
+/// are the school's whatever they were about.
 pub async fn timeline<C: ConnectionTrait>(
     db: &C,
     school_id: i64,
@@ -126,7 +127,7 @@ pub async fn timeline<C: ConnectionTrait>(
     }
 
     // Accepted triads, in cohorts whose window overlaps the period.
-    if period.from <= period.to {
+    if !period.is_empty() {
         let mut triads = triad_member::Entity::find()
             .join(JoinType::InnerJoin, triad_member::Relation::Triad.def())
             .join(JoinType::InnerJoin, triad::Relation::Cohort.def())

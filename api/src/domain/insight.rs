@@ -73,14 +73,16 @@ impl Period {
     }
 
     /// Whether the period has no day in it (`from` after `to`): nothing happened in it.
-    fn is_empty(self) -> bool {
+    pub fn is_empty(self) -> bool {
         self.from > self.to
     }
 
+    /// The first day's first instant, in UTC.
     pub fn start(self) -> DateTime<Utc> {
         self.from.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()
     }
 
+    /// The first instant after the last day, in UTC: the period is `[start, end)`.
     pub fn end(self) -> DateTime<Utc> {
         self.to
             .checked_add_days(Days::new(1))

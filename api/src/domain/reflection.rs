@@ -207,6 +207,26 @@ pub async fn list<C: ConnectionTrait>(
     .await
 }
 
+/// The school of each writer of `reflections` that has one, by participant id (for showing a
+/// reflection with its school rather than its writer's name).
+pub async fn writers_schools<C: ConnectionTrait>(
+    db: &C,
+    reflections: &[Reflection],
+) -> DomainResult<std::collections::HashMap<i64, String>> {
+    let people: Vec<i64> = reflections.iter().filter_map(|r| r.participant_id).collect();
+    if people.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    Ok(participant::Entity::find()
+        .filter(participant::Column::Id.is_in(people))
+        .find_also_related(entity::school::Entity)
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|(p, s)| s.map(|s| (p.id, s.name)))
+        .collect())
+}
+
 /// A participant's reflections, oldest first.
 pub async fn list_for_participant<C: ConnectionTrait>(
     db: &C,

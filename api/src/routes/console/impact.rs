@@ -5,12 +5,8 @@
 //! only) and the engagement of its schools over the past year. The page prints on A4 without
 //! the console's navigation and forms; `…/impact.csv` gives the attendance table, one event a line.
 
-use std::collections::HashMap;
-
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use entity::{participant, school};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::surveys::{DONE_HUES, DONE_WORDS, drawn, legend};
 use super::{CONSOLE, download, render, shown};
@@ -55,19 +51,7 @@ async fn reflections(state: &AppState, id: i64) -> DomainResult<Vec<minijinja::V
     let rows = reflection::list(&state.db, &filter, PageRequest::parse(Some(REFLECTIONS_MAX), None)?)
         .await?
         .items;
-    let people: Vec<i64> = rows.iter().filter_map(|r| r.participant_id).collect();
-    let schools: HashMap<i64, String> = if people.is_empty() {
-        HashMap::new()
-    } else {
-        participant::Entity::find()
-            .filter(participant::Column::Id.is_in(people))
-            .find_also_related(school::Entity)
-            .all(&state.db)
-            .await?
-            .into_iter()
-            .filter_map(|(p, s)| s.map(|s| (p.id, s.name)))
-            .collect()
-    };
+    let schools = reflection::writers_schools(&state.db, &rows).await?;
     Ok(rows
         .into_iter()
         .map(|r| {
