@@ -2,8 +2,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::events::signed_in;
-use super::{CONSOLE, listed, next_page, query, render, values};
+use super::{listed, next_page, query, render, signed_in_page, values};
 use crate::domain::audit::{self, AuditFilter};
 use crate::domain::{DomainError, DomainResult};
 use crate::state::AppState;
@@ -13,9 +12,8 @@ const FILTERS: &[&str] = &["actor", "target_type", "target_id"];
 
 /// The trail, a page of 100 at a time.
 pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let visitor = signed_in!(state, req);
     let q = query(&req);
-    let shown = async {
+    signed_in_page(&state, &req, async |visitor| {
         let target_id = q.text("target_id");
         let parsed_id = target_id.as_deref().map(str::parse::<i64>);
         let filter = AuditFilter {
@@ -50,6 +48,6 @@ pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse 
                 problems,
             },
         ))
-    };
-    shown.await.unwrap_or_else(|e| CONSOLE.trouble(e))
+    })
+    .await
 }

@@ -13,8 +13,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{Datelike, Days, NaiveDate};
 use serde::Serialize;
 
-use super::events::signed_in;
-use super::{CONSOLE, Problems, download, listed, next_page, number, posted, query, render, shown, values};
+use super::{
+    CONSOLE, Problems, download, listed, next_page, number, posted, query, render, shown, signed_in_page, values,
+};
 use crate::domain::cohort::{self, CohortFilter, Move, SolveRequest, TriadEdit, Triads, TriadsInput, VisitCalendar};
 use crate::domain::school::School;
 use crate::domain::{DomainError, DomainResult, FieldError};
@@ -51,9 +52,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// `/o/cohorts`: every cohort, newest last.
 async fn list(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let visitor = signed_in!(state, req);
     let q = query(&req);
-    let shown = async {
+    signed_in_page(&state, &req, async |visitor| {
         let (rows, problems) = listed(100, q.text("cursor").as_deref(), async |page| {
             cohort::list(&state.db, &CohortFilter::default(), page).await
         })
@@ -65,8 +65,8 @@ async fn list(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
             "console/cohorts.html",
             minijinja::context! { rows => rows.items, next, problems },
         ))
-    };
-    shown.await.unwrap_or_else(|e| CONSOLE.trouble(e))
+    })
+    .await
 }
 
 /// A priority of a school on its triad's card.

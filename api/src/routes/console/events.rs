@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::{CONSOLE, Problems, all_schools, listed, next_page, number, posted, query, render, shown, values};
+use super::{
+    CONSOLE, Problems, all_schools, listed, next_page, number, posted, query, render, shown, signed_in_page, values,
+};
 use crate::domain::event::{self, Audience, EventFilter, EventInput};
 use crate::domain::page::PageRequest;
 use crate::domain::programme::{self, ProgrammeFilter};
@@ -69,7 +71,6 @@ pub(super) use signed_in;
 
 /// The events, filtered by kind, status, programme and text (the API's own filters).
 async fn list(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let visitor = signed_in!(state, req);
     let q = query(&req);
     let filter = EventFilter {
         status: q.text("status"),
@@ -79,7 +80,7 @@ async fn list(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
         cursor: q.text("cursor"),
         ..EventFilter::default()
     };
-    let shown = async {
+    signed_in_page(&state, &req, async |visitor| {
         let (events, problems) = listed(50, filter.cursor.as_deref(), async |page| {
             event::list(&state.db, &filter, page, Audience::Organiser).await
         })
@@ -101,8 +102,8 @@ async fn list(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
                 problems,
             },
         ))
-    };
-    shown.await.unwrap_or_else(|e| CONSOLE.trouble(e))
+    })
+    .await
 }
 
 /// The programmes, for the filter and the event form's choice.

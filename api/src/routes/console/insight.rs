@@ -6,7 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::events::signed_in;
-use super::{CONSOLE, Problems, query, render, values};
+use super::{CONSOLE, Problems, query, render, signed_in_page, values};
 use crate::charts;
 use crate::domain::insight::{self, Collaboration, EngagementReport, InsightFilter};
 use crate::domain::page::PageRequest;
@@ -62,9 +62,8 @@ async fn read(
 
 /// `/o/engagement`.
 async fn show(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let visitor = signed_in!(state, req);
     let q = query(&req);
-    let shown = async {
+    signed_in_page(&state, &req, async |visitor| {
         let (report, links, problems) = match read(&state, &q, visitor.now).await {
             Ok((report, links)) => (report, links, Problems::default()),
             Err(err) => (
@@ -135,8 +134,8 @@ async fn show(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
                 problems,
             },
         ))
-    };
-    shown.await.unwrap_or_else(|e| CONSOLE.trouble(e))
+    })
+    .await
 }
 
 /// `/o/engagement.csv`: the table, one school a line, for a spreadsheet.

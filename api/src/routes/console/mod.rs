@@ -288,6 +288,18 @@ where
     }
 }
 
+/// A page not about one thing (a list, a report): the sign-in form for someone signed out, else
+/// what `show` answers for the organiser (a trouble page if the database fails).
+async fn signed_in_page<F>(state: &AppState, req: &HttpRequest, show: F) -> HttpResponse
+where
+    F: AsyncFnOnce(Visitor) -> crate::domain::DomainResult<HttpResponse>,
+{
+    match CONSOLE.require(state, req).await {
+        Ok(visitor) => show(visitor).await.unwrap_or_else(|e| CONSOLE.trouble(e)),
+        Err(response) => response,
+    }
+}
+
 /// A post about one thing, whose id is the last part of its path: as [`Area::guarded`], with a
 /// page that is not there for a path that is not an id.
 async fn posted<F>(state: &AppState, req: &HttpRequest, body: &[u8], path: &str, what: &str, act: F) -> HttpResponse

@@ -8,7 +8,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 
 use super::events::signed_in;
-use super::{CONSOLE, Problems, all_schools, listed, next_page, number, posted, query, render, shown, values};
+use super::{
+    CONSOLE, Problems, all_schools, listed, next_page, number, posted, query, render, shown, signed_in_page, values,
+};
 use chrono::{DateTime, Days, Utc};
 
 use crate::domain::activity;
@@ -74,9 +76,8 @@ pub fn configure<R: Record>(cfg: &mut web::ServiceConfig) {
 
 /// The list, filtered.
 async fn list<R: Record>(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let visitor = signed_in!(state, req);
     let q = query(&req);
-    let shown = async {
+    signed_in_page(&state, &req, async |visitor| {
         let (rows, problems) = listed(100, q.text("cursor").as_deref(), async |page| {
             R::list(&state, &q, page).await
         })
@@ -98,8 +99,8 @@ async fn list<R: Record>(state: web::Data<AppState>, req: HttpRequest) -> HttpRe
                 choices => R::choices(&state).await?,
             },
         ))
-    };
-    shown.await.unwrap_or_else(|e| CONSOLE.trouble(e))
+    })
+    .await
 }
 
 /// The form: for a new one (`id` none) or to change one.
