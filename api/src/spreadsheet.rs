@@ -39,6 +39,16 @@ pub fn csv_line<S: AsRef<str>>(cells: impl IntoIterator<Item = S>) -> String {
     line
 }
 
+/// A CSV file to download, named `name`: `text/csv` in UTF-8, as an attachment, never cached
+/// (it holds the network's data).
+pub fn csv_download(name: &str, body: String) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(("Content-Disposition", format!("attachment; filename=\"{name}\"")))
+        .insert_header(("Cache-Control", "no-store"))
+        .body(body)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -274,11 +274,8 @@ pub async fn register_csv(state: &AppState, session_id: i64) -> Result<HttpRespo
             line.status.as_str(),
         ]));
     }
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            "Content-Disposition",
-            format!("attachment; filename=\"session-{session_id}-register.csv\""),
-        ))
-        .body(csv))
+    Ok(crate::spreadsheet::csv_download(
+        &format!("session-{session_id}-register.csv"),
+        csv,
+    ))
 }

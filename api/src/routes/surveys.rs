@@ -194,13 +194,10 @@ pub async fn responses_csv_of(state: &AppState, id: i64) -> Result<HttpResponse,
     for row in report::response_rows(&state.db, id).await? {
         csv.push_str(&crate::spreadsheet::csv_line(&row));
     }
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            "Content-Disposition",
-            format!("attachment; filename=\"survey-{id}-responses.csv\""),
-        ))
-        .body(csv))
+    Ok(crate::spreadsheet::csv_download(
+        &format!("survey-{id}-responses.csv"),
+        csv,
+    ))
 }
 
 /// A programme's impact: attendance at its events, its surveys' results (response rates,

@@ -563,32 +563,57 @@ async fn after_visits(
     }
 }
 
-/// `POST /o/cohorts/{id}/visits/schedule`: dates the visits, books their people and invites them.
+/// Whether the visits are planned for the first time or again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Planning {
+    /// Dates the visits, books their people and invites them.
+    First,
+    /// Plans them again: only when a new plan is found are the current visits cancelled
+    /// (everyone is told) and replaced.
+    Again,
+}
+
+/// Plans the visits with the form's seed, back to the visits page saying so, or the page with
+/// the solver's refusal on the seed's field.
+async fn planned(state: &AppState, req: &HttpRequest, path: &str, body: &[u8], planning: Planning) -> HttpResponse {
+    posted(state, req, body, path, "cohort", async |state, visitor, form, id| {
+        let made = async {
+            let request = seed_of(&form)?;
+            let change = visitor.change();
+            match planning {
+                Planning::First => cohort::schedule(&state.db, id, &request, &change)
+                    .await
+                    .map(|_| "scheduled"),
+                Planning::Again => cohort::replan(&state.db, id, &request, &change)
+                    .await
+                    .map(|_| "replanned"),
+            }
+            .map_err(|e| at_field(e, "seed"))
+        };
+        let made = made.await;
+        after_visits(state, &visitor, id, &form, made).await
+    })
+    .await
+}
+
+/// `POST /o/cohorts/{id}/visits/schedule`.
 async fn schedule(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    posted(
-        &state,
-        &req,
-        &body,
-        &path,
-        "cohort",
-        async |state, visitor, form, id| {
-            let made = async {
-                let request = seed_of(&form)?;
-                cohort::schedule(&state.db, id, &request, &visitor.change())
-                    .await
-                    .map_err(|e| at_field(e, "seed"))?;
-                Ok("scheduled")
-            };
-            let made = made.await;
-            after_visits(state, &visitor, id, &form, made).await
-        },
-    )
-    .await
+    planned(&state, &req, &path, &body, Planning::First).await
+}
+
+/// `POST /o/cohorts/{id}/visits/replan`.
+async fn replan(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    planned(&state, &req, &path, &body, Planning::Again).await
 }
 
 /// `POST /o/cohorts/{id}/visits/cancel`: cancels every visit (everyone booked is told).
@@ -608,35 +633,6 @@ async fn cancel(
             let made = cohort::cancel_visits(&state.db, id, &visitor.change())
                 .await
                 .map(|_| "cancelled");
-            after_visits(state, &visitor, id, &form, made).await
-        },
-    )
-    .await
-}
-
-/// `POST /o/cohorts/{id}/visits/replan`: plans the visits again with the form's seed; only when
-/// a new plan is found are the current visits cancelled (everyone is told) and replaced.
-async fn replan(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-    body: web::Bytes,
-) -> HttpResponse {
-    posted(
-        &state,
-        &req,
-        &body,
-        &path,
-        "cohort",
-        async |state, visitor, form, id| {
-            let made = async {
-                let request = seed_of(&form)?;
-                cohort::replan(&state.db, id, &request, &visitor.change())
-                    .await
-                    .map_err(|e| at_field(e, "seed"))?;
-                Ok("replanned")
-            };
-            let made = made.await;
             after_visits(state, &visitor, id, &form, made).await
         },
     )
@@ -672,14 +668,10 @@ async fn visits_csv(state: web::Data<AppState>, req: HttpRequest, id: web::Path<
                     v.event_id.map(|e| e.to_string()).unwrap_or_default(),
                 ]));
             }
-            Ok(HttpResponse::Ok()
-                .content_type("text/csv; charset=utf-8")
-                .insert_header((
-                    "Content-Disposition",
-                    format!("attachment; filename=\"cohort-{id}-visits.csv\""),
-                ))
-                .insert_header(("Cache-Control", "no-store"))
-                .body(body))
+            Ok(crate::spreadsheet::csv_download(
+                &format!("cohort-{id}-visits.csv"),
+                body,
+            ))
         };
         download(made.await, "cohort")
     })

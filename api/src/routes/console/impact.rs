@@ -171,16 +171,10 @@ async fn csv(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>
                     reflections.to_string(),
                 ]));
             }
-            DomainResult::Ok(
-                HttpResponse::Ok()
-                    .content_type("text/csv; charset=utf-8")
-                    .insert_header((
-                        "Content-Disposition",
-                        format!("attachment; filename=\"programme-{id}-impact.csv\""),
-                    ))
-                    .insert_header(("Cache-Control", "no-store"))
-                    .body(body),
-            )
+            DomainResult::Ok(crate::spreadsheet::csv_download(
+                &format!("programme-{id}-impact.csv"),
+                body,
+            ))
         };
         download(made.await, "programme")
     })

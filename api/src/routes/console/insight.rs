@@ -193,15 +193,5 @@ async fn csv(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
         cells.extend(numbers);
         body.push_str(&csv_line(&cells));
     }
-    HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            "Content-Disposition",
-            format!(
-                "attachment; filename=\"engagement-{}-to-{}.csv\"",
-                report.from, report.to
-            ),
-        ))
-        .insert_header(("Cache-Control", "no-store"))
-        .body(body)
+    crate::spreadsheet::csv_download(&format!("engagement-{}-to-{}.csv", report.from, report.to), body)
 }
