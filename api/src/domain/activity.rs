@@ -22,6 +22,8 @@ pub const TIMELINE_MAX: u64 = 200;
 pub struct Activity {
     /// When (a session's start, an answer's time; a triad's cohort's first day).
     pub at: DateTime<Utc>,
+    /// Its day where it happened: a session's in the session's own zone, others in UTC.
+    pub day: NaiveDate,
     /// `booked`, `attended`, `no_show`, `hosted`, `led`, `visit_hosted`, `triad`,
     /// `survey_answered`, `reflection`.
     pub kind: String,
@@ -59,13 +61,14 @@ pub async fn timeline<C: ConnectionTrait>(
     let mut items = Vec::new();
 
     // Its staff's seats, by session and state.
-    let seats: Vec<(DateTime<Utc>, String, i64, BookingStatus, i64)> = counted(
+    let seats: Vec<(DateTime<Utc>, String, String, i64, BookingStatus, i64)> = counted(
         session::Entity::find()
             .join(JoinType::InnerJoin, session::Relation::Event.def())
             .join(JoinType::InnerJoin, session::Relation::Bookings.def()),
     )
     .select_only()
     .column(session::Column::StartsAt)
+    .column(session::Column::TimeZone)
     .column(event::Column::Title)
     .column(event::Column::Id)
     .column(booking::Column::Status)
@@ -74,6 +77,7 @@ pub async fn timeline<C: ConnectionTrait>(
     .filter(booking::Column::Status.is_in(BookingStatus::SEATED))
     .group_by(session::Column::Id)
     .group_by(session::Column::StartsAt)
+    .group_by(session::Column::TimeZone)
     .group_by(event::Column::Title)
     .group_by(event::Column::Id)
     .group_by(booking::Column::Status)
@@ -82,7 +86,7 @@ pub async fn timeline<C: ConnectionTrait>(
     .into_tuple()
     .all(db)
     .await?;
-    for (at, title, event_id, status, n) in seats {
+    for (at, zone, title, event_id, status, n) in seats {
         let kind = match status {
             BookingStatus::Attended => "attended",
             BookingStatus::NoShow => "no_show",
@@ -90,6 +94,7 @@ pub async fn timeline<C: ConnectionTrait>(
         };
         items.push(Activity {
             at,
+            day: local_day(at, &zone),
             kind: kind.to_owned(),
             title,
             event_id: Some(event_id),
@@ -98,10 +103,11 @@ pub async fn timeline<C: ConnectionTrait>(
     }
 
     // Sessions it hosted or led.
-    let hosted: Vec<(DateTime<Utc>, String, i64, String)> =
+    let hosted: Vec<(DateTime<Utc>, String, String, i64, String)> =
         counted(session::Entity::find().join(JoinType::InnerJoin, session::Relation::Event.def()))
             .select_only()
             .column(session::Column::StartsAt)
+            .column(session::Column::TimeZone)
             .column(event::Column::Title)
             .column(event::Column::Id)
             .column(event::Column::Kind)
@@ -111,7 +117,7 @@ pub async fn timeline<C: ConnectionTrait>(
             .into_tuple()
             .all(db)
             .await?;
-    for (at, title, event_id, kind) in hosted {
+    for (at, zone, title, event_id, kind) in hosted {
         let kind = match kind.as_str() {
             "slp_session" => "led",
             "triad_visit" => "visit_hosted",
@@ -119,6 +125,7 @@ pub async fn timeline<C: ConnectionTrait>(
         };
         items.push(Activity {
             at,
+            day: local_day(at, &zone),
             kind: kind.to_owned(),
             title,
             event_id: Some(event_id),
@@ -149,6 +156,7 @@ pub async fn timeline<C: ConnectionTrait>(
         for (first_day, cohort_name, position) in rows {
             items.push(Activity {
                 at: first_day.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc(),
+                day: first_day,
                 kind: "triad".to_owned(),
                 title: format!("{cohort_name}: triad {}", position + 1),
                 event_id: None,
@@ -177,6 +185,7 @@ pub async fn timeline<C: ConnectionTrait>(
     for (at, title, event_id) in answers {
         items.push(Activity {
             at,
+            day: at.date_naive(),
             kind: "survey_answered".to_owned(),
             title,
             event_id,
@@ -203,6 +212,7 @@ pub async fn timeline<C: ConnectionTrait>(
     for (at, event_id, title) in reflections {
         items.push(Activity {
             at,
+            day: at.date_naive(),
             kind: "reflection".to_owned(),
             title: title.unwrap_or_else(|| "A reflection".to_owned()),
             event_id,
@@ -213,4 +223,9 @@ pub async fn timeline<C: ConnectionTrait>(
     items.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.kind.cmp(&b.kind)));
     items.truncate(usize::try_from(TIMELINE_MAX).unwrap_or(usize::MAX));
     Ok(items)
+}
+
+/// The day `at` falls on in the zone `zone` names.
+fn local_day(at: DateTime<Utc>, zone: &str) -> NaiveDate {
+    at.with_timezone(&crate::time::stored_zone(zone)).date_naive()
 }
