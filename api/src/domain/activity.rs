@@ -4,7 +4,7 @@
 //! to anonymous surveys are left out, so a school with one member of staff cannot give them away.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use entity::state::{BookingStatus, EventStatus, SessionStatus};
+use entity::state::BookingStatus;
 use entity::{booking, cohort, event, participant, reflection, session, survey, survey_response, triad, triad_member};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect, RelationTrait,
@@ -12,7 +12,7 @@ use sea_orm::{
 use serde::Serialize;
 
 use super::DomainResult;
-use super::insight::{InsightFilter, Period};
+use super::insight::{InsightFilter, Period, in_period, triad_memberships};
 
 /// How many entries a timeline holds at most (the newest).
 pub const TIMELINE_MAX: u64 = 200;
@@ -47,24 +47,15 @@ pub async fn timeline<C: ConnectionTrait>(
     let period = Period::read(filter, now)?;
     super::school::find(db, school_id).await?;
     let (start, end) = (period.start(), period.end());
-    let counted = |select: sea_orm::Select<session::Entity>| {
-        let select = select
-            .filter(session::Column::StartsAt.gte(start))
-            .filter(session::Column::StartsAt.lt(end))
-            .filter(session::Column::Status.eq(SessionStatus::Scheduled))
-            .filter(event::Column::Status.eq(EventStatus::Published));
-        match filter.programme_id {
-            Some(id) => select.filter(event::Column::ProgrammeId.eq(id)),
-            None => select,
-        }
-    };
     let mut items = Vec::new();
 
     // Its staff's seats, by session and state.
-    let seats: Vec<(DateTime<Utc>, String, String, i64, BookingStatus, i64)> = counted(
+    let seats: Vec<(DateTime<Utc>, String, String, i64, BookingStatus, i64)> = in_period(
         session::Entity::find()
             .join(JoinType::InnerJoin, session::Relation::Event.def())
             .join(JoinType::InnerJoin, session::Relation::Bookings.def()),
+        period,
+        filter.programme_id,
     )
     .select_only()
     .column(session::Column::StartsAt)
@@ -103,20 +94,23 @@ pub async fn timeline<C: ConnectionTrait>(
     }
 
     // Sessions it hosted or led.
-    let hosted: Vec<(DateTime<Utc>, String, String, i64, String)> =
-        counted(session::Entity::find().join(JoinType::InnerJoin, session::Relation::Event.def()))
-            .select_only()
-            .column(session::Column::StartsAt)
-            .column(session::Column::TimeZone)
-            .column(event::Column::Title)
-            .column(event::Column::Id)
-            .column(event::Column::Kind)
-            .filter(event::Column::HostSchoolId.eq(school_id))
-            .order_by_desc(session::Column::StartsAt)
-            .limit(TIMELINE_MAX)
-            .into_tuple()
-            .all(db)
-            .await?;
+    let hosted: Vec<(DateTime<Utc>, String, String, i64, String)> = in_period(
+        session::Entity::find().join(JoinType::InnerJoin, session::Relation::Event.def()),
+        period,
+        filter.programme_id,
+    )
+    .select_only()
+    .column(session::Column::StartsAt)
+    .column(session::Column::TimeZone)
+    .column(event::Column::Title)
+    .column(event::Column::Id)
+    .column(event::Column::Kind)
+    .filter(event::Column::HostSchoolId.eq(school_id))
+    .order_by_desc(session::Column::StartsAt)
+    .limit(TIMELINE_MAX)
+    .into_tuple()
+    .all(db)
+    .await?;
     for (at, zone, title, event_id, kind) in hosted {
         let kind = match kind.as_str() {
             "slp_session" => "led",
@@ -135,17 +129,8 @@ pub async fn timeline<C: ConnectionTrait>(
 
     // Accepted triads, in cohorts whose window overlaps the period.
     if !period.is_empty() {
-        let mut triads = triad_member::Entity::find()
-            .join(JoinType::InnerJoin, triad_member::Relation::Triad.def())
-            .join(JoinType::InnerJoin, triad::Relation::Cohort.def())
+        let rows: Vec<(NaiveDate, String, i32)> = triad_memberships(period, filter.programme_id)
             .filter(triad_member::Column::SchoolId.eq(school_id))
-            .filter(triad::Column::Status.eq("accepted"))
-            .filter(cohort::Column::WindowStart.lte(period.to))
-            .filter(cohort::Column::WindowEnd.gte(period.from));
-        if let Some(id) = filter.programme_id {
-            triads = triads.filter(cohort::Column::ProgrammeId.eq(id));
-        }
-        let rows: Vec<(NaiveDate, String, i32)> = triads
             .select_only()
             .column(cohort::Column::WindowStart)
             .column(cohort::Column::Name)

@@ -192,7 +192,7 @@ async fn schools_of<C: ConnectionTrait>(db: &C, filter: &InsightFilter) -> Domai
 }
 
 /// Sessions that count: scheduled, of published events, starting in the period (and of the programme).
-fn in_period<E: EntityTrait>(
+pub(super) fn in_period<E: EntityTrait>(
     select: sea_orm::Select<E>,
     period: Period,
     programme_id: Option<i64>,
@@ -205,6 +205,21 @@ fn in_period<E: EntityTrait>(
     match programme_id {
         Some(id) => select.filter(event::Column::ProgrammeId.eq(id)),
         None => select,
+    }
+}
+
+/// Schools' places in accepted triads (`triad_members` joined to `triads` and `cohorts`) of
+/// cohorts whose window overlaps the period (and of the programme).
+pub(super) fn triad_memberships(period: Period, programme_id: Option<i64>) -> sea_orm::Select<triad_member::Entity> {
+    let triads = triad_member::Entity::find()
+        .join(JoinType::InnerJoin, triad_member::Relation::Triad.def())
+        .join(JoinType::InnerJoin, triad::Relation::Cohort.def())
+        .filter(triad::Column::Status.eq("accepted"))
+        .filter(cohort::Column::WindowStart.lte(period.to))
+        .filter(cohort::Column::WindowEnd.gte(period.from));
+    match programme_id {
+        Some(id) => triads.filter(cohort::Column::ProgrammeId.eq(id)),
+        None => triads,
     }
 }
 
@@ -277,15 +292,7 @@ pub async fn engagement<C: ConnectionTrait>(
     .all(db)
     .await?;
 
-    let mut triads = triad_member::Entity::find()
-        .join(JoinType::InnerJoin, triad_member::Relation::Triad.def())
-        .join(JoinType::InnerJoin, triad::Relation::Cohort.def())
-        .filter(triad::Column::Status.eq("accepted"))
-        .filter(cohort::Column::WindowStart.lte(period.to))
-        .filter(cohort::Column::WindowEnd.gte(period.from));
-    if let Some(id) = filter.programme_id {
-        triads = triads.filter(cohort::Column::ProgrammeId.eq(id));
-    }
+    let triads = triad_memberships(period, filter.programme_id);
     let triads = if period.is_empty() {
         HashMap::new()
     } else {
