@@ -59,6 +59,15 @@ pub fn colour(i: usize) -> String {
     format!("#{r:02x}{g:02x}{b:02x}")
 }
 
+/// An axis label for a count: whole numbers written, nothing between them.
+fn whole(v: &f64) -> String {
+    if v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        String::new()
+    }
+}
+
 /// Makes the drawn SVG an image with a title that names it for screen readers.
 fn titled(svg: String, id: &str, title: &str) -> String {
     let escaped = title
@@ -136,13 +145,7 @@ pub fn stacked_bars_of(
             .disable_mesh()
             .y_labels(0)
             .x_labels(usize::try_from(max.min(10)).unwrap_or(10) + 1)
-            .x_label_formatter(&|v| {
-                if v.fract() == 0.0 {
-                    format!("{v:.0}")
-                } else {
-                    String::new()
-                }
-            })
+            .x_label_formatter(&whole)
             .label_style(("sans-serif", 14))
             .axis_desc_style(("sans-serif", 14))
             .x_desc(unit)
@@ -226,20 +229,8 @@ pub fn running_totals(
             .light_line_style(RGBColor(230, 230, 230))
             .x_labels(days.min(15) + 1)
             .y_labels(usize::try_from(top.min(10)).unwrap_or(10) + 1)
-            .x_label_formatter(&|v| {
-                if v.fract() == 0.0 && *v >= 0.0 {
-                    format!("{v:.0}")
-                } else {
-                    String::new()
-                }
-            })
-            .y_label_formatter(&|v| {
-                if v.fract() == 0.0 {
-                    format!("{v:.0}")
-                } else {
-                    String::new()
-                }
-            })
+            .x_label_formatter(&|v| if *v >= 0.0 { whole(v) } else { String::new() })
+            .y_label_formatter(&whole)
             .label_style(("sans-serif", 14))
             .axis_desc_style(("sans-serif", 14))
             .x_desc(x_desc)

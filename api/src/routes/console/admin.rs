@@ -4,8 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::events::signed_in;
-use super::{CONSOLE, Problems, listed, next_page, posted, query, render};
+use super::{CONSOLE, Problems, listed, next_page, posted, query, render, signed_in_page};
 use crate::domain::keys::{self, KeyRole};
 use crate::domain::notification::{self, NotificationFilter};
 use crate::domain::{DomainError, DomainResult, in_write_txn};
@@ -66,10 +65,11 @@ async fn keys_view(
 
 /// `/o/keys`.
 async fn keys_page(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let visitor = signed_in!(state, req);
-    keys_view(&state, &visitor, None, Problems::default(), query(&req).text("done"))
-        .await
-        .unwrap_or_else(|e| CONSOLE.trouble(e))
+    let done = query(&req).text("done");
+    signed_in_page(&state, &req, async |visitor| {
+        keys_view(&state, &visitor, None, Problems::default(), done).await
+    })
+    .await
 }
 
 /// `POST /o/keys` (`name`, `role`): makes a key and shows its secret, this once.
@@ -156,11 +156,11 @@ async fn notifications_view(
 
 /// `/o/notifications`.
 async fn notifications_page(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let visitor = signed_in!(state, req);
     let q = query(&req);
-    notifications_view(&state, &visitor, q.text("cursor"), Problems::default(), q.text("done"))
-        .await
-        .unwrap_or_else(|e| CONSOLE.trouble(e))
+    signed_in_page(&state, &req, async |visitor| {
+        notifications_view(&state, &visitor, q.text("cursor"), Problems::default(), q.text("done")).await
+    })
+    .await
 }
 
 /// `POST /o/notifications/{id}/retry`: queues the message again, at once.

@@ -8,7 +8,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{Datelike, Days, NaiveDate};
 use serde::Serialize;
@@ -208,11 +207,7 @@ async fn cohort_page(
         .collect();
     Ok(render(
         visitor,
-        if refused.list.is_empty() {
-            StatusCode::OK
-        } else {
-            refused.status()
-        },
+        refused.status(),
         "console/cohort.html",
         minijinja::context! {
             cohort => found,
@@ -271,19 +266,47 @@ fn seed_of(form: &Form) -> Result<SolveRequest, DomainError> {
     })
 }
 
-/// Back to the cohort's page saying `done`, or the page with the refusal's problems.
-async fn after(
+/// The cohort's pages a form is posted from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Page {
+    /// `/o/cohorts/{id}`: its triads.
+    Triads,
+    /// `/o/cohorts/{id}/visits`: its visits.
+    Visits,
+}
+
+/// A form posted from one of the cohort's `page`s: `act` makes the change and names what was
+/// done; back to the page saying so (waking the worker for the visits' messages), or the page
+/// again with the refusal's problems and the form's `fields` as they were sent.
+async fn changed<F>(
     state: &AppState,
-    visitor: &Visitor,
-    id: i64,
-    form: &Form,
+    req: &HttpRequest,
+    path: &str,
+    body: &[u8],
+    page: Page,
     fields: &[&str],
-    made: DomainResult<String>,
-) -> DomainResult<HttpResponse> {
-    match made {
-        Ok(done) => Ok(see_other(&format!("/o/cohorts/{id}?done={done}"))),
-        Err(err) => cohort_page(state, visitor, id, None, Problems::of(err)?, values(form, fields)).await,
-    }
+    act: F,
+) -> HttpResponse
+where
+    F: AsyncFnOnce(&AppState, &Visitor, &Form, i64) -> DomainResult<&'static str>,
+{
+    posted(state, req, body, path, "cohort", async |state, visitor, form, id| {
+        let made = act(state, &visitor, &form, id).await;
+        match (made, page) {
+            (Ok(done), Page::Triads) => Ok(see_other(&format!("/o/cohorts/{id}?done={done}"))),
+            (Ok(done), Page::Visits) => {
+                state.wake.notify_one();
+                Ok(see_other(&format!("/o/cohorts/{id}/visits?done={done}")))
+            }
+            (Err(err), Page::Triads) => {
+                cohort_page(state, &visitor, id, None, Problems::of(err)?, values(&form, fields)).await
+            }
+            (Err(err), Page::Visits) => {
+                visits_page(state, &visitor, id, None, Problems::of(err)?, values(&form, fields)).await
+            }
+        }
+    })
+    .await
 }
 
 /// `POST /o/cohorts/{id}/propose`: the solver proposes triads again, with the form's seed.
@@ -293,21 +316,19 @@ async fn propose(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    posted(
+    changed(
         &state,
         &req,
-        &body,
         &path,
-        "cohort",
+        &body,
+        Page::Triads,
+        &["seed"],
         async |state, visitor, form, id| {
-            let made = match seed_of(&form) {
-                Ok(request) => cohort::propose(&state.db, id, &request, &visitor.change())
-                    .await
-                    .map(|_| "proposed".to_owned())
-                    .map_err(|e| at_field(e, "seed")),
-                Err(e) => Err(e),
-            };
-            after(state, &visitor, id, &form, &["seed"], made).await
+            let request = seed_of(form)?;
+            cohort::propose(&state.db, id, &request, &visitor.change())
+                .await
+                .map_err(|e| at_field(e, "seed"))?;
+            Ok("proposed")
         },
     )
     .await
@@ -334,25 +355,21 @@ async fn move_school(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    posted(
+    changed(
         &state,
         &req,
-        &body,
         &path,
-        "cohort",
+        &body,
+        Page::Triads,
+        &["school_id", "to"],
         async |state, visitor, form, id| {
-            let made = async {
-                let school = number(&form, "school_id", "the school")?.ok_or_else(|| {
-                    DomainError::Invalid(vec![FieldError::new("school_id", "choose the school to move")])
-                })?;
-                let to = destination(form.get("to").unwrap_or_default())?;
-                cohort::move_school(&state.db, id, school, to, &visitor.change())
-                    .await
-                    .map_err(|e| at_field(e, "to"))?;
-                Ok("moved".to_owned())
-            };
-            let made = made.await;
-            after(state, &visitor, id, &form, &["school_id", "to"], made).await
+            let school = number(form, "school_id", "the school")?
+                .ok_or_else(|| DomainError::Invalid(vec![FieldError::new("school_id", "choose the school to move")]))?;
+            let to = destination(form.get("to").unwrap_or_default())?;
+            cohort::move_school(&state.db, id, school, to, &visitor.change())
+                .await
+                .map_err(|e| at_field(e, "to"))?;
+            Ok("moved")
         },
     )
     .await
@@ -360,22 +377,19 @@ async fn move_school(
 
 /// `POST /o/cohorts/{id}/pin`: pins a triad (`pinned=true`) or unpins it.
 async fn pin(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>, body: web::Bytes) -> HttpResponse {
-    posted(
+    changed(
         &state,
         &req,
-        &body,
         &path,
-        "cohort",
+        &body,
+        Page::Triads,
+        &[],
         async |state, visitor, form, id| {
             let pinned = form.get("pinned") == Some("true");
-            let made = async {
-                let triad = number(&form, "triad_id", "the triad")?
-                    .ok_or_else(|| DomainError::Invalid(vec![FieldError::new("triad_id", "choose a triad")]))?;
-                cohort::pin(&state.db, id, triad, pinned, &visitor.change()).await?;
-                Ok(if pinned { "pinned" } else { "unpinned" }.to_owned())
-            };
-            let made = made.await;
-            after(state, &visitor, id, &form, &[], made).await
+            let triad = number(form, "triad_id", "the triad")?
+                .ok_or_else(|| DomainError::Invalid(vec![FieldError::new("triad_id", "choose a triad")]))?;
+            cohort::pin(&state.db, id, triad, pinned, &visitor.change()).await?;
+            Ok(if pinned { "pinned" } else { "unpinned" })
         },
     )
     .await
@@ -388,38 +402,35 @@ async fn accept(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    posted(
+    changed(
         &state,
         &req,
-        &body,
         &path,
-        "cohort",
-        async |state, visitor, form, id| {
-            let made = async {
-                let current = cohort::triads(&state.db, id).await?;
-                let input = TriadsInput {
-                    triads: current
-                        .triads
-                        .iter()
-                        .map(|t| TriadEdit {
-                            school_ids: t.school_ids.clone(),
-                            pinned: t.pinned,
-                        })
-                        .collect(),
-                };
-                if input.triads.is_empty() {
-                    return Err(DomainError::Invalid(vec![FieldError::new(
-                        "seed",
-                        "propose triads before accepting them",
-                    )]));
-                }
-                cohort::accept(&state.db, id, input, &visitor.change())
-                    .await
-                    .map_err(|e| at_field(e, "seed"))?;
-                Ok("accepted".to_owned())
+        &body,
+        Page::Triads,
+        &[],
+        async |state, visitor, _form, id| {
+            let current = cohort::triads(&state.db, id).await?;
+            let input = TriadsInput {
+                triads: current
+                    .triads
+                    .iter()
+                    .map(|t| TriadEdit {
+                        school_ids: t.school_ids.clone(),
+                        pinned: t.pinned,
+                    })
+                    .collect(),
             };
-            let made = made.await;
-            after(state, &visitor, id, &form, &[], made).await
+            if input.triads.is_empty() {
+                return Err(DomainError::Invalid(vec![FieldError::new(
+                    "seed",
+                    "propose triads before accepting them",
+                )]));
+            }
+            cohort::accept(&state.db, id, input, &visitor.change())
+                .await
+                .map_err(|e| at_field(e, "seed"))?;
+            Ok("accepted")
         },
     )
     .await
@@ -517,11 +528,7 @@ async fn visits_page(
     let scheduled = calendar.visits.iter().filter(|v| v.status == "scheduled").count();
     Ok(render(
         visitor,
-        if refused.list.is_empty() {
-            StatusCode::OK
-        } else {
-            refused.status()
-        },
+        refused.status(),
         "console/cohort_visits.html",
         minijinja::context! {
             cohort => found,
@@ -546,74 +553,55 @@ async fn visits(state: web::Data<AppState>, req: HttpRequest, id: web::Path<Stri
     .await
 }
 
-/// Back to the visits page saying `done`, or the page with the refusal's problems.
-async fn after_visits(
-    state: &AppState,
-    visitor: &Visitor,
-    id: i64,
-    form: &Form,
-    made: DomainResult<&str>,
-) -> DomainResult<HttpResponse> {
-    match made {
-        Ok(done) => {
-            state.wake.notify_one();
-            Ok(see_other(&format!("/o/cohorts/{id}/visits?done={done}")))
-        }
-        Err(err) => visits_page(state, visitor, id, None, Problems::of(err)?, values(form, &["seed"])).await,
-    }
-}
-
-/// Whether the visits are planned for the first time or again.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Planning {
-    /// Dates the visits, books their people and invites them.
-    First,
-    /// Plans them again: only when a new plan is found are the current visits cancelled
-    /// (everyone is told) and replaced.
-    Again,
-}
-
-/// Plans the visits with the form's seed, back to the visits page saying so, or the page with
-/// the solver's refusal on the seed's field.
-async fn planned(state: &AppState, req: &HttpRequest, path: &str, body: &[u8], planning: Planning) -> HttpResponse {
-    posted(state, req, body, path, "cohort", async |state, visitor, form, id| {
-        let made = async {
-            let request = seed_of(&form)?;
-            let change = visitor.change();
-            match planning {
-                Planning::First => cohort::schedule(&state.db, id, &request, &change)
-                    .await
-                    .map(|_| "scheduled"),
-                Planning::Again => cohort::replan(&state.db, id, &request, &change)
-                    .await
-                    .map(|_| "replanned"),
-            }
-            .map_err(|e| at_field(e, "seed"))
-        };
-        let made = made.await;
-        after_visits(state, &visitor, id, &form, made).await
-    })
-    .await
-}
-
-/// `POST /o/cohorts/{id}/visits/schedule`.
+/// `POST /o/cohorts/{id}/visits/schedule`: dates the visits, books their people and invites them.
 async fn schedule(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    planned(&state, &req, &path, &body, Planning::First).await
+    changed(
+        &state,
+        &req,
+        &path,
+        &body,
+        Page::Visits,
+        &["seed"],
+        async |state, visitor, form, id| {
+            let request = seed_of(form)?;
+            cohort::schedule(&state.db, id, &request, &visitor.change())
+                .await
+                .map_err(|e| at_field(e, "seed"))?;
+            Ok("scheduled")
+        },
+    )
+    .await
 }
 
-/// `POST /o/cohorts/{id}/visits/replan`.
+/// `POST /o/cohorts/{id}/visits/replan`: plans the visits again with the form's seed; only when
+/// a new plan is found are the current visits cancelled (everyone is told) and replaced.
 async fn replan(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    planned(&state, &req, &path, &body, Planning::Again).await
+    changed(
+        &state,
+        &req,
+        &path,
+        &body,
+        Page::Visits,
+        &["seed"],
+        async |state, visitor, form, id| {
+            let request = seed_of(form)?;
+            cohort::replan(&state.db, id, &request, &visitor.change())
+                .await
+                .map_err(|e| at_field(e, "seed"))?;
+            Ok("replanned")
+        },
+    )
+    .await
 }
 
 /// `POST /o/cohorts/{id}/visits/cancel`: cancels every visit (everyone booked is told).
@@ -623,17 +611,16 @@ async fn cancel(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    posted(
+    changed(
         &state,
         &req,
-        &body,
         &path,
-        "cohort",
-        async |state, visitor, form, id| {
-            let made = cohort::cancel_visits(&state.db, id, &visitor.change())
-                .await
-                .map(|_| "cancelled");
-            after_visits(state, &visitor, id, &form, made).await
+        &body,
+        Page::Visits,
+        &["seed"],
+        async |state, visitor, _form, id| {
+            cohort::cancel_visits(&state.db, id, &visitor.change()).await?;
+            Ok("cancelled")
         },
     )
     .await

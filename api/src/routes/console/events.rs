@@ -58,17 +58,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         );
 }
 
-/// The visitor, or the answer for someone signed out.
-macro_rules! signed_in {
-    ($state:expr, $req:expr) => {
-        match CONSOLE.require(&$state, &$req).await {
-            Ok(visitor) => visitor,
-            Err(response) => return response,
-        }
-    };
-}
-pub(super) use signed_in;
-
 /// The events, filtered by kind, status, programme and text (the API's own filters).
 async fn list(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let q = query(&req);
@@ -139,14 +128,14 @@ async fn event_form(
 
 /// `/o/events/new`: a new event's form.
 async fn new(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let visitor = signed_in!(state, req);
     let values = BTreeMap::from([
         ("kind".to_owned(), "conference".to_owned()),
         ("time_zone".to_owned(), "Europe/London".to_owned()),
     ]);
-    event_form(&state, &visitor, values, Problems::default())
-        .await
-        .unwrap_or_else(|e| CONSOLE.trouble(e))
+    signed_in_page(&state, &req, async |visitor| {
+        event_form(&state, &visitor, values, Problems::default()).await
+    })
+    .await
 }
 
 /// An event as the form sends it: empty fields are left out (on a change, cleared).

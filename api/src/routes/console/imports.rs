@@ -5,8 +5,7 @@
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::events::signed_in;
-use super::{CONSOLE, render};
+use super::{CONSOLE, render, signed_in_page};
 use crate::domain::audit::Change;
 use crate::domain::import::{self, Imported, Mode};
 use crate::domain::{DomainResult, FieldError};
@@ -50,8 +49,7 @@ fn page(visitor: &Visitor, status: StatusCode, result: Option<minijinja::Value>)
 
 /// `/o/imports`.
 async fn show(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let visitor = signed_in!(state, req);
-    page(&visitor, StatusCode::OK, None)
+    signed_in_page(&state, &req, async |visitor| Ok(page(&visitor, StatusCode::OK, None))).await
 }
 
 /// Runs the import of `sheet` in `mode`.

@@ -2,11 +2,9 @@
 //! it; a chart of engagement by local authority and a heat map of the links between authorities,
 //! each beside a table of the same numbers.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::events::signed_in;
-use super::{CONSOLE, Problems, query, render, signed_in_page, values};
+use super::{Problems, query, render, signed_in_page, values};
 use crate::charts;
 use crate::domain::insight::{self, Collaboration, EngagementReport, InsightFilter};
 use crate::domain::page::PageRequest;
@@ -60,6 +58,15 @@ async fn read(
     ))
 }
 
+/// Each school's partners and those outside its authority, by school.
+fn partners_by_school(links: &Collaboration) -> std::collections::HashMap<i64, (u64, u64)> {
+    links
+        .schools
+        .iter()
+        .map(|p| (p.school_id, (p.partners, p.partners_outside_authority)))
+        .collect()
+}
+
 /// `/o/engagement`.
 async fn show(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let q = query(&req);
@@ -91,11 +98,7 @@ async fn show(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
             &links.authorities.matrix,
         )
         .map_err(|e| DomainError::Database(sea_orm::DbErr::Custom(e)))?;
-        let partners: std::collections::HashMap<i64, (u64, u64)> = links
-            .schools
-            .iter()
-            .map(|p| (p.school_id, (p.partners, p.partners_outside_authority)))
-            .collect();
+        let partners = partners_by_school(&links);
         let rows: Vec<minijinja::Value> = report
             .items
             .iter()
@@ -113,11 +116,7 @@ async fn show(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
         .items;
         DomainResult::Ok(render(
             &visitor,
-            if problems.list.is_empty() {
-                StatusCode::OK
-            } else {
-                problems.status()
-            },
+            problems.status(),
             "console/engagement.html",
             minijinja::context! {
                 rows,
@@ -140,58 +139,56 @@ async fn show(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
 
 /// `/o/engagement.csv`: the table, one school a line, for a spreadsheet.
 async fn csv(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let visitor = signed_in!(state, req);
     let q = query(&req);
-    let (report, links) = match read(&state, &q, visitor.now).await {
-        Ok(read) => read,
-        Err(err) => return CONSOLE.trouble(err),
-    };
-    let partners: std::collections::HashMap<i64, (u64, u64)> = links
-        .schools
-        .iter()
-        .map(|p| (p.school_id, (p.partners, p.partners_outside_authority)))
-        .collect();
-    let mut body = csv_line([
-        "school_id",
-        "name",
-        "local_authority",
-        "phase",
-        "state",
-        "booked",
-        "attended",
-        "hosted",
-        "slp_led",
-        "visits_hosted",
-        "triads",
-        "survey_responses",
-        "reflections",
-        "partners",
-        "partners_outside_authority",
-    ]);
-    for r in &report.items {
-        let (p, outside) = partners.get(&r.school_id).copied().unwrap_or_default();
-        let numbers = [
-            r.booked,
-            r.attended,
-            r.hosted,
-            r.slp_led,
-            r.visits_hosted,
-            r.triads,
-            r.survey_responses,
-            r.reflections,
-            p,
-            outside,
-        ]
-        .map(|n| n.to_string());
-        let mut cells = vec![
-            r.school_id.to_string(),
-            r.name.clone(),
-            r.local_authority.clone(),
-            r.phase.clone(),
-            r.state.clone(),
-        ];
-        cells.extend(numbers);
-        body.push_str(&csv_line(&cells));
-    }
-    crate::spreadsheet::csv_download(&format!("engagement-{}-to-{}.csv", report.from, report.to), body)
+    signed_in_page(&state, &req, async |visitor| {
+        let (report, links) = read(&state, &q, visitor.now).await?;
+        let partners = partners_by_school(&links);
+        let mut body = csv_line([
+            "school_id",
+            "name",
+            "local_authority",
+            "phase",
+            "state",
+            "booked",
+            "attended",
+            "hosted",
+            "slp_led",
+            "visits_hosted",
+            "triads",
+            "survey_responses",
+            "reflections",
+            "partners",
+            "partners_outside_authority",
+        ]);
+        for r in &report.items {
+            let (p, outside) = partners.get(&r.school_id).copied().unwrap_or_default();
+            let numbers = [
+                r.booked,
+                r.attended,
+                r.hosted,
+                r.slp_led,
+                r.visits_hosted,
+                r.triads,
+                r.survey_responses,
+                r.reflections,
+                p,
+                outside,
+            ]
+            .map(|n| n.to_string());
+            let mut cells = vec![
+                r.school_id.to_string(),
+                r.name.clone(),
+                r.local_authority.clone(),
+                r.phase.clone(),
+                r.state.clone(),
+            ];
+            cells.extend(numbers);
+            body.push_str(&csv_line(&cells));
+        }
+        Ok(crate::spreadsheet::csv_download(
+            &format!("engagement-{}-to-{}.csv", report.from, report.to),
+            body,
+        ))
+    })
+    .await
 }

@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 
-use super::events::signed_in;
 use super::{
     CONSOLE, Problems, all_schools, listed, next_page, number, posted, query, render, shown, signed_in_page, values,
 };
@@ -139,10 +138,10 @@ async fn form_page<R: Record>(
 
 /// `…/new`.
 async fn new<R: Record>(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let visitor = signed_in!(state, req);
-    form_page::<R>(&state, &visitor, None, BTreeMap::new(), Problems::default(), None)
-        .await
-        .unwrap_or_else(|e| CONSOLE.trouble(e))
+    signed_in_page(&state, &req, async |visitor| {
+        form_page::<R>(&state, &visitor, None, BTreeMap::new(), Problems::default(), None).await
+    })
+    .await
 }
 
 /// `…/{id}`: the form to change one.

@@ -6,11 +6,9 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::events::signed_in;
-use super::{CONSOLE, Problems, download, number, posted, query, render, shown, values};
+use super::{CONSOLE, Problems, download, number, posted, query, render, shown, signed_in_page, values};
 use crate::charts::{self, hue};
 use crate::domain::event::{self, Audience, EventFilter};
 use crate::domain::page::PageRequest;
@@ -83,11 +81,11 @@ async fn list_page(
 
 /// `/o/surveys`.
 async fn list(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let visitor = signed_in!(state, req);
     let values = BTreeMap::from([("template".to_owned(), "impact".to_owned())]);
-    list_page(&state, &visitor, values, Problems::default())
-        .await
-        .unwrap_or_else(|e| CONSOLE.trouble(e))
+    signed_in_page(&state, &req, async |visitor| {
+        list_page(&state, &visitor, values, Problems::default()).await
+    })
+    .await
 }
 
 /// The survey the form describes: a template's questions, or the from-scratch rows filled in.
@@ -311,11 +309,7 @@ async fn survey_page(
     };
     Ok(render(
         visitor,
-        if refused.list.is_empty() {
-            StatusCode::OK
-        } else {
-            refused.status()
-        },
+        refused.status(),
         "console/survey.html",
         minijinja::context! { survey => found, report, charts, days, day_rows, about, done, problems => refused },
     ))
