@@ -28,6 +28,7 @@ Errors are RFC 7807 `application/problem+json` with a stable `code`. Lists take 
         sessions::list, sessions::create, sessions::read, sessions::update, sessions::delete,
         bookings::create, bookings::list, bookings::read, bookings::cancel, bookings::mark, bookings::attendance, bookings::register,
         closures::import, closures::list, closures::delete,
+        closures::import_for_authority, closures::list_for_authority, closures::delete_all_for_authority, closures::delete_for_authority, closures::closed_days,
         feeds::rotate, feeds::participant, feeds::event, feeds::programme,
         notifications::list, notifications::retry, notifications::lease, notifications::ack,
         me::link, me::verify, me::read, me::sessions, me::bookings, me::book, me::booking, me::cancel,

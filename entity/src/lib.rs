@@ -16,6 +16,7 @@ macro_rules! tables {
 tables!(
     api_key,
     audit_entry,
+    authority_closure,
     booking,
     calendar_sequence,
     closure,

@@ -4,6 +4,7 @@
 pub mod activity;
 pub mod audit;
 pub mod booking;
+pub mod closed_days;
 pub mod closure;
 pub mod cohort;
 pub mod contract;

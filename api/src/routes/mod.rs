@@ -118,7 +118,22 @@ pub fn configure(cfg: &mut web::ServiceConfig, protection: &Protection) {
                         .route(web::get().to(closures::list))
                         .route(web::post().to(closures::import)),
                 )
-                .service(web::resource("/{id}/closures/{closure_id}").route(web::delete().to(closures::delete))),
+                .service(web::resource("/{id}/closures/{closure_id}").route(web::delete().to(closures::delete)))
+                .service(web::resource("/{id}/closed-days").route(web::get().to(closures::closed_days))),
+        )
+        .service(
+            web::scope("/v1/local-authorities")
+                .service(
+                    web::resource("/{name}/closures")
+                        .app_data(upload())
+                        .route(web::get().to(closures::list_for_authority))
+                        .route(web::post().to(closures::import_for_authority))
+                        .route(web::delete().to(closures::delete_all_for_authority)),
+                )
+                .service(
+                    web::resource("/{name}/closures/{closure_id}")
+                        .route(web::delete().to(closures::delete_for_authority)),
+                ),
         )
         .service(
             web::resource("/v1/participants:import")
