@@ -406,8 +406,7 @@ async fn a_session_on_a_day_its_schools_are_closed_is_saved_with_a_warning() {
             }
         };
         let slp = app
-            .create_event(json!({"kind": "slp_session", "venue": null, "online_url": "https://meet.example.org/x",
-                                 "host_school_id": leith["id"], "title": "SLP: reading"}))
+            .create_event(json!({"host_school_id": leith["id"], "title": "Reading network meeting", "venue": "Leith Primary"}))
             .await;
         let at = |d: NaiveDate| json!({"start": format!("{d}T16:00"), "end": format!("{d}T17:00"), "capacity": 30});
         let session = app.create_session(&slp["id"], at(st_andrew)).await;
@@ -445,13 +444,18 @@ async fn a_session_on_a_day_its_schools_are_closed_is_saved_with_a_warning() {
 
         // An event with no schools of its own is checked against England and Wales's holidays.
         let open = app.create_event(json!({"title": "Network day"})).await;
-        let christmas = NaiveDate::from_ymd_opt(year, 12, 25).unwrap();
-        let on_christmas = app.create_session(&open["id"], at(christmas)).await;
-        let message = on_christmas["warnings"][0]["message"].as_str().unwrap_or_default();
+        let may = app
+            .create_session(&open["id"], at(early_may_bank_holiday(year)))
+            .await;
+        let message = may["warnings"][0]["message"].as_str().unwrap_or_default();
         assert!(
-            message.contains("public holiday in England and Wales") && message.contains("Christmas Day"),
-            "{on_christmas}"
+            message.contains("public holiday in England and Wales") && message.contains("Early May bank holiday"),
+            "{may}"
         );
+        let ordinary = app
+            .create_session(&open["id"], at(early_may_bank_holiday(year) + Days::new(1)))
+            .await;
+        assert!(ordinary.get("warnings").is_none(), "{ordinary}");
     }
 }
 
