@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::auth::Organiser;
 use crate::clock::Now;
-use crate::domain::FieldError;
+use crate::domain::{FieldError, contract};
 use crate::domain::closed_days::{self, ClosedDay, ClosedDaysQuery};
 use crate::domain::closure::{
     self, AuthorityClosure, AuthorityImportResult, Closure, ClosureQuery, ClosuresInput, ImportResult, NewClosure,
@@ -166,7 +166,7 @@ pub async fn delete(
 /// their own; a school's own closures always count. The name is matched to schools'
 /// `local_authority` without regard to case, and may be given before any school carries it.
 #[utoipa::path(post, path = "/v1/local-authorities/{name}/closures", tag = "schools",
-    params(("name" = String, Path, description = "The local authority, e.g. `Camden`"),
+    params(("name" = contract::ShortLine, Path, description = "The local authority, e.g. `Camden`"),
         ("replace" = Option<bool>, Query, description = "Remove the authority's earlier closures first (a re-issued term-dates file)")),
     request_body(content(
         (ClosuresInput = "application/json"),
@@ -207,7 +207,7 @@ fn authority_location(name: &str) -> String {
 
 /// A local authority's closed days in date order (`from`/`to` keep those touching that span).
 #[utoipa::path(get, path = "/v1/local-authorities/{name}/closures", tag = "schools",
-    params(("name" = String, Path, description = "The local authority"), ClosureQuery),
+    params(("name" = contract::ShortLine, Path, description = "The local authority"), ClosureQuery),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The closures (none for an authority with none)", body = Vec<AuthorityClosure>),
@@ -229,7 +229,7 @@ pub async fn list_for_authority(
 /// Remove all of a local authority's closures (its schools then keep only their own closures and
 /// the public holidays).
 #[utoipa::path(delete, path = "/v1/local-authorities/{name}/closures", tag = "schools",
-    params(("name" = String, Path, description = "The local authority")),
+    params(("name" = contract::ShortLine, Path, description = "The local authority")),
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Removed (also when it had none)"),
@@ -248,7 +248,7 @@ pub async fn delete_all_for_authority(
 
 /// Remove one closure of a local authority.
 #[utoipa::path(delete, path = "/v1/local-authorities/{name}/closures/{closure_id}", tag = "schools",
-    params(("name" = String, Path, description = "The local authority"), ("closure_id" = i64, Path, description = "The closure's id")),
+    params(("name" = contract::ShortLine, Path, description = "The local authority"), ("closure_id" = i64, Path, description = "The closure's id")),
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Removed"),
