@@ -52,6 +52,8 @@ use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 
+use crate::discord_spec::{RequestMedia, Spec, Violation, ViolationKind};
+
 /// Discord's epoch (2015-01-01T00:00:00Z) in Unix milliseconds, for realistic snowflakes.
 const DISCORD_EPOCH_MS: u64 = 1_420_070_400_000;
 /// The fake application's id.
@@ -158,6 +160,11 @@ struct Inner {
     /// REST answers held back: `(method, path suffix, delay)`.
     delays: Vec<(String, String, Duration)>,
     tasks: Vec<tokio::task::AbortHandle>,
+    /// Every way a request or an answer strayed from Discord's OpenAPI document, not yet taken
+    /// by the test ([`FakeDiscord::take_violations`]); the fake panics on drop if any are left.
+    violations: Vec<Violation>,
+    /// Guild scheduled events by id (ids grow, so this is creation order).
+    scheduled_events: std::collections::BTreeMap<u64, Value>,
 }
 
 /// State shared behind an `Arc`.
@@ -208,16 +215,41 @@ pub struct FakeDiscord {
 }
 
 impl Drop for FakeDiscord {
+    /// Stops both servers, then fails the test that made any request (or got any answer) outside
+    /// Discord's OpenAPI document, unless the test took those violations itself.
     fn drop(&mut self) {
         // Sends the stop at once; its future only waits for the worker to finish.
         drop(self.rest.stop(false));
         for server in &self.servers {
             server.abort();
         }
-        for task in self.shared.lock().tasks.drain(..) {
-            task.abort();
+        let violations = {
+            let mut inner = self.shared.lock();
+            for task in inner.tasks.drain(..) {
+                task.abort();
+            }
+            std::mem::take(&mut inner.violations)
+        };
+        if violations.is_empty() {
+            return;
+        }
+        let list = format_violations(&violations);
+        if std::thread::panicking() {
+            // A second panic would abort the process and hide the first failure.
+            eprintln!("fake Discord: requests or answers outside Discord's OpenAPI document:\n{list}");
+        } else {
+            panic!("fake Discord: requests or answers outside Discord's OpenAPI document:\n{list}");
         }
     }
+}
+
+/// Renders violations for panic messages, one a line.
+fn format_violations(violations: &[Violation]) -> String {
+    violations
+        .iter()
+        .map(|v| format!("  {v}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 impl FakeDiscord {
@@ -376,6 +408,30 @@ impl FakeDiscord {
         self.shared.lock().requests.clone()
     }
 
+    /// Every way a request the fake received, or an answer it gave, strayed from Discord's
+    /// OpenAPI document so far (see [`crate::discord_spec`]). They stay recorded: the fake panics
+    /// on drop while any are left, so a test that expects some must [`Self::take_violations`].
+    pub fn violations(&self) -> Vec<Violation> {
+        self.shared.lock().violations.clone()
+    }
+
+    /// Returns the recorded violations and forgets them, so that dropping the fake does not fail
+    /// the test (for a test that sends a bad request on purpose).
+    pub fn take_violations(&self) -> Vec<Violation> {
+        std::mem::take(&mut self.shared.lock().violations)
+    }
+
+    /// Panics, listing them, if any request or answer so far strayed from Discord's document.
+    /// (Dropping the fake does the same; this is for checking midway.)
+    pub fn assert_no_violations(&self) {
+        let violations = self.take_violations();
+        assert!(
+            violations.is_empty(),
+            "fake Discord: requests or answers outside Discord's OpenAPI document:\n{}",
+            format_violations(&violations)
+        );
+    }
+
     /// Forgets the recorded REST requests (not the fake's other state).
     pub fn clear_requests(&self) {
         self.shared.lock().requests.clear();
@@ -445,6 +501,19 @@ impl FakeDiscord {
             .get(&guild_id)
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// The guild scheduled events of `guild_id` (as `GET /guilds/{guild_id}/scheduled-events`
+    /// answers them), in creation order.
+    pub fn scheduled_events(&self, guild_id: u64) -> Vec<Value> {
+        let gid = guild_id.to_string();
+        self.shared
+            .lock()
+            .scheduled_events
+            .values()
+            .filter(|e| e["guild_id"] == gid.as_str())
+            .cloned()
+            .collect()
     }
 
     /// Answers `method path` (path without query, either the full `/api/v10/...` path or the
@@ -850,6 +919,8 @@ struct HttpRequest {
     /// The JSON body, or `payload_json` of a multipart one.
     body: Value,
     files: Vec<RecordedFile>,
+    /// How the body came (for checking it against Discord's document).
+    media: RequestMedia,
 }
 
 /// Answers one REST request (after any delay a test asked for).
@@ -860,14 +931,23 @@ async fn rest(
 ) -> actix_web::HttpResponse {
     let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let content_type = header(actix_web::http::header::CONTENT_TYPE).unwrap_or_default();
-    let (json_body, files) = match multer::parse_boundary(&content_type) {
-        Ok(boundary) => parse_multipart(body, boundary).await,
-        Err(_) if body.is_empty() => (Value::Null, Vec::new()),
-        Err(_) => (
-            serde_json::from_slice(&body)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned())),
-            Vec::new(),
-        ),
+    let (json_body, files, media) = match multer::parse_boundary(&content_type) {
+        Ok(boundary) => {
+            let (json, files) = parse_multipart(body, boundary).await;
+            let fields = files.iter().map(|f| f.field.clone()).collect();
+            (json, files, RequestMedia::Multipart { fields })
+        }
+        Err(_) if body.is_empty() => (Value::Null, Vec::new(), RequestMedia::None),
+        Err(_) => match serde_json::from_slice(&body) {
+            Ok(json) if content_type.is_empty() || content_type.starts_with("application/json") => {
+                (json, Vec::new(), RequestMedia::Json)
+            }
+            _ => (
+                Value::String(String::from_utf8_lossy(&body).into_owned()),
+                Vec::new(),
+                RequestMedia::Other(content_type.clone()),
+            ),
+        },
     };
     let request = HttpRequest {
         method: req.method().as_str().to_owned(),
@@ -878,6 +958,7 @@ async fn rest(
         authorization: header(actix_web::http::header::AUTHORIZATION),
         body: json_body,
         files,
+        media,
     };
     let delay = shared
         .lock()
@@ -931,6 +1012,7 @@ fn handle_rest(shared: &Shared, req: HttpRequest) -> (u16, Option<Value>) {
         authorization,
         body,
         files,
+        media,
     } = req;
     let full_path = target.split('?').next().unwrap_or("").to_string();
     let query = target.split_once('?').map(|(_, q)| q.to_string()).unwrap_or_default();
@@ -942,11 +1024,24 @@ fn handle_rest(shared: &Shared, req: HttpRequest) -> (u16, Option<Value>) {
         .iter()
         .find(|s| s.method == method && (s.path == full_path || s.path == route))
         .cloned();
+    // Every request, whatever answers it, is checked against Discord's document first: one
+    // outside it is refused as Discord would, and recorded so that the test fails.
+    let spec = Spec::get();
+    let (operation, mut violations) = spec.check_request(&method, &target, &media, &body);
     let (status, response) = match stub {
+        _ if !violations.is_empty() => refusal(&violations),
         Some(s) => (s.status, if s.body.is_null() { None } else { Some(s.body) }),
         None => route_rest(shared, &method, &route, &query, &body, &files),
     };
-    shared.lock().requests.push(Recorded {
+    if let Some(operation) = operation {
+        violations.extend(spec.check_response(operation, &method, &target, status, response.as_ref()));
+    }
+    for violation in &violations {
+        eprintln!("fake Discord: outside Discord's OpenAPI document: {violation}");
+    }
+    let mut inner = shared.lock();
+    inner.violations.extend(violations);
+    inner.requests.push(Recorded {
         method,
         path: target,
         body,
@@ -956,6 +1051,19 @@ fn handle_rest(shared: &Shared, req: HttpRequest) -> (u16, Option<Value>) {
         response: response.clone().unwrap_or(Value::Null),
     });
     (status, response)
+}
+
+/// Discord's answer to a request outside its document: `404: Not Found` for an unknown route,
+/// `405: Method Not Allowed` for a known route with another method (both code 0, as Discord
+/// answers them), else `400 Invalid Form Body` (code 50035) for parameters or a body that do not
+/// validate.
+fn refusal(violations: &[Violation]) -> (u16, Option<Value>) {
+    let kind = violations.first().map(|v| v.kind.clone());
+    match kind {
+        Some(ViolationKind::UnknownRoute) => (404, Some(json!({ "message": "404: Not Found", "code": 0 }))),
+        Some(ViolationKind::UnknownMethod) => (405, Some(json!({ "message": "405: Method Not Allowed", "code": 0 }))),
+        _ => (400, Some(json!({ "message": "Invalid Form Body", "code": 50035 }))),
+    }
 }
 
 /// Discord's error body for an unknown resource.
@@ -1138,6 +1246,9 @@ fn route_rest(
             (200, Some(msg))
         }
         ("POST", ["channels", _, "typing"]) => (204, None),
+        (method, ["guilds", gid, "scheduled-events", rest @ ..]) => {
+            scheduled_events_rest(shared, method, num(gid), rest.first().and_then(|id| num(id)), rest.len(), body)
+        }
         _ => not_found(0, "Unknown"),
     }
 }
@@ -1151,6 +1262,115 @@ fn dm_channel_json(channel_id: u64, user: u64) -> Value {
         "flags": 0,
         "recipients": [user_json(user)],
     })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Guild scheduled events (`/guilds/{guild_id}/scheduled-events[/{id}]`)
+// ---------------------------------------------------------------------------------------------
+
+/// `GET`/`POST /guilds/{guild_id}/scheduled-events` and `GET`/`PATCH`/`DELETE
+/// /guilds/{guild_id}/scheduled-events/{id}`: events are kept per guild and answered in the shape
+/// of Discord's `ExternalScheduledEventResponse` (or the stage/voice one, by `entity_type`).
+/// `depth` is the number of segments after `scheduled-events` (0 or 1).
+fn scheduled_events_rest(
+    shared: &Shared,
+    method: &str,
+    guild: Option<u64>,
+    id: Option<u64>,
+    depth: usize,
+    body: &Value,
+) -> (u16, Option<Value>) {
+    const UNKNOWN_EVENT: (u32, &str) = (10070, "Unknown Guild Scheduled Event");
+    let Some(guild) = guild else {
+        return not_found(10004, "Unknown Guild");
+    };
+    let in_guild = |event: &Value| event["guild_id"] == guild.to_string().as_str();
+    match (method, depth) {
+        ("GET", 0) => {
+            let events = shared
+                .lock()
+                .scheduled_events
+                .values()
+                .filter(|e| in_guild(e))
+                .cloned()
+                .collect();
+            (200, Some(Value::Array(events)))
+        }
+        ("POST", 0) => {
+            let id = shared.next_id();
+            let mut event = json!({
+                "id": id.to_string(),
+                "guild_id": guild.to_string(),
+                "name": body["name"],
+                "description": body.get("description").cloned().unwrap_or(Value::Null),
+                "channel_id": body.get("channel_id").cloned().unwrap_or(Value::Null),
+                "creator_id": BOT_USER_ID.to_string(),
+                "creator": bot_user_json(),
+                "image": Value::Null,
+                "scheduled_start_time": body["scheduled_start_time"],
+                "scheduled_end_time": body.get("scheduled_end_time").cloned().unwrap_or(Value::Null),
+                "status": 1,
+                "entity_type": body["entity_type"],
+                "entity_id": Value::Null,
+                "recurrence_rule": Value::Null,
+                "privacy_level": body["privacy_level"],
+                "guild_scheduled_event_exceptions": [],
+                "entity_metadata": body.get("entity_metadata").cloned().unwrap_or(Value::Null),
+                "user_count": 0,
+            });
+            if body["image"].is_string() {
+                event["image"] = json!(format!("{:032x}", shared.next_id()));
+            }
+            shared.lock().scheduled_events.insert(id, event.clone());
+            (200, Some(event))
+        }
+        ("GET", 1) => match id.and_then(|id| shared.lock().scheduled_events.get(&id).cloned()) {
+            Some(event) if in_guild(&event) => (200, Some(event)),
+            _ => not_found(UNKNOWN_EVENT.0, UNKNOWN_EVENT.1),
+        },
+        ("PATCH", 1) => {
+            let mut inner = shared.lock();
+            let Some(event) = id
+                .and_then(|id| inner.scheduled_events.get_mut(&id))
+                .filter(|e| in_guild(e))
+            else {
+                return not_found(UNKNOWN_EVENT.0, UNKNOWN_EVENT.1);
+            };
+            for key in [
+                "name",
+                "description",
+                "channel_id",
+                "scheduled_start_time",
+                "scheduled_end_time",
+                "status",
+                "entity_type",
+                "privacy_level",
+                "entity_metadata",
+            ] {
+                if let Some(value) = body.get(key) {
+                    // A null status or entity type leaves it as it was; other nulls clear.
+                    if !(value.is_null() && matches!(key, "status" | "entity_type")) {
+                        event[key] = value.clone();
+                    }
+                }
+            }
+            (200, Some(event.clone()))
+        }
+        ("DELETE", 1) => {
+            let mut inner = shared.lock();
+            let known = id
+                .and_then(|id| inner.scheduled_events.get(&id))
+                .is_some_and(|e| in_guild(e));
+            if !known {
+                return not_found(UNKNOWN_EVENT.0, UNKNOWN_EVENT.1);
+            }
+            if let Some(id) = id {
+                inner.scheduled_events.remove(&id);
+            }
+            (204, None)
+        }
+        _ => not_found(0, "Unknown"),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
