@@ -716,6 +716,8 @@ fn user_json(user_id: u64) -> Value {
         "global_name": format!("User {user_id}"),
         "avatar": null,
         "public_flags": 0,
+        "flags": 0,
+        "primary_guild": null,
     })
 }
 
@@ -732,6 +734,7 @@ fn bot_user_json() -> Value {
         "mfa_enabled": false,
         "flags": 0,
         "public_flags": 0,
+        "primary_guild": null,
     })
 }
 
@@ -750,6 +753,16 @@ fn application_json() -> Value {
         "team": null,
         "flags": 0,
         "bot": bot_user_json(),
+        "type": null,
+        "flags_new": "0",
+        "redirect_uris": [],
+        "interactions_endpoint_url": null,
+        "role_connections_verification_url": null,
+        "approximate_guild_count": 1,
+        "approximate_user_install_count": 0,
+        "approximate_user_authorization_count": 0,
+        "explicit_content_filter": 0,
+        "eligible_oauth2_scopes": [],
     })
 }
 
@@ -814,7 +827,7 @@ fn message_json(
         "pinned": false,
         "type": 0,
         "flags": get("flags", json!(0)),
-        "components": get("components", json!([])),
+        "components": components_response(&get("components", json!([]))),
     });
     if let Some(webhook) = webhook_id {
         msg["webhook_id"] = json!(webhook.to_string());
@@ -838,17 +851,62 @@ fn attachments_json(shared: &Shared, files: &[RecordedFile]) -> Value {
         .collect()
 }
 
+/// A message's components as Discord answers them: every component gets the numeric `id`
+/// Discord assigns (1, 2, ... depth first) unless it was given one, and a select menu its
+/// default `min_values`/`max_values` of 1.
+fn components_response(components: &Value) -> Value {
+    fn number(value: &mut Value, next: &mut i64) {
+        match value {
+            Value::Array(items) => items.iter_mut().for_each(|item| number(item, next)),
+            Value::Object(obj) => {
+                if obj.contains_key("type") {
+                    if !obj.contains_key("id") {
+                        obj.insert("id".into(), json!(*next));
+                    }
+                    *next += 1;
+                    // 3, 5, 6, 7, 8: the select menus.
+                    if matches!(obj["type"].as_u64(), Some(3 | 5..=8)) {
+                        obj.entry("min_values").or_insert(json!(1));
+                        obj.entry("max_values").or_insert(json!(1));
+                    }
+                }
+                for key in ["components", "accessory", "items"] {
+                    if let Some(children) = obj.get_mut(key) {
+                        number(children, next);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = components.clone();
+    number(&mut out, &mut 1);
+    out
+}
+
 /// Applies an edit body to a stored message.
 fn apply_edit(shared: &Shared, msg: &mut Value, body: &Value, files: &[RecordedFile]) {
     for key in ["content", "embeds", "components", "flags"] {
         if let Some(v) = body.get(key).filter(|v| !v.is_null()) {
-            msg[key] = v.clone();
+            msg[key] = if key == "components" { components_response(v) } else { v.clone() };
         }
     }
     if !files.is_empty() {
         msg["attachments"] = attachments_json(shared, files);
     }
     msg["edited_timestamp"] = json!(rfc3339(now_unix_ms()));
+}
+
+/// Removes every null-valued member of the objects in `value`, recursively.
+fn drop_nulls(value: &mut Value) {
+    match value {
+        Value::Array(items) => items.iter_mut().for_each(drop_nulls),
+        Value::Object(obj) => {
+            obj.retain(|_, v| !v.is_null());
+            obj.values_mut().for_each(drop_nulls);
+        }
+        _ => {}
+    }
 }
 
 /// Echoes a registered command with the fields Discord adds.
@@ -858,6 +916,10 @@ fn echo_command(shared: &Shared, cmd: &Value, guild_id: Option<u64>) -> Value {
         Some(obj) => obj,
         None => return out,
     };
+    // Discord leaves out of its answer what a command's options set to null.
+    if let Some(options) = obj.get_mut("options") {
+        drop_nulls(options);
+    }
     obj.insert("id".into(), json!(shared.next_id().to_string()));
     obj.insert("application_id".into(), json!(APPLICATION_ID.to_string()));
     obj.insert("version".into(), json!(shared.next_id().to_string()));
