@@ -192,10 +192,7 @@ impl Spec {
                     })
                 })
                 .collect();
-            templates.push(Template {
-                segments,
-                operations,
-            });
+            templates.push(Template { segments, operations });
         }
         Spec {
             document,
@@ -240,7 +237,11 @@ impl Spec {
     /// pointer it was finally read at.
     fn resolve(&self, pointer: String) -> Option<(&'static Value, String)> {
         let value = self.document.pointer(&pointer)?;
-        match value.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix('#')) {
+        match value
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix('#'))
+        {
             Some(target) => Some((self.document.pointer(target)?, target.to_owned())),
             None => Some((value, pointer)),
         }
@@ -262,9 +263,8 @@ impl Spec {
                     Segment::Param(_) => !part.is_empty(),
                 })
         };
-        let specificity = |t: &Template| -> Vec<bool> {
-            t.segments.iter().map(|s| matches!(s, Segment::Literal(_))).collect()
-        };
+        let specificity =
+            |t: &Template| -> Vec<bool> { t.segments.iter().map(|s| matches!(s, Segment::Literal(_))).collect() };
         let template = self
             .templates
             .iter()
@@ -314,14 +314,24 @@ impl Spec {
     }
 
     /// Validates `instance` against the schema at `pointer`; one violation per error.
-    fn validate(&self, pointer: &str, instance: &Value, make: &dyn Fn(String, String, String) -> Violation) -> Vec<Violation> {
+    fn validate(
+        &self,
+        pointer: &str,
+        instance: &Value,
+        make: &dyn Fn(String, String, String) -> Violation,
+    ) -> Vec<Violation> {
         let validator = self.validator(pointer);
         validator
             .iter_errors(instance)
             .map(|error| {
                 let schema = error
                     .absolute_keyword_location()
-                    .map(|uri| uri.as_str().strip_prefix(DOCUMENT_URI).unwrap_or(uri.as_str()).to_owned())
+                    .map(|uri| {
+                        uri.as_str()
+                            .strip_prefix(DOCUMENT_URI)
+                            .unwrap_or(uri.as_str())
+                            .to_owned()
+                    })
                     .unwrap_or_else(|| format!("#{pointer}{}", error.schema_path()));
                 make(error.instance_path().to_string(), schema, describe(&error))
             })
@@ -337,15 +347,16 @@ impl Spec {
         media: &RequestMedia,
         body: &Value,
     ) -> (Option<&Operation>, Vec<Violation>) {
-        let violation = |route: &str, kind: ViolationKind, instance: String, schema: String, message: String| Violation {
-            method: method.to_ascii_uppercase(),
-            path: target.to_owned(),
-            route: route.to_owned(),
-            kind,
-            instance,
-            schema,
-            message,
-        };
+        let violation =
+            |route: &str, kind: ViolationKind, instance: String, schema: String, message: String| Violation {
+                method: method.to_ascii_uppercase(),
+                path: target.to_owned(),
+                route: route.to_owned(),
+                kind,
+                instance,
+                schema,
+                message,
+            };
         let (path, query) = target.split_once('?').unwrap_or((target, ""));
         let (op, path_params) = match self.find(method, path) {
             Ok(found) => found,
@@ -354,7 +365,10 @@ impl Spec {
                     ViolationKind::UnknownMethod => "the document has this path but not this method",
                     _ => "no path of the document matches",
                 };
-                return (None, vec![violation("", kind, String::new(), String::new(), message.to_owned())]);
+                return (
+                    None,
+                    vec![violation("", kind, String::new(), String::new(), message.to_owned())],
+                );
             }
         };
         let route = op.template.as_str();
@@ -396,7 +410,10 @@ impl Spec {
             }
             seen.push(name);
         }
-        for (name, _, _, _) in declared.iter().filter(|(n, i, required, _)| *required && i == "query" && !seen.contains(n)) {
+        for (name, _, _, _) in declared
+            .iter()
+            .filter(|(n, i, required, _)| *required && i == "query" && !seen.contains(n))
+        {
             found.push(violation(
                 route,
                 ViolationKind::QueryParameter,
@@ -567,25 +584,45 @@ mod tests {
         let (op, params) = spec.find("GET", "/api/v10/users/42").unwrap();
         assert_eq!(op.template, "/users/{user_id}");
         assert_eq!(params, vec![("user_id".to_owned(), "42".to_owned())]);
-        let (op, _) = spec.find("PATCH", "/api/v10/webhooks/1/tok/messages/@original").unwrap();
+        let (op, _) = spec
+            .find("PATCH", "/api/v10/webhooks/1/tok/messages/@original")
+            .unwrap();
         assert_eq!(op.operation_id, "update_original_webhook_message");
-        assert_eq!(spec.find("GET", "/api/v10/nowhere").err(), Some(ViolationKind::UnknownRoute));
-        assert_eq!(spec.find("PUT", "/api/v10/channels/1/messages").err(), Some(ViolationKind::UnknownMethod));
+        assert_eq!(
+            spec.find("GET", "/api/v10/nowhere").err(),
+            Some(ViolationKind::UnknownRoute)
+        );
+        assert_eq!(
+            spec.find("PUT", "/api/v10/channels/1/messages").err(),
+            Some(ViolationKind::UnknownMethod)
+        );
     }
 
     #[test]
     fn a_message_body_is_checked_against_its_schema() {
         let spec = Spec::get();
-        let (_, ok) = spec.check_request("POST", "/api/v10/channels/1/messages", &RequestMedia::Json, &json!({"content": "hi"}));
+        let (_, ok) = spec.check_request(
+            "POST",
+            "/api/v10/channels/1/messages",
+            &RequestMedia::Json,
+            &json!({"content": "hi"}),
+        );
         assert_eq!(ok, vec![]);
         let long = "x".repeat(4001);
-        let (_, bad) = spec.check_request("POST", "/api/v10/channels/1/messages", &RequestMedia::Json, &json!({"content": long}));
+        let (_, bad) = spec.check_request(
+            "POST",
+            "/api/v10/channels/1/messages",
+            &RequestMedia::Json,
+            &json!({"content": long}),
+        );
         assert_eq!(bad.len(), 1, "{bad:?}");
         assert_eq!(bad[0].kind, ViolationKind::RequestBody);
         assert_eq!(bad[0].instance, "/content");
         println!("{}", bad[0]);
         let (_, bad) = spec.check_request("POST", "/api/v10/channels/abc/messages", &RequestMedia::Json, &json!({"content": "hi", "components": [{"type": 1, "components": [{"type": 2, "style": 9, "label": "x", "custom_id": "y"}]}]}));
-        for v in &bad { println!("{v}"); }
+        for v in &bad {
+            println!("{v}");
+        }
         assert_eq!(bad.len(), 2, "{bad:?}");
     }
 }

@@ -888,7 +888,11 @@ fn components_response(components: &Value) -> Value {
 fn apply_edit(shared: &Shared, msg: &mut Value, body: &Value, files: &[RecordedFile]) {
     for key in ["content", "embeds", "components", "flags"] {
         if let Some(v) = body.get(key).filter(|v| !v.is_null()) {
-            msg[key] = if key == "components" { components_response(v) } else { v.clone() };
+            msg[key] = if key == "components" {
+                components_response(v)
+            } else {
+                v.clone()
+            };
         }
     }
     if !files.is_empty() {
@@ -1308,9 +1312,14 @@ fn route_rest(
             (200, Some(msg))
         }
         ("POST", ["channels", _, "typing"]) => (204, None),
-        (method, ["guilds", gid, "scheduled-events", rest @ ..]) => {
-            scheduled_events_rest(shared, method, num(gid), rest.first().and_then(|id| num(id)), rest.len(), body)
-        }
+        (method, ["guilds", gid, "scheduled-events", rest @ ..]) => scheduled_events_rest(
+            shared,
+            method,
+            num(gid),
+            rest.first().and_then(|id| num(id)),
+            rest.len(),
+            body,
+        ),
         _ => not_found(0, "Unknown"),
     }
 }

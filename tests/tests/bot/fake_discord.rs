@@ -77,11 +77,15 @@ async fn a_body_the_schema_refuses_is_refused_with_where_and_why() {
     assert_eq!(answer["code"], 50035);
     let violations = fake.take_violations();
     assert!(
-        violations.iter().all(|v| v.kind == ViolationKind::RequestBody
-            && v.route == "/channels/{channel_id}/messages"),
+        violations
+            .iter()
+            .all(|v| v.kind == ViolationKind::RequestBody && v.route == "/channels/{channel_id}/messages"),
         "{violations:#?}"
     );
-    let content = violations.iter().find(|v| v.instance == "/content").expect("the content is at fault");
+    let content = violations
+        .iter()
+        .find(|v| v.instance == "/content")
+        .expect("the content is at fault");
     assert!(content.schema.ends_with("/maxLength"), "{content:#?}");
     assert!(
         violations.iter().any(|v| v.instance.starts_with("/components/0")),
@@ -124,4 +128,56 @@ async fn a_test_that_leaves_a_violation_recorded_fails_when_its_fake_is_dropped(
     let (status, _) = send(&fake, "GET", "/no/such/route", Value::Null).await;
     assert_eq!(status, 404);
     drop(fake);
+}
+
+#[tokio::test]
+async fn guild_scheduled_events_are_created_listed_edited_and_deleted_in_discord_s_shapes() {
+    let fake = FakeDiscord::start().await;
+    let events = format!("/guilds/{}/scheduled-events", fake.guild_id());
+    let (status, created) = send(
+        &fake,
+        "POST",
+        &events,
+        json!({
+            "name": "Summer conference",
+            "description": "Workshops all day",
+            "scheduled_start_time": "2027-06-01T09:00:00+00:00",
+            "scheduled_end_time": "2027-06-01T16:00:00+00:00",
+            "privacy_level": 2,
+            "entity_type": 3,
+            "entity_metadata": {"location": "Town hall"},
+        }),
+    )
+    .await;
+    assert_eq!(status, 200, "{created}");
+    assert_eq!(created["status"], 1);
+    assert_eq!(created["entity_metadata"]["location"], "Town hall");
+    let id = created["id"].as_str().unwrap().to_owned();
+
+    let (status, listed) = send(&fake, "GET", &format!("{events}?with_user_count=true"), Value::Null).await;
+    assert_eq!(status, 200);
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+
+    let (status, edited) = send(
+        &fake,
+        "PATCH",
+        &format!("{events}/{id}"),
+        json!({"name": "Summer conference (moved)", "entity_metadata": {"location": "School hall"}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{edited}");
+    assert_eq!(edited["name"], "Summer conference (moved)");
+    assert_eq!(
+        fake.scheduled_events(fake.guild_id())[0]["entity_metadata"]["location"],
+        "School hall"
+    );
+
+    let (status, _) = send(&fake, "DELETE", &format!("{events}/{id}"), Value::Null).await;
+    assert_eq!(status, 204);
+    let (status, gone) = send(&fake, "GET", &format!("{events}/{id}"), Value::Null).await;
+    assert_eq!(status, 404);
+    assert_eq!(gone["code"], 10070);
+    assert!(fake.scheduled_events(fake.guild_id()).is_empty());
+    // Every request and answer above kept to Discord's document (else dropping the fake fails).
+    assert_eq!(fake.violations(), vec![]);
 }
