@@ -85,6 +85,9 @@ impl fmt::Display for Violation {
     }
 }
 
+/// A matched path's parameters: `(name, value)` in path order.
+pub type PathParams = Vec<(String, String)>;
+
 /// One segment of a path template.
 #[derive(Debug, PartialEq, Eq)]
 enum Segment {
@@ -252,7 +255,7 @@ impl Spec {
     /// the path decides (literal segments earliest win: `/users/@me` before `/users/{user_id}`,
     /// `.../messages/@original` before `.../messages/{message_id}`); if it has no such method the
     /// answer is [`ViolationKind::UnknownMethod`].
-    pub fn find(&self, method: &str, path: &str) -> Result<(&Operation, Vec<(String, String)>), ViolationKind> {
+    pub fn find(&self, method: &str, path: &str) -> Result<(&Operation, PathParams), ViolationKind> {
         let path = path.split('?').next().unwrap_or(path);
         let path = path.strip_prefix(API_PREFIX).unwrap_or(path);
         let parts: Vec<&str> = path.trim_matches('/').split('/').collect();

@@ -7,6 +7,13 @@
 //!   route with it, so requests arrive as `/api/v10/...`. Every request is recorded
 //!   ([`FakeDiscord::requests`]) and answered with a plausible Discord object, or with
 //!   `404 {"message":"Unknown","code":0}` when the route is not known (still recorded).
+//! * Discord's OpenAPI document judges both sides ([`crate::discord_spec`]): every request, in
+//!   the one dispatch function whatever route it is for, must be a path and method the document
+//!   has, with parameters and a JSON body its schemas accept (else it is refused as Discord
+//!   would: 404, 405 or 400 `Invalid Form Body`), and every answer must match the document's
+//!   schema for its status. Each violation is printed and recorded; dropping the fake while any
+//!   are recorded panics with the list, so the test that caused them fails. A test that sends a
+//!   bad request on purpose takes them with [`FakeDiscord::take_violations`].
 //! * Gateway: a plain `ws://` WebSocket server (JSON text frames, no compression). It sends HELLO,
 //!   answers IDENTIFY with READY, HEARTBEAT with HEARTBEAT_ACK, RESUME with RESUMED, and lets the
 //!   test push any dispatch ([`FakeDiscord::send_dispatch`], [`FakeDiscord::send_interaction`]).
@@ -1429,9 +1436,7 @@ fn scheduled_events_rest(
         }
         ("DELETE", 1) => {
             let mut inner = shared.lock();
-            let known = id
-                .and_then(|id| inner.scheduled_events.get(&id))
-                .is_some_and(|e| in_guild(e));
+            let known = id.and_then(|id| inner.scheduled_events.get(&id)).is_some_and(in_guild);
             if !known {
                 return not_found(UNKNOWN_EVENT.0, UNKNOWN_EVENT.1);
             }
