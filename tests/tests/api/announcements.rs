@@ -160,6 +160,11 @@ async fn an_announcement_to_one_authoritys_heads_reaches_exactly_the_previewed_p
         assert_eq!(app.delete(&format!("/v1/participants/{}", erased["id"])).await.status, 204);
         app.link_discord(&bot, &ann, "111111111111111111").await;
         app.link_discord(&bot, &quiet, "222222222222222222").await;
+        // Fay is on Discord but hears by neither channel: only the channel post could reach her.
+        let off = app
+            .patch(&format!("/v1/participants/{}", quiet["id"]), &json!({"notify_discord": false}))
+            .await;
+        assert_eq!(off.status, 200, "{}", off.text);
         let event = app
             .create_event(json!({"title": "Summer conference", "venue": "Camden Centre, Hall 2",
                 "online_url": "https://meet.example.org/secret-room"}))
@@ -241,7 +246,7 @@ async fn an_announcement_to_one_authoritys_heads_reaches_exactly_the_previewed_p
             mail["structure"],
             json!(["multipart/alternative", ["text/plain", "text/html"]])
         );
-        let text = mail["text"].as_str().unwrap();
+        let text = mail["text"].as_str().unwrap().replace("\r\n", "\n");
         assert!(text.contains("Twenty places are left.\nBring a colleague."), "{text}");
         assert!(text.contains("Summer conference"), "{text}");
         assert!(text.contains("09:30–12:00"), "in the event's zone: {text}");
