@@ -595,9 +595,7 @@ pub fn build(
         .message_id(Some(message_id.to_owned()))
         .date_now();
     if let Some(url) = &letter.unsubscribe {
-        builder = builder
-            .header(ListUnsubscribe(url.clone()))
-            .header(ListUnsubscribePost);
+        builder = builder.header(ListUnsubscribe(url.clone())).header(ListUnsubscribePost);
     }
     builder
         .multipart(body)

@@ -4,8 +4,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    announcements, audit, bookings, closures, cohorts, events, feeds, health, imports, insight, me, notifications, participant_pages,
-    participants, programmes, reflections, schools, sessions, surveys,
+    announcements, audit, bookings, closures, cohorts, events, feeds, health, imports, insight, me, notifications,
+    participant_pages, participants, programmes, reflections, schools, sessions, surveys,
 };
 
 /// Convene's v1 API.

@@ -167,8 +167,10 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
-        db.execute_unprepared("DROP INDEX ux_notifications_announcement_post").await?;
-        db.execute_unprepared("DROP INDEX ux_notifications_announcement_person").await?;
+        db.execute_unprepared("DROP INDEX ux_notifications_announcement_post")
+            .await?;
+        db.execute_unprepared("DROP INDEX ux_notifications_announcement_person")
+            .await?;
         manager
             .alter_table(
                 Table::alter()

@@ -29,7 +29,7 @@ use sea_orm::{
 };
 use sha2::{Digest as _, Sha256};
 
-use super::audit::{ActorKind, Actor, Change, Target};
+use super::audit::{Actor, ActorKind, Change, Target};
 use super::outbox::Kind;
 use super::page::{Page, PageRequest, fetch_page};
 use super::validate::SHORT_LINE_MAX;
@@ -116,7 +116,9 @@ fn list_given<T>(v: &mut Validator, field: &str, list: &Option<Vec<T>>) -> bool 
 }
 
 /// Checks the fields that need no database, naming every field at fault.
-fn check_fields(input: AnnouncementInput) -> Result<(String, String, Option<i64>, Audience, Vec<&'static str>), DomainError> {
+fn check_fields(
+    input: AnnouncementInput,
+) -> Result<(String, String, Option<i64>, Audience, Vec<&'static str>), DomainError> {
     let mut v = Validator::new();
     let subject = v.required_line("subject", input.subject, SUBJECT_MAX);
     let body = match v.optional_text("body", input.body, BODY_MAX) {
@@ -241,7 +243,10 @@ async fn check<C: ConnectionTrait>(db: &C, input: AnnouncementInput) -> DomainRe
     };
     for (field, id) in [
         ("audience.event_id", audience.event_id),
-        ("audience.exclude_booked_on_event_id", audience.exclude_booked_on_event_id),
+        (
+            "audience.exclude_booked_on_event_id",
+            audience.exclude_booked_on_event_id,
+        ),
     ] {
         if let Some(id) = id
             && event::Entity::find_by_id(id).one(db).await?.is_none()
@@ -252,7 +257,10 @@ async fn check<C: ConnectionTrait>(db: &C, input: AnnouncementInput) -> DomainRe
     if let Some(id) = audience.programme_id
         && entity::programme::Entity::find_by_id(id).one(db).await?.is_none()
     {
-        errors.push(FieldError::new("audience.programme_id", format!("no programme has id {id}")));
+        errors.push(FieldError::new(
+            "audience.programme_id",
+            format!("no programme has id {id}"),
+        ));
     }
     if let Some(ids) = &audience.school_ids {
         let found: Vec<i64> = school::Entity::find()
@@ -344,7 +352,11 @@ fn audience_condition(a: &Audience) -> Condition {
             .to_owned();
         c = c.add(participant::Column::Id.in_subquery(booked_on(
             events,
-            &[BookingStatus::Confirmed, BookingStatus::Waitlisted, BookingStatus::Attended],
+            &[
+                BookingStatus::Confirmed,
+                BookingStatus::Waitlisted,
+                BookingStatus::Attended,
+            ],
         )));
     }
     if let Some(id) = a.exclude_booked_on_event_id {
@@ -480,10 +492,7 @@ pub async fn send(
         let mut rows = Vec::with_capacity(people.len());
         let (mut emails, mut dms) = (0usize, 0usize);
         for person in &people {
-            let email = checked.wants("email")
-                && person.email.is_some()
-                && person.notify_email
-                && person.announcements;
+            let email = checked.wants("email") && person.email.is_some() && person.notify_email && person.announcements;
             let dm = checked.wants("discord_dm")
                 && person.discord_id.is_some()
                 && person.notify_discord
@@ -504,11 +513,27 @@ pub async fn send(
                 "unsubscribe_url": unsubscribe_url(public_url, &token),
             });
             if email {
-                rows.push(outbox_row(row.id, "email", Some(person.id), None, payload.clone(), paced(now, emails), now));
+                rows.push(outbox_row(
+                    row.id,
+                    "email",
+                    Some(person.id),
+                    None,
+                    payload.clone(),
+                    paced(now, emails),
+                    now,
+                ));
                 emails += 1;
             }
             if dm {
-                rows.push(outbox_row(row.id, DM, Some(person.id), None, payload, paced(now, dms), now));
+                rows.push(outbox_row(
+                    row.id,
+                    DM,
+                    Some(person.id),
+                    None,
+                    payload,
+                    paced(now, dms),
+                    now,
+                ));
                 dms += 1;
             }
         }
@@ -541,7 +566,9 @@ pub async fn send(
         }
         while !rows.is_empty() {
             let rest = rows.split_off(rows.len().min(ROWS_PER_STATEMENT));
-            notification::Entity::insert_many(rows).exec_without_returning(txn).await?;
+            notification::Entity::insert_many(rows)
+                .exec_without_returning(txn)
+                .await?;
             rows = rest;
         }
         let mut reached = Vec::new();
@@ -709,7 +736,10 @@ pub async fn list<C: ConnectionTrait>(db: &C, page: PageRequest) -> DomainResult
 /// Whether `token` could be one of ours (43 URL-safe characters); anything else is refused
 /// without a database lookup.
 fn well_formed(token: &str) -> bool {
-    token.len() == 43 && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    token.len() == 43
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// The person an unsubscribe token belongs to: `None` for a token that is not ours, and for a
@@ -760,7 +790,12 @@ pub async fn unsubscribe(db: &DatabaseConnection, token: &str, now: DateTime<Utc
 }
 
 /// Turns a participant's announcements on or off; off withdraws those not yet sent to them.
-pub async fn set_subscribed<C: ConnectionTrait>(db: &C, participant_id: i64, on: bool, now: DateTime<Utc>) -> DomainResult<()> {
+pub async fn set_subscribed<C: ConnectionTrait>(
+    db: &C,
+    participant_id: i64,
+    on: bool,
+    now: DateTime<Utc>,
+) -> DomainResult<()> {
     participant::Entity::update_many()
         .col_expr(participant::Column::Announcements, Expr::value(on))
         .col_expr(participant::Column::UpdatedAt, Expr::value(now))
@@ -829,13 +864,7 @@ pub async fn announcing<C: ConnectionTrait>(
                 let own: Vec<session::Model> = sessions.iter().filter(|s| s.event_id == e.id).cloned().collect();
                 (e.clone(), own)
             });
-            (
-                a.id,
-                Arc::new(Announcing {
-                    announcement: a,
-                    event,
-                }),
-            )
+            (a.id, Arc::new(Announcing { announcement: a, event }))
         })
         .collect())
 }
@@ -879,20 +908,27 @@ mod tests {
             ["audience.all"]
         );
         assert_eq!(
-            fields(check_fields(input(serde_json::json!({"exclude_booked_on_event_id": 1})))),
+            fields(check_fields(input(
+                serde_json::json!({"exclude_booked_on_event_id": 1})
+            ))),
             ["audience"]
         );
         assert!(check_fields(input(serde_json::json!({"all": true, "exclude_booked_on_event_id": 1}))).is_ok());
-        assert_eq!(fields(check_fields(input(serde_json::json!({"roles": []})))), ["audience.roles"]);
         assert_eq!(
-            fields(check_fields(input(serde_json::json!({"phases": ["primary", "nursery"]})))),
+            fields(check_fields(input(serde_json::json!({"roles": []})))),
+            ["audience.roles"]
+        );
+        assert_eq!(
+            fields(check_fields(input(
+                serde_json::json!({"phases": ["primary", "nursery"]})
+            ))),
             ["audience.phases[1]"]
         );
     }
 
     #[test]
     fn announcements_fall_due_a_few_a_second() {
-        let now = Utc::now();
+        let now = DateTime::parse_from_rfc3339("2027-06-04T08:30:00Z").unwrap().to_utc();
         assert_eq!(paced(now, 0), now);
         assert_eq!(paced(now, PACE_PER_SECOND - 1), now);
         assert_eq!(paced(now, PACE_PER_SECOND * 30), now + chrono::Duration::seconds(30));

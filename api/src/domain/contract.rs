@@ -17,8 +17,8 @@ use utoipa::{PartialSchema, ToSchema};
 
 use super::validate::{LONG_LINE_MAX, NAME_MAX, SHORT_LINE_MAX, TEXT_MAX};
 use super::{
-    announcement, closure, cohort, event, idempotency, me, notification, outbox, participant, programme, reflection, school, session,
-    survey,
+    announcement, closure, cohort, event, idempotency, me, notification, outbox, participant, programme, reflection,
+    school, session, survey,
 };
 
 /// A one-line text as [`super::Validator::line`] takes it: no control characters (U+0000–U+001F,

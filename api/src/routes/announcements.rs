@@ -15,7 +15,6 @@ use crate::state::AppState;
 
 crate::list_schema!(AnnouncementList, Announcement);
 
-
 /// List the announcements sent, oldest first, each with how its messages fared.
 #[utoipa::path(get, path = "/v1/announcements", tag = "announcements", params(AnnouncementFilter),
     security(("bearer" = [])),

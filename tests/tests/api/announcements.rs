@@ -126,7 +126,9 @@ async fn an_announcement_to_one_authoritys_heads_reaches_exactly_the_previewed_p
         let sink = SmtpSink::start(Mode::Accept).await;
         let app = app_with_sink(backend, &sink).await;
         let bot = app.bot_key().await;
-        let camden = app.create_school(json!({"local_authority": "Camden", "phase": "primary"})).await;
+        let camden = app
+            .create_school(json!({"local_authority": "Camden", "phase": "primary"}))
+            .await;
         let camden_too = app
             .create_school(json!({"name": "Kentish Town Secondary", "local_authority": "camden", "phase": "secondary"}))
             .await;
@@ -137,7 +139,13 @@ async fn an_announcement_to_one_authoritys_heads_reaches_exactly_the_previewed_p
             body
         };
         let ann = app
-            .create_participant(person("Ann", "ann@example.org", &camden, "head", json!({"notify_discord": true})))
+            .create_participant(person(
+                "Ann",
+                "ann@example.org",
+                &camden,
+                "head",
+                json!({"notify_discord": true}),
+            ))
             .await;
         let bob = app
             .create_participant(person("Bob", "bob@example.org", &camden_too, "head", json!({})))
@@ -146,7 +154,13 @@ async fn an_announcement_to_one_authoritys_heads_reaches_exactly_the_previewed_p
             .create_participant(person("Gus", "gus@example.org", &camden, "head", json!({})))
             .await;
         let quiet = app
-            .create_participant(person("Fay", "fay@example.org", &camden, "head", json!({"notify_email": false})))
+            .create_participant(person(
+                "Fay",
+                "fay@example.org",
+                &camden,
+                "head",
+                json!({"notify_email": false}),
+            ))
             .await;
         let teacher = app
             .create_participant(person("Cal", "cal@example.org", &camden, "teacher", json!({})))
@@ -157,12 +171,18 @@ async fn an_announcement_to_one_authoritys_heads_reaches_exactly_the_previewed_p
         let erased = app
             .create_participant(person("Eve", "eve@example.org", &camden, "head", json!({})))
             .await;
-        assert_eq!(app.delete(&format!("/v1/participants/{}", erased["id"])).await.status, 204);
+        assert_eq!(
+            app.delete(&format!("/v1/participants/{}", erased["id"])).await.status,
+            204
+        );
         app.link_discord(&bot, &ann, "111111111111111111").await;
         app.link_discord(&bot, &quiet, "222222222222222222").await;
         // Fay is on Discord but hears by neither channel: only the channel post could reach her.
         let off = app
-            .patch(&format!("/v1/participants/{}", quiet["id"]), &json!({"notify_discord": false}))
+            .patch(
+                &format!("/v1/participants/{}", quiet["id"]),
+                &json!({"notify_discord": false}),
+            )
             .await;
         assert_eq!(off.status, 200, "{}", off.text);
         let event = app
@@ -189,7 +209,10 @@ async fn an_announcement_to_one_authoritys_heads_reaches_exactly_the_previewed_p
             .find(|m| m["to"] == json!(["gus@example.org"]))
             .expect("Gus got the first announcement");
         let url = unsubscribe_url(&to_gus);
-        assert_eq!(header(&to_gus, "List-Unsubscribe-Post"), Some("List-Unsubscribe=One-Click"));
+        assert_eq!(
+            header(&to_gus, "List-Unsubscribe-Post"),
+            Some("List-Unsubscribe=One-Click")
+        );
         // A mail scanner following the link changes nothing; a person sees a button.
         let page = plain_get(&url).await;
         assert_eq!(page.status, 200, "{}", page.text);
@@ -205,7 +228,10 @@ async fn an_announcement_to_one_authoritys_heads_reaches_exactly_the_previewed_p
         let seen = sink.messages().len();
         assert_eq!(app.book(&session["id"], gus["id"].as_i64().unwrap()).await.status, 201);
         let mails = sink.wait_for(seen + 1, Duration::from_secs(30)).await;
-        let confirmation = mails[seen..].iter().map(ReceivedMail::read).find(|m| m["to"] == json!(["gus@example.org"]));
+        let confirmation = mails[seen..]
+            .iter()
+            .map(ReceivedMail::read)
+            .find(|m| m["to"] == json!(["gus@example.org"]));
         assert!(
             confirmation.is_some_and(|m| m["subject"].as_str().unwrap().starts_with("Booked")),
             "Gus's confirmation"
@@ -226,9 +252,16 @@ async fn an_announcement_to_one_authoritys_heads_reaches_exactly_the_previewed_p
         assert_eq!(ids(&preview["email"]), BTreeSet::from([ann_id, bob_id]), "{preview}");
         assert_eq!(preview["email"]["count"], 2);
         assert_eq!(ids(&preview["discord_dm"]), BTreeSet::from([ann_id]), "{preview}");
-        assert_eq!(ids(&preview["discord_channel"]), BTreeSet::from([ann_id, quiet_id]), "{preview}");
+        assert_eq!(
+            ids(&preview["discord_channel"]),
+            BTreeSet::from([ann_id, quiet_id]),
+            "{preview}"
+        );
         for left_out in [&gus, &teacher, &elsewhere, &erased] {
-            assert!(!preview.to_string().contains(&format!("\"id\":{},", left_out["id"])), "{left_out}");
+            assert!(
+                !preview.to_string().contains(&format!("\"id\":{},", left_out["id"])),
+                "{left_out}"
+            );
         }
         let seen = sink.messages().len();
         let sent = send(&app, &body).await;
@@ -255,12 +288,21 @@ async fn an_announcement_to_one_authoritys_heads_reaches_exactly_the_previewed_p
             text.contains(&format!("{}/p#session-{}", app.address, session["id"])),
             "a link to book: {text}"
         );
-        assert!(!mail.to_string().contains("secret-room"), "the join link leaked: {text}");
+        assert!(
+            !mail.to_string().contains("secret-room"),
+            "the join link leaked: {text}"
+        );
         assert!(mail["html"].as_str().unwrap().contains("Camden Centre, Hall 2"));
         let ann_url = unsubscribe_url(mail);
-        assert!(ann_url.starts_with(&format!("{}/unsubscribe/", app.address)), "{ann_url}");
+        assert!(
+            ann_url.starts_with(&format!("{}/unsubscribe/", app.address)),
+            "{ann_url}"
+        );
         assert_ne!(ann_url, url, "each person has their own link");
-        assert_eq!(header(mail, "List-Unsubscribe-Post"), Some("List-Unsubscribe=One-Click"));
+        assert_eq!(
+            header(mail, "List-Unsubscribe-Post"),
+            Some("List-Unsubscribe=One-Click")
+        );
         // The bot's DM, once, and the channel post, once.
         let dms = lease(&app, &bot, 100).await;
         let dms: Vec<&Value> = dms.iter().filter(|m| m["kind"] == "announcement").collect();
@@ -300,8 +342,12 @@ async fn an_announcement_to_one_authoritys_heads_reaches_exactly_the_previewed_p
 #[tokio::test]
 async fn a_preview_writes_nothing_and_counts_each_person_once_whatever_filters_match_them() {
     for app in spawn_apps().await {
-        let north = app.create_school(json!({"local_authority": "Leeds", "phase": "primary"})).await;
-        let south = app.create_school(json!({"local_authority": "Bradford", "phase": "special"})).await;
+        let north = app
+            .create_school(json!({"local_authority": "Leeds", "phase": "primary"}))
+            .await;
+        let south = app
+            .create_school(json!({"local_authority": "Bradford", "phase": "special"}))
+            .await;
         let ids_of = async |n: usize, school: &Value, role: &str| -> Vec<i64> {
             let mut out = Vec::new();
             for i in 0..n {
@@ -336,7 +382,10 @@ async fn a_preview_writes_nothing_and_counts_each_person_once_whatever_filters_m
             ids(&preview["channels"]["email"]),
             north_heads.iter().copied().collect::<BTreeSet<_>>()
         );
-        assert!(preview["channels"].get("discord_dm").is_none(), "only the channels asked for");
+        assert!(
+            preview["channels"].get("discord_dm").is_none(),
+            "only the channels asked for"
+        );
         assert_eq!(preview["channels"]["email"]["people"][0]["school_name"], north["name"]);
         for (table, before) in tables.iter().zip(&counts) {
             assert_eq!(app.count(table).await, *before, "the preview wrote to {table}");
@@ -374,7 +423,8 @@ async fn each_person_is_sent_an_announcement_once_per_channel_by_the_databases_o
             "audience": {"school_ids": [school["id"]], "local_authorities": ["York"]}});
         let sent = send(&app, &body).await;
         assert_eq!(
-            app.count(&format!("notifications WHERE announcement_id = {}", sent["id"])).await,
+            app.count(&format!("notifications WHERE announcement_id = {}", sent["id"]))
+                .await,
             2
         );
         let row = |participant: Option<i64>, channel: &str| entity::notification::ActiveModel {
@@ -390,9 +440,18 @@ async fn each_person_is_sent_an_announcement_once_per_channel_by_the_databases_o
             announcement_id: Set(sent["id"].as_i64()),
             ..Default::default()
         };
-        assert!(row(ann["id"].as_i64(), "email").insert(&app.db).await.is_err(), "a second email");
-        assert!(row(None, "discord_channel").insert(&app.db).await.is_err(), "a second post");
-        assert!(row(ann["id"].as_i64(), "discord").insert(&app.db).await.is_ok(), "another channel");
+        assert!(
+            row(ann["id"].as_i64(), "email").insert(&app.db).await.is_err(),
+            "a second email"
+        );
+        assert!(
+            row(None, "discord_channel").insert(&app.db).await.is_err(),
+            "a second post"
+        );
+        assert!(
+            row(ann["id"].as_i64(), "discord").insert(&app.db).await.is_ok(),
+            "another channel"
+        );
     }
 }
 
@@ -416,7 +475,10 @@ async fn bad_announcements_are_refused_naming_the_field_and_only_organiser_keys_
             (json!({"audience": {"programme_id": 999_999}}), "audience.programme_id"),
             (json!({"audience": {"event_id": 999_999}}), "audience.event_id"),
             (json!({"audience": {"school_ids": [999_999]}}), "audience.school_ids"),
-            (json!({"audience": {"all": true, "exclude_booked_on_event_id": 999_999}}), "audience.exclude_booked_on_event_id"),
+            (
+                json!({"audience": {"all": true, "exclude_booked_on_event_id": 999_999}}),
+                "audience.exclude_booked_on_event_id",
+            ),
         ];
         let rows = app.count("notifications").await;
         for (change, field) in cases {
@@ -431,7 +493,11 @@ async fn bad_announcements_are_refused_naming_the_field_and_only_organiser_keys_
             for path in ["/v1/announcements", "/v1/announcements:preview"] {
                 let reply = app.post(path, &body).await;
                 reply.problem(422, "validation_failed");
-                assert!(reply.fields().contains(&field.to_owned()), "{path} {change}: {}", reply.text);
+                assert!(
+                    reply.fields().contains(&field.to_owned()),
+                    "{path} {change}: {}",
+                    reply.text
+                );
             }
         }
         let draft = app.create_event(json!({"status": "draft"})).await;
@@ -443,7 +509,9 @@ async fn bad_announcements_are_refused_naming_the_field_and_only_organiser_keys_
         assert_eq!(app.count("notifications").await, rows, "nothing was queued");
         assert_eq!(app.count("announcements").await, 0);
         // Without an organiser key, nothing is sent or shown.
-        let anonymous = app.send(app.anonymous(Method::POST, "/v1/announcements").json(&ok)).await;
+        let anonymous = app
+            .send(app.anonymous(Method::POST, "/v1/announcements").json(&ok))
+            .await;
         assert_eq!(anonymous.status, 401);
         let bot = app.bot_key().await;
         for (method, path) in [
@@ -451,7 +519,9 @@ async fn bad_announcements_are_refused_naming_the_field_and_only_organiser_keys_
             (Method::POST, "/v1/announcements:preview"),
             (Method::GET, "/v1/announcements"),
         ] {
-            let reply = app.send(app.anonymous(method.clone(), path).bearer_auth(&bot).json(&ok)).await;
+            let reply = app
+                .send(app.anonymous(method.clone(), path).bearer_auth(&bot).json(&ok))
+                .await;
             assert_eq!(reply.status, 403, "{path}: {}", reply.text);
             let reply = app.send(app.anonymous(method, path).json(&ok)).await;
             assert_eq!(reply.status, 401, "{path}: {}", reply.text);
@@ -462,7 +532,8 @@ async fn bad_announcements_are_refused_naming_the_field_and_only_organiser_keys_
 }
 
 #[tokio::test]
-async fn the_unsubscribe_link_needs_no_session_unknown_tokens_change_nothing_and_the_settings_turn_announcements_back_on() {
+async fn the_unsubscribe_link_needs_no_session_unknown_tokens_change_nothing_and_the_settings_turn_announcements_back_on()
+ {
     for app in spawn_apps().await {
         let ann = app.create_participant(json!({"role": "governor"})).await;
         let sent = send(
@@ -487,7 +558,9 @@ async fn the_unsubscribe_link_needs_no_session_unknown_tokens_change_nothing_and
         altered.replace_range(0..1, if token.starts_with('A') { "B" } else { "A" });
         for bad in [altered.as_str(), "nope", "ann@example.org"] {
             for method in [Method::GET, Method::POST] {
-                let reply = app.send(app.anonymous(method.clone(), &format!("/unsubscribe/{bad}"))).await;
+                let reply = app
+                    .send(app.anonymous(method.clone(), &format!("/unsubscribe/{bad}")))
+                    .await;
                 assert_eq!(reply.status, 404, "{method} {bad}: {}", reply.text);
             }
         }
@@ -506,7 +579,10 @@ async fn the_unsubscribe_link_needs_no_session_unknown_tokens_change_nothing_and
         let preview = app.post("/v1/announcements:preview", &body).await.json();
         assert_eq!(preview["channels"]["email"]["count"], 0, "{preview}");
         let (visitor, page): (WebVisitor, String) = signed_in(&app, &ann).await;
-        assert!(page.contains("id=\"announcements\""), "the settings offer announcements");
+        assert!(
+            page.contains("id=\"announcements\""),
+            "the settings offer announcements"
+        );
         let saved = submit(
             &visitor,
             "/p",
@@ -532,7 +608,9 @@ async fn the_unsubscribe_link_needs_no_session_unknown_tokens_change_nothing_and
 async fn announcements_that_were_unsubscribed_before_they_went_are_withdrawn_and_counted() {
     for app in spawn_apps().await {
         let bot = app.bot_key().await;
-        let ann = app.create_participant(json!({"role": "facilitator", "notify_discord": true})).await;
+        let ann = app
+            .create_participant(json!({"role": "facilitator", "notify_discord": true}))
+            .await;
         app.link_discord(&bot, &ann, "333333333333333333").await;
         let sent = send(
             &app,
@@ -584,7 +662,11 @@ async fn a_large_announcement_is_paced_and_confirmations_go_before_it() {
             .unwrap()
             .iter()
             .filter(|n| n["participant_id"].as_i64().is_some_and(|p| people.contains(&p)))
-            .map(|n| DateTime::parse_from_rfc3339(n["due_at"].as_str().unwrap()).unwrap().to_utc())
+            .map(|n| {
+                DateTime::parse_from_rfc3339(n["due_at"].as_str().unwrap())
+                    .unwrap()
+                    .to_utc()
+            })
             .collect();
         due.sort();
         assert_eq!(due.len(), 45);
@@ -595,8 +677,10 @@ async fn a_large_announcement_is_paced_and_confirmations_go_before_it() {
         // On Discord, where the bot takes messages when it asks: a booking's confirmation,
         // queued after an announcement's DMs, is handed out before them.
         let linked = [
-            app.create_participant(json!({"role": "lead_reviewer", "notify_discord": true})).await,
-            app.create_participant(json!({"role": "lead_reviewer", "notify_discord": true})).await,
+            app.create_participant(json!({"role": "lead_reviewer", "notify_discord": true}))
+                .await,
+            app.create_participant(json!({"role": "lead_reviewer", "notify_discord": true}))
+                .await,
         ];
         app.link_discord(&bot, &linked[0], "444444444444444444").await;
         app.link_discord(&bot, &linked[1], "555555555555555555").await;
@@ -606,11 +690,80 @@ async fn a_large_announcement_is_paced_and_confirmations_go_before_it() {
         )
         .await;
         let session = app.open_session(10, json!({})).await;
-        assert_eq!(app.book(&session["id"], linked[1]["id"].as_i64().unwrap()).await.status, 201);
+        assert_eq!(
+            app.book(&session["id"], linked[1]["id"].as_i64().unwrap()).await.status,
+            201
+        );
         let first = lease(&app, &bot, 1).await;
         assert_eq!(first[0]["kind"], "booking_confirmed", "{first:?}");
         let rest = lease(&app, &bot, 10).await;
         let kinds: Vec<&str> = rest.iter().map(|m| m["kind"].as_str().unwrap()).collect();
         assert_eq!(kinds, ["announcement", "announcement"]);
+    }
+}
+
+#[tokio::test]
+async fn the_console_shows_whom_an_announcement_reaches_before_it_can_be_sent() {
+    for app in spawn_apps().await {
+        let (visitor, _) = convene_tests::web::console_organiser(&app).await;
+        let school = app
+            .create_school(json!({"local_authority": "Leeds", "phase": "special"}))
+            .await;
+        let ann = app
+            .create_participant(json!({"name": "Ann Jones", "school_id": school["id"], "role": "head"}))
+            .await;
+        app.create_participant(json!({"name": "Tom Teacher", "school_id": school["id"], "role": "teacher"}))
+            .await;
+        let form = visitor.get("/o/announcements/new").await;
+        assert_eq!(form.status, 200, "{}", form.text);
+        assert!(
+            !form.text.contains("id=\"send-announcement\""),
+            "no Send before a preview"
+        );
+        let fields = [
+            ("subject", "Places left"),
+            ("body", "Twenty places are left."),
+            ("local_authorities", "Leeds"),
+            ("roles", "head"),
+            ("channels", "email"),
+        ];
+        let rows = app.count("notifications WHERE kind = 'announcement'").await;
+        let preview = submit(&visitor, "/o/announcements/new", "/o/announcements/new", &fields).await;
+        assert_eq!(preview.status, 200, "{}", preview.text);
+        assert!(
+            preview.text.contains("<span id=\"reach-email\">1</span>"),
+            "{}",
+            preview.text
+        );
+        assert!(preview.text.contains("Ann Jones"));
+        assert!(!preview.text.contains("Tom Teacher"));
+        assert!(preview.text.contains("id=\"send-announcement\""));
+        assert_eq!(app.count("notifications WHERE kind = 'announcement'").await, rows);
+        // A form with a mistake comes back with it, and sends nothing.
+        let refused = submit(
+            &visitor,
+            "/o/announcements/new",
+            "/o/announcements/new",
+            &[("subject", "Places left"), ("body", "B"), ("channels", "email")],
+        )
+        .await;
+        assert_eq!(refused.status, 422, "{}", refused.text);
+        assert!(refused.text.contains("id=\"audience-error\""), "{}", refused.text);
+        let sent = submit(&visitor, "/o/announcements/new", "/o/announcements", &fields).await;
+        let location = convene_tests::web::location(&sent);
+        assert!(location.ends_with("?done=sent"), "{location}");
+        let page = visitor.get(&location).await;
+        assert_eq!(page.status, 200, "{}", page.text);
+        assert!(page.text.contains("Places left") && page.text.contains("Twenty places are left."));
+        assert_eq!(
+            app.count(&format!(
+                "notifications WHERE kind = 'announcement' AND participant_id = {}",
+                ann["id"]
+            ))
+            .await,
+            1
+        );
+        let list = visitor.get("/o/announcements").await;
+        assert!(list.text.contains("Places left"), "{}", list.text);
     }
 }
