@@ -4,8 +4,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    audit, bookings, closures, cohorts, events, feeds, health, imports, insight, me, notifications, participant_pages,
-    participants, programmes, reflections, schools, sessions, surveys,
+    announcements, audit, bookings, closures, cohorts, events, feeds, health, imports, insight, me, notifications,
+    participant_pages, participants, programmes, reflections, schools, sessions, surveys,
 };
 
 /// Convene's v1 API.
@@ -39,6 +39,8 @@ Errors are RFC 7807 `application/problem+json` with a stable `code`. Lists take 
         cohorts::list, cohorts::create, cohorts::read, cohorts::propose, cohorts::triads, cohorts::accept,
         cohorts::schedule, cohorts::visits, cohorts::cancel_visits,
         audit::list, insight::engagement, insight::collaboration,
+        announcements::list, announcements::create, announcements::preview, announcements::read,
+        announcements::confirm, announcements::unsubscribe,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -55,6 +57,7 @@ Errors are RFC 7807 `application/problem+json` with a stable `code`. Lists take 
         (name = "reflections", description = "What participants tried after events, what changed, and how they know"),
         (name = "me", description = "What a linked participant sees and does, through the bot: a bot key plus `X-Discord-User`"),
         (name = "calendars", description = "iCalendar feeds for calendar apps (no key: the URL is the secret or the event is public)"),
+        (name = "announcements", description = "Messages to an audience by email, Discord DM or channel; one-click unsubscribe (RFC 8058)"),
         (name = "audit", description = "The audit trail: who changed what, and when"),
         (name = "insight", description = "Engagement of each school and the collaboration links between them"),
         (name = "operations", description = "Health and metrics"),

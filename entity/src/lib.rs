@@ -14,6 +14,8 @@ macro_rules! tables {
 }
 
 tables!(
+    announcement,
+    announcement_recipient,
     api_key,
     audit_entry,
     authority_closure,
@@ -50,6 +52,8 @@ pub mod state;
 /// Every table's `Entity` under its CamelCase name.
 #[cfg(feature = "orm")]
 pub mod prelude {
+    pub use super::announcement::Entity as Announcement;
+    pub use super::announcement_recipient::Entity as AnnouncementRecipient;
     pub use super::api_key::Entity as ApiKey;
     pub use super::booking::Entity as Booking;
     pub use super::calendar_sequence::Entity as CalendarSequence;

@@ -2,6 +2,7 @@
 //! connection (or transaction) and plain values, and returns plain values or a [`DomainError`].
 
 pub mod activity;
+pub mod announcement;
 pub mod audit;
 pub mod booking;
 pub mod closed_days;

@@ -1,5 +1,6 @@
 //! HTTP routes: thin handlers that parse the request, make one domain call and map the result.
 
+pub mod announcements;
 pub mod audit;
 pub mod bookings;
 pub mod closures;
@@ -158,6 +159,22 @@ pub fn configure(cfg: &mut web::ServiceConfig, protection: &Protection) {
                 .service(
                     web::resource("/{id}/sign-in-link").route(web::post().to(participant_pages::send_sign_in_link)),
                 ),
+        )
+        .service(web::resource("/v1/announcements:preview").route(web::post().to(announcements::preview)))
+        .service(
+            web::scope("/v1/announcements")
+                .service(
+                    web::resource("")
+                        .route(web::get().to(announcements::list))
+                        .route(web::post().to(announcements::create)),
+                )
+                .service(web::resource("/{id}").route(web::get().to(announcements::read))),
+        )
+        .service(
+            web::resource("/unsubscribe/{token:[A-Za-z0-9_-]+}")
+                .wrap(limited())
+                .route(web::get().to(announcements::confirm))
+                .route(web::post().to(announcements::unsubscribe)),
         )
         .service(web::resource("/v1/audit").route(web::get().to(audit::list)))
         .service(web::resource("/v1/engagement").route(web::get().to(insight::engagement)))

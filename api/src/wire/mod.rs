@@ -8,6 +8,7 @@
 //! (`domain::booking::Booking` is [`booking::Booking`]), so its code names them as before.
 //! The states they carry are `entity::state`'s enums, which build without sea-orm too.
 
+pub mod announcements;
 pub mod booking;
 pub mod feed;
 pub mod link;

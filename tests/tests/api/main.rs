@@ -1,6 +1,7 @@
 //! End-to-end tests of the HTTP API: each test starts the real app on a fresh database (SQLite,
 //! and PostgreSQL too when `TEST_DATABASE_URL` is set) and talks HTTP to it.
 
+mod announcements;
 mod audit;
 mod bookings;
 mod browser;
