@@ -115,10 +115,17 @@ fn list_given<T>(v: &mut Validator, field: &str, list: &Option<Vec<T>>) -> bool 
     }
 }
 
+/// An announcement's fields checked, before the ids it names are looked up.
+struct Fields {
+    subject: String,
+    body: String,
+    event_id: Option<i64>,
+    audience: Audience,
+    channels: Vec<&'static str>,
+}
+
 /// Checks the fields that need no database, naming every field at fault.
-fn check_fields(
-    input: AnnouncementInput,
-) -> Result<(String, String, Option<i64>, Audience, Vec<&'static str>), DomainError> {
+fn check_fields(input: AnnouncementInput) -> Result<Fields, DomainError> {
     let mut v = Validator::new();
     let subject = v.required_line("subject", input.subject, SUBJECT_MAX);
     let body = match v.optional_text("body", input.body, BODY_MAX) {
@@ -216,13 +223,25 @@ fn check_fields(
         }
     }
     v.finish()?;
-    Ok((subject, body, input.event_id, audience, channels))
+    Ok(Fields {
+        subject,
+        body,
+        event_id: input.event_id,
+        audience,
+        channels,
+    })
 }
 
 /// Checks an announcement: its fields, then that every id it names exists (and that the event
 /// it is about is published), naming every field at fault.
 async fn check<C: ConnectionTrait>(db: &C, input: AnnouncementInput) -> DomainResult<Checked> {
-    let (subject, body, event_id, audience, channels) = check_fields(input)?;
+    let Fields {
+        subject,
+        body,
+        event_id,
+        audience,
+        channels,
+    } = check_fields(input)?;
     let mut errors = Vec::new();
     let event = match event_id {
         None => None,
@@ -623,12 +642,15 @@ fn outbox_row(
     }
 }
 
+/// An announcement's messages of one channel, state and reason, and how many.
+type CountRow = (Option<i64>, String, NotificationState, Option<String>, i64);
+
 /// The counts of each announcement of `ids`, per outbox channel, read in one statement.
 async fn counts_of<C: ConnectionTrait>(db: &C, ids: &[i64]) -> DomainResult<HashMap<i64, ChannelCounts>> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows: Vec<(Option<i64>, String, NotificationState, Option<String>, i64)> = notification::Entity::find()
+    let rows: Vec<CountRow> = notification::Entity::find()
         .select_only()
         .column(notification::Column::AnnouncementId)
         .column(notification::Column::Channel)
@@ -893,7 +915,7 @@ mod tests {
         .unwrap()
     }
 
-    fn fields(result: Result<(String, String, Option<i64>, Audience, Vec<&'static str>), DomainError>) -> Vec<String> {
+    fn fields(result: Result<Fields, DomainError>) -> Vec<String> {
         match result {
             Err(DomainError::Invalid(errors)) => errors.into_iter().map(|e| e.field).collect(),
             other => panic!("expected field errors, got {:?}", other.map(|_| ())),

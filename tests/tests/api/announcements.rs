@@ -654,7 +654,7 @@ async fn a_large_announcement_is_paced_and_confirmations_go_before_it() {
         .await;
         assert_eq!(sent["counts"]["queued"], 45);
         let rows = app
-            .get(&format!("/v1/notifications?kind=announcement&channel=email&limit=100"))
+            .get("/v1/notifications?kind=announcement&channel=email&limit=100")
             .await
             .json();
         let mut due: Vec<DateTime<Utc>> = rows["items"]
