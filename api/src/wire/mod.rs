@@ -9,6 +9,7 @@
 //! The states they carry are `entity::state`'s enums, which build without sea-orm too.
 
 pub mod booking;
+pub mod discord;
 pub mod feed;
 pub mod link;
 pub mod me;
