@@ -210,7 +210,7 @@ fn posted(session: &session::Model, event: &event::Model) -> PostedSession {
         event_kind: event.kind.clone(),
         starts_at: session.starts_at.timestamp(),
         ends_at: session.ends_at.timestamp(),
-        places_left: i64::from(session.capacity - session.booked).max(0),
+        places_left: Ord::max(i64::from(session.capacity - session.booked), 0),
         location: location(event),
     }
 }

@@ -4,3 +4,4 @@
 mod console;
 mod core;
 mod discord;
+mod guild;
