@@ -12,7 +12,7 @@ use crate::db;
 use crate::domain::notification as outbox;
 use crate::domain::{DomainError, Validator, discord};
 use crate::error::{ApiError, Problem};
-use crate::extract::{JsonBody, parse_optional_json};
+use crate::extract::{parse_json, parse_optional_json};
 use crate::problem_code::ProblemCode;
 use crate::state::AppState;
 pub use crate::wire::discord::{GuildEventAck, LeasedGuildEvents, LeasedPosts};
@@ -153,8 +153,10 @@ pub async fn ack_guild_event(
     state: web::Data<AppState>,
     Bot(key): Bot,
     session_id: web::Path<i64>,
-    JsonBody(input): JsonBody<GuildEventAck>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
+    // Read after the key is checked, so that a caller without one learns nothing from the body.
+    let input: GuildEventAck = parse_json(&body)?;
     let session_id = session_id.into_inner();
     let mut v = Validator::new();
     if input.discord_event_id.is_empty()

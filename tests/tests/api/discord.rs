@@ -125,11 +125,7 @@ async fn a_published_session_is_leased_as_a_channel_post_with_the_places_left_an
     for app in spawn_apps().await {
         let bot = app.bot_key().await;
         let (event, session) = draft_slp(&app, 5).await;
-        let lease = |app: &TestApp| {
-            let bot = bot.clone();
-            let app = app;
-            async move { as_bot(app, &bot, "/v1/bot/channel-posts/lease", None).await }
-        };
+        let lease = async |app: &TestApp| as_bot(app, &bot, "/v1/bot/channel-posts/lease", None).await;
         let draft = lease(&app).await;
         assert_eq!(draft.status, 200, "{}", draft.text);
         assert_eq!(draft.json()["items"], json!([]), "a draft is not posted");
