@@ -4,8 +4,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    audit, bookings, closures, cohorts, discord, events, feeds, health, imports, insight, me, notifications, participant_pages,
-    participants, programmes, reflections, schools, sessions, surveys,
+    audit, bookings, closures, cohorts, discord, events, feeds, health, imports, insight, me, notifications,
+    participant_pages, participants, programmes, reflections, schools, sessions, surveys,
 };
 
 /// Convene's v1 API.

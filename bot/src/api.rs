@@ -6,9 +6,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use convene_api::wire::booking::Booking;
-use convene_api::wire::discord::{
-    ChannelPost, GuildEventAck, GuildEventSync, LeasedGuildEvents, LeasedPosts,
-};
+use convene_api::wire::discord::{ChannelPost, GuildEventAck, GuildEventSync, LeasedGuildEvents, LeasedPosts};
 use convene_api::wire::feed::FeedToken;
 use convene_api::wire::link::{LinkRequest, LinkRequested, Linked, VerifyRequest};
 use convene_api::wire::me::{MyBooking, MyBookingInput, OpenSession, Preferences, PreferencesInput};

@@ -564,7 +564,13 @@ pub async fn run(settings: DiscordSettings) -> Result<(), Error> {
                 tracing::info!(user = %ready.user.name, guild = ?guild, "connected to Discord; commands registered");
                 tokio::spawn(deliver(ctx.http.clone(), framework_api.clone(), poll, lease));
                 if let Some(channel) = announce_channel {
-                    tokio::spawn(guild::post(ctx.http.clone(), framework_api.clone(), channel, poll, lease));
+                    tokio::spawn(guild::post(
+                        ctx.http.clone(),
+                        framework_api.clone(),
+                        channel,
+                        poll,
+                        lease,
+                    ));
                 }
                 if let Some(id) = guild {
                     tokio::spawn(guild::mirror(ctx.http.clone(), framework_api.clone(), id, poll, lease));

@@ -121,10 +121,11 @@ async fn sync(http: &serenity::Http, guild: serenity::GuildId, item: &GuildEvent
     match item.action {
         GuildEventAction::Create => {
             let (start, end) = times()?;
-            let builder = serenity::CreateScheduledEvent::new(serenity::ScheduledEventType::External, &item.name, start)
-                .end_time(end)
-                .location(&item.location)
-                .description(&item.description);
+            let builder =
+                serenity::CreateScheduledEvent::new(serenity::ScheduledEventType::External, &item.name, start)
+                    .end_time(end)
+                    .location(&item.location)
+                    .description(&item.description);
             Ok(guild.create_scheduled_event(http, builder).await?.id.get().to_string())
         }
         GuildEventAction::Update => {

@@ -1361,7 +1361,10 @@ fn scheduled_event_route(shared: &Shared, method: &str, segs: &[&str], body: &Va
             let fake = shared.lock();
             let mut events: Vec<(&u64, &Value)> = fake.scheduled_events.iter().filter(|(_, e)| in_guild(e)).collect();
             events.sort_by_key(|(id, _)| **id);
-            (200, Some(Value::Array(events.into_iter().map(|(_, e)| e.clone()).collect())))
+            (
+                200,
+                Some(Value::Array(events.into_iter().map(|(_, e)| e.clone()).collect())),
+            )
         }
         ("POST", None) => {
             let name = body["name"].as_str().unwrap_or_default();
@@ -1379,10 +1382,16 @@ fn scheduled_event_route(shared: &Shared, method: &str, segs: &[&str], body: &Va
                 instant_ms(&body["scheduled_start_time"]),
                 instant_ms(&body["scheduled_end_time"]),
             ) else {
-                return Some(invalid_form("scheduled_start_time", "an external event needs a start and an end"));
+                return Some(invalid_form(
+                    "scheduled_start_time",
+                    "an external event needs a start and an end",
+                ));
             };
             if start <= now_unix_ms() || end <= start {
-                return Some(invalid_form("scheduled_start_time", "starts in the future and ends after it starts"));
+                return Some(invalid_form(
+                    "scheduled_start_time",
+                    "starts in the future and ends after it starts",
+                ));
             }
             if body["privacy_level"] != json!(2) {
                 return Some(invalid_form("privacy_level", "GUILD_ONLY (2)"));
@@ -1422,7 +1431,10 @@ fn scheduled_event_route(shared: &Shared, method: &str, segs: &[&str], body: &Va
             };
             let status = event["status"].as_u64().unwrap_or(EVENT_SCHEDULED);
             if status == EVENT_CANCELED || status == EVENT_COMPLETED {
-                return Some(invalid_form("status", "a cancelled or completed event cannot be changed"));
+                return Some(invalid_form(
+                    "status",
+                    "a cancelled or completed event cannot be changed",
+                ));
             }
             if let Some(to) = body["status"].as_u64() {
                 let allowed = matches!(
@@ -1467,7 +1479,6 @@ fn scheduled_event_route(shared: &Shared, method: &str, segs: &[&str], body: &Va
         _ => return None,
     })
 }
-
 
 #[cfg(test)]
 mod tests {

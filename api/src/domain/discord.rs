@@ -20,9 +20,7 @@ use chrono::{DateTime, Utc};
 use entity::state::{EventStatus, NotificationState, SessionStatus};
 use entity::{discord_guild_event, event, notification, session};
 use sea_orm::sea_query::{Expr, ExprTrait as _, OnConflict};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, Set, Statement, Value,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, Set, Statement, Value};
 
 use super::DomainResult;
 use crate::time::format_utc;
@@ -107,7 +105,11 @@ pub async fn sessions_published<C: ConnectionTrait>(
 
 /// Sessions whose scheduled events (those that exist) must catch up: moved, renamed, cancelled,
 /// deleted, or their event changed. In the transaction of the change.
-pub async fn sessions_changed<C: ConnectionTrait>(txn: &C, session_ids: &[i64], now: DateTime<Utc>) -> DomainResult<()> {
+pub async fn sessions_changed<C: ConnectionTrait>(
+    txn: &C,
+    session_ids: &[i64],
+    now: DateTime<Utc>,
+) -> DomainResult<()> {
     if session_ids.is_empty() {
         return Ok(());
     }
@@ -344,11 +346,7 @@ async fn guild_event_sync<C: ConnectionTrait>(
     };
     let (name, description, start, end, location) = match (&session, &event) {
         (Some(s), Some(e)) => {
-            let mut text = e
-                .description
-                .as_deref()
-                .map(|d| without_link(e, d))
-                .unwrap_or_default();
+            let mut text = e.description.as_deref().map(|d| without_link(e, d)).unwrap_or_default();
             if !text.is_empty() {
                 text.push_str("\n\n");
             }
@@ -398,7 +396,10 @@ pub async fn finish<C: ConnectionTrait>(
             discord_guild_event::Column::LeasedUntil,
             Expr::value(Option::<DateTime<Utc>>::None),
         )
-        .col_expr(discord_guild_event::Column::LeaseOwner, Expr::value(Option::<String>::None))
+        .col_expr(
+            discord_guild_event::Column::LeaseOwner,
+            Expr::value(Option::<String>::None),
+        )
         .filter(discord_guild_event::Column::SessionId.eq(session_id))
         .filter(discord_guild_event::Column::LeaseOwner.eq(owner))
         .filter(discord_guild_event::Column::Version.gte(version))

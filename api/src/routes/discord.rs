@@ -64,7 +64,14 @@ pub async fn lease_posts(
             Some(post) => items.push(post),
             None => {
                 let _turn = db::write_turn(&state.db).await.map_err(DomainError::from)?;
-                outbox::withdraw(&state.db, row.id, &owner, "its session was cancelled or has started", now).await?;
+                outbox::withdraw(
+                    &state.db,
+                    row.id,
+                    &owner,
+                    "its session was cancelled or has started",
+                    now,
+                )
+                .await?;
             }
         }
     }

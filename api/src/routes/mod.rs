@@ -166,7 +166,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, protection: &Protection) {
                 .service(web::resource("/channel-posts/lease").route(web::post().to(discord::lease_posts)))
                 .service(web::resource("/channel-posts/{id}/ack").route(web::post().to(discord::ack_post)))
                 .service(web::resource("/guild-events/lease").route(web::post().to(discord::lease_guild_events)))
-                .service(web::resource("/guild-events/{session_id}/ack").route(web::post().to(discord::ack_guild_event))),
+                .service(
+                    web::resource("/guild-events/{session_id}/ack").route(web::post().to(discord::ack_guild_event)),
+                ),
         )
         .service(
             web::scope("/v1/me")

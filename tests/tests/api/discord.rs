@@ -18,9 +18,7 @@ async fn as_bot(app: &TestApp, bot: &str, path: &str, body: Option<Value>) -> Re
 /// A draft SLP event with an online link (also pasted into its description) and one session a
 /// week from now of `capacity` seats; returns (event, session).
 async fn draft_slp(app: &TestApp, capacity: i64) -> (Value, Value) {
-    let host = app
-        .create_school(json!({"accredited_practice": ["oracy"]}))
-        .await;
+    let host = app.create_school(json!({"accredited_practice": ["oracy"]})).await;
     let event = app
         .create_event(json!({
             "kind": "slp_session",
@@ -259,7 +257,9 @@ async fn a_session_moved_during_a_lease_is_synced_again_and_a_cancelled_one_asks
         assert_eq!(update["discord_event_id"], "777000111");
         assert_eq!(update["scheduled_start_time"], moved.json()["start"]);
         assert!(update["version"].as_i64() > create["version"].as_i64());
-        ack(sid, "777000111", &create["version"]).await.problem(409, "not_leased");
+        ack(sid, "777000111", &create["version"])
+            .await
+            .problem(409, "not_leased");
         assert_eq!(ack(sid, "777000111", &update["version"]).await.status, 204);
         assert_eq!(lease().await, json!([]), "in step");
 
@@ -273,7 +273,11 @@ async fn a_session_moved_during_a_lease_is_synced_again_and_a_cancelled_one_asks
         assert_eq!(ack(sid, "777000111", &items[0]["version"]).await.status, 204);
         assert_eq!(lease().await, json!([]));
         let posts = as_bot(&app, &bot, "/v1/bot/channel-posts/lease", None).await;
-        assert_eq!(posts.json()["items"], json!([]), "a cancelled session's post is withdrawn");
+        assert_eq!(
+            posts.json()["items"],
+            json!([]),
+            "a cancelled session's post is withdrawn"
+        );
     }
 }
 
@@ -291,7 +295,10 @@ async fn triad_visits_and_sessions_cancelled_before_their_event_was_made_are_not
             .await;
         publish(&app, &event).await;
         let cancelled = app
-            .patch(&format!("/v1/sessions/{}", session["id"]), &json!({"status": "cancelled"}))
+            .patch(
+                &format!("/v1/sessions/{}", session["id"]),
+                &json!({"status": "cancelled"}),
+            )
             .await;
         assert_eq!(cancelled.status, 200, "{}", cancelled.text);
         let leased = as_bot(&app, &bot, "/v1/bot/guild-events/lease", None).await;

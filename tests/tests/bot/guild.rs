@@ -92,7 +92,7 @@ async fn a_published_session_is_posted_with_a_book_button_and_mirrored_as_a_sche
         let user: u64 = 515_151;
         app.link_discord(&bot, &ann, &user.to_string()).await;
         let (conference, session) = draft(&app, "conference", 9).await;
-        let (slp, slp_session) = draft(&app, "slp_session", 15).await;
+        let (slp, _) = draft(&app, "slp_session", 15).await;
         let mut process = start_bot(&app, &bot, &fake, true);
         fake.wait_ready(WAIT).await;
         publish(&app, &conference).await;
@@ -127,7 +127,10 @@ async fn a_published_session_is_posted_with_a_book_button_and_mirrored_as_a_sche
         assert_eq!(answer.body["data"]["flags"], 64, "ephemeral: {:?}", answer.body);
         let content = answer.body["data"]["content"].as_str().unwrap();
         assert!(content.starts_with("You're booked: **Summer conference**"), "{content}");
-        let bookings = app.get(&format!("/v1/sessions/{}/bookings", session["id"])).await.json();
+        let bookings = app
+            .get(&format!("/v1/sessions/{}/bookings", session["id"]))
+            .await
+            .json();
         assert_eq!(bookings["items"][0]["participant_id"], ann["id"]);
         assert_eq!(bookings["items"][0]["status"], "confirmed");
 
@@ -155,7 +158,10 @@ async fn a_published_session_is_posted_with_a_book_button_and_mirrored_as_a_sche
         assert_eq!(event["entity_type"], 3);
         assert_eq!(event["privacy_level"], 2);
         assert_eq!(event["status"], 1);
-        assert_eq!(event["entity_metadata"]["location"], "Northfield Primary School, Hall 2");
+        assert_eq!(
+            event["entity_metadata"]["location"],
+            "Northfield Primary School, Hall 2"
+        );
         assert_eq!(
             discord_time(event["scheduled_start_time"].as_str().unwrap()).timestamp(),
             start
@@ -187,10 +193,16 @@ async fn a_published_session_is_posted_with_a_book_button_and_mirrored_as_a_sche
 
         // Cancelled with its session.
         let cancelled = app
-            .patch(&format!("/v1/sessions/{}", session["id"]), &json!({"status": "cancelled"}))
+            .patch(
+                &format!("/v1/sessions/{}", session["id"]),
+                &json!({"status": "cancelled"}),
+            )
             .await;
         assert_eq!(cancelled.status, 200, "{}", cancelled.text);
-        until("the event is cancelled", || mirrored("Summer conference")["status"] == 4).await;
+        until("the event is cancelled", || {
+            mirrored("Summer conference")["status"] == 4
+        })
+        .await;
         let mut synced = false;
         for _ in 0..100 {
             if app.count("discord_guild_events WHERE synced_version = version").await == 2 {
@@ -256,7 +268,9 @@ async fn two_bot_processes_make_one_scheduled_event_per_session_and_without_a_ch
         assert_eq!(made(), 3, "one event per session between the two bots");
         for fake in &fakes {
             assert!(
-                fake.requests().iter().all(|r| !r.is("POST", &format!("/channels/{CHANNEL}/messages"))),
+                fake.requests()
+                    .iter()
+                    .all(|r| !r.is("POST", &format!("/channels/{CHANNEL}/messages"))),
                 "no channel set: nothing posted"
             );
         }
