@@ -4,7 +4,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    announcements, audit, bookings, closures, cohorts, events, feeds, health, imports, insight, me, notifications,
+    announcements, audit, bookings, closures, cohorts, discord, events, feeds, health, imports, insight, me,
+    notifications,
     participant_pages, participants, programmes, reflections, schools, sessions, surveys,
 };
 
@@ -31,6 +32,7 @@ Errors are RFC 7807 `application/problem+json` with a stable `code`. Lists take 
         closures::import_for_authority, closures::list_for_authority, closures::delete_all_for_authority, closures::delete_for_authority, closures::closed_days,
         feeds::rotate, feeds::participant, feeds::event, feeds::programme,
         notifications::list, notifications::retry, notifications::lease, notifications::ack,
+        discord::lease_posts, discord::ack_post, discord::lease_guild_events, discord::ack_guild_event,
         me::link, me::verify, me::read, me::sessions, me::bookings, me::book, me::booking, me::cancel,
         me::feed, me::rotate_feed, me::preferences, me::update_preferences, me::reflections, me::reflect,
         surveys::create, surveys::list, surveys::read, surveys::update, surveys::send, surveys::mine, surveys::answer,

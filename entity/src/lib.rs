@@ -24,6 +24,7 @@ tables!(
     closure,
     cohort,
     cohort_school,
+    discord_guild_event,
     discord_link_code,
     discord_link_request,
     event,
@@ -60,6 +61,7 @@ pub mod prelude {
     pub use super::closure::Entity as Closure;
     pub use super::cohort::Entity as Cohort;
     pub use super::cohort_school::Entity as CohortSchool;
+    pub use super::discord_guild_event::Entity as DiscordGuildEvent;
     pub use super::discord_link_code::Entity as DiscordLinkCode;
     pub use super::discord_link_request::Entity as DiscordLinkRequest;
     pub use super::event::Entity as Event;

@@ -170,8 +170,8 @@ struct Inner {
     /// Every way a request or an answer strayed from Discord's OpenAPI document, not yet taken
     /// by the test ([`FakeDiscord::take_violations`]); the fake panics on drop if any are left.
     violations: Vec<Violation>,
-    /// Guild scheduled events by id (ids grow, so this is creation order).
-    scheduled_events: std::collections::BTreeMap<u64, Value>,
+    /// Guild scheduled events, by id (see the "Guild scheduled events" section).
+    scheduled_events: HashMap<u64, Value>,
 }
 
 /// State shared behind an `Arc`.
@@ -508,19 +508,6 @@ impl FakeDiscord {
             .get(&guild_id)
             .cloned()
             .unwrap_or_default()
-    }
-
-    /// The guild scheduled events of `guild_id` (as `GET /guilds/{guild_id}/scheduled-events`
-    /// answers them), in creation order.
-    pub fn scheduled_events(&self, guild_id: u64) -> Vec<Value> {
-        let gid = guild_id.to_string();
-        self.shared
-            .lock()
-            .scheduled_events
-            .values()
-            .filter(|e| e["guild_id"] == gid.as_str())
-            .cloned()
-            .collect()
     }
 
     /// Answers `method path` (path without query, either the full `/api/v10/...` path or the
@@ -1319,15 +1306,7 @@ fn route_rest(
             (200, Some(msg))
         }
         ("POST", ["channels", _, "typing"]) => (204, None),
-        (method, ["guilds", gid, "scheduled-events", rest @ ..]) => scheduled_events_rest(
-            shared,
-            method,
-            num(gid),
-            rest.first().and_then(|id| num(id)),
-            rest.len(),
-            body,
-        ),
-        _ => not_found(0, "Unknown"),
+        _ => scheduled_event_route(shared, method, segs.as_slice(), body).unwrap_or_else(|| not_found(0, "Unknown")),
     }
 }
 
@@ -1340,113 +1319,6 @@ fn dm_channel_json(channel_id: u64, user: u64) -> Value {
         "flags": 0,
         "recipients": [user_json(user)],
     })
-}
-
-// ---------------------------------------------------------------------------------------------
-// Guild scheduled events (`/guilds/{guild_id}/scheduled-events[/{id}]`)
-// ---------------------------------------------------------------------------------------------
-
-/// `GET`/`POST /guilds/{guild_id}/scheduled-events` and `GET`/`PATCH`/`DELETE
-/// /guilds/{guild_id}/scheduled-events/{id}`: events are kept per guild and answered in the shape
-/// of Discord's `ExternalScheduledEventResponse` (or the stage/voice one, by `entity_type`).
-/// `depth` is the number of segments after `scheduled-events` (0 or 1).
-fn scheduled_events_rest(
-    shared: &Shared,
-    method: &str,
-    guild: Option<u64>,
-    id: Option<u64>,
-    depth: usize,
-    body: &Value,
-) -> (u16, Option<Value>) {
-    const UNKNOWN_EVENT: (u32, &str) = (10070, "Unknown Guild Scheduled Event");
-    let Some(guild) = guild else {
-        return not_found(10004, "Unknown Guild");
-    };
-    let in_guild = |event: &Value| event["guild_id"] == guild.to_string().as_str();
-    match (method, depth) {
-        ("GET", 0) => {
-            let events = shared
-                .lock()
-                .scheduled_events
-                .values()
-                .filter(|e| in_guild(e))
-                .cloned()
-                .collect();
-            (200, Some(Value::Array(events)))
-        }
-        ("POST", 0) => {
-            let id = shared.next_id();
-            let mut event = json!({
-                "id": id.to_string(),
-                "guild_id": guild.to_string(),
-                "name": body["name"],
-                "description": body.get("description").cloned().unwrap_or(Value::Null),
-                "channel_id": body.get("channel_id").cloned().unwrap_or(Value::Null),
-                "creator_id": BOT_USER_ID.to_string(),
-                "creator": bot_user_json(),
-                "image": Value::Null,
-                "scheduled_start_time": body["scheduled_start_time"],
-                "scheduled_end_time": body.get("scheduled_end_time").cloned().unwrap_or(Value::Null),
-                "status": 1,
-                "entity_type": body["entity_type"],
-                "entity_id": Value::Null,
-                "recurrence_rule": Value::Null,
-                "privacy_level": body["privacy_level"],
-                "guild_scheduled_event_exceptions": [],
-                "entity_metadata": body.get("entity_metadata").cloned().unwrap_or(Value::Null),
-                "user_count": 0,
-            });
-            if body["image"].is_string() {
-                event["image"] = json!(format!("{:032x}", shared.next_id()));
-            }
-            shared.lock().scheduled_events.insert(id, event.clone());
-            (200, Some(event))
-        }
-        ("GET", 1) => match id.and_then(|id| shared.lock().scheduled_events.get(&id).cloned()) {
-            Some(event) if in_guild(&event) => (200, Some(event)),
-            _ => not_found(UNKNOWN_EVENT.0, UNKNOWN_EVENT.1),
-        },
-        ("PATCH", 1) => {
-            let mut inner = shared.lock();
-            let Some(event) = id
-                .and_then(|id| inner.scheduled_events.get_mut(&id))
-                .filter(|e| in_guild(e))
-            else {
-                return not_found(UNKNOWN_EVENT.0, UNKNOWN_EVENT.1);
-            };
-            for key in [
-                "name",
-                "description",
-                "channel_id",
-                "scheduled_start_time",
-                "scheduled_end_time",
-                "status",
-                "entity_type",
-                "privacy_level",
-                "entity_metadata",
-            ] {
-                if let Some(value) = body.get(key) {
-                    // A null status or entity type leaves it as it was; other nulls clear.
-                    if !(value.is_null() && matches!(key, "status" | "entity_type")) {
-                        event[key] = value.clone();
-                    }
-                }
-            }
-            (200, Some(event.clone()))
-        }
-        ("DELETE", 1) => {
-            let mut inner = shared.lock();
-            let known = id.and_then(|id| inner.scheduled_events.get(&id)).is_some_and(in_guild);
-            if !known {
-                return not_found(UNKNOWN_EVENT.0, UNKNOWN_EVENT.1);
-            }
-            if let Some(id) = id {
-                inner.scheduled_events.remove(&id);
-            }
-            (204, None)
-        }
-        _ => not_found(0, "Unknown"),
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1556,6 +1428,222 @@ async fn handle_gateway_conn(stream: TcpStream, shared: Arc<Shared>) {
     if inner.conn.as_ref().is_some_and(|c| c.id == conn_id) {
         inner.conn = None;
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Guild scheduled events (and guild channel messages' buttons)
+// ---------------------------------------------------------------------------------------------
+//
+// `GET|POST /guilds/{guild_id}/scheduled-events` and `GET|PATCH|DELETE
+// /guilds/{guild_id}/scheduled-events/{event_id}`, kept in the fake's state so that tests can see
+// what the server shows. Answers are shaped as Discord's OpenAPI document's
+// `ExternalScheduledEventResponse` (the only entity type Convene makes); a request that Discord
+// would refuse (a missing name, start or location, a change of a cancelled or completed event,
+// a status change other than SCHEDULED → ACTIVE → COMPLETED or SCHEDULED → CANCELED) gets
+// Discord's `400 Invalid Form Body` (code 50035) and changes nothing.
+
+/// Discord's scheduled event statuses.
+const EVENT_SCHEDULED: u64 = 1;
+const EVENT_ACTIVE: u64 = 2;
+const EVENT_COMPLETED: u64 = 3;
+const EVENT_CANCELED: u64 = 4;
+
+impl FakeDiscord {
+    /// The guild's scheduled events, oldest first (cancelled ones included, as Discord keeps them
+    /// for a while; deleted ones gone).
+    pub fn scheduled_events(&self, guild_id: u64) -> Vec<Value> {
+        let mut events: Vec<(u64, Value)> = self
+            .shared
+            .lock()
+            .scheduled_events
+            .iter()
+            .filter(|(_, e)| e["guild_id"] == json!(guild_id.to_string()))
+            .map(|(id, e)| (*id, e.clone()))
+            .collect();
+        events.sort_by_key(|(id, _)| *id);
+        events.into_iter().map(|(_, e)| e).collect()
+    }
+
+    /// The messages created in channel `channel_id` through REST, oldest first.
+    pub fn channel_messages(&self, channel_id: u64) -> Vec<Value> {
+        let mut messages: Vec<(u64, Value)> = self
+            .shared
+            .lock()
+            .messages
+            .iter()
+            .filter(|(_, m)| m["channel_id"] == json!(channel_id.to_string()) && m.get("webhook_id").is_none())
+            .map(|(id, m)| (*id, m.clone()))
+            .collect();
+        messages.sort_by_key(|(id, _)| *id);
+        messages.into_iter().map(|(_, m)| m).collect()
+    }
+
+    /// A button press (MESSAGE_COMPONENT, type 3) on message `message_id` in the fake guild's
+    /// text channel `channel_id`, by member `user_id`.
+    pub fn guild_button_click(&self, custom_id: &str, user_id: u64, message_id: u64, channel_id: u64) -> Value {
+        let message = self
+            .message(message_id)
+            .unwrap_or_else(|| message_json(&self.shared, message_id, channel_id, &json!({}), &[], None));
+        let data = json!({ "custom_id": custom_id, "component_type": 2 });
+        let mut payload = self.interaction_in(3, user_id, true, channel_id, data);
+        payload["message"] = message;
+        payload
+    }
+}
+
+/// Discord's answer to a body it refuses.
+fn invalid_form(field: &str, message: &str) -> (u16, Option<Value>) {
+    (
+        400,
+        Some(json!({
+            "message": "Invalid Form Body",
+            "code": 50035,
+            "errors": { field: { "_errors": [{ "code": "BASE_TYPE_INVALID", "message": message }] } },
+        })),
+    )
+}
+
+/// Reads an RFC 3339 instant as Unix milliseconds (enough of it for serenity's timestamps).
+fn instant_ms(value: &Value) -> Option<u64> {
+    let text = value.as_str()?;
+    let parsed = chrono::DateTime::parse_from_rfc3339(text).ok()?;
+    u64::try_from(parsed.timestamp_millis()).ok()
+}
+
+/// The scheduled-event routes; `None` for any other route.
+fn scheduled_event_route(shared: &Shared, method: &str, segs: &[&str], body: &Value) -> Option<(u16, Option<Value>)> {
+    let ["guilds", guild, "scheduled-events", rest @ ..] = segs else {
+        return None;
+    };
+    let guild: u64 = guild.parse().ok()?;
+    let event_id = match rest {
+        [] => None,
+        [id] => Some(id.parse::<u64>().ok()?),
+        _ => return None,
+    };
+    let in_guild = |e: &Value| e["guild_id"] == json!(guild.to_string());
+    Some(match (method, event_id) {
+        ("GET", None) => {
+            let fake = shared.lock();
+            let mut events: Vec<(&u64, &Value)> = fake.scheduled_events.iter().filter(|(_, e)| in_guild(e)).collect();
+            events.sort_by_key(|(id, _)| **id);
+            (
+                200,
+                Some(Value::Array(events.into_iter().map(|(_, e)| e.clone()).collect())),
+            )
+        }
+        ("POST", None) => {
+            let name = body["name"].as_str().unwrap_or_default();
+            let location = body["entity_metadata"]["location"].as_str().unwrap_or_default();
+            if name.is_empty() || name.chars().count() > 100 {
+                return Some(invalid_form("name", "1 to 100 characters"));
+            }
+            if body["entity_type"] != json!(3) {
+                return Some(invalid_form("entity_type", "only EXTERNAL (3) is made by this fake"));
+            }
+            if location.is_empty() || location.chars().count() > 100 {
+                return Some(invalid_form("entity_metadata", "an external event needs a location"));
+            }
+            let (Some(start), Some(end)) = (
+                instant_ms(&body["scheduled_start_time"]),
+                instant_ms(&body["scheduled_end_time"]),
+            ) else {
+                return Some(invalid_form(
+                    "scheduled_start_time",
+                    "an external event needs a start and an end",
+                ));
+            };
+            if start <= now_unix_ms() || end <= start {
+                return Some(invalid_form(
+                    "scheduled_start_time",
+                    "starts in the future and ends after it starts",
+                ));
+            }
+            if body["privacy_level"] != json!(2) {
+                return Some(invalid_form("privacy_level", "GUILD_ONLY (2)"));
+            }
+            let id = shared.next_id();
+            let event = json!({
+                "id": id.to_string(),
+                "guild_id": guild.to_string(),
+                "name": name,
+                "description": body["description"].clone(),
+                "channel_id": null,
+                "creator_id": BOT_USER_ID.to_string(),
+                "creator": bot_user_json(),
+                "image": null,
+                "scheduled_start_time": rfc3339(start),
+                "scheduled_end_time": rfc3339(end),
+                "status": EVENT_SCHEDULED,
+                "entity_type": 3,
+                "entity_id": null,
+                "recurrence_rule": null,
+                "user_count": 0,
+                "privacy_level": 2,
+                "user_rsvp": null,
+                "guild_scheduled_event_exceptions": [],
+                "entity_metadata": { "location": location },
+            });
+            shared.lock().scheduled_events.insert(id, event.clone());
+            (200, Some(event))
+        }
+        ("GET", Some(id)) => match shared.lock().scheduled_events.get(&id).filter(|e| in_guild(e)) {
+            Some(event) => (200, Some(event.clone())),
+            None => not_found(10070, "Unknown Guild Scheduled Event"),
+        },
+        ("PATCH", Some(id)) => {
+            let Some(mut event) = shared.lock().scheduled_events.get(&id).filter(|e| in_guild(e)).cloned() else {
+                return Some(not_found(10070, "Unknown Guild Scheduled Event"));
+            };
+            let status = event["status"].as_u64().unwrap_or(EVENT_SCHEDULED);
+            if status == EVENT_CANCELED || status == EVENT_COMPLETED {
+                return Some(invalid_form(
+                    "status",
+                    "a cancelled or completed event cannot be changed",
+                ));
+            }
+            if let Some(to) = body["status"].as_u64() {
+                let allowed = matches!(
+                    (status, to),
+                    (EVENT_SCHEDULED, EVENT_ACTIVE | EVENT_CANCELED) | (EVENT_ACTIVE, EVENT_COMPLETED)
+                ) || status == to;
+                if !allowed {
+                    return Some(invalid_form("status", "not a status this event can move to"));
+                }
+                event["status"] = json!(to);
+            }
+            if let Some(name) = body.get("name").and_then(Value::as_str) {
+                if name.is_empty() || name.chars().count() > 100 {
+                    return Some(invalid_form("name", "1 to 100 characters"));
+                }
+                event["name"] = json!(name);
+            }
+            if let Some(description) = body.get("description") {
+                event["description"] = description.clone();
+            }
+            for key in ["scheduled_start_time", "scheduled_end_time"] {
+                if let Some(value) = body.get(key).filter(|v| !v.is_null()) {
+                    let Some(ms) = instant_ms(value) else {
+                        return Some(invalid_form(key, "an ISO 8601 timestamp"));
+                    };
+                    event[key] = json!(rfc3339(ms));
+                }
+            }
+            if let Some(location) = body["entity_metadata"]["location"].as_str() {
+                if location.is_empty() || location.chars().count() > 100 {
+                    return Some(invalid_form("entity_metadata", "an external event needs a location"));
+                }
+                event["entity_metadata"] = json!({ "location": location });
+            }
+            shared.lock().scheduled_events.insert(id, event.clone());
+            (200, Some(event))
+        }
+        ("DELETE", Some(id)) => match shared.lock().scheduled_events.remove(&id) {
+            Some(_) => (204, None),
+            None => not_found(10070, "Unknown Guild Scheduled Event"),
+        },
+        _ => return None,
+    })
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ pub mod closure;
 pub mod cohort;
 pub mod contract;
 pub mod dashboard;
+pub mod discord;
 pub mod event;
 pub mod feed;
 pub mod idempotency;

@@ -305,6 +305,7 @@ pub async fn create<C: ConnectionTrait>(
     }
     .insert(db)
     .await?;
+    super::discord::sessions_published(db, &event, &[row.id], now).await?;
     let mut session: Session = row.into();
     session.warnings = closed_days::session_warnings(db, &event, f.starts_at, f.ends_at).await?;
     change
@@ -414,6 +415,9 @@ pub async fn update(db: &DatabaseConnection, id: i64, input: SessionInput, chang
             update = update.col_expr(session::Column::Revision, Expr::col(session::Column::Revision).add(1));
         }
         update.exec(txn).await?;
+        if moved || cancelling || f.label != existing.label {
+            super::discord::sessions_changed(txn, &[id], now).await?;
+        }
         if moved {
             booking::Entity::update_many()
                 .col_expr(booking::Column::StartsAt, Expr::value(f.starts_at))
@@ -551,6 +555,7 @@ pub async fn delete(db: &DatabaseConnection, id: i64, change: &Change) -> Domain
             ));
         }
         session::Entity::delete_by_id(id).exec(txn).await?;
+        super::discord::sessions_changed(txn, &[id], change.now).await?;
         change
             .record(
                 txn,

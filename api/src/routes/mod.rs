@@ -6,6 +6,7 @@ pub mod bookings;
 pub mod closures;
 pub mod cohorts;
 pub mod console;
+pub mod discord;
 pub mod events;
 pub mod feeds;
 pub mod forms;
@@ -193,7 +194,13 @@ pub fn configure(cfg: &mut web::ServiceConfig, protection: &Protection) {
                         .route(web::post().to(me::verify)),
                 )
                 .service(web::resource("/notifications/lease").route(web::post().to(notifications::lease)))
-                .service(web::resource("/notifications/{id}/ack").route(web::post().to(notifications::ack))),
+                .service(web::resource("/notifications/{id}/ack").route(web::post().to(notifications::ack)))
+                .service(web::resource("/channel-posts/lease").route(web::post().to(discord::lease_posts)))
+                .service(web::resource("/channel-posts/{id}/ack").route(web::post().to(discord::ack_post)))
+                .service(web::resource("/guild-events/lease").route(web::post().to(discord::lease_guild_events)))
+                .service(
+                    web::resource("/guild-events/{session_id}/ack").route(web::post().to(discord::ack_guild_event)),
+                ),
         )
         .service(
             web::scope("/v1/me")

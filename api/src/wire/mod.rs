@@ -10,6 +10,7 @@
 
 pub mod announcements;
 pub mod booking;
+pub mod discord;
 pub mod feed;
 pub mod link;
 pub mod me;

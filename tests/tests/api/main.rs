@@ -15,6 +15,7 @@ mod console_admin;
 mod console_browser;
 mod console_cohorts;
 mod console_pages;
+mod discord;
 mod errors;
 mod events;
 mod health;

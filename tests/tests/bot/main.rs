@@ -5,3 +5,4 @@ mod console;
 mod core;
 mod discord;
 mod fake_discord;
+mod guild;
