@@ -316,7 +316,7 @@ contract_type!(
 );
 contract_type!(
     /// A channel messages go by.
-    Channel => enum_of(notification::CHANNELS, "`email` or `discord`.")
+    Channel => enum_of(notification::CHANNELS, "`email`, `discord` (a DM) or `discord_channel` (a post to the announcements channel).")
 );
 contract_type!(
     /// A channel an announcement goes by.

@@ -43,7 +43,7 @@ use crate::problem_code::ProblemCode;
 use crate::time::format_utc;
 
 /// The channels a message goes by.
-pub const CHANNELS: &[&str] = &["email", "discord"];
+pub const CHANNELS: &[&str] = &["email", "discord", "discord_channel"];
 
 /// The longest wait between tries.
 const MAX_BACKOFF: Duration = Duration::from_secs(3600);
