@@ -28,8 +28,7 @@ use crate::domain::feed::FeedSite;
 use crate::domain::keys::{self, KeyRole};
 use crate::domain::reflection::ReflectionText;
 use crate::domain::{
-    DomainError, DomainResult, closed_days, event as events, feed, participant as people, programme,
-    school as schools,
+    DomainError, DomainResult, closed_days, event as events, feed, participant as people, programme, school as schools,
 };
 use crate::domain::{booking as bookings, session as sessions, survey};
 use crate::problem_code::ProblemCode;
@@ -325,9 +324,7 @@ fn london_term_dates(year: i32) -> Value {
         .map(|d| date(y, 9, d))
         .find(|d| d.weekday().num_days_from_monday() < 5)
         .unwrap_or(NaiveDate::MIN);
-    let range = |start: NaiveDate, end: NaiveDate, kind: &str, summary: &str| {
-        json!({"start_date": start, "end_date": end, "kind": kind, "summary": summary})
-    };
+    let range = |start: NaiveDate, end: NaiveDate, kind: &str, summary: &str| json!({"start_date": start, "end_date": end, "kind": kind, "summary": summary});
     json!({"closures": [
         range(first_weekday, first_weekday, "inset", "INSET day"),
         range(half_term, half_term + Days::new(4), "holiday", "Autumn half term"),
@@ -357,7 +354,13 @@ fn easter_sunday(year: i32) -> Option<NaiveDate> {
 
 /// The first `weekday` at or after `from` (or, `back`, at or before it) that is not in `closed`
 /// nor in `taken`, a week at a time.
-fn open_day(closed: &BTreeSet<NaiveDate>, taken: &[NaiveDate], from: NaiveDate, weekday: Weekday, back: bool) -> NaiveDate {
+fn open_day(
+    closed: &BTreeSet<NaiveDate>,
+    taken: &[NaiveDate],
+    from: NaiveDate,
+    weekday: Weekday,
+    back: bool,
+) -> NaiveDate {
     let mut day = next(from, weekday);
     if back && day > from {
         day = day - Days::new(7);
@@ -578,7 +581,13 @@ pub async fn fill(db: &DatabaseConnection, site: &FeedSite, now: DateTime<Utc>) 
     .into_iter()
     .enumerate()
     {
-        let on = open_day(&closed, &slp_days, today + Days::new(10 + 7 * k as u64), Weekday::Wed, false);
+        let on = open_day(
+            &closed,
+            &slp_days,
+            today + Days::new(10 + 7 * k as u64),
+            Weekday::Wed,
+            false,
+        );
         slp_days.push(on);
         let e = events::create(
             db,

@@ -138,7 +138,10 @@ mod tests {
                 let days: Vec<_> = between(division, d(year, 1, 1), d(year, 12, 31)).collect();
                 let extra = usize::from(division == Division::Scotland && year == 2026);
                 assert_eq!(days.len(), per_year + extra, "{division:?} {year}: {days:?}");
-                assert!(days.iter().all(|(day, _)| !matches!(day.weekday(), Weekday::Sat | Weekday::Sun)));
+                assert!(
+                    days.iter()
+                        .all(|(day, _)| !matches!(day.weekday(), Weekday::Sat | Weekday::Sun))
+                );
             }
         }
     }
@@ -152,18 +155,47 @@ mod tests {
         assert_eq!(
             england,
             [
-                "2026-01-01", "2026-04-03", "2026-04-06", "2026-05-04", "2026-05-25", "2026-08-31", "2026-12-25",
-                "2026-12-28", "2027-01-01", "2027-03-26", "2027-03-29", "2027-05-03", "2027-05-31", "2027-08-30",
-                "2027-12-27", "2027-12-28",
+                "2026-01-01",
+                "2026-04-03",
+                "2026-04-06",
+                "2026-05-04",
+                "2026-05-25",
+                "2026-08-31",
+                "2026-12-25",
+                "2026-12-28",
+                "2027-01-01",
+                "2027-03-26",
+                "2027-03-29",
+                "2027-05-03",
+                "2027-05-31",
+                "2027-08-30",
+                "2027-12-27",
+                "2027-12-28",
             ]
         );
-        assert_eq!(on(Division::Scotland, d(2026, 6, 15)), Some("Extra bank holiday for the FIFA World Cup"));
-        assert_eq!(on(Division::Scotland, d(2027, 1, 4)), Some("2nd January (substitute day)"));
+        assert_eq!(
+            on(Division::Scotland, d(2026, 6, 15)),
+            Some("Extra bank holiday for the FIFA World Cup")
+        );
+        assert_eq!(
+            on(Division::Scotland, d(2027, 1, 4)),
+            Some("2nd January (substitute day)")
+        );
         assert_eq!(on(Division::Scotland, d(2026, 8, 3)), Some("Summer bank holiday"));
         assert_eq!(on(Division::EnglandAndWales, d(2026, 8, 3)), None);
-        assert_eq!(on(Division::NorthernIreland, d(2026, 7, 13)), Some("Battle of the Boyne (Orangemen’s Day) (substitute day)"));
-        assert_eq!(on(Division::NorthernIreland, d(2024, 3, 18)), Some("St Patrick’s Day (substitute day)"));
-        assert_eq!(on(Division::Scotland, d(2026, 4, 6)), None, "no Easter Monday in Scotland");
+        assert_eq!(
+            on(Division::NorthernIreland, d(2026, 7, 13)),
+            Some("Battle of the Boyne (Orangemen’s Day) (substitute day)")
+        );
+        assert_eq!(
+            on(Division::NorthernIreland, d(2024, 3, 18)),
+            Some("St Patrick’s Day (substitute day)")
+        );
+        assert_eq!(
+            on(Division::Scotland, d(2026, 4, 6)),
+            None,
+            "no Easter Monday in Scotland"
+        );
     }
 
     #[test]

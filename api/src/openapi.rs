@@ -5,8 +5,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
     announcements, audit, bookings, closures, cohorts, discord, events, feeds, health, imports, insight, me,
-    notifications,
-    participant_pages, participants, programmes, reflections, schools, sessions, surveys,
+    notifications, participant_pages, participants, programmes, reflections, schools, sessions, surveys,
 };
 
 /// Convene's v1 API.

@@ -66,10 +66,7 @@ fn year_start(year: i32) -> NaiveDate {
 
 /// A local authority's name folded for matching (trimmed, lower case, inner spaces single).
 pub fn authority_key(name: &str) -> String {
-    name.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
+    name.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
 }
 
 /// Each day of `from..=to` that a range `start..=end` covers.

@@ -558,9 +558,17 @@ pub async fn delete_for_authority<C: ConnectionTrait>(
     if let (Some(id), 0) = (id, removed) {
         return Err(DomainError::not_found("closure", id));
     }
-    let what = id.map_or_else(|| format!("{removed} closures removed"), |id| format!("closure {id} removed"));
+    let what = id.map_or_else(
+        || format!("{removed} closures removed"),
+        |id| format!("closure {id} removed"),
+    );
     change
-        .record(db, "closure.deleted", Target("local_authority", 0), format!("{name}: {what}"))
+        .record(
+            db,
+            "closure.deleted",
+            Target("local_authority", 0),
+            format!("{name}: {what}"),
+        )
         .await?;
     Ok(removed)
 }

@@ -7,11 +7,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::auth::Organiser;
 use crate::clock::Now;
-use crate::domain::{FieldError, contract};
 use crate::domain::closed_days::{self, ClosedDay, ClosedDaysQuery};
 use crate::domain::closure::{
     self, AuthorityClosure, AuthorityImportResult, Closure, ClosureQuery, ClosuresInput, ImportResult, NewClosure,
 };
+use crate::domain::{FieldError, contract};
 use crate::error::{ApiError, Problem};
 use crate::extract::{QueryParams, parse_json};
 use crate::problem_code::ProblemCode;
@@ -93,7 +93,11 @@ fn posted(req: &HttpRequest, body: &[u8]) -> Result<(Vec<NewClosure>, Vec<Skippe
                 .map_err(|e| calendar_error("body", format!("the file is not UTF-8 text: {e}")))?;
             let dates =
                 term_dates::read(text).map_err(|e| calendar_error(&format!("line {}", e.line), e.to_string()))?;
-            Ok((dates.closures.into_iter().map(Into::into).collect(), dates.skipped, "ics"))
+            Ok((
+                dates.closures.into_iter().map(Into::into).collect(),
+                dates.skipped,
+                "ics",
+            ))
         }
         "application/json" => {
             let input: ClosuresInput = parse_json(body)?;
@@ -192,9 +196,16 @@ pub async fn import_for_authority(
     let replace = replacing(&query)?;
     let name = closure::authority_name(&name)?;
     let (closures, skipped, source) = posted(&req, &body)?;
-    let result =
-        closure::import_for_authority(&state.db, &name, closures, skipped, source, replace, &organiser.change(now))
-            .await?;
+    let result = closure::import_for_authority(
+        &state.db,
+        &name,
+        closures,
+        skipped,
+        source,
+        replace,
+        &organiser.change(now),
+    )
+    .await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", authority_location(&name)))
         .json(result))

@@ -100,6 +100,6 @@ pub struct GuildEventAck {
     #[cfg_attr(feature = "server", schema(max_length = 32, pattern = "^[0-9]{1,32}$"))]
     pub discord_event_id: String,
     /// The `version` leased.
-    #[cfg_attr(feature = "server", schema(minimum = 1))]
+    #[cfg_attr(feature = "server", schema(minimum = 1, maximum = 2147483647))]
     pub version: i64,
 }

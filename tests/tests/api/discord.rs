@@ -310,3 +310,62 @@ async fn triad_visits_and_sessions_cancelled_before_their_event_was_made_are_not
         );
     }
 }
+
+#[tokio::test]
+async fn an_announcements_channel_post_is_leased_with_its_words_and_the_events_session_and_counted_once_posted() {
+    for app in spawn_apps().await {
+        let bot = app.bot_key().await;
+        let event = app.create_event(json!({"title": "Summer conference"})).await;
+        let start = chrono::Utc::now() + chrono::Duration::days(10);
+        let session = app
+            .create_session(
+                &event["id"],
+                json!({"start": start.format("%Y-%m-%dT09:30").to_string(),
+                       "end": start.format("%Y-%m-%dT12:00").to_string(), "capacity": 30}),
+            )
+            .await;
+        app.create_participant(json!({})).await;
+        let sent = app
+            .post(
+                "/v1/announcements",
+                &json!({"subject": "Bookings are open", "body": "Thirty places, first come first served.",
+                        "event_id": event["id"], "audience": {"all": true}, "channels": ["discord_channel"]}),
+            )
+            .await;
+        assert_eq!(sent.status, 201, "{}", sent.text);
+        let announcement = sent.json();
+
+        let leased = as_bot(&app, &bot, "/v1/bot/channel-posts/lease", None).await;
+        assert_eq!(leased.status, 200, "{}", leased.text);
+        let items = leased.json()["items"].as_array().unwrap().clone();
+        let posts: Vec<&Value> = items.iter().filter(|p| p["kind"] == "announcement").collect();
+        assert_eq!(
+            posts.len(),
+            1,
+            "one post for the channel, whoever the audience: {items:?}"
+        );
+        let post = posts[0];
+        assert_eq!(post["title"], "Bookings are open");
+        assert!(
+            post["text"]
+                .as_str()
+                .unwrap()
+                .contains("Thirty places, first come first served."),
+            "{post}"
+        );
+        assert_eq!(
+            post["session"]["session_id"], session["id"],
+            "its Book button books the event's session"
+        );
+        assert_eq!(post["session"]["places_left"], 30);
+
+        let acked = as_bot(&app, &bot, &format!("/v1/bot/channel-posts/{}/ack", post["id"]), None).await;
+        assert_eq!(acked.status, 204, "{}", acked.text);
+        let read = app
+            .get(&format!("/v1/announcements/{}", announcement["id"]))
+            .await
+            .json();
+        assert_eq!(read["counts"]["sent"], 1, "{read}");
+        assert_eq!(read["counts"]["queued"], 0, "{read}");
+    }
+}

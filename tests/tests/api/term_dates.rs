@@ -61,7 +61,12 @@ fn day(text: &str) -> NaiveDate {
 }
 
 /// The closed days of a school as the API reports them: date → (kind, source).
-async fn closed_days(app: &TestApp, school: &Value, from: NaiveDate, to: NaiveDate) -> BTreeMap<NaiveDate, (String, String)> {
+async fn closed_days(
+    app: &TestApp,
+    school: &Value,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> BTreeMap<NaiveDate, (String, String)> {
     let reply = app
         .get(&format!("/v1/schools/{}/closed-days?from={from}&to={to}", school["id"]))
         .await;
@@ -124,7 +129,10 @@ async fn a_local_authoritys_term_dates_are_imported_listed_and_removed_whatever_
             .await
             .json();
         assert_eq!(touching.as_array().unwrap().len(), 1);
-        assert_eq!(app.get("/v1/local-authorities/Hackney/closures").await.json(), json!([]));
+        assert_eq!(
+            app.get("/v1/local-authorities/Hackney/closures").await.json(),
+            json!([])
+        );
 
         // All or nothing: one bad range refuses the whole import, naming it.
         let before = app.count("authority_closures").await;
@@ -138,7 +146,12 @@ async fn a_local_authoritys_term_dates_are_imported_listed_and_removed_whatever_
             .await;
         let problem = bad.problem(422, "validation_failed");
         assert_eq!(problem["errors"][0]["field"], "closures[1].end_date", "{problem}");
-        let broken = post_ics(&app, "/v1/local-authorities/Hackney/closures", "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\n").await;
+        let broken = post_ics(
+            &app,
+            "/v1/local-authorities/Hackney/closures",
+            "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\n",
+        )
+        .await;
         broken.problem(422, "invalid_calendar");
         let long_name = "x".repeat(101);
         let named = app
@@ -173,7 +186,12 @@ async fn a_local_authoritys_term_dates_are_imported_listed_and_removed_whatever_
 
         // One removed, then the rest.
         let first = list.json()[0]["id"].as_i64().unwrap();
-        assert_eq!(app.delete(&format!("/v1/local-authorities/Camden/closures/{first}")).await.status, 204);
+        assert_eq!(
+            app.delete(&format!("/v1/local-authorities/Camden/closures/{first}"))
+                .await
+                .status,
+            204
+        );
         app.delete(&format!("/v1/local-authorities/Camden/closures/{first}"))
             .await
             .problem(404, "not_found");
@@ -200,7 +218,9 @@ async fn a_schools_closed_days_join_its_own_closures_its_authoritys_term_dates_a
             .create_school(json!({"name": "Leith Primary", "local_authority": "Edinburgh", "region": "Scotland"}))
             .await;
         let belfast = app
-            .create_school(json!({"name": "Harbour Primary", "local_authority": "Belfast", "region": "Northern Ireland"}))
+            .create_school(
+                json!({"name": "Harbour Primary", "local_authority": "Belfast", "region": "Northern Ireland"}),
+            )
             .await;
         let reply = post_ics(&app, "/v1/local-authorities/Camden/closures", CAMDEN_TERM_DATES).await;
         assert_eq!(reply.status, 201, "{}", reply.text);
@@ -229,9 +249,7 @@ async fn a_schools_closed_days_join_its_own_closures_its_authoritys_term_dates_a
         assert!(!fleet.contains_key(&day("2026-12-18")));
         assert!(!fleet.contains_key(&day("2027-01-04")));
         let weekdays = |m: &BTreeMap<NaiveDate, (String, String)>| {
-            m.keys()
-                .filter(|d| d.weekday().number_from_monday() <= 5)
-                .count()
+            m.keys().filter(|d| d.weekday().number_from_monday() <= 5).count()
         };
         assert_eq!(weekdays(&fleet), 10 + 5, "{fleet:?}");
 
@@ -263,21 +281,36 @@ async fn a_schools_closed_days_join_its_own_closures_its_authoritys_term_dates_a
         let harbour = closed_days(&app, &belfast, day("2027-03-01"), day("2027-07-31")).await;
         assert_eq!(
             holidays(&harbour),
-            ["2027-03-17", "2027-03-26", "2027-03-29", "2027-05-03", "2027-05-31", "2027-07-12"]
-                .map(day)
-                .to_vec()
+            [
+                "2027-03-17",
+                "2027-03-26",
+                "2027-03-29",
+                "2027-05-03",
+                "2027-05-31",
+                "2027-07-12"
+            ]
+            .map(day)
+            .to_vec()
         );
 
         // Bad spans are refused, naming the field.
         let reply = app
-            .get(&format!("/v1/schools/{}/closed-days?from=2027-01-01&to=2026-01-01", academy["id"]))
+            .get(&format!(
+                "/v1/schools/{}/closed-days?from=2027-01-01&to=2026-01-01",
+                academy["id"]
+            ))
             .await;
         assert_eq!(reply.problem(400, "invalid_query")["errors"][0]["field"], "to");
         let reply = app
-            .get(&format!("/v1/schools/{}/closed-days?from=2027-01-01&to=2029-01-01", academy["id"]))
+            .get(&format!(
+                "/v1/schools/{}/closed-days?from=2027-01-01&to=2029-01-01",
+                academy["id"]
+            ))
             .await;
         assert_eq!(reply.problem(400, "invalid_query")["errors"][0]["field"], "to");
-        app.get("/v1/schools/999999/closed-days").await.problem(404, "not_found");
+        app.get("/v1/schools/999999/closed-days")
+            .await
+            .problem(404, "not_found");
     }
 }
 
@@ -288,7 +321,8 @@ fn early_may_bank_holiday(year: i32) -> NaiveDate {
 }
 
 #[tokio::test]
-async fn visits_never_land_on_an_authority_closure_a_school_closure_or_a_bank_holiday_and_a_schools_own_term_dates_win() {
+async fn visits_never_land_on_an_authority_closure_a_school_closure_or_a_bank_holiday_and_a_schools_own_term_dates_win()
+{
     for app in spawn_apps().await {
         // Four weeks from the early May bank holiday of next year: W1 opens on the bank holiday.
         let w1 = early_may_bank_holiday(Utc::now().year() + 1);
@@ -345,9 +379,10 @@ async fn visits_never_land_on_an_authority_closure_a_school_closure_or_a_bank_ho
         assert_eq!(c.status, 201, "{}", c.text);
         let path = format!("/v1/cohorts/{}", c.json()["id"]);
         let accepted = app
-            .send(app.request(Method::PUT, &format!("{path}/triads")).json(
-                &json!({"triads": [{"school_ids": ids(&triad_a)}, {"school_ids": ids(&triad_b)}]}),
-            ))
+            .send(
+                app.request(Method::PUT, &format!("{path}/triads"))
+                    .json(&json!({"triads": [{"school_ids": ids(&triad_a)}, {"school_ids": ids(&triad_b)}]})),
+            )
             .await;
         assert_eq!(accepted.status, 200, "{}", accepted.text);
         let reply = app.post(&format!("{path}/visits:schedule"), &json!({"seed": 3})).await;
@@ -369,7 +404,10 @@ async fn visits_never_land_on_an_authority_closure_a_school_closure_or_a_bank_ho
                 assert!(date < week(2), "not in the academy's own holiday: {v}");
                 assert!(!islington_closed.contains(&date), "not on Islington A's closure: {v}");
             } else {
-                assert!(date >= week(2), "not in Hackney's holiday, which Hackney B follows: {v}");
+                assert!(
+                    date >= week(2),
+                    "not in Hackney's holiday, which Hackney B follows: {v}"
+                );
             }
         }
 
@@ -406,7 +444,9 @@ async fn a_session_on_a_day_its_schools_are_closed_is_saved_with_a_warning() {
             }
         };
         let slp = app
-            .create_event(json!({"host_school_id": leith["id"], "title": "Reading network meeting", "venue": "Leith Primary"}))
+            .create_event(
+                json!({"host_school_id": leith["id"], "title": "Reading network meeting", "venue": "Leith Primary"}),
+            )
             .await;
         let at = |d: NaiveDate| json!({"start": format!("{d}T16:00"), "end": format!("{d}T17:00"), "capacity": 30});
         let session = app.create_session(&slp["id"], at(st_andrew)).await;
@@ -416,21 +456,28 @@ async fn a_session_on_a_day_its_schools_are_closed_is_saved_with_a_warning() {
         assert_eq!(warnings[0]["date"], st_andrew.to_string());
         assert_eq!(warnings[0]["school_ids"], json!([leith["id"]]));
         let message = warnings[0]["message"].as_str().unwrap();
-        assert!(message.contains("Leith Primary") && message.contains("St Andrew"), "{message}");
+        assert!(
+            message.contains("Leith Primary") && message.contains("St Andrew"),
+            "{message}"
+        );
         // Saved all the same.
         let read = app.get(&format!("/v1/sessions/{}", session["id"])).await;
         assert_eq!(read.status, 200);
-        assert!(read.json().get("warnings").is_none(), "a warning is said once, when it applies");
+        assert!(
+            read.json().get("warnings").is_none(),
+            "a warning is said once, when it applies"
+        );
 
         // The same day at an English school is an ordinary day; Camden's half term is not.
         let conference = app.create_event(json!({"host_school_id": fleet["id"]})).await;
         let plain = app.create_session(&conference["id"], at(st_andrew)).await;
         assert!(plain.get("warnings").is_none(), "{plain}");
-        let half_term = app
-            .create_session(&conference["id"], at(day("2027-02-16")))
-            .await;
+        let half_term = app.create_session(&conference["id"], at(day("2027-02-16"))).await;
         let message = half_term["warnings"][0]["message"].as_str().unwrap_or_default();
-        assert!(message.contains("Fleet Primary School (Spring half term)"), "{half_term}");
+        assert!(
+            message.contains("Fleet Primary School (Spring half term)"),
+            "{half_term}"
+        );
 
         // Moving a session onto a closed day warns too.
         let moved = app
@@ -444,9 +491,7 @@ async fn a_session_on_a_day_its_schools_are_closed_is_saved_with_a_warning() {
 
         // An event with no schools of its own is checked against England and Wales's holidays.
         let open = app.create_event(json!({"title": "Network day"})).await;
-        let may = app
-            .create_session(&open["id"], at(early_may_bank_holiday(year)))
-            .await;
+        let may = app.create_session(&open["id"], at(early_may_bank_holiday(year))).await;
         let message = may["warnings"][0]["message"].as_str().unwrap_or_default();
         assert!(
             message.contains("public holiday in England and Wales") && message.contains("Early May bank holiday"),
@@ -471,7 +516,13 @@ async fn the_demo_loads_term_dates_so_no_session_or_visit_falls_in_a_holiday() {
             .iter()
             .filter_map(|c| c["summary"].as_str())
             .collect();
-        for term in ["Autumn half term", "Christmas holiday", "Spring half term", "Easter holiday", "Summer holiday"] {
+        for term in [
+            "Autumn half term",
+            "Christmas holiday",
+            "Spring half term",
+            "Easter holiday",
+            "Summer holiday",
+        ] {
             assert!(summaries.contains(term), "{term}: {summaries:?}");
         }
         let schools = app.get("/v1/schools?limit=100").await.json();
@@ -492,17 +543,28 @@ async fn the_demo_loads_term_dates_so_no_session_or_visit_falls_in_a_holiday() {
             let sessions = app.get(&format!("/v1/events/{}/sessions", e["id"])).await.json();
             for s in sessions["items"].as_array().unwrap() {
                 let local = day(&s["start_local"].as_str().unwrap()[..10]);
-                assert!(!closed.contains(&local), "{} on {local} falls on a closed day", e["title"]);
+                assert!(
+                    !closed.contains(&local),
+                    "{} on {local} falls on a closed day",
+                    e["title"]
+                );
                 checked += 1;
             }
         }
         let visits = app.get(&format!("/v1/cohorts/{}/visits", demo.cohort_id)).await.json();
-        let visits = visits["items"].as_array().or_else(|| visits.as_array()).unwrap().clone();
+        let visits = visits["items"]
+            .as_array()
+            .or_else(|| visits.as_array())
+            .unwrap()
+            .clone();
         assert!(!visits.is_empty());
         for v in &visits {
             let date = day(v["date"].as_str().unwrap());
             assert!(!closed.contains(&date), "visit {v} falls on a closed day");
         }
-        assert!(checked >= 5, "the conference, SLP sessions and last term's were checked: {checked}");
+        assert!(
+            checked >= 5,
+            "the conference, SLP sessions and last term's were checked: {checked}"
+        );
     }
 }

@@ -156,8 +156,7 @@ pub async fn visit_calendar<C: ConnectionTrait>(db: &C, cohort_id: i64) -> Domai
     let mut closed: BTreeMap<NaiveDate, ClosedDay> = BTreeMap::new();
     let mut members: Vec<&school::Model> = schools.values().collect();
     members.sort_by_key(|s| s.id);
-    let closed_days =
-        crate::domain::closed_days::of_schools(db, &members, c.window_start, c.window_end).await?;
+    let closed_days = crate::domain::closed_days::of_schools(db, &members, c.window_start, c.window_end).await?;
     for s in &members {
         for (day, reason) in closed_days.get(&s.id).into_iter().flatten() {
             let entry = closed.entry(*day).or_default();

@@ -15,10 +15,10 @@ use crate::domain::page::PageRequest;
 use crate::domain::programme::{self, ProgrammeFilter};
 use crate::domain::session::{self, SessionInput};
 use crate::domain::{DomainError, DomainResult, closed_days, in_write_txn, roster};
-use entity::state::SessionStatus;
 use crate::routes::web_session::{Form, Visitor, see_other};
 use crate::state::AppState;
 use crate::time::stored_zone;
+use entity::state::SessionStatus;
 
 /// The event form's fields.
 const EVENT_FIELDS: &[&str] = &[
