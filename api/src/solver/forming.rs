@@ -2183,21 +2183,86 @@ mod tests {
         assert_valid(&input, &first);
     }
 
+    /// Pairs of schools that cover each other: two triads hold at most two whole pairs.
+    fn pairs(extra: bool) -> FormingInput {
+        let mut schools: Vec<School> = [
+            ("reading", "maths"),
+            ("maths", "reading"),
+            ("writing", "oracy"),
+            ("oracy", "writing"),
+            ("send", "science"),
+            ("science", "send"),
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, (s, p))| school(&format!("s{i}"), &format!("LA{i}"), "primary", &[s], &[p]))
+        .collect();
+        if extra {
+            schools.push(school("s6", "LA6", "primary", &["maths"], &["send"]));
+        }
+        FormingInput {
+            schools,
+            options: FormingOptions::default(),
+        }
+    }
+
+    #[test]
+    fn the_lp_bound_is_the_optimum_where_the_simple_bound_is_loose() {
+        let input = pairs(false);
+        assert_eq!(upper_bound(&input), Ok(6));
+        let formed = form(&input, &quick()).unwrap();
+        assert_eq!((formed.score, formed.upper_bound), (4, 4));
+        assert!(formed.proven_optimal && formed.bound_complete);
+        assert_eq!(formed.gap, 0.0);
+        // Seven schools: a triad and a quad; the bound against every grouping.
+        let seven = pairs(true);
+        let best = brute_force(&seven).unwrap();
+        let formed = form(&seven, &quick()).unwrap();
+        assert_eq!(formed.score, best);
+        assert_eq!(formed.upper_bound, best, "{formed:?}");
+        assert!(formed.proven_optimal);
+    }
+
+    #[test]
+    fn a_bound_out_of_time_is_still_valid_and_says_it_is_incomplete() {
+        let input = crate::solver::generate::cohort(30, 2);
+        let b = bound(&input, None, Duration::ZERO).unwrap();
+        assert!(!b.complete);
+        assert_eq!(b.upper_bound, upper_bound(&input).unwrap(), "the simple bound, valid");
+        let full = bound(&input, None, Duration::from_secs(30)).unwrap();
+        assert!(full.complete && full.upper_bound <= b.upper_bound);
+    }
+
     #[test]
     #[ignore = "a measurement: cargo test -p convene-api --release -- --ignored lp_bound_census --nocapture"]
     fn lp_bound_census() {
         let (mut tight, mut total) = (0, 0);
         for seed in 0..300u64 {
-            let n = 6 + (seed % 10) as usize;
-            let input = random_input(seed, n, 4 + (seed % 3) as usize, 1 + (seed % 2) as usize, seed % 3 == 0, (seed % 3) as usize, (seed % 4) as usize);
+            let n = 6 + (seed % 7) as usize;
+            let input = random_input(
+                seed,
+                n,
+                4 + (seed % 3) as usize,
+                1 + (seed % 2) as usize,
+                seed % 3 == 0,
+                (seed % 3) as usize,
+                (seed % 4) as usize,
+            );
             let Some(best) = brute_force(&input) else { continue };
             let b = bound(&input, None, Duration::from_secs(5)).unwrap();
-            assert!(b.upper_bound >= best, "seed {seed}: bound {} < optimum {best}", b.upper_bound);
+            assert!(
+                b.upper_bound >= best,
+                "seed {seed}: bound {} < optimum {best}",
+                b.upper_bound
+            );
             total += 1;
             if b.upper_bound == best {
                 tight += 1;
             } else {
-                println!("seed {seed} n {n}: bound {} optimum {best} complete {}", b.upper_bound, b.complete);
+                println!(
+                    "seed {seed} n {n}: bound {} optimum {best} complete {}",
+                    b.upper_bound, b.complete
+                );
             }
         }
         println!("tight {tight} of {total}");
@@ -2253,6 +2318,29 @@ mod tests {
                         );
                     }
                 }
+            }
+        }
+
+        /// Small cohorts with pins and forbidden pairs against every possible grouping: the LP
+        /// bound is never below the best score, and never above the simple bound.
+        #[test]
+        fn the_lp_bound_is_never_below_a_score_any_grouping_reaches(
+            seed in any::<u64>(),
+            n in 3usize..=10,
+            las in 2usize..6,
+            phases in 1usize..=2,
+            mixed in any::<bool>(),
+            pins in 0usize..3,
+            forbidden in 0usize..4,
+        ) {
+            let input = random_input(seed, n, las, phases, mixed, pins, forbidden);
+            if let Some(best) = brute_force(&input) {
+                let b = bound(&input, None, Duration::from_secs(20)).unwrap();
+                prop_assert!(b.upper_bound >= best, "bound {} < optimum {best}", b.upper_bound);
+                prop_assert!(b.upper_bound <= upper_bound(&input).unwrap());
+                let formed = form(&input, &SolveParams { seed, ..SolveParams::default() }).unwrap();
+                prop_assert!(formed.upper_bound >= best);
+                prop_assert_eq!(formed.proven_optimal, formed.score >= formed.upper_bound);
             }
         }
 

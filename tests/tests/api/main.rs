@@ -36,3 +36,4 @@ mod sessions;
 mod shutdown;
 mod survey_charts;
 mod surveys;
+mod triad_bound;

@@ -195,7 +195,11 @@ const VIEW_BOUND_TIME: Duration = Duration::from_secs(2);
 
 /// The schools of the pinned ones of `triads`.
 fn pinned_of(triads: &[Triad]) -> Vec<Vec<i64>> {
-    triads.iter().filter(|t| t.pinned).map(|t| t.school_ids.clone()).collect()
+    triads
+        .iter()
+        .filter(|t| t.pinned)
+        .map(|t| t.school_ids.clone())
+        .collect()
 }
 
 /// The bound on the best score of the cohort with `pinned` triads kept together, starting from
@@ -207,10 +211,7 @@ async fn bound_for<C: ConnectionTrait>(
     groups: &[Vec<i64>],
 ) -> DomainResult<Option<forming::Bound>> {
     let input = forming_input(db, c, pinned).await?;
-    let groups: Vec<Vec<String>> = groups
-        .iter()
-        .map(|g| g.iter().map(i64::to_string).collect())
-        .collect();
+    let groups: Vec<Vec<String>> = groups.iter().map(|g| g.iter().map(i64::to_string).collect()).collect();
     let given = (!groups.is_empty()).then_some(groups);
     off_thread(move || forming::bound(&input, given.as_deref(), VIEW_BOUND_TIME).ok()).await
 }

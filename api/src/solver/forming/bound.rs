@@ -240,7 +240,11 @@ impl<const W: usize> Pricing<'_, W> {
         for (c, class) in self.classes.iter().enumerate() {
             let units = self.units(class, y);
             for k in [3u8, 4] {
-                let wanted = if k == 3 { class.groups - class.fours } else { class.fours };
+                let wanted = if k == 3 {
+                    class.groups - class.fours
+                } else {
+                    class.fours
+                };
                 if wanted == 0 {
                     continue;
                 }
@@ -331,6 +335,9 @@ impl<const W: usize> Pricing<'_, W> {
         let mut best: Option<f64> = None;
         let proven = |bound: f64| (bound + 1e-6).floor() <= incumbent_score as f64;
         loop {
+            if Instant::now() >= self.deadline {
+                return best.map(|value| LpBound { value, complete: false });
+            }
             let priced = self.price(&y, &w);
             if !priced.complete {
                 return best.map(|value| LpBound { value, complete: false });
@@ -415,7 +422,12 @@ impl<const W: usize> Pricing<'_, W> {
         let cones = [SupportedConeT::ZeroConeT(rows), SupportedConeT::NonnegativeConeT(vars)];
         let settings = DefaultSettingsBuilder::default()
             .verbose(false)
-            .time_limit(self.deadline.saturating_duration_since(Instant::now()).as_secs_f64().max(0.01))
+            .time_limit(
+                self.deadline
+                    .saturating_duration_since(Instant::now())
+                    .as_secs_f64()
+                    .max(0.01),
+            )
             .build()
             .ok()?;
         let mut solver = DefaultSolver::new(&p, &q, &a, &b, &cones, settings).ok()?;
