@@ -356,10 +356,14 @@ impl<const W: usize> Pricing<'_, W> {
                     added += 1;
                 }
             }
-            if added == 0 || Instant::now() >= self.deadline {
-                // Nothing new to add (the duals are not the master's optimum to tolerance):
-                // the bound stands as it is.
-                return Some(LpBound { value, complete: false });
+            if added == 0 {
+                // Every column that prices above zero is in the master already: the duals are
+                // its optimum to the interior point's tolerance, and the bound is the LP's.
+                let worst = priced.columns.iter().map(|c| c.0).fold(0.0, f64::max);
+                return Some(LpBound {
+                    value,
+                    complete: worst < 1e-3,
+                });
             }
             match self.master(&pool) {
                 Some((dy, dw)) => {
@@ -439,10 +443,26 @@ impl<const W: usize> Pricing<'_, W> {
             return None;
         }
         let z = &solver.solution.z;
-        let y = z[..n].to_vec();
+        // The duals of the covering rows, signed so that each pool column's duals cover its
+        // score (the master's dual feasibility); either sign gives a valid bound after pricing,
+        // the right one a tight one.
+        let violation = |sign: f64| -> f64 {
+            pool.iter()
+                .map(|(column, len)| {
+                    let members = &column[..*len as usize];
+                    let mut cover: f64 = members.iter().map(|&i| sign * z[i as usize]).sum();
+                    if *len == 4 {
+                        cover += sign * z[quad_row[members[0] as usize]];
+                    }
+                    (f64::from(self.core.score(members)) - cover).max(0.0)
+                })
+                .sum()
+        };
+        let sign = if violation(1.0) <= violation(-1.0) { 1.0 } else { -1.0 };
+        let y = z[..n].iter().map(|v| sign * v).collect();
         let mut w = vec![0.0; self.classes.len()];
         for (r, &c) in four_rows.iter().enumerate() {
-            w[c] = z[n + r];
+            w[c] = sign * z[n + r];
         }
         Some((y, w))
     }
