@@ -350,7 +350,7 @@ impl<const W: usize> Pricing<'_, W> {
                 return Some(LpBound { value, complete: true });
             }
             let mut added = 0;
-            for (_, column) in priced.columns {
+            for &(_, column) in &priced.columns {
                 if in_pool.insert(column) {
                     pool.push(column);
                     added += 1;
@@ -419,51 +419,70 @@ impl<const W: usize> Pricing<'_, W> {
         }
         colptr.push(rowval.len());
         let a = CscMatrix::new(rows + vars, vars, colptr, rowval, nzval);
-        let p = CscMatrix::<f64>::zeros((vars, vars));
         let mut b = vec![1.0; n];
         b.extend(four_rows.iter().map(|&c| self.classes[c].fours as f64));
         b.extend(std::iter::repeat_n(0.0, vars));
-        let cones = [SupportedConeT::ZeroConeT(rows), SupportedConeT::NonnegativeConeT(vars)];
-        let settings = DefaultSettingsBuilder::default()
-            .verbose(false)
-            .time_limit(
-                self.deadline
-                    .saturating_duration_since(Instant::now())
-                    .as_secs_f64()
-                    .max(0.01),
-            )
-            .build()
-            .ok()?;
-        let mut solver = DefaultSolver::new(&p, &q, &a, &b, &cones, settings).ok()?;
-        solver.solve();
-        if !matches!(
-            solver.solution.status,
-            SolverStatus::Solved | SolverStatus::AlmostSolved
-        ) {
-            return None;
-        }
-        let z = &solver.solution.z;
-        // The duals of the covering rows, signed so that each pool column's duals cover its
-        // score (the master's dual feasibility); either sign gives a valid bound after pricing,
-        // the right one a tight one.
-        let violation = |sign: f64| -> f64 {
-            pool.iter()
-                .map(|(column, len)| {
-                    let members = &column[..*len as usize];
-                    let mut cover: f64 = members.iter().map(|&i| sign * z[i as usize]).sum();
-                    if *len == 4 {
-                        cover += sign * z[quad_row[members[0] as usize]];
-                    }
-                    (f64::from(self.core.score(members)) - cover).max(0.0)
-                })
-                .sum()
-        };
-        let sign = if violation(1.0) <= violation(-1.0) { 1.0 } else { -1.0 };
-        let y = z[..n].iter().map(|v| sign * v).collect();
+        let z = max_duals(&q, a, &b, rows, self.deadline)?;
+        let y = z[..n].to_vec();
         let mut w = vec![0.0; self.classes.len()];
         for (r, &c) in four_rows.iter().enumerate() {
-            w[c] = sign * z[n + r];
+            w[c] = z[n + r];
         }
         Some((y, w))
+    }
+}
+
+/// Solves `min q·x` s.t. `A x + s = b`, `s` in the zero cone for the first `rows` rows and in the
+/// nonnegative cone for the rest, and returns the duals of the first `rows` rows as duals of the
+/// maximisation `max (−q)·x`. Clarabel's dual is `max −b·z` s.t. `q + Aᵀz = 0`, `z` in the dual
+/// cone; with `c = −q` and the rows `−x ≤ 0` that reads `A_eqᵀ z_eq = c + z_x ≥ c`: `z_eq` itself
+/// is dual feasible for the maximisation (each column's duals cover its score), and its
+/// objective `b_eq·z_eq` is the maximum. So no sign changes (pinned by a test below).
+fn max_duals(q: &[f64], a: CscMatrix<f64>, b: &[f64], rows: usize, deadline: Instant) -> Option<Vec<f64>> {
+    let vars = q.len();
+    let p = CscMatrix::<f64>::zeros((vars, vars));
+    let cones = [
+        SupportedConeT::ZeroConeT(rows),
+        SupportedConeT::NonnegativeConeT(b.len() - rows),
+    ];
+    let settings = DefaultSettingsBuilder::default()
+        .verbose(false)
+        .time_limit(deadline.saturating_duration_since(Instant::now()).as_secs_f64().max(0.01))
+        .build()
+        .ok()?;
+    let mut solver = DefaultSolver::new(&p, q, &a, b, &cones, settings).ok()?;
+    solver.solve();
+    if !matches!(
+        solver.solution.status,
+        SolverStatus::Solved | SolverStatus::AlmostSolved
+    ) {
+        return None;
+    }
+    Some(solver.solution.z[..rows].to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn the_masters_duals_are_those_of_the_maximisation_with_their_own_sign() {
+        // max 3x₁ + 2x₂ + x₃ s.t. x₁ + x₂ = 1, x₂ + x₃ = 1, x ≥ 0. Optimum x = (1, 0, 1), score
+        // 4; the dual min y₁ + y₂ s.t. y₁ ≥ 3, y₁ + y₂ ≥ 2, y₂ ≥ 1 has its optimum at (3, 1).
+        let q = [-3.0, -2.0, -1.0];
+        // Rows: the two equalities, then −x ≤ 0 per variable (column-major).
+        let a = CscMatrix::new(
+            5,
+            3,
+            vec![0, 2, 5, 7],
+            vec![0, 2, 0, 1, 3, 1, 4],
+            vec![1.0, -1.0, 1.0, 1.0, -1.0, 1.0, -1.0],
+        );
+        let b = [1.0, 1.0, 0.0, 0.0, 0.0];
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let y = max_duals(&q, a, &b, 2, deadline).unwrap();
+        assert!((y[0] - 3.0).abs() < 1e-6 && (y[1] - 1.0).abs() < 1e-6, "{y:?}");
     }
 }
