@@ -415,7 +415,8 @@ impl<const W: usize> Pricing<'_, W> {
             add(var, -f64::from(self.core.score(members)), entries);
         }
         for r in 0..rows {
-            add(pool.len() + r, -big, vec![r]);
+            // An artificial column scores −big: a penalty (q = +big, as Clarabel minimises −score).
+            add(pool.len() + r, big, vec![r]);
         }
         colptr.push(rowval.len());
         let a = CscMatrix::new(rows + vars, vars, colptr, rowval, nzval);
