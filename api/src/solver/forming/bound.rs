@@ -448,7 +448,12 @@ fn max_duals(q: &[f64], a: CscMatrix<f64>, b: &[f64], rows: usize, deadline: Ins
     ];
     let settings = DefaultSettingsBuilder::default()
         .verbose(false)
-        .time_limit(deadline.saturating_duration_since(Instant::now()).as_secs_f64().max(0.01))
+        .time_limit(
+            deadline
+                .saturating_duration_since(Instant::now())
+                .as_secs_f64()
+                .max(0.01),
+        )
         .build()
         .ok()?;
     let mut solver = DefaultSolver::new(&p, q, &a, b, &cones, settings).ok()?;
