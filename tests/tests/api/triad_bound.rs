@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use chrono::{Days, Utc};
 use convene_tests::reqwest::Method;
 use convene_tests::{TestApp, convene_binary, json, spawn_apps};
 use serde_json::Value;
@@ -20,6 +21,12 @@ const PAIRS: [(&str, &str); 6] = [
     ("send", "science"),
     ("science", "send"),
 ];
+
+/// A visit window from a fortnight ahead, ten weeks long (a cohort needs one).
+fn visit_window() -> Value {
+    let today = Utc::now().date_naive();
+    json!({"start": today + Days::new(14), "end": today + Days::new(84)})
+}
 
 async fn paired_schools(app: &TestApp) -> Vec<Value> {
     let mut made = Vec::new();
@@ -80,7 +87,10 @@ async fn a_proposal_reports_the_lp_bound_its_gap_and_that_it_is_proven_optimal()
         let best = optimum(&ids, &schools);
         assert_eq!(best, 4, "two triads hold two of the three pairs");
         let reply = app
-            .post("/v1/cohorts", &json!({"name": "Pairs 2027", "school_ids": ids}))
+            .post(
+                "/v1/cohorts",
+                &json!({"name": "Pairs 2027", "school_ids": ids, "window": visit_window()}),
+            )
             .await;
         assert_eq!(reply.status, 201, "{}", reply.text);
         let cohort = reply.json();
