@@ -3,13 +3,14 @@
 //! leaders and teachers, a conference with parallel workshops, Sharing Leading Practice sessions
 //! led by accredited schools, a Growing the Top triad cohort with proposed and accepted triads
 //! and scheduled visits, and last term's conference with its register taken, a follow-up survey
-//! and some answers and reflections.
+//! and some answers and reflections. The six authorities' term dates are loaded first (London's
+//! usual pattern), so that no session or visit falls in a school holiday or on a bank holiday.
 //!
 //! Everything still to come goes through the same domain functions as the API (same rules, same
 //! invitations and reminders queued). Last term's conference is history: its rows are written
 //! directly, since no rule lets anyone book a session that has already happened.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Datelike as _, Days, NaiveDate, TimeZone as _, Utc, Weekday};
 use entity::state::{BookingStatus, EventStatus, SessionStatus};
@@ -21,12 +22,14 @@ use serde_json::{Value, json};
 
 use crate::domain::audit::{Actor, Change};
 use crate::domain::booking::BookingInput;
+use crate::domain::closure::{self, ClosuresInput};
 use crate::domain::cohort::{self, CohortInput, SolveRequest, TriadEdit, TriadsInput};
 use crate::domain::feed::FeedSite;
 use crate::domain::keys::{self, KeyRole};
 use crate::domain::reflection::ReflectionText;
 use crate::domain::{
-    DomainError, DomainResult, event as events, feed, participant as people, programme, school as schools,
+    DomainError, DomainResult, closed_days, event as events, feed, participant as people, programme,
+    school as schools,
 };
 use crate::domain::{booking as bookings, session as sessions, survey};
 use crate::problem_code::ProblemCode;
@@ -288,6 +291,86 @@ fn next(from: NaiveDate, weekday: Weekday) -> NaiveDate {
     from + Days::new(u64::from(ahead))
 }
 
+/// The Monday on or after `from`.
+fn monday_from(from: NaiveDate) -> NaiveDate {
+    next(from, Weekday::Mon)
+}
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap_or(NaiveDate::MIN)
+}
+
+/// The term dates London's boroughs publish, in their usual pattern, for the school year that
+/// starts in September of `year`: an INSET day to open it, autumn half term (the week of October's
+/// last Friday), two weeks at Christmas, spring half term (mid-February), Easter (Holy Week and
+/// Easter week), summer half term (the week of the spring bank holiday) and the summer holiday.
+fn london_term_dates(year: i32) -> Value {
+    let y = year;
+    let october_last_friday = (1..=31)
+        .rev()
+        .map(|d| date(y, 10, d))
+        .find(|d| d.weekday() == Weekday::Fri)
+        .unwrap_or(NaiveDate::MIN);
+    let half_term = october_last_friday - Days::new(4);
+    let christmas = monday_from(date(y, 12, 20));
+    let february = monday_from(date(y + 1, 2, 13));
+    let easter = easter_sunday(y + 1).unwrap_or(NaiveDate::MIN);
+    let holy_week = easter - Days::new(6);
+    let may_last_monday = (1..=31)
+        .rev()
+        .map(|d| date(y + 1, 5, d))
+        .find(|d| d.weekday() == Weekday::Mon)
+        .unwrap_or(NaiveDate::MIN);
+    let first_weekday = (1..=7)
+        .map(|d| date(y, 9, d))
+        .find(|d| d.weekday().num_days_from_monday() < 5)
+        .unwrap_or(NaiveDate::MIN);
+    let range = |start: NaiveDate, end: NaiveDate, kind: &str, summary: &str| {
+        json!({"start_date": start, "end_date": end, "kind": kind, "summary": summary})
+    };
+    json!({"closures": [
+        range(first_weekday, first_weekday, "inset", "INSET day"),
+        range(half_term, half_term + Days::new(4), "holiday", "Autumn half term"),
+        range(christmas, christmas + Days::new(11), "holiday", "Christmas holiday"),
+        range(february, february + Days::new(4), "holiday", "Spring half term"),
+        range(holy_week, holy_week + Days::new(11), "holiday", "Easter holiday"),
+        range(may_last_monday, may_last_monday + Days::new(4), "holiday", "Summer half term"),
+        range(date(y + 1, 7, 22), date(y + 1, 8, 31), "holiday", "Summer holiday"),
+    ]})
+}
+
+/// Easter Sunday of `year` (Gregorian).
+fn easter_sunday(year: i32) -> Option<NaiveDate> {
+    let a = year % 19;
+    let (b, c) = (year / 100, year % 100);
+    let (d, e) = (b / 4, b % 4);
+    let f = (b + 8) / 25;
+    let g = (b - f + 1) / 3;
+    let h = (19 * a + b - d - g + 15) % 30;
+    let (i, k) = (c / 4, c % 4);
+    let l = (32 + 2 * e + 2 * i - h - k) % 7;
+    let m = (a + 11 * h + 22 * l) / 451;
+    let month = (h + l - 7 * m + 114) / 31;
+    let day = (h + l - 7 * m + 114) % 31 + 1;
+    NaiveDate::from_ymd_opt(year, u32::try_from(month).ok()?, u32::try_from(day).ok()?)
+}
+
+/// The first `weekday` at or after `from` (or, `back`, at or before it) that is not in `closed`
+/// nor in `taken`, a week at a time.
+fn open_day(closed: &BTreeSet<NaiveDate>, taken: &[NaiveDate], from: NaiveDate, weekday: Weekday, back: bool) -> NaiveDate {
+    let mut day = next(from, weekday);
+    if back && day > from {
+        day = day - Days::new(7);
+    }
+    for _ in 0..52 {
+        if !closed.contains(&day) && !taken.contains(&day) {
+            return day;
+        }
+        day = if back { day - Days::new(7) } else { day + Days::new(7) };
+    }
+    day
+}
+
 fn london(date: NaiveDate, hour: u32, minute: u32) -> DateTime<Utc> {
     let local = date.and_hms_opt(hour, minute, 0).unwrap_or_default();
     chrono_tz::Europe::London
@@ -364,6 +447,27 @@ pub async fn fill(db: &DatabaseConnection, site: &FeedSite, now: DateTime<Utc>) 
     counts.insert("schools", school_ids.len());
     counts.insert("participants", heads.len() * 3 + facilitators.len());
 
+    // The six authorities' term dates for last, this and next school year; then the days any
+    // demo school is closed, which every date below avoids.
+    let this_year = closed_days::school_year(today);
+    for la in SCHOOLS.iter().map(|s| s.0).collect::<BTreeSet<_>>() {
+        for year in this_year - 1..=this_year + 1 {
+            let ranges = closure::check(input::<ClosuresInput>(london_term_dates(year))?)?;
+            closure::import_for_authority(db, la, ranges, Vec::new(), "demo", false, &change).await?;
+        }
+    }
+    let all_schools = school::Entity::find().all(db).await?;
+    let closed: BTreeSet<NaiveDate> = closed_days::of_schools(
+        db,
+        &all_schools.iter().collect::<Vec<_>>(),
+        today - Days::new(120),
+        today + Days::new(240),
+    )
+    .await?
+    .into_values()
+    .flat_map(BTreeMap::into_keys)
+    .collect();
+
     let conferences = programme::create(
         db,
         input(
@@ -394,7 +498,7 @@ pub async fn fill(db: &DatabaseConnection, site: &FeedSite, now: DateTime<Utc>) 
     counts.insert("programmes", 3);
 
     // The upcoming conference: a plenary and three parallel workshops, two a school at most.
-    let day = next(today + Days::new(28), Weekday::Fri);
+    let day = open_day(&closed, &[], today + Days::new(28), Weekday::Fri, false);
     let conference = events::create(
         db,
         input(
@@ -465,6 +569,7 @@ pub async fn fill(db: &DatabaseConnection, site: &FeedSite, now: DateTime<Utc>) 
 
     // Sharing Leading Practice: online sessions led by accredited schools, a week apart.
     let mut slp_events = 0;
+    let mut slp_days = Vec::new();
     for (k, (school_index, topic, title)) in [
         (0, "reading", "Reading for pleasure in Key Stage 2"),
         (5, "oracy", "Talk partners that work"),
@@ -473,7 +578,8 @@ pub async fn fill(db: &DatabaseConnection, site: &FeedSite, now: DateTime<Utc>) 
     .into_iter()
     .enumerate()
     {
-        let on = next(today + Days::new(10 + 7 * k as u64), Weekday::Wed);
+        let on = open_day(&closed, &slp_days, today + Days::new(10 + 7 * k as u64), Weekday::Wed, false);
+        slp_days.push(on);
         let e = events::create(
             db,
             input(
@@ -560,7 +666,7 @@ pub async fn fill(db: &DatabaseConnection, site: &FeedSite, now: DateTime<Utc>) 
 
     // Last term's conference: history, with its register taken, a follow-up survey sent to
     // those who came, and some answers and reflections.
-    let past_day = next(today - Days::new(45), Weekday::Fri);
+    let past_day = open_day(&closed, &[], today - Days::new(45), Weekday::Fri, true);
     let past = event::ActiveModel {
         programme_id: Set(Some(conferences.id)),
         kind: Set("conference".to_owned()),

@@ -31,6 +31,8 @@ pub mod error;
 #[cfg(feature = "server")]
 pub mod extract;
 #[cfg(feature = "server")]
+pub mod holidays;
+#[cfg(feature = "server")]
 pub mod ical;
 #[cfg(feature = "server")]
 pub mod mail;

@@ -15,6 +15,7 @@ use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor};
 
 use crate::config::Settings;
+use crate::domain::announcement::Announcing;
 use crate::domain::feed::{FeedSite, session_title, session_uid};
 use crate::domain::notification::Subject;
 use crate::domain::outbox::Kind;
@@ -102,6 +103,9 @@ pub struct Letter {
     pub html: String,
     /// The calendar part, if any.
     pub calendar: Option<(Method, String)>,
+    /// The one-click unsubscribe URL (RFC 8058), sent as `List-Unsubscribe` with
+    /// `List-Unsubscribe-Post: List-Unsubscribe=One-Click`: announcements only.
+    pub unsubscribe: Option<String>,
 }
 
 /// Everything a message about a session may mention.
@@ -120,6 +124,8 @@ pub struct About<'a> {
     pub site: &'a FeedSite,
     /// When the message is written (its invitation's `DTSTAMP`).
     pub now: DateTime<Utc>,
+    /// The announcement, for an announcement's message.
+    pub announcement: Option<&'a Announcing>,
 }
 
 impl<'a> About<'a> {
@@ -142,6 +148,7 @@ impl<'a> About<'a> {
             sequence,
             site,
             now,
+            announcement: subject.announcement.as_deref(),
         }
     }
 }
@@ -178,6 +185,9 @@ pub fn when(start: DateTime<Utc>, end: DateTime<Utc>, reader: Tz, venue: Tz) -> 
 
 /// Writes the message for `kind`.
 pub fn compose(kind: Kind, about: &About<'_>) -> Letter {
+    if kind == Kind::Announcement {
+        return compose_announcement(about);
+    }
     let name = about.person.name.as_str();
     let mut lines: Vec<String> = vec![format!("Hello {name},")];
     let mut calendar = None;
@@ -259,7 +269,7 @@ pub fn compose(kind: Kind, about: &About<'_>) -> Letter {
                 ));
                 details(&mut lines);
             }
-            Kind::SurveyInvitation | Kind::LinkCode | Kind::SignInLink => {
+            Kind::SurveyInvitation | Kind::LinkCode | Kind::SignInLink | Kind::Announcement => {
                 return compose_personal(kind, about);
             }
         }
@@ -328,6 +338,59 @@ fn compose_personal(kind: Kind, about: &About<'_>) -> Letter {
     letter(subject, &lines, None)
 }
 
+/// An organiser's announcement: their words, then the event it is about (its title, its sessions
+/// still to come in the event's own zone, its venue — never the online joining link, which comes
+/// with a booking — and where to book), then how to stop announcements.
+fn compose_announcement(about: &About<'_>) -> Letter {
+    let organiser = about.site.organiser.name.as_deref().unwrap_or("Convene");
+    let mut lines = vec![format!("Hello {},", about.person.name)];
+    let Some(announcing) = about.announcement else {
+        lines.push("There is news from your network; see Convene for the details.".to_owned());
+        lines.push(format!("— {organiser}"));
+        return letter("News from Convene".to_owned(), &lines, None);
+    };
+    let a = &announcing.announcement;
+    lines.push(a.body.clone());
+    if let Some((e, sessions)) = &announcing.event {
+        let zone = stored_zone(&e.time_zone);
+        let coming: Vec<&session::Model> = sessions.iter().filter(|s| s.ends_at > about.now).take(10).collect();
+        let mut details = vec![e.title.clone()];
+        for s in &coming {
+            let label = s
+                .label
+                .as_deref()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(|l| format!(" ({l})"))
+                .unwrap_or_default();
+            details.push(format!("{}{label}", when(s.starts_at, s.ends_at, zone, zone)));
+        }
+        match (&e.venue, &e.online_url) {
+            (Some(venue), _) => details.push(venue.clone()),
+            (None, Some(_)) => details.push("Online (the joining link comes with your booking)".to_owned()),
+            (None, None) => {}
+        }
+        lines.push(details.join("\n"));
+        let anchor = coming
+            .first()
+            .map_or_else(|| "#sessions".to_owned(), |s| format!("#session-{}", s.id));
+        lines.push(format!(
+            "To book a place, sign in to your Convene page: {}/p{anchor}",
+            about.site.public_url
+        ));
+    }
+    let unsubscribe = about.payload["unsubscribe_url"].as_str().map(str::to_owned);
+    if let Some(url) = &unsubscribe {
+        lines.push(format!(
+            "You get this because you are part of {organiser}'s network. To stop announcements like this one (you will still get messages about your bookings): {url}"
+        ));
+    }
+    lines.push(format!("— {organiser}"));
+    let mut written = letter(a.subject.clone(), &lines, None);
+    written.unsubscribe = unsubscribe;
+    written
+}
+
 /// "tomorrow", "in 1 hour", "in 3 days".
 fn in_words(minutes: i64) -> String {
     match minutes {
@@ -355,6 +418,7 @@ fn letter(subject: String, paragraphs: &[String], calendar: Option<(Method, Stri
         text,
         html,
         calendar,
+        unsubscribe: None,
     }
 }
 
@@ -458,6 +522,43 @@ impl Header for CalendarType {
     }
 }
 
+/// `List-Unsubscribe: <url>` (RFC 2369).
+#[derive(Clone, Debug)]
+struct ListUnsubscribe(String);
+
+impl Header for ListUnsubscribe {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe")
+    }
+
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self(s.to_owned()))
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), format!("<{}>", self.0))
+    }
+}
+
+/// `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058): a mail client may unsubscribe
+/// with one POST to the `List-Unsubscribe` URL, without opening a page.
+#[derive(Clone, Debug)]
+struct ListUnsubscribePost;
+
+impl Header for ListUnsubscribePost {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe-Post")
+    }
+
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self)
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "List-Unsubscribe=One-Click".to_owned())
+    }
+}
+
 /// Builds the email: `multipart/alternative` of text, HTML and (when there is one) the calendar
 /// part `text/calendar; method=…; charset=UTF-8`.
 pub fn build(
@@ -487,12 +588,16 @@ pub fn build(
         let content_type = CalendarType(format!("text/calendar; method={}; charset=UTF-8", method.as_str()));
         body = body.singlepart(SinglePart::builder().header(content_type).body(ics.clone()));
     }
-    Message::builder()
+    let mut builder = Message::builder()
         .from(from)
         .to(to)
         .subject(letter.subject.clone())
         .message_id(Some(message_id.to_owned()))
-        .date_now()
+        .date_now();
+    if let Some(url) = &letter.unsubscribe {
+        builder = builder.header(ListUnsubscribe(url.clone())).header(ListUnsubscribePost);
+    }
+    builder
         .multipart(body)
         .map_err(|e| format!("the message cannot be built: {e}"))
 }

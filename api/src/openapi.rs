@@ -4,8 +4,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    audit, bookings, closures, cohorts, events, feeds, health, imports, insight, me, notifications, participant_pages,
-    participants, programmes, reflections, schools, sessions, surveys,
+    announcements, audit, bookings, closures, cohorts, discord, events, feeds, health, imports, insight, me,
+    notifications,
+    participant_pages, participants, programmes, reflections, schools, sessions, surveys,
 };
 
 /// Convene's v1 API.
@@ -28,8 +29,10 @@ Errors are RFC 7807 `application/problem+json` with a stable `code`. Lists take 
         sessions::list, sessions::create, sessions::read, sessions::update, sessions::delete,
         bookings::create, bookings::list, bookings::read, bookings::cancel, bookings::mark, bookings::attendance, bookings::register,
         closures::import, closures::list, closures::delete,
+        closures::import_for_authority, closures::list_for_authority, closures::delete_all_for_authority, closures::delete_for_authority, closures::closed_days,
         feeds::rotate, feeds::participant, feeds::event, feeds::programme,
         notifications::list, notifications::retry, notifications::lease, notifications::ack,
+        discord::lease_posts, discord::ack_post, discord::lease_guild_events, discord::ack_guild_event,
         me::link, me::verify, me::read, me::sessions, me::bookings, me::book, me::booking, me::cancel,
         me::feed, me::rotate_feed, me::preferences, me::update_preferences, me::reflections, me::reflect,
         surveys::create, surveys::list, surveys::read, surveys::update, surveys::send, surveys::mine, surveys::answer,
@@ -38,6 +41,8 @@ Errors are RFC 7807 `application/problem+json` with a stable `code`. Lists take 
         cohorts::list, cohorts::create, cohorts::read, cohorts::propose, cohorts::triads, cohorts::accept,
         cohorts::schedule, cohorts::visits, cohorts::cancel_visits,
         audit::list, insight::engagement, insight::collaboration,
+        announcements::list, announcements::create, announcements::preview, announcements::read,
+        announcements::confirm, announcements::unsubscribe,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -54,6 +59,7 @@ Errors are RFC 7807 `application/problem+json` with a stable `code`. Lists take 
         (name = "reflections", description = "What participants tried after events, what changed, and how they know"),
         (name = "me", description = "What a linked participant sees and does, through the bot: a bot key plus `X-Discord-User`"),
         (name = "calendars", description = "iCalendar feeds for calendar apps (no key: the URL is the secret or the event is public)"),
+        (name = "announcements", description = "Messages to an audience by email, Discord DM or channel; one-click unsubscribe (RFC 8058)"),
         (name = "audit", description = "The audit trail: who changed what, and when"),
         (name = "insight", description = "Engagement of each school and the collaboration links between them"),
         (name = "operations", description = "Health and metrics"),

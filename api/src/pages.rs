@@ -28,6 +28,7 @@ fn templates() -> &'static Result<Environment<'static>, minijinja::Error> {
         env.add_template("message.html", include_str!("../templates/message.html"))?;
         env.add_template("sign_in.html", include_str!("../templates/sign_in.html"))?;
         env.add_template("participant.html", include_str!("../templates/participant.html"))?;
+        env.add_template("unsubscribe.html", include_str!("../templates/unsubscribe.html"))?;
         env.add_template("console/base.html", include_str!("../templates/console/base.html"))?;
         for (name, source) in console_templates!(
             "dashboard",
@@ -58,6 +59,9 @@ fn templates() -> &'static Result<Environment<'static>, minijinja::Error> {
             "cohorts",
             "cohort",
             "cohort_visits",
+            "announcements",
+            "announcement_new",
+            "announcement",
         ) {
             env.add_template(name, source)?;
         }

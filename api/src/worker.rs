@@ -532,6 +532,9 @@ fn decide(
     if !person.notify_email && !matches!(kind, Kind::LinkCode | Kind::SignInLink) {
         return Decision::Withdraw("the participant turned email off");
     }
+    if kind == Kind::Announcement && !person.announcements {
+        return Decision::Withdraw(crate::domain::announcement::UNSUBSCRIBED);
+    }
     let mut sequence = None;
     if let Some((b, s, _)) = &subject.booking {
         if let Some(reason) = superseded(kind, b, s, booked_again, now) {

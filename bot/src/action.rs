@@ -10,6 +10,8 @@ pub enum ButtonAction {
     ViewBooking(i64),
     /// `cancel:<booking>`: cancel it, or leave its waitlist.
     CancelBooking(i64),
+    /// `book:<session>`: book this session (the button under a channel post).
+    BookSession(i64),
     /// `survey:next`: ask my next unanswered survey question.
     NextQuestion,
     /// `sv:<invitation>:<question key>:<n>`: answer with `n` on a 1–5 scale, or with the `n`th
@@ -51,6 +53,7 @@ impl ButtonAction {
         match self {
             Self::ViewBooking(booking) => format!("view:{booking}"),
             Self::CancelBooking(booking) => format!("cancel:{booking}"),
+            Self::BookSession(session) => format!("book:{session}"),
             Self::NextQuestion => "survey:next".to_owned(),
             Self::Choose {
                 invitation,
@@ -74,6 +77,7 @@ impl ButtonAction {
         Some(match action {
             "view" => Self::ViewBooking(rest.parse().ok()?),
             "cancel" => Self::CancelBooking(rest.parse().ok()?),
+            "book" => Self::BookSession(rest.parse().ok()?),
             "survey" if rest == "next" => Self::NextQuestion,
             "sv" => {
                 let (asked, choice) = rest.rsplit_once(':')?;
@@ -103,6 +107,7 @@ mod tests {
         for action in [
             ButtonAction::ViewBooking(7),
             ButtonAction::CancelBooking(7),
+            ButtonAction::BookSession(9),
             ButtonAction::NextQuestion,
             ButtonAction::Choose {
                 invitation,
@@ -143,6 +148,7 @@ mod tests {
         for old in [
             "view:x",
             "cancel:",
+            "book:x",
             "survey:all",
             "sv:12:useful",
             "sk:12",

@@ -6,6 +6,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use convene_api::wire::booking::Booking;
+use convene_api::wire::discord::{ChannelPost, GuildEventAck, GuildEventSync, LeasedGuildEvents, LeasedPosts};
 use convene_api::wire::feed::FeedToken;
 use convene_api::wire::link::{LinkRequest, LinkRequested, Linked, VerifyRequest};
 use convene_api::wire::me::{MyBooking, MyBookingInput, OpenSession, Preferences, PreferencesInput};
@@ -343,6 +344,65 @@ impl ConveneApi for HttpApi {
             &format!("/v1/bot/notifications/{id}/ack"),
             None,
             None,
+            &[],
+        )
+        .await
+        .map(|_| ())
+    }
+}
+
+/// The bot's share of Discord, natively: channel posts and the server's scheduled events. Only
+/// the Discord adapter makes these calls (the console has no channel nor server), so they are
+/// the HTTP client's own rather than the command core's trait's.
+impl HttpApi {
+    /// `POST /v1/bot/channel-posts/lease`.
+    pub async fn lease_channel_posts(&self, limit: i64, lease_seconds: i64) -> ApiResult<Vec<ChannelPost>> {
+        let body = LeaseRequest {
+            limit: Some(limit),
+            lease_seconds: Some(lease_seconds),
+        };
+        let leased: LeasedPosts = self
+            .call(Method::POST, "/v1/bot/channel-posts/lease", None, Some(&body))
+            .await?;
+        Ok(leased.items)
+    }
+
+    /// `POST /v1/bot/channel-posts/{id}/ack`.
+    pub async fn ack_channel_post(&self, id: i64) -> ApiResult<()> {
+        self.send(
+            Method::POST,
+            &format!("/v1/bot/channel-posts/{id}/ack"),
+            None,
+            None,
+            &[],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// `POST /v1/bot/guild-events/lease`.
+    pub async fn lease_guild_events(&self, limit: i64, lease_seconds: i64) -> ApiResult<Vec<GuildEventSync>> {
+        let body = LeaseRequest {
+            limit: Some(limit),
+            lease_seconds: Some(lease_seconds),
+        };
+        let leased: LeasedGuildEvents = self
+            .call(Method::POST, "/v1/bot/guild-events/lease", None, Some(&body))
+            .await?;
+        Ok(leased.items)
+    }
+
+    /// `POST /v1/bot/guild-events/{session_id}/ack`.
+    pub async fn ack_guild_event(&self, session_id: i64, discord_event_id: &str, version: i32) -> ApiResult<()> {
+        let body = GuildEventAck {
+            discord_event_id: discord_event_id.to_owned(),
+            version: i64::from(version),
+        };
+        self.send(
+            Method::POST,
+            &format!("/v1/bot/guild-events/{session_id}/ack"),
+            None,
+            Some(&body),
             &[],
         )
         .await

@@ -27,8 +27,12 @@ pub struct DiscordSettings {
     pub bot_key: String,
     /// `DISCORD_TOKEN`.
     pub token: String,
-    /// `DISCORD_GUILD_ID`: register commands in this server only (instantly) instead of globally.
+    /// `DISCORD_GUILD_ID`: register commands in this server only (instantly) instead of globally,
+    /// and mirror each published conference and SLP session there as a scheduled event.
     pub guild_id: Option<u64>,
+    /// `DISCORD_ANNOUNCE_CHANNEL_ID`: post announcements and newly published conference and SLP
+    /// sessions to this channel, each with a "Book" button; unset, nothing is posted.
+    pub announce_channel_id: Option<u64>,
     /// `CONVENE_BOT_POLL_MS`: how often to ask the API for notifications to send (default 5 s).
     pub poll: Duration,
     /// `CONVENE_BOT_LEASE_SECONDS`: how long the bot holds the notifications it takes to send
@@ -117,6 +121,15 @@ pub fn discord() -> Result<DiscordSettings, SettingsError> {
             None
         }
     });
+    let announce_channel_id = var("DISCORD_ANNOUNCE_CHANNEL_ID").and_then(|c| match c.parse::<u64>() {
+        Ok(id) if id > 0 => Some(id),
+        _ => {
+            problems.push(format!(
+                "  DISCORD_ANNOUNCE_CHANNEL_ID must be a channel id (digits; in Discord, right-click the channel → Copy Channel ID), not {c:?}"
+            ));
+            None
+        }
+    });
     let poll = duration(
         &mut problems,
         "CONVENE_BOT_POLL_MS",
@@ -139,6 +152,7 @@ pub fn discord() -> Result<DiscordSettings, SettingsError> {
             bot_key,
             token,
             guild_id,
+            announce_channel_id,
             poll,
             lease,
             discord_proxy: var("CONVENE_DISCORD_PROXY"),

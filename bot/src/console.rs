@@ -38,6 +38,7 @@ pub fn render(reply: &Reply) -> String {
         let command = match ButtonAction::parse(&button.id) {
             Some(ButtonAction::CancelBooking(id)) => format!("/cancel {id}"),
             Some(ButtonAction::ViewBooking(id)) => format!("/view {id}"),
+            Some(ButtonAction::BookSession(id)) => format!("/book {id}"),
             Some(ButtonAction::Choose { .. }) => format!("/survey {}", button.label),
             Some(ButtonAction::Skip { .. }) => "/survey skip".to_owned(),
             Some(ButtonAction::NextQuestion) => "/survey".to_owned(),

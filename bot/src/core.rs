@@ -851,9 +851,24 @@ pub fn notification(message: &DiscordMessage) -> Reply {
     Reply::private(format!("**{}**\n{}", message.title, message.text)).with_buttons(buttons)
 }
 
+/// The "Book" button under a channel post: books the session for whoever pressed it, if their
+/// account is linked (else they are told how to link); the answer is theirs alone. `press` is
+/// the press's own id (Discord's interaction id), so a retried press books once.
+pub async fn book_button<A: ConveneApi>(api: &A, user: &str, session_id: i64, press: &str) -> Reply {
+    book(api, user, session_id, &format!("discord-{press}")).await
+}
+
 /// A button pressed under one of the bot's messages (its custom id, a [`ButtonAction`]'s).
 pub async fn button<A: ConveneApi>(api: &A, user: &str, id: &str) -> Reply {
     match ButtonAction::parse(id) {
+        Some(ButtonAction::BookSession(session)) => {
+            // No press id here: a key of the moment, so each press is a new request.
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default();
+            book_button(api, user, session, &format!("{user}-{nanos}")).await
+        }
         Some(ButtonAction::CancelBooking(booking)) => cancel(api, user, booking).await,
         Some(ButtonAction::ViewBooking(booking)) => view_booking(api, user, booking).await,
         Some(ButtonAction::NextQuestion) => survey(api, user, None).await,

@@ -12,6 +12,7 @@ use crate::action::ButtonAction;
 use crate::api::{ConveneApi, HttpApi};
 use crate::config::DiscordSettings;
 use crate::core::{self, Button, PrefsChange, Reply};
+use crate::guild;
 
 /// What every command can reach.
 pub struct Data {
@@ -356,7 +357,12 @@ async fn on_event(ctx: &serenity::Context, event: &serenity::FullEvent, data: &D
                     .await?;
                 return Ok(());
             }
-            let reply = core::button(&data.api, &user, id).await;
+            let reply = match ButtonAction::parse(id) {
+                Some(ButtonAction::BookSession(session)) => {
+                    core::book_button(&data.api, &user, session, &press.id.get().to_string()).await
+                }
+                _ => core::button(&data.api, &user, id).await,
+            };
             press
                 .create_response(&ctx.http, serenity::CreateInteractionResponse::Message(message(&reply)))
                 .await?;
@@ -534,6 +540,7 @@ pub async fn run(settings: DiscordSettings) -> Result<(), Error> {
     let framework_api = HttpApi::new(&settings.api_url, &settings.bot_key)?;
     let guild = settings.guild_id;
     let (poll, lease) = (settings.poll, settings.lease);
+    let announce_channel = settings.announce_channel_id;
     let framework = poise::Framework::builder()
         .options(poise::FrameworkOptions {
             commands: commands(),
@@ -556,6 +563,18 @@ pub async fn run(settings: DiscordSettings) -> Result<(), Error> {
                 }
                 tracing::info!(user = %ready.user.name, guild = ?guild, "connected to Discord; commands registered");
                 tokio::spawn(deliver(ctx.http.clone(), framework_api.clone(), poll, lease));
+                if let Some(channel) = announce_channel {
+                    tokio::spawn(guild::post(
+                        ctx.http.clone(),
+                        framework_api.clone(),
+                        channel,
+                        poll,
+                        lease,
+                    ));
+                }
+                if let Some(id) = guild {
+                    tokio::spawn(guild::mirror(ctx.http.clone(), framework_api.clone(), id, poll, lease));
+                }
                 Ok(Data { api: framework_api })
             })
         })

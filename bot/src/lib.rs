@@ -9,3 +9,4 @@ pub mod config;
 pub mod console;
 pub mod core;
 pub mod discord;
+pub mod guild;

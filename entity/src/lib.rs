@@ -14,13 +14,17 @@ macro_rules! tables {
 }
 
 tables!(
+    announcement,
+    announcement_recipient,
     api_key,
     audit_entry,
+    authority_closure,
     booking,
     calendar_sequence,
     closure,
     cohort,
     cohort_school,
+    discord_guild_event,
     discord_link_code,
     discord_link_request,
     event,
@@ -49,12 +53,15 @@ pub mod state;
 /// Every table's `Entity` under its CamelCase name.
 #[cfg(feature = "orm")]
 pub mod prelude {
+    pub use super::announcement::Entity as Announcement;
+    pub use super::announcement_recipient::Entity as AnnouncementRecipient;
     pub use super::api_key::Entity as ApiKey;
     pub use super::booking::Entity as Booking;
     pub use super::calendar_sequence::Entity as CalendarSequence;
     pub use super::closure::Entity as Closure;
     pub use super::cohort::Entity as Cohort;
     pub use super::cohort_school::Entity as CohortSchool;
+    pub use super::discord_guild_event::Entity as DiscordGuildEvent;
     pub use super::discord_link_code::Entity as DiscordLinkCode;
     pub use super::discord_link_request::Entity as DiscordLinkRequest;
     pub use super::event::Entity as Event;

@@ -41,6 +41,8 @@ pub struct Model {
     pub message_id: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The announcement this row delivers, if it is one.
+    pub announcement_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

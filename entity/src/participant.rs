@@ -41,6 +41,8 @@ pub struct Model {
     pub erased_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Whether they hear announcements (default true); the one-click unsubscribe turns it off.
+    pub announcements: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

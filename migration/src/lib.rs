@@ -11,6 +11,9 @@ mod m20261202_000006_participant_web_sessions;
 mod m20261204_000007_discord_link_requests;
 mod m20261205_000008_sign_in_scopes;
 mod m20261205_000009_audit_entries;
+mod m20261206_000010_authority_closures;
+mod m20261206_000011_announcements;
+mod m20261206_000012_discord_guild_events;
 
 /// All of Convene's migrations, oldest first.
 pub struct Migrator;
@@ -28,6 +31,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000007_discord_link_requests::Migration),
             Box::new(m20261205_000008_sign_in_scopes::Migration),
             Box::new(m20261205_000009_audit_entries::Migration),
+            Box::new(m20261206_000010_authority_closures::Migration),
+            Box::new(m20261206_000011_announcements::Migration),
+            Box::new(m20261206_000012_discord_guild_events::Migration),
         ]
     }
 }

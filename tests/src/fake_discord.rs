@@ -7,6 +7,13 @@
 //!   route with it, so requests arrive as `/api/v10/...`. Every request is recorded
 //!   ([`FakeDiscord::requests`]) and answered with a plausible Discord object, or with
 //!   `404 {"message":"Unknown","code":0}` when the route is not known (still recorded).
+//! * Discord's OpenAPI document judges both sides ([`crate::discord_spec`]): every request, in
+//!   the one dispatch function whatever route it is for, must be a path and method the document
+//!   has, with parameters and a JSON body its schemas accept (else it is refused as Discord
+//!   would: 404, 405 or 400 `Invalid Form Body`), and every answer must match the document's
+//!   schema for its status. Each violation is printed and recorded; dropping the fake while any
+//!   are recorded panics with the list, so the test that caused them fails. A test that sends a
+//!   bad request on purpose takes them with [`FakeDiscord::take_violations`].
 //! * Gateway: a plain `ws://` WebSocket server (JSON text frames, no compression). It sends HELLO,
 //!   answers IDENTIFY with READY, HEARTBEAT with HEARTBEAT_ACK, RESUME with RESUMED, and lets the
 //!   test push any dispatch ([`FakeDiscord::send_dispatch`], [`FakeDiscord::send_interaction`]).
@@ -51,6 +58,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+
+use crate::discord_spec::{RequestMedia, Spec, Violation, ViolationKind};
 
 /// Discord's epoch (2015-01-01T00:00:00Z) in Unix milliseconds, for realistic snowflakes.
 const DISCORD_EPOCH_MS: u64 = 1_420_070_400_000;
@@ -158,6 +167,11 @@ struct Inner {
     /// REST answers held back: `(method, path suffix, delay)`.
     delays: Vec<(String, String, Duration)>,
     tasks: Vec<tokio::task::AbortHandle>,
+    /// Every way a request or an answer strayed from Discord's OpenAPI document, not yet taken
+    /// by the test ([`FakeDiscord::take_violations`]); the fake panics on drop if any are left.
+    violations: Vec<Violation>,
+    /// Guild scheduled events, by id (see the "Guild scheduled events" section).
+    scheduled_events: HashMap<u64, Value>,
 }
 
 /// State shared behind an `Arc`.
@@ -208,16 +222,41 @@ pub struct FakeDiscord {
 }
 
 impl Drop for FakeDiscord {
+    /// Stops both servers, then fails the test that made any request (or got any answer) outside
+    /// Discord's OpenAPI document, unless the test took those violations itself.
     fn drop(&mut self) {
         // Sends the stop at once; its future only waits for the worker to finish.
         drop(self.rest.stop(false));
         for server in &self.servers {
             server.abort();
         }
-        for task in self.shared.lock().tasks.drain(..) {
-            task.abort();
+        let violations = {
+            let mut inner = self.shared.lock();
+            for task in inner.tasks.drain(..) {
+                task.abort();
+            }
+            std::mem::take(&mut inner.violations)
+        };
+        if violations.is_empty() {
+            return;
+        }
+        let list = format_violations(&violations);
+        if std::thread::panicking() {
+            // A second panic would abort the process and hide the first failure.
+            eprintln!("fake Discord: requests or answers outside Discord's OpenAPI document:\n{list}");
+        } else {
+            panic!("fake Discord: requests or answers outside Discord's OpenAPI document:\n{list}");
         }
     }
+}
+
+/// Renders violations for panic messages, one a line.
+fn format_violations(violations: &[Violation]) -> String {
+    violations
+        .iter()
+        .map(|v| format!("  {v}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 impl FakeDiscord {
@@ -374,6 +413,30 @@ impl FakeDiscord {
     /// Every REST request received so far, in arrival order.
     pub fn requests(&self) -> Vec<Recorded> {
         self.shared.lock().requests.clone()
+    }
+
+    /// Every way a request the fake received, or an answer it gave, strayed from Discord's
+    /// OpenAPI document so far (see [`crate::discord_spec`]). They stay recorded: the fake panics
+    /// on drop while any are left, so a test that expects some must [`Self::take_violations`].
+    pub fn violations(&self) -> Vec<Violation> {
+        self.shared.lock().violations.clone()
+    }
+
+    /// Returns the recorded violations and forgets them, so that dropping the fake does not fail
+    /// the test (for a test that sends a bad request on purpose).
+    pub fn take_violations(&self) -> Vec<Violation> {
+        std::mem::take(&mut self.shared.lock().violations)
+    }
+
+    /// Panics, listing them, if any request or answer so far strayed from Discord's document.
+    /// (Dropping the fake does the same; this is for checking midway.)
+    pub fn assert_no_violations(&self) {
+        let violations = self.take_violations();
+        assert!(
+            violations.is_empty(),
+            "fake Discord: requests or answers outside Discord's OpenAPI document:\n{}",
+            format_violations(&violations)
+        );
     }
 
     /// Forgets the recorded REST requests (not the fake's other state).
@@ -647,6 +710,8 @@ fn user_json(user_id: u64) -> Value {
         "global_name": format!("User {user_id}"),
         "avatar": null,
         "public_flags": 0,
+        "flags": 0,
+        "primary_guild": null,
     })
 }
 
@@ -663,6 +728,7 @@ fn bot_user_json() -> Value {
         "mfa_enabled": false,
         "flags": 0,
         "public_flags": 0,
+        "primary_guild": null,
     })
 }
 
@@ -681,6 +747,16 @@ fn application_json() -> Value {
         "team": null,
         "flags": 0,
         "bot": bot_user_json(),
+        "type": null,
+        "flags_new": "0",
+        "redirect_uris": [],
+        "interactions_endpoint_url": null,
+        "role_connections_verification_url": null,
+        "approximate_guild_count": 1,
+        "approximate_user_install_count": 0,
+        "approximate_user_authorization_count": 0,
+        "explicit_content_filter": 0,
+        "eligible_oauth2_scopes": [],
     })
 }
 
@@ -745,7 +821,7 @@ fn message_json(
         "pinned": false,
         "type": 0,
         "flags": get("flags", json!(0)),
-        "components": get("components", json!([])),
+        "components": components_response(&get("components", json!([]))),
     });
     if let Some(webhook) = webhook_id {
         msg["webhook_id"] = json!(webhook.to_string());
@@ -769,17 +845,66 @@ fn attachments_json(shared: &Shared, files: &[RecordedFile]) -> Value {
         .collect()
 }
 
+/// A message's components as Discord answers them: every component gets the numeric `id`
+/// Discord assigns (1, 2, ... depth first) unless it was given one, and a select menu its
+/// default `min_values`/`max_values` of 1.
+fn components_response(components: &Value) -> Value {
+    fn number(value: &mut Value, next: &mut i64) {
+        match value {
+            Value::Array(items) => items.iter_mut().for_each(|item| number(item, next)),
+            Value::Object(obj) => {
+                if obj.contains_key("type") {
+                    if !obj.contains_key("id") {
+                        obj.insert("id".into(), json!(*next));
+                    }
+                    *next += 1;
+                    // 3, 5, 6, 7, 8: the select menus.
+                    if matches!(obj["type"].as_u64(), Some(3 | 5..=8)) {
+                        obj.entry("min_values").or_insert(json!(1));
+                        obj.entry("max_values").or_insert(json!(1));
+                    }
+                }
+                for key in ["components", "accessory", "items"] {
+                    if let Some(children) = obj.get_mut(key) {
+                        number(children, next);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = components.clone();
+    number(&mut out, &mut 1);
+    out
+}
+
 /// Applies an edit body to a stored message.
 fn apply_edit(shared: &Shared, msg: &mut Value, body: &Value, files: &[RecordedFile]) {
     for key in ["content", "embeds", "components", "flags"] {
         if let Some(v) = body.get(key).filter(|v| !v.is_null()) {
-            msg[key] = v.clone();
+            msg[key] = if key == "components" {
+                components_response(v)
+            } else {
+                v.clone()
+            };
         }
     }
     if !files.is_empty() {
         msg["attachments"] = attachments_json(shared, files);
     }
     msg["edited_timestamp"] = json!(rfc3339(now_unix_ms()));
+}
+
+/// Removes every null-valued member of the objects in `value`, recursively.
+fn drop_nulls(value: &mut Value) {
+    match value {
+        Value::Array(items) => items.iter_mut().for_each(drop_nulls),
+        Value::Object(obj) => {
+            obj.retain(|_, v| !v.is_null());
+            obj.values_mut().for_each(drop_nulls);
+        }
+        _ => {}
+    }
 }
 
 /// Echoes a registered command with the fields Discord adds.
@@ -789,6 +914,10 @@ fn echo_command(shared: &Shared, cmd: &Value, guild_id: Option<u64>) -> Value {
         Some(obj) => obj,
         None => return out,
     };
+    // Discord leaves out of its answer what a command's options set to null.
+    if let Some(options) = obj.get_mut("options") {
+        drop_nulls(options);
+    }
     obj.insert("id".into(), json!(shared.next_id().to_string()));
     obj.insert("application_id".into(), json!(APPLICATION_ID.to_string()));
     obj.insert("version".into(), json!(shared.next_id().to_string()));
@@ -850,6 +979,8 @@ struct HttpRequest {
     /// The JSON body, or `payload_json` of a multipart one.
     body: Value,
     files: Vec<RecordedFile>,
+    /// How the body came (for checking it against Discord's document).
+    media: RequestMedia,
 }
 
 /// Answers one REST request (after any delay a test asked for).
@@ -860,14 +991,23 @@ async fn rest(
 ) -> actix_web::HttpResponse {
     let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let content_type = header(actix_web::http::header::CONTENT_TYPE).unwrap_or_default();
-    let (json_body, files) = match multer::parse_boundary(&content_type) {
-        Ok(boundary) => parse_multipart(body, boundary).await,
-        Err(_) if body.is_empty() => (Value::Null, Vec::new()),
-        Err(_) => (
-            serde_json::from_slice(&body)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned())),
-            Vec::new(),
-        ),
+    let (json_body, files, media) = match multer::parse_boundary(&content_type) {
+        Ok(boundary) => {
+            let (json, files) = parse_multipart(body, boundary).await;
+            let fields = files.iter().map(|f| f.field.clone()).collect();
+            (json, files, RequestMedia::Multipart { fields })
+        }
+        Err(_) if body.is_empty() => (Value::Null, Vec::new(), RequestMedia::None),
+        Err(_) => match serde_json::from_slice(&body) {
+            Ok(json) if content_type.is_empty() || content_type.starts_with("application/json") => {
+                (json, Vec::new(), RequestMedia::Json)
+            }
+            _ => (
+                Value::String(String::from_utf8_lossy(&body).into_owned()),
+                Vec::new(),
+                RequestMedia::Other(content_type.clone()),
+            ),
+        },
     };
     let request = HttpRequest {
         method: req.method().as_str().to_owned(),
@@ -878,6 +1018,7 @@ async fn rest(
         authorization: header(actix_web::http::header::AUTHORIZATION),
         body: json_body,
         files,
+        media,
     };
     let delay = shared
         .lock()
@@ -931,6 +1072,7 @@ fn handle_rest(shared: &Shared, req: HttpRequest) -> (u16, Option<Value>) {
         authorization,
         body,
         files,
+        media,
     } = req;
     let full_path = target.split('?').next().unwrap_or("").to_string();
     let query = target.split_once('?').map(|(_, q)| q.to_string()).unwrap_or_default();
@@ -942,11 +1084,24 @@ fn handle_rest(shared: &Shared, req: HttpRequest) -> (u16, Option<Value>) {
         .iter()
         .find(|s| s.method == method && (s.path == full_path || s.path == route))
         .cloned();
+    // Every request, whatever answers it, is checked against Discord's document first: one
+    // outside it is refused as Discord would, and recorded so that the test fails.
+    let spec = Spec::get();
+    let (operation, mut violations) = spec.check_request(&method, &target, &media, &body);
     let (status, response) = match stub {
+        _ if !violations.is_empty() => refusal(&violations),
         Some(s) => (s.status, if s.body.is_null() { None } else { Some(s.body) }),
         None => route_rest(shared, &method, &route, &query, &body, &files),
     };
-    shared.lock().requests.push(Recorded {
+    if let Some(operation) = operation {
+        violations.extend(spec.check_response(operation, &method, &target, status, response.as_ref()));
+    }
+    for violation in &violations {
+        eprintln!("fake Discord: outside Discord's OpenAPI document: {violation}");
+    }
+    let mut inner = shared.lock();
+    inner.violations.extend(violations);
+    inner.requests.push(Recorded {
         method,
         path: target,
         body,
@@ -956,6 +1111,19 @@ fn handle_rest(shared: &Shared, req: HttpRequest) -> (u16, Option<Value>) {
         response: response.clone().unwrap_or(Value::Null),
     });
     (status, response)
+}
+
+/// Discord's answer to a request outside its document: `404: Not Found` for an unknown route,
+/// `405: Method Not Allowed` for a known route with another method (both code 0, as Discord
+/// answers them), else `400 Invalid Form Body` (code 50035) for parameters or a body that do not
+/// validate.
+fn refusal(violations: &[Violation]) -> (u16, Option<Value>) {
+    let kind = violations.first().map(|v| v.kind.clone());
+    match kind {
+        Some(ViolationKind::UnknownRoute) => (404, Some(json!({ "message": "404: Not Found", "code": 0 }))),
+        Some(ViolationKind::UnknownMethod) => (405, Some(json!({ "message": "405: Method Not Allowed", "code": 0 }))),
+        _ => (400, Some(json!({ "message": "Invalid Form Body", "code": 50035 }))),
+    }
 }
 
 /// Discord's error body for an unknown resource.
@@ -1138,7 +1306,7 @@ fn route_rest(
             (200, Some(msg))
         }
         ("POST", ["channels", _, "typing"]) => (204, None),
-        _ => not_found(0, "Unknown"),
+        _ => scheduled_event_route(shared, method, segs.as_slice(), body).unwrap_or_else(|| not_found(0, "Unknown")),
     }
 }
 
@@ -1260,6 +1428,222 @@ async fn handle_gateway_conn(stream: TcpStream, shared: Arc<Shared>) {
     if inner.conn.as_ref().is_some_and(|c| c.id == conn_id) {
         inner.conn = None;
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Guild scheduled events (and guild channel messages' buttons)
+// ---------------------------------------------------------------------------------------------
+//
+// `GET|POST /guilds/{guild_id}/scheduled-events` and `GET|PATCH|DELETE
+// /guilds/{guild_id}/scheduled-events/{event_id}`, kept in the fake's state so that tests can see
+// what the server shows. Answers are shaped as Discord's OpenAPI document's
+// `ExternalScheduledEventResponse` (the only entity type Convene makes); a request that Discord
+// would refuse (a missing name, start or location, a change of a cancelled or completed event,
+// a status change other than SCHEDULED → ACTIVE → COMPLETED or SCHEDULED → CANCELED) gets
+// Discord's `400 Invalid Form Body` (code 50035) and changes nothing.
+
+/// Discord's scheduled event statuses.
+const EVENT_SCHEDULED: u64 = 1;
+const EVENT_ACTIVE: u64 = 2;
+const EVENT_COMPLETED: u64 = 3;
+const EVENT_CANCELED: u64 = 4;
+
+impl FakeDiscord {
+    /// The guild's scheduled events, oldest first (cancelled ones included, as Discord keeps them
+    /// for a while; deleted ones gone).
+    pub fn scheduled_events(&self, guild_id: u64) -> Vec<Value> {
+        let mut events: Vec<(u64, Value)> = self
+            .shared
+            .lock()
+            .scheduled_events
+            .iter()
+            .filter(|(_, e)| e["guild_id"] == json!(guild_id.to_string()))
+            .map(|(id, e)| (*id, e.clone()))
+            .collect();
+        events.sort_by_key(|(id, _)| *id);
+        events.into_iter().map(|(_, e)| e).collect()
+    }
+
+    /// The messages created in channel `channel_id` through REST, oldest first.
+    pub fn channel_messages(&self, channel_id: u64) -> Vec<Value> {
+        let mut messages: Vec<(u64, Value)> = self
+            .shared
+            .lock()
+            .messages
+            .iter()
+            .filter(|(_, m)| m["channel_id"] == json!(channel_id.to_string()) && m.get("webhook_id").is_none())
+            .map(|(id, m)| (*id, m.clone()))
+            .collect();
+        messages.sort_by_key(|(id, _)| *id);
+        messages.into_iter().map(|(_, m)| m).collect()
+    }
+
+    /// A button press (MESSAGE_COMPONENT, type 3) on message `message_id` in the fake guild's
+    /// text channel `channel_id`, by member `user_id`.
+    pub fn guild_button_click(&self, custom_id: &str, user_id: u64, message_id: u64, channel_id: u64) -> Value {
+        let message = self
+            .message(message_id)
+            .unwrap_or_else(|| message_json(&self.shared, message_id, channel_id, &json!({}), &[], None));
+        let data = json!({ "custom_id": custom_id, "component_type": 2 });
+        let mut payload = self.interaction_in(3, user_id, true, channel_id, data);
+        payload["message"] = message;
+        payload
+    }
+}
+
+/// Discord's answer to a body it refuses.
+fn invalid_form(field: &str, message: &str) -> (u16, Option<Value>) {
+    (
+        400,
+        Some(json!({
+            "message": "Invalid Form Body",
+            "code": 50035,
+            "errors": { field: { "_errors": [{ "code": "BASE_TYPE_INVALID", "message": message }] } },
+        })),
+    )
+}
+
+/// Reads an RFC 3339 instant as Unix milliseconds (enough of it for serenity's timestamps).
+fn instant_ms(value: &Value) -> Option<u64> {
+    let text = value.as_str()?;
+    let parsed = chrono::DateTime::parse_from_rfc3339(text).ok()?;
+    u64::try_from(parsed.timestamp_millis()).ok()
+}
+
+/// The scheduled-event routes; `None` for any other route.
+fn scheduled_event_route(shared: &Shared, method: &str, segs: &[&str], body: &Value) -> Option<(u16, Option<Value>)> {
+    let ["guilds", guild, "scheduled-events", rest @ ..] = segs else {
+        return None;
+    };
+    let guild: u64 = guild.parse().ok()?;
+    let event_id = match rest {
+        [] => None,
+        [id] => Some(id.parse::<u64>().ok()?),
+        _ => return None,
+    };
+    let in_guild = |e: &Value| e["guild_id"] == json!(guild.to_string());
+    Some(match (method, event_id) {
+        ("GET", None) => {
+            let fake = shared.lock();
+            let mut events: Vec<(&u64, &Value)> = fake.scheduled_events.iter().filter(|(_, e)| in_guild(e)).collect();
+            events.sort_by_key(|(id, _)| **id);
+            (
+                200,
+                Some(Value::Array(events.into_iter().map(|(_, e)| e.clone()).collect())),
+            )
+        }
+        ("POST", None) => {
+            let name = body["name"].as_str().unwrap_or_default();
+            let location = body["entity_metadata"]["location"].as_str().unwrap_or_default();
+            if name.is_empty() || name.chars().count() > 100 {
+                return Some(invalid_form("name", "1 to 100 characters"));
+            }
+            if body["entity_type"] != json!(3) {
+                return Some(invalid_form("entity_type", "only EXTERNAL (3) is made by this fake"));
+            }
+            if location.is_empty() || location.chars().count() > 100 {
+                return Some(invalid_form("entity_metadata", "an external event needs a location"));
+            }
+            let (Some(start), Some(end)) = (
+                instant_ms(&body["scheduled_start_time"]),
+                instant_ms(&body["scheduled_end_time"]),
+            ) else {
+                return Some(invalid_form(
+                    "scheduled_start_time",
+                    "an external event needs a start and an end",
+                ));
+            };
+            if start <= now_unix_ms() || end <= start {
+                return Some(invalid_form(
+                    "scheduled_start_time",
+                    "starts in the future and ends after it starts",
+                ));
+            }
+            if body["privacy_level"] != json!(2) {
+                return Some(invalid_form("privacy_level", "GUILD_ONLY (2)"));
+            }
+            let id = shared.next_id();
+            let event = json!({
+                "id": id.to_string(),
+                "guild_id": guild.to_string(),
+                "name": name,
+                "description": body["description"].clone(),
+                "channel_id": null,
+                "creator_id": BOT_USER_ID.to_string(),
+                "creator": bot_user_json(),
+                "image": null,
+                "scheduled_start_time": rfc3339(start),
+                "scheduled_end_time": rfc3339(end),
+                "status": EVENT_SCHEDULED,
+                "entity_type": 3,
+                "entity_id": null,
+                "recurrence_rule": null,
+                "user_count": 0,
+                "privacy_level": 2,
+                "user_rsvp": null,
+                "guild_scheduled_event_exceptions": [],
+                "entity_metadata": { "location": location },
+            });
+            shared.lock().scheduled_events.insert(id, event.clone());
+            (200, Some(event))
+        }
+        ("GET", Some(id)) => match shared.lock().scheduled_events.get(&id).filter(|e| in_guild(e)) {
+            Some(event) => (200, Some(event.clone())),
+            None => not_found(10070, "Unknown Guild Scheduled Event"),
+        },
+        ("PATCH", Some(id)) => {
+            let Some(mut event) = shared.lock().scheduled_events.get(&id).filter(|e| in_guild(e)).cloned() else {
+                return Some(not_found(10070, "Unknown Guild Scheduled Event"));
+            };
+            let status = event["status"].as_u64().unwrap_or(EVENT_SCHEDULED);
+            if status == EVENT_CANCELED || status == EVENT_COMPLETED {
+                return Some(invalid_form(
+                    "status",
+                    "a cancelled or completed event cannot be changed",
+                ));
+            }
+            if let Some(to) = body["status"].as_u64() {
+                let allowed = matches!(
+                    (status, to),
+                    (EVENT_SCHEDULED, EVENT_ACTIVE | EVENT_CANCELED) | (EVENT_ACTIVE, EVENT_COMPLETED)
+                ) || status == to;
+                if !allowed {
+                    return Some(invalid_form("status", "not a status this event can move to"));
+                }
+                event["status"] = json!(to);
+            }
+            if let Some(name) = body.get("name").and_then(Value::as_str) {
+                if name.is_empty() || name.chars().count() > 100 {
+                    return Some(invalid_form("name", "1 to 100 characters"));
+                }
+                event["name"] = json!(name);
+            }
+            if let Some(description) = body.get("description") {
+                event["description"] = description.clone();
+            }
+            for key in ["scheduled_start_time", "scheduled_end_time"] {
+                if let Some(value) = body.get(key).filter(|v| !v.is_null()) {
+                    let Some(ms) = instant_ms(value) else {
+                        return Some(invalid_form(key, "an ISO 8601 timestamp"));
+                    };
+                    event[key] = json!(rfc3339(ms));
+                }
+            }
+            if let Some(location) = body["entity_metadata"]["location"].as_str() {
+                if location.is_empty() || location.chars().count() > 100 {
+                    return Some(invalid_form("entity_metadata", "an external event needs a location"));
+                }
+                event["entity_metadata"] = json!({ "location": location });
+            }
+            shared.lock().scheduled_events.insert(id, event.clone());
+            (200, Some(event))
+        }
+        ("DELETE", Some(id)) => match shared.lock().scheduled_events.remove(&id) {
+            Some(_) => (204, None),
+            None => not_found(10070, "Unknown Guild Scheduled Event"),
+        },
+        _ => return None,
+    })
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use serde_json::Value;
 pub mod bench;
 pub mod browser;
 pub mod debian;
+pub mod discord_spec;
 pub mod fake_discord;
 pub mod itip;
 pub mod python;

@@ -72,6 +72,8 @@ FIELDS = {
     "POST /v1/me/bookings": {"session_id": NO_ROW},
     "POST /v1/sessions/{id}/attendance": {"marks[].participant_id": "holds no confirmed booking"},
     "POST /v1/schools/{id}/closures": {"closures[].end_date": "before start_date|at most a year"},
+    "POST /v1/local-authorities/{name}/closures": {"closures[].end_date": "before start_date|at most a year"},
+    "GET /v1/schools/{id}/closed-days": {"to": "must not be before from|days after from"},
     # An answer's form follows its question, which the survey stores.
     "POST /v1/me/surveys/{id}/answers": {"answers.*": None},
 }
@@ -93,6 +95,7 @@ CODES = {
     "POST /v1/bot/verify": {"code_incorrect", "code_expired"},
     # A calendar file's lines: a text/calendar body is a string to JSON Schema.
     "POST /v1/schools/{id}/closures": {"invalid_calendar"},
+    "POST /v1/local-authorities/{name}/closures": {"invalid_calendar"},
     # A spreadsheet's rows: a text/csv body is a string to JSON Schema.
     "POST /v1/schools:import": {"invalid_rows"},
     "POST /v1/participants:import": {"invalid_rows"},

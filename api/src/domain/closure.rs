@@ -1,10 +1,12 @@
 //! Closures: the days a school is shut (holidays, INSET days, one-off closures), imported from its
-//! own term-dates `.ics` or given as date ranges. The triad scheduler never plans a visit on them.
+//! own term-dates `.ics` or given as date ranges, and the same for a local authority, whose term
+//! dates its schools follow unless they have their own ([`super::closed_days`] combines them with
+//! the public holidays). The triad scheduler never plans a visit on them.
 
 use std::collections::HashSet;
 
 use chrono::NaiveDate;
-use entity::closure;
+use entity::{authority_closure, closure};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
 };
@@ -12,8 +14,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::audit::{Change, Target};
-use super::validate::LONG_LINE_MAX;
-use super::{DomainError, DomainResult, Validator, contract, in_write_txn, school};
+use super::validate::{LONG_LINE_MAX, SHORT_LINE_MAX};
+use super::{DomainError, DomainResult, Validator, closed_days, contract, in_write_txn, school};
 use crate::term_dates::{ClosedDays, Skipped};
 use crate::time::format_utc;
 
@@ -217,6 +219,41 @@ pub fn check(input: ClosuresInput) -> DomainResult<Vec<NewClosure>> {
     Ok(out)
 }
 
+type Key = (NaiveDate, NaiveDate, String, Option<String>);
+
+fn key(start: NaiveDate, end: NaiveDate, kind: &str, summary: Option<&str>) -> Key {
+    (start, end, kind.to_owned(), summary.map(str::to_owned))
+}
+
+/// The ranges of `closures` not in `present` (nor repeated within the import), and how many were.
+fn fresh(closures: &[NewClosure], mut present: HashSet<Key>) -> (Vec<&NewClosure>, usize) {
+    let mut out = Vec::with_capacity(closures.len());
+    for c in closures {
+        if present.insert(key(c.start_date, c.end_date, c.kind, c.summary.as_deref())) {
+            out.push(c);
+        }
+    }
+    let already = closures.len() - out.len();
+    (out, already)
+}
+
+fn not_too_many(closures: &[NewClosure]) -> DomainResult<()> {
+    if closures.len() > MAX_PER_IMPORT {
+        return Err(DomainError::Invalid(vec![super::FieldError::new(
+            "body",
+            format!("at most {MAX_PER_IMPORT} closures per import"),
+        )]));
+    }
+    Ok(())
+}
+
+fn imported_summary(count: usize, source: &str, already_present: usize, replaced: u64) -> String {
+    format!(
+        "{count} closure{} from {source} ({already_present} already there, {replaced} replaced)",
+        if count == 1 { "" } else { "s" }
+    )
+}
+
 /// Adds `closures` to a school in one transaction (all or nothing), leaving out ranges it already
 /// has; with `replace`, its earlier closures are removed first.
 pub async fn import(
@@ -229,12 +266,7 @@ pub async fn import(
     change: &Change,
 ) -> DomainResult<ImportResult> {
     let now = change.now;
-    if closures.len() > MAX_PER_IMPORT {
-        return Err(DomainError::Invalid(vec![super::FieldError::new(
-            "body",
-            format!("at most {MAX_PER_IMPORT} closures per import"),
-        )]));
-    }
+    not_too_many(&closures)?;
     in_write_txn(db, async |txn| {
         school::find(txn, school_id).await?;
         let replaced = if replace {
@@ -246,23 +278,16 @@ pub async fn import(
         } else {
             0
         };
-        let key = |s: NaiveDate, e: NaiveDate, k: &str, summary: Option<&str>| {
-            (s, e, k.to_owned(), summary.map(str::to_owned))
-        };
-        let mut present: HashSet<_> = closure::Entity::find()
+        let present = closure::Entity::find()
             .filter(closure::Column::SchoolId.eq(school_id))
             .all(txn)
             .await?
             .into_iter()
             .map(|m| key(m.start_date, m.end_date, &m.kind, m.summary.as_deref()))
             .collect();
+        let (fresh, already_present) = fresh(&closures, present);
         let mut imported = Vec::new();
-        let mut already_present = 0;
-        for c in &closures {
-            if !present.insert(key(c.start_date, c.end_date, c.kind, c.summary.as_deref())) {
-                already_present += 1;
-                continue;
-            }
+        for c in fresh {
             let row = closure::ActiveModel {
                 school_id: Set(school_id),
                 start_date: Set(c.start_date),
@@ -282,11 +307,7 @@ pub async fn import(
                 txn,
                 "closures.imported",
                 Target("school", school_id),
-                format!(
-                    "{} closure{} from {source} ({already_present} already there, {replaced} replaced)",
-                    imported.len(),
-                    if imported.len() == 1 { "" } else { "s" }
-                ),
+                imported_summary(imported.len(), source, already_present, replaced),
             )
             .await?;
         Ok(ImportResult {
@@ -299,8 +320,8 @@ pub async fn import(
     .await
 }
 
-/// A school's closures in date order, optionally only those touching `from..=to`.
-pub async fn list<C: ConnectionTrait>(db: &C, school_id: i64, query: &ClosureQuery) -> DomainResult<Vec<Closure>> {
+/// The `from` and `to` of a list query.
+fn span(query: &ClosureQuery) -> DomainResult<(Option<NaiveDate>, Option<NaiveDate>)> {
     let mut v = Validator::new();
     let from = date(&mut v, "from", query.from.as_deref());
     let to = date(&mut v, "to", query.to.as_deref());
@@ -308,6 +329,12 @@ pub async fn list<C: ConnectionTrait>(db: &C, school_id: i64, query: &ClosureQue
         v.fail("replace", "is only for imports");
     }
     v.finish()?;
+    Ok((from, to))
+}
+
+/// A school's closures in date order, optionally only those touching `from..=to`.
+pub async fn list<C: ConnectionTrait>(db: &C, school_id: i64, query: &ClosureQuery) -> DomainResult<Vec<Closure>> {
+    let (from, to) = span(query)?;
     school::find(db, school_id).await?;
     let mut select = closure::Entity::find().filter(closure::Column::SchoolId.eq(school_id));
     if let Some(from) = from {
@@ -342,4 +369,198 @@ pub async fn delete<C: ConnectionTrait>(db: &C, school_id: i64, id: i64, change:
             format!("closure {id} removed"),
         )
         .await
+}
+
+/// A local authority's closed range as Convene shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct AuthorityClosure {
+    /// The closure's id.
+    pub id: i64,
+    /// The local authority, as its name was first given.
+    pub local_authority: String,
+    /// The first closed day.
+    #[schema(example = "2026-12-21")]
+    pub start_date: String,
+    /// The last closed day (inclusive).
+    #[schema(example = "2027-01-01")]
+    pub end_date: String,
+    /// `holiday`, `inset`, `closure` or `blackout`.
+    #[schema(value_type = contract::ClosureKind)]
+    pub kind: String,
+    /// What the days are.
+    pub summary: Option<String>,
+    /// How it came: `ics`, `json` or `demo`.
+    pub source: String,
+    /// When it was imported (UTC).
+    pub created_at: String,
+}
+
+impl From<authority_closure::Model> for AuthorityClosure {
+    fn from(m: authority_closure::Model) -> Self {
+        Self {
+            id: m.id,
+            local_authority: m.local_authority,
+            start_date: m.start_date.to_string(),
+            end_date: m.end_date.to_string(),
+            kind: m.kind,
+            summary: m.summary,
+            source: m.source,
+            created_at: format_utc(m.created_at),
+        }
+    }
+}
+
+/// What an import of an authority's term dates did.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct AuthorityImportResult {
+    /// The closures added.
+    pub imported: Vec<AuthorityClosure>,
+    /// How many given ranges the authority already had (same days, kind and summary).
+    pub already_present: usize,
+    /// How many earlier closures were removed (`replace=true`).
+    pub replaced: u64,
+    /// Events of an `.ics` file that are not closures (term starts, cancelled events).
+    pub skipped: Vec<SkippedEvent>,
+    /// How many schools carry this local authority (they follow these dates in every school year
+    /// for which they have no holidays of their own).
+    pub schools: u64,
+}
+
+/// A local authority's name from the path: one line of at most 100 characters.
+pub fn authority_name(name: &str) -> DomainResult<String> {
+    let mut v = Validator::new();
+    let name = v.required_line("name", Some(name.to_owned()), SHORT_LINE_MAX);
+    v.finish()?;
+    Ok(name)
+}
+
+async fn schools_of_authority<C: ConnectionTrait>(db: &C, key: &str) -> DomainResult<u64> {
+    // Compared folded in Rust: the same on both databases, whatever their collation.
+    Ok(entity::school::Entity::find()
+        .all(db)
+        .await?
+        .iter()
+        .filter(|s| closed_days::authority_key(&s.local_authority) == key)
+        .count() as u64)
+}
+
+/// Adds `closures` to a local authority's term dates in one transaction (all or nothing), leaving
+/// out ranges it already has; with `replace`, its earlier closures are removed first.
+#[allow(clippy::too_many_arguments)]
+pub async fn import_for_authority(
+    db: &DatabaseConnection,
+    name: &str,
+    closures: Vec<NewClosure>,
+    skipped: Vec<Skipped>,
+    source: &'static str,
+    replace: bool,
+    change: &Change,
+) -> DomainResult<AuthorityImportResult> {
+    let name = authority_name(name)?;
+    let key = closed_days::authority_key(&name);
+    not_too_many(&closures)?;
+    in_write_txn(db, async |txn| {
+        let of_authority = authority_closure::Column::AuthorityKey.eq(key.clone());
+        let replaced = if replace {
+            authority_closure::Entity::delete_many()
+                .filter(of_authority.clone())
+                .exec(txn)
+                .await?
+                .rows_affected
+        } else {
+            0
+        };
+        let present = authority_closure::Entity::find()
+            .filter(of_authority)
+            .all(txn)
+            .await?
+            .into_iter()
+            .map(|m| self::key(m.start_date, m.end_date, &m.kind, m.summary.as_deref()))
+            .collect();
+        let (fresh, already_present) = fresh(&closures, present);
+        let mut imported = Vec::new();
+        for c in fresh {
+            let row = authority_closure::ActiveModel {
+                local_authority: Set(name.clone()),
+                authority_key: Set(key.clone()),
+                start_date: Set(c.start_date),
+                end_date: Set(c.end_date),
+                kind: Set(c.kind.to_owned()),
+                summary: Set(c.summary.clone()),
+                source: Set(source.to_owned()),
+                created_at: Set(change.now),
+                ..Default::default()
+            }
+            .insert(txn)
+            .await?;
+            imported.push(AuthorityClosure::from(row));
+        }
+        change
+            .record(
+                txn,
+                "closures.imported",
+                Target("local_authority", 0),
+                format!(
+                    "{name}: {}",
+                    imported_summary(imported.len(), source, already_present, replaced)
+                ),
+            )
+            .await?;
+        Ok(AuthorityImportResult {
+            imported,
+            already_present,
+            replaced,
+            skipped: skipped.iter().cloned().map(SkippedEvent::from).collect(),
+            schools: schools_of_authority(txn, &key).await?,
+        })
+    })
+    .await
+}
+
+/// A local authority's closures in date order, optionally only those touching `from..=to` (an
+/// authority with none, or unknown, has an empty list).
+pub async fn list_for_authority<C: ConnectionTrait>(
+    db: &C,
+    name: &str,
+    query: &ClosureQuery,
+) -> DomainResult<Vec<AuthorityClosure>> {
+    let (from, to) = span(query)?;
+    let key = closed_days::authority_key(&authority_name(name)?);
+    let mut select = authority_closure::Entity::find().filter(authority_closure::Column::AuthorityKey.eq(key));
+    if let Some(from) = from {
+        select = select.filter(authority_closure::Column::EndDate.gte(from));
+    }
+    if let Some(to) = to {
+        select = select.filter(authority_closure::Column::StartDate.lte(to));
+    }
+    let rows = select
+        .order_by_asc(authority_closure::Column::StartDate)
+        .order_by_asc(authority_closure::Column::Id)
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(AuthorityClosure::from).collect())
+}
+
+/// Removes one closure of a local authority, or (`id` left out) all of them; says how many went.
+pub async fn delete_for_authority<C: ConnectionTrait>(
+    db: &C,
+    name: &str,
+    id: Option<i64>,
+    change: &Change,
+) -> DomainResult<u64> {
+    let name = authority_name(name)?;
+    let mut delete = authority_closure::Entity::delete_many()
+        .filter(authority_closure::Column::AuthorityKey.eq(closed_days::authority_key(&name)));
+    if let Some(id) = id {
+        delete = delete.filter(authority_closure::Column::Id.eq(id));
+    }
+    let removed = delete.exec(db).await?.rows_affected;
+    if let (Some(id), 0) = (id, removed) {
+        return Err(DomainError::not_found("closure", id));
+    }
+    let what = id.map_or_else(|| format!("{removed} closures removed"), |id| format!("closure {id} removed"));
+    change
+        .record(db, "closure.deleted", Target("local_authority", 0), format!("{name}: {what}"))
+        .await?;
+    Ok(removed)
 }

@@ -17,8 +17,8 @@ use utoipa::{PartialSchema, ToSchema};
 
 use super::validate::{LONG_LINE_MAX, NAME_MAX, SHORT_LINE_MAX, TEXT_MAX};
 use super::{
-    closure, cohort, event, idempotency, me, notification, outbox, participant, programme, reflection, school, session,
-    survey,
+    announcement, closure, cohort, event, idempotency, me, notification, outbox, participant, programme, reflection,
+    school, session, survey,
 };
 
 /// A one-line text as [`super::Validator::line`] takes it: no control characters (U+0000–U+001F,
@@ -316,7 +316,11 @@ contract_type!(
 );
 contract_type!(
     /// A channel messages go by.
-    Channel => enum_of(notification::CHANNELS, "`email` or `discord`.")
+    Channel => enum_of(notification::CHANNELS, "`email`, `discord` (a DM) or `discord_channel` (a post to the announcements channel).")
+);
+contract_type!(
+    /// A channel an announcement goes by.
+    AnnouncementChannel => enum_of(announcement::CHANNELS, "`email`, `discord_dm` or `discord_channel`.")
 );
 contract_type!(
     /// A kind of message.
@@ -599,6 +603,7 @@ mod tests {
             IdempotencyKey,
             NotificationState,
             Channel,
+            AnnouncementChannel,
             NotificationKind,
             OpenEventKind,
             Weekday,

@@ -670,6 +670,7 @@ pub async fn update(db: &DatabaseConnection, id: i64, input: EventInput, change:
             }
         }
         let row = active.update(txn).await?;
+        super::discord::event_changed(txn, &existing, &row, now).await?;
         let changed = changed_fields(&existing, &row);
         let (action, mut summary) = if cancelling && existing.status != EventStatus::Cancelled {
             (

@@ -76,6 +76,7 @@ impl From<&Participant> for Preferences {
             reminder_offsets_minutes: p.reminder_offsets_minutes.clone(),
             quiet_hours_start: p.quiet_hours_start.clone(),
             quiet_hours_end: p.quiet_hours_end.clone(),
+            announcements: p.announcements,
         }
     }
 }
@@ -381,6 +382,7 @@ pub async fn update_preferences(
     input: PreferencesInput,
     now: DateTime<Utc>,
 ) -> DomainResult<Preferences> {
+    let announcements = input.announcements;
     let input = ParticipantInput {
         time_zone: input.time_zone,
         notify_email: input.notify_email,
@@ -391,7 +393,12 @@ pub async fn update_preferences(
         ..Default::default()
     };
     let p = super::in_write_txn(db, async |txn| {
-        super::participant::update(txn, person.id, input.clone(), now).await
+        let mut p = super::participant::update(txn, person.id, input.clone(), now).await?;
+        if let Some(on) = announcements {
+            super::announcement::set_subscribed(txn, person.id, on, now).await?;
+            p.announcements = on;
+        }
+        Ok(p)
     })
     .await?;
     Ok(Preferences::from(&p))

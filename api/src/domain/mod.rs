@@ -2,12 +2,15 @@
 //! connection (or transaction) and plain values, and returns plain values or a [`DomainError`].
 
 pub mod activity;
+pub mod announcement;
 pub mod audit;
 pub mod booking;
+pub mod closed_days;
 pub mod closure;
 pub mod cohort;
 pub mod contract;
 pub mod dashboard;
+pub mod discord;
 pub mod event;
 pub mod feed;
 pub mod idempotency;

@@ -43,13 +43,14 @@ use crate::problem_code::ProblemCode;
 use crate::time::format_utc;
 
 /// The channels a message goes by.
-pub const CHANNELS: &[&str] = &["email", "discord"];
+pub const CHANNELS: &[&str] = &["email", "discord", "discord_channel"];
 
 /// The longest wait between tries.
 const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 
 /// Claims up to `limit` due messages of `channel` for `owner`, each leased for `lease`. Rows whose
-/// lease ran out are claimed again. Each claim counts as an attempt.
+/// lease ran out are claimed again. Each claim counts as an attempt. Announcements are taken after
+/// every other due message, so that one to thousands of people never holds up a confirmation.
 pub async fn claim<C: ConnectionTrait>(
     db: &C,
     channel: &str,
@@ -71,7 +72,8 @@ pub async fn claim<C: ConnectionTrait>(
          attempts = attempts + 1, updated_at = {now} \
          WHERE id IN (SELECT id FROM notifications WHERE channel = {channel} AND \
          ((state = '{pending}' AND due_at <= {now2}) OR (state = '{leased}' AND leased_until < {now2})) \
-         ORDER BY due_at, id LIMIT {limit}{lock}) RETURNING *",
+         ORDER BY CASE WHEN kind = '{announcement}' THEN 1 ELSE 0 END, due_at, id LIMIT {limit}{lock}) RETURNING *",
+        announcement = super::outbox::Kind::Announcement.as_str(),
         leased = NotificationState::Leased,
         pending = NotificationState::Pending,
         until = p[0],
@@ -415,6 +417,7 @@ pub async fn subjects_of<C: ConnectionTrait>(
     } else {
         HashMap::new()
     };
+    let announcing = super::announcement::announcing(db, rows).await?;
     let mut subjects = HashMap::with_capacity(rows.len());
     for row in rows {
         let Some(person) = row.participant_id.and_then(|id| people.get(&id)) else {
@@ -432,6 +435,7 @@ pub async fn subjects_of<C: ConnectionTrait>(
             Subject {
                 person: person.clone(),
                 booking,
+                announcement: row.announcement_id.and_then(|id| announcing.get(&id).cloned()),
             },
         );
     }
@@ -467,6 +471,8 @@ pub struct Subject {
     pub person: participant::Model,
     /// The booking, its session and the session's event, for messages about a booking.
     pub booking: Option<(booking::Model, session::Model, event::Model)>,
+    /// The announcement, for an announcement's message.
+    pub announcement: Option<std::sync::Arc<super::announcement::Announcing>>,
 }
 
 /// Reads what a message is about; `None` when its participant, booking or session is gone (one

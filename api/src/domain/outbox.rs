@@ -33,6 +33,8 @@ pub enum Kind {
     LinkCode,
     /// A link to sign in to the participant pages (`payload`: `url`, `minutes`).
     SignInLink,
+    /// An organiser's announcement (`announcement_id` names it; `payload.unsubscribe_url`).
+    Announcement,
 }
 
 impl Kind {
@@ -49,6 +51,7 @@ impl Kind {
             Self::SurveyInvitation => "survey_invitation",
             Self::LinkCode => "link_code",
             Self::SignInLink => "sign_in_link",
+            Self::Announcement => "announcement",
         }
     }
 
@@ -58,7 +61,7 @@ impl Kind {
     }
 
     /// Every kind.
-    pub const ALL: [Kind; 10] = [
+    pub const ALL: [Kind; 11] = [
         Self::BookingConfirmed,
         Self::BookingWaitlisted,
         Self::BookingPromoted,
@@ -69,6 +72,7 @@ impl Kind {
         Self::SurveyInvitation,
         Self::LinkCode,
         Self::SignInLink,
+        Self::Announcement,
     ];
 }
 

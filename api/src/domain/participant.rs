@@ -133,6 +133,7 @@ impl From<participant::Model> for Participant {
             quiet_hours_start: m.quiet_hours_start,
             quiet_hours_end: m.quiet_hours_end,
             erased: m.erased_at.is_some(),
+            announcements: m.announcements,
             created_at: format_utc(m.created_at),
             updated_at: format_utc(m.updated_at),
         }

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::audit::{Change, Target};
+use super::closed_days::{self, ClosedDayWarning};
 use super::contract::{self, Cursor, DateTimeInput, Name, Seats, TimeZone};
 use super::event::{Audience, find_visible};
 use super::page::{Page, PageRequest, fetch_page};
@@ -108,6 +109,11 @@ pub struct Session {
     pub status: SessionStatus,
     /// Bumped whenever its time, place or state changes (the calendars' `SEQUENCE`).
     pub revision: i32,
+    /// Given when a session is created or moved: the days it falls on when schools of its event
+    /// are closed (their own closures, their local authority's term dates, public holidays).
+    /// A warning only: the session is saved.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<ClosedDayWarning>,
 }
 
 /// Paging for a session list.
@@ -142,6 +148,7 @@ impl From<session::Model> for Session {
             waitlist: m.waitlist_enabled,
             status: m.status,
             revision: m.revision,
+            warnings: Vec::new(),
         }
     }
 }
@@ -298,7 +305,9 @@ pub async fn create<C: ConnectionTrait>(
     }
     .insert(db)
     .await?;
-    let session: Session = row.into();
+    super::discord::sessions_published(db, &event, &[row.id], now).await?;
+    let mut session: Session = row.into();
+    session.warnings = closed_days::session_warnings(db, &event, f.starts_at, f.ends_at).await?;
     change
         .record(
             db,
@@ -406,6 +415,9 @@ pub async fn update(db: &DatabaseConnection, id: i64, input: SessionInput, chang
             update = update.col_expr(session::Column::Revision, Expr::col(session::Column::Revision).add(1));
         }
         update.exec(txn).await?;
+        if moved || cancelling || f.label != existing.label {
+            super::discord::sessions_changed(txn, &[id], now).await?;
+        }
         if moved {
             booking::Entity::update_many()
                 .col_expr(booking::Column::StartsAt, Expr::value(f.starts_at))
@@ -464,7 +476,11 @@ pub async fn update(db: &DatabaseConnection, id: i64, input: SessionInput, chang
                 format!("session {id} of event {}: {}", event.id, summary.join("; ")),
             )
             .await?;
-        Ok(find(txn, id).await?.into())
+        let mut session: Session = find(txn, id).await?.into();
+        if moved && !cancelling {
+            session.warnings = closed_days::session_warnings(txn, &event, f.starts_at, f.ends_at).await?;
+        }
+        Ok(session)
     })
     .await
 }
@@ -539,6 +555,7 @@ pub async fn delete(db: &DatabaseConnection, id: i64, change: &Change) -> Domain
             ));
         }
         session::Entity::delete_by_id(id).exec(txn).await?;
+        super::discord::sessions_changed(txn, &[id], change.now).await?;
         change
             .record(
                 txn,

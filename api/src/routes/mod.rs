@@ -1,10 +1,12 @@
 //! HTTP routes: thin handlers that parse the request, make one domain call and map the result.
 
+pub mod announcements;
 pub mod audit;
 pub mod bookings;
 pub mod closures;
 pub mod cohorts;
 pub mod console;
+pub mod discord;
 pub mod events;
 pub mod feeds;
 pub mod forms;
@@ -118,7 +120,22 @@ pub fn configure(cfg: &mut web::ServiceConfig, protection: &Protection) {
                         .route(web::get().to(closures::list))
                         .route(web::post().to(closures::import)),
                 )
-                .service(web::resource("/{id}/closures/{closure_id}").route(web::delete().to(closures::delete))),
+                .service(web::resource("/{id}/closures/{closure_id}").route(web::delete().to(closures::delete)))
+                .service(web::resource("/{id}/closed-days").route(web::get().to(closures::closed_days))),
+        )
+        .service(
+            web::scope("/v1/local-authorities")
+                .service(
+                    web::resource("/{name}/closures")
+                        .app_data(upload())
+                        .route(web::get().to(closures::list_for_authority))
+                        .route(web::post().to(closures::import_for_authority))
+                        .route(web::delete().to(closures::delete_all_for_authority)),
+                )
+                .service(
+                    web::resource("/{name}/closures/{closure_id}")
+                        .route(web::delete().to(closures::delete_for_authority)),
+                ),
         )
         .service(
             web::resource("/v1/participants:import")
@@ -144,6 +161,22 @@ pub fn configure(cfg: &mut web::ServiceConfig, protection: &Protection) {
                     web::resource("/{id}/sign-in-link").route(web::post().to(participant_pages::send_sign_in_link)),
                 ),
         )
+        .service(web::resource("/v1/announcements:preview").route(web::post().to(announcements::preview)))
+        .service(
+            web::scope("/v1/announcements")
+                .service(
+                    web::resource("")
+                        .route(web::get().to(announcements::list))
+                        .route(web::post().to(announcements::create)),
+                )
+                .service(web::resource("/{id}").route(web::get().to(announcements::read))),
+        )
+        .service(
+            web::resource("/unsubscribe/{token:[A-Za-z0-9_-]+}")
+                .wrap(limited())
+                .route(web::get().to(announcements::confirm))
+                .route(web::post().to(announcements::unsubscribe)),
+        )
         .service(web::resource("/v1/audit").route(web::get().to(audit::list)))
         .service(web::resource("/v1/engagement").route(web::get().to(insight::engagement)))
         .service(web::resource("/v1/collaboration").route(web::get().to(insight::collaboration)))
@@ -161,7 +194,13 @@ pub fn configure(cfg: &mut web::ServiceConfig, protection: &Protection) {
                         .route(web::post().to(me::verify)),
                 )
                 .service(web::resource("/notifications/lease").route(web::post().to(notifications::lease)))
-                .service(web::resource("/notifications/{id}/ack").route(web::post().to(notifications::ack))),
+                .service(web::resource("/notifications/{id}/ack").route(web::post().to(notifications::ack)))
+                .service(web::resource("/channel-posts/lease").route(web::post().to(discord::lease_posts)))
+                .service(web::resource("/channel-posts/{id}/ack").route(web::post().to(discord::ack_post)))
+                .service(web::resource("/guild-events/lease").route(web::post().to(discord::lease_guild_events)))
+                .service(
+                    web::resource("/guild-events/{session_id}/ack").route(web::post().to(discord::ack_guild_event)),
+                ),
         )
         .service(
             web::scope("/v1/me")

@@ -7,6 +7,7 @@ use actix_web::{HttpResponse, web};
 
 use crate::auth::{Bot, Organiser};
 use crate::clock::Now;
+use crate::domain::announcement;
 use crate::domain::notification::{self as outbox, Notification, NotificationFilter};
 use crate::domain::outbox::Kind;
 use crate::domain::{DomainError, Validator};
@@ -97,14 +98,10 @@ pub async fn lease(
         match discord_message(&state, &row, now).await? {
             Some(message) => items.push(message),
             None => {
-                outbox::withdraw(
-                    &state.db,
-                    row.id,
-                    &owner,
-                    "no linked Discord account, or it no longer applies",
-                    now,
-                )
-                .await?;
+                let reason = announcement::why_not_sent(&state.db, &row)
+                    .await?
+                    .unwrap_or("no linked Discord account, or it no longer applies");
+                outbox::withdraw(&state.db, row.id, &owner, reason, now).await?;
             }
         }
     }
@@ -161,6 +158,10 @@ async fn discord_message(
     let Some(discord_user_id) = person.discord_id.clone().filter(|_| person.erased_at.is_none()) else {
         return Ok(None);
     };
+    // An announcement goes only to people who still hear by Discord and take announcements.
+    if kind == Kind::Announcement && !(person.notify_discord && person.announcements) {
+        return Ok(None);
+    }
     let letter = mail::compose(kind, &About::of(&subject, &row.payload, 0, &state.site, now));
     Ok(Some(DiscordMessage {
         id: row.id,

@@ -111,6 +111,15 @@ pub struct Preferences {
     pub quiet_hours_start: Option<String>,
     /// End of their quiet hours (local `HH:MM`).
     pub quiet_hours_end: Option<String>,
+    /// Whether they take announcements from the network's organisers (messages about their own
+    /// bookings come whatever this says).
+    #[serde(default = "yes")]
+    pub announcements: bool,
+}
+
+/// The default of a setting that is on unless turned off.
+fn yes() -> bool {
+    true
 }
 
 /// A change of the participant's own settings: only the fields given change.
@@ -125,6 +134,9 @@ pub struct PreferencesInput {
     pub notify_email: Option<bool>,
     /// Whether to hear by Discord DM.
     pub notify_discord: Option<bool>,
+    /// Whether to take announcements from the network's organisers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub announcements: Option<bool>,
     /// Minutes before a session to be reminded, e.g. `[1440, 60]`; `[]` for none.
     #[cfg_attr(feature = "server", schema(value_type = Option<crate::domain::contract::Reminders>, example = json!([1440, 60])))]
     pub reminder_offsets_minutes: Option<Vec<i64>>,

@@ -8,7 +8,9 @@
 //! (`domain::booking::Booking` is [`booking::Booking`]), so its code names them as before.
 //! The states they carry are `entity::state`'s enums, which build without sea-orm too.
 
+pub mod announcements;
 pub mod booking;
+pub mod discord;
 pub mod feed;
 pub mod link;
 pub mod me;

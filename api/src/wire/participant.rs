@@ -34,10 +34,19 @@ pub struct Participant {
     pub quiet_hours_end: Option<String>,
     /// Whether their personal data was erased.
     pub erased: bool,
+    /// Whether they take announcements (they can stop them with the link in each one, and turn
+    /// them back on in their settings).
+    #[serde(default = "yes")]
+    pub announcements: bool,
     /// When they were added (UTC).
     #[cfg_attr(feature = "server", schema(value_type = crate::domain::contract::Instant))]
     pub created_at: String,
     /// When they were last changed (UTC).
     #[cfg_attr(feature = "server", schema(value_type = crate::domain::contract::Instant))]
     pub updated_at: String,
+}
+
+/// The default of a setting that is on unless turned off.
+fn yes() -> bool {
+    true
 }

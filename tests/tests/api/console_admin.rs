@@ -102,7 +102,8 @@ async fn an_undelivered_message_is_listed_with_its_reason_and_sent_again_from_th
         assert!(plain(&back.text).contains("queued again"), "{backend:?}: {}", back.text);
         let row = app.get("/v1/notifications?kind=booking_confirmed").await.json()["items"][0].clone();
         assert_ne!(row["state"], "dead", "{backend:?}: {row}");
-        assert_eq!(row["attempts"], 0);
+        // Its count starts again (the worker may already have made the first new try).
+        assert!(row["attempts"].as_i64().is_some_and(|n| n <= 1), "{backend:?}: {row}");
 
         let again = submit(
             &visitor,

@@ -1,6 +1,7 @@
 //! End-to-end tests of the HTTP API: each test starts the real app on a fresh database (SQLite,
 //! and PostgreSQL too when `TEST_DATABASE_URL` is set) and talks HTTP to it.
 
+mod announcements;
 mod audit;
 mod bookings;
 mod browser;
@@ -14,6 +15,7 @@ mod console_admin;
 mod console_browser;
 mod console_cohorts;
 mod console_pages;
+mod discord;
 mod errors;
 mod events;
 mod health;
@@ -36,4 +38,5 @@ mod sessions;
 mod shutdown;
 mod survey_charts;
 mod surveys;
+mod term_dates;
 mod triad_bound;

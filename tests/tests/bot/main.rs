@@ -4,3 +4,5 @@
 mod console;
 mod core;
 mod discord;
+mod fake_discord;
+mod guild;

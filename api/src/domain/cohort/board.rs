@@ -154,22 +154,17 @@ pub async fn visit_calendar<C: ConnectionTrait>(db: &C, cohort_id: i64) -> Domai
         });
     }
     let mut closed: BTreeMap<NaiveDate, ClosedDay> = BTreeMap::new();
-    for row in closure::Entity::find()
-        .filter(closure::Column::SchoolId.is_in(ids))
-        .filter(closure::Column::StartDate.lte(c.window_end))
-        .filter(closure::Column::EndDate.gte(c.window_start))
-        .order_by_asc(closure::Column::StartDate)
-        .all(db)
-        .await?
-    {
-        let mut day = row.start_date.max(c.window_start);
-        while day <= row.end_date.min(c.window_end) {
-            let entry = closed.entry(day).or_default();
+    let mut members: Vec<&school::Model> = schools.values().collect();
+    members.sort_by_key(|s| s.id);
+    let closed_days =
+        crate::domain::closed_days::of_schools(db, &members, c.window_start, c.window_end).await?;
+    for s in &members {
+        for (day, reason) in closed_days.get(&s.id).into_iter().flatten() {
+            let entry = closed.entry(*day).or_default();
             entry.schools += 1;
             if entry.names.len() < NAMED_CLOSURES {
-                entry.names.push(format!("{} ({})", name_of(row.school_id), row.kind));
+                entry.names.push(format!("{} ({})", s.name, reason.label()));
             }
-            day = day + Days::new(1);
         }
     }
     let facilitators = assignments

@@ -19,7 +19,7 @@ use std::time::Duration;
 use chrono::{DateTime, Days, NaiveDate, NaiveTime, Utc};
 use entity::state::{CohortStatus, EventStatus};
 use entity::{
-    closure, cohort, cohort_school, event, facilitator_assignment, participant, school, triad, triad_member, visit,
+    cohort, cohort_school, event, facilitator_assignment, participant, school, triad, triad_member, visit,
 };
 use sea_orm::sea_query::{Expr, Query, SelectStatement};
 use sea_orm::{

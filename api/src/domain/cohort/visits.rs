@@ -5,7 +5,8 @@ use super::*;
 use crate::domain::audit::Change;
 
 /// The scheduling problem of a cohort whose triads are accepted: only days from tomorrow on
-/// (in the cohort's zone), every member school's closures inside the window, the facilitators.
+/// (in the cohort's zone), every member school's closed days inside the window (its own closures,
+/// its authority's term dates, the public holidays: [`crate::domain::closed_days`]), the facilitators.
 pub(super) async fn visits_input<C: ConnectionTrait>(
     db: &C,
     c: &cohort::Model,
@@ -18,24 +19,13 @@ pub(super) async fn visits_input<C: ConnectionTrait>(
     let tomorrow = now.with_timezone(&zone).date_naive() + Days::new(1);
     let start = c.window_start.max(tomorrow);
     let end = c.window_end;
-    let ids: Vec<i64> = schools.keys().copied().collect();
-    let mut closures: BTreeMap<String, Vec<NaiveDate>> = BTreeMap::new();
-    if start <= end {
-        for row in closure::Entity::find()
-            .filter(closure::Column::SchoolId.is_in(ids.clone()))
-            .filter(closure::Column::StartDate.lte(end))
-            .filter(closure::Column::EndDate.gte(start))
-            .all(db)
-            .await?
-        {
-            let days = closures.entry(row.school_id.to_string()).or_default();
-            let mut day = row.start_date.max(start);
-            while day <= row.end_date.min(end) {
-                days.push(day);
-                day = day + Days::new(1);
-            }
-        }
-    }
+    let members: Vec<&school::Model> = schools.values().collect();
+    let closures: BTreeMap<String, Vec<NaiveDate>> = crate::domain::closed_days::of_schools(db, &members, start, end)
+        .await?
+        .into_iter()
+        .map(|(id, closed)| (id.to_string(), closed.into_keys().collect()))
+        .filter(|(_, days): &(String, Vec<NaiveDate>)| !days.is_empty())
+        .collect();
     let local_authorities = schools
         .values()
         .map(|s| (s.id.to_string(), s.local_authority.clone()))

@@ -14,7 +14,8 @@ use crate::domain::event::{self, Audience, EventFilter, EventInput};
 use crate::domain::page::PageRequest;
 use crate::domain::programme::{self, ProgrammeFilter};
 use crate::domain::session::{self, SessionInput};
-use crate::domain::{DomainError, DomainResult, in_write_txn, roster};
+use crate::domain::{DomainError, DomainResult, closed_days, in_write_txn, roster};
+use entity::state::SessionStatus;
 use crate::routes::web_session::{Form, Visitor, see_other};
 use crate::state::AppState;
 use crate::time::stored_zone;
@@ -212,20 +213,32 @@ async fn event_page(
     };
     let waiting = roster::waiting_on_event(&state.db, id).await?;
     let zone = stored_zone(&event.time_zone);
-    let sessions: Vec<minijinja::Value> =
-        session::list_for_event(&state.db, id, PageRequest::parse(Some(500), None)?, Audience::Organiser)
-            .await?
-            .items
-            .into_iter()
-            .map(|s| {
-                let starts = chrono::DateTime::parse_from_rfc3339(&s.start).map(|t| t.to_utc());
-                minijinja::context! {
-                    when => starts.map(|t| roster::human_time(t, zone)).unwrap_or_else(|_| s.start_local.clone()),
-                    waiting => waiting.get(&s.id).copied().unwrap_or(0),
-                    ..minijinja::Value::from_serialize(&s)
-                }
-            })
-            .collect();
+    let row = event::find(&state.db, id).await?;
+    let mut sessions: Vec<minijinja::Value> = Vec::new();
+    for s in session::list_for_event(&state.db, id, PageRequest::parse(Some(500), None)?, Audience::Organiser)
+        .await?
+        .items
+    {
+        let starts = chrono::DateTime::parse_from_rfc3339(&s.start).map(|t| t.to_utc());
+        let ends = chrono::DateTime::parse_from_rfc3339(&s.end).map(|t| t.to_utc());
+        // Days a school of the event is closed: said beside the session, as when it was added.
+        let closed: Vec<String> = match (starts, ends) {
+            (Ok(starts), Ok(ends)) if s.status == SessionStatus::Scheduled => {
+                closed_days::session_warnings(&state.db, &row, starts, ends)
+                    .await?
+                    .into_iter()
+                    .map(|w| w.message)
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
+        sessions.push(minijinja::context! {
+            when => starts.map(|t| roster::human_time(t, zone)).unwrap_or_else(|_| s.start_local.clone()),
+            waiting => waiting.get(&s.id).copied().unwrap_or(0),
+            closed,
+            ..minijinja::Value::from_serialize(&s)
+        });
+    }
     let status = [&refused.event, &refused.session]
         .into_iter()
         .flatten()

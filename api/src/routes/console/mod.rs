@@ -14,6 +14,7 @@
 //! what happened by reading its own data, so a link can never make it say something untrue.
 
 mod admin;
+mod announcements;
 mod audit;
 mod cohorts;
 mod dashboard;
@@ -57,6 +58,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, protection: &crate::protection::P
         .configure(insight::configure)
         .configure(cohorts::configure)
         .configure(impact::configure)
+        .configure(announcements::configure)
         .configure(|cfg| imports::configure(cfg, protection.upload_limit))
         .configure(records::configure::<records::Programmes>)
         .configure(records::configure::<records::Schools>)
@@ -88,6 +90,7 @@ const SECTIONS: &[(&str, &str)] = &[
     ("survey", "/o/surveys"),
     ("engagement", "/o/engagement"),
     ("cohort", "/o/cohorts"),
+    ("announcement", "/o/announcements"),
 ];
 
 /// Renders a console page for the signed-in organiser: `context` plus their name and the

@@ -193,6 +193,7 @@ pub async fn save_preferences(state: web::Data<AppState>, req: HttpRequest, body
     PAGES.guarded(&state, &req, &body, async |state, visitor, form| {
         let person = &visitor.signed.person;
         let discord_shown = form.get("discord_shown").is_some();
+        let announcements_shown = form.get("announcements_shown").is_some();
         let mut errors = Vec::new();
         let mut reminders = Vec::new();
         for value in form.all("reminder") {
@@ -212,6 +213,11 @@ pub async fn save_preferences(state: web::Data<AppState>, req: HttpRequest, body
             } else {
                 person.notify_discord
             },
+            announcements: if announcements_shown {
+                form.get("announcements").is_some()
+            } else {
+                person.announcements
+            },
             reminders: reminders.clone(),
             quiet_start: form.text("quiet_start").unwrap_or_default(),
             quiet_end: form.text("quiet_end").unwrap_or_default(),
@@ -224,6 +230,7 @@ pub async fn save_preferences(state: web::Data<AppState>, req: HttpRequest, body
                     time_zone: form.text("time_zone"),
                     notify_email: Some(typed.notify_email),
                     notify_discord: discord_shown.then_some(typed.notify_discord),
+                    announcements: announcements_shown.then_some(typed.announcements),
                     reminder_offsets_minutes: Some(reminders),
                     quiet_hours_start: Some(form.text("quiet_start")),
                     quiet_hours_end: Some(form.text("quiet_end")),
