@@ -3,8 +3,12 @@
 //! first use into a venv under the target folder) given 10 s and 60 s; then scheduling the
 //! visits of 600 schools' triads, checked against every hard rule.
 //!
+//! First, the bound: the LP relaxation's against the simple one, on generated and skewed cohorts
+//! of 60 to 600 schools.
+//!
 //! Run: `cargo bench -p convene-tests --bench triads`. `BENCH_QUICK=1` skips CP-SAT's 60 s runs
-//! and shortens our long runs; `BENCH_NO_CPSAT=1` skips CP-SAT altogether.
+//! and shortens our long runs; `BENCH_NO_CPSAT=1` skips CP-SAT altogether; `BENCH_BOUND_ONLY=1`
+//! stops after the bound's table.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -129,7 +133,56 @@ fn timed<T>(times: usize, mut f: impl FnMut() -> T) -> (T, Duration) {
     (result.expect("at least one run"), best)
 }
 
+/// The LP bound beside the simple one, the score, the gap and the times, on generated cohorts
+/// (the benchmark's own, and skewed ones: a few big authorities, common and rare topics).
+fn bounds() {
+    println!(
+        "Bounding triads (seed {SEED}, mixed phases; forming: the search alone with its default budget, fastest of 3 \
+         runs; bound: the LP by column generation from that grouping, fastest of 3, limit {} s)",
+        forming::BOUND_TIME.as_secs()
+    );
+    println!(
+        "| cohort | n | simple bound | LP bound | score | gap | proven optimal | bound complete | forming ms | bound ms |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    for (name, make) in [
+        ("generated", generate::cohort as fn(usize, u64) -> FormingInput),
+        ("skewed", generate::skewed_cohort),
+    ] {
+        for n in BOUND_SIZES {
+            let input = make(n, SEED);
+            let params = SolveParams {
+                seed: SEED,
+                ..SolveParams::default()
+            };
+            let (formed, formed_in) = timed(3, || forming::form_unbounded(&input, &params).expect("formed"));
+            let (bound, bound_in) = timed(3, || {
+                forming::bound(&input, Some(&formed.groups), forming::BOUND_TIME).expect("bounded")
+            });
+            assert!(bound.upper_bound >= formed.score, "the bound is below a score reached");
+            println!(
+                "| {name} | {n} | {} | {} | {} | {:.2}% | {} | {} | {:.1} | {:.1} |",
+                formed.upper_bound,
+                bound.upper_bound,
+                formed.score,
+                bound.gap(formed.score) * 100.0,
+                if bound.proves(formed.score) { "yes" } else { "no" },
+                if bound.complete { "yes" } else { "no" },
+                formed_in.as_secs_f64() * 1000.0,
+                bound_in.as_secs_f64() * 1000.0,
+            );
+        }
+    }
+    println!();
+}
+
+const BOUND_SIZES: [usize; 4] = [60, 90, 150, 600];
+
 fn main() {
+    bounds();
+    if flag("BENCH_BOUND_ONLY") {
+        return;
+    }
     let quick = flag("BENCH_QUICK");
     let no_cpsat = flag("BENCH_NO_CPSAT");
     let (long_seeds, long_factor) = if quick { (5, 5) } else { (20, 10) };
@@ -148,7 +201,9 @@ fn main() {
             seed: SEED,
             ..SolveParams::default()
         };
-        let (formed, took) = timed(3, || forming::form(&input, &params).expect("the cohort can be formed"));
+        let (formed, took) = timed(3, || {
+            forming::form_unbounded(&input, &params).expect("the cohort can be formed")
+        });
         assert_eq!(forming::check_groups(&input, &formed.groups), Ok(formed.score));
         let budget = forming::default_iterations(n) * long_factor;
         let long_best = (0..long_seeds)
@@ -158,7 +213,7 @@ fn main() {
                     max_iterations: Some(budget),
                     time_limit: None,
                 };
-                forming::form(&input, &params).expect("formed").score
+                forming::form_unbounded(&input, &params).expect("formed").score
             })
             .max()
             .unwrap_or(0);

@@ -47,7 +47,7 @@
 //! iteration budget decides the result; the time limit only cuts a run short.
 
 use std::collections::HashMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rand::seq::SliceRandom as _;
 use rand::{Rng as _, SeedableRng as _};
@@ -55,6 +55,8 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::{Infeasible, Rule, SolveParams};
+
+mod bound;
 
 /// One school of the cohort, as the solver sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -131,19 +133,55 @@ pub struct GroupExplanation {
 }
 
 /// A grouping that keeps every hard rule, with its score and why.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Formed {
     /// The groups, each a list of school ids in input order; groups ordered by their first school.
     pub groups: Vec<Vec<String>>,
     /// The number of (school, priority) pairs covered by a partner.
     pub score: u64,
-    /// No grouping can score more: each school's priorities that some possible partner covers.
+    /// No grouping can score more: the linear relaxation's bound (see [`Bound`]).
     pub upper_bound: u64,
+    /// How far the score may be from the best possible: (bound − score) / bound, 0 when the
+    /// bound is 0.
+    pub gap: f64,
+    /// The score reaches the bound: no grouping scores more.
+    pub proven_optimal: bool,
+    /// Whether the bound was finished (the linear relaxation solved, or the score proven
+    /// optimal) in the time allowed; when not, `upper_bound` is the best valid bound found.
+    pub bound_complete: bool,
     /// One explanation per group, in the order of `groups`.
     pub explanations: Vec<GroupExplanation>,
     /// The moves the search tried.
     pub iterations: u64,
 }
+
+/// An upper bound on the score of any grouping that keeps the hard rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bound {
+    /// No grouping scores more (a whole number: scores are).
+    pub upper_bound: u64,
+    /// Whether the linear relaxation was solved (or the score proven optimal) in time; when not,
+    /// the best valid bound found by then.
+    pub complete: bool,
+}
+
+impl Bound {
+    /// (bound − score) / bound, or 0 when the bound is 0.
+    pub fn gap(&self, score: u64) -> f64 {
+        if self.upper_bound == 0 {
+            return 0.0;
+        }
+        self.upper_bound.saturating_sub(score) as f64 / self.upper_bound as f64
+    }
+
+    /// Whether `score` reaches the bound, so that no grouping scores more.
+    pub fn proves(&self, score: u64) -> bool {
+        score >= self.upper_bound
+    }
+}
+
+/// How long the bound may take when the caller gives no time limit.
+pub const BOUND_TIME: Duration = Duration::from_secs(10);
 
 /// Normalises a name for comparison: trimmed and lower-cased.
 fn norm(s: &str) -> String {
@@ -1115,14 +1153,8 @@ pub fn default_iterations(n: usize) -> u64 {
     (1_500 * (n as u64).pow(2)).clamp(20_000, 6_000_000)
 }
 
-fn search<const W: usize>(
-    prep: &Prepared,
-    classes: &[Class],
-    class_of: &[u32],
-    topic_bit: &[Option<u32>],
-    params: &SolveParams,
-) -> Result<(Vec<Vec<usize>>, u64), Infeasible> {
-    let n = prep.n();
+/// The schools as bitmasks over the topics that can score.
+fn core<'p, const W: usize>(prep: &'p Prepared, topic_bit: &[Option<u32>]) -> Core<'p, W> {
     let bits = |topics: &[u32]| {
         let mut b = [0u64; W];
         for &t in topics {
@@ -1132,13 +1164,72 @@ fn search<const W: usize>(
         }
         b
     };
-    let core = Core::<W> {
+    Core::<W> {
         s: prep.strengths.iter().map(|s| bits(s)).collect(),
         p: prep.priorities.iter().map(|p| bits(p)).collect(),
         la: &prep.la,
         forbidden: &prep.forbidden,
         any_forbidden: prep.forbidden.iter().any(|f| !f.is_empty()),
+    }
+}
+
+/// The linear relaxation's bound from the `incumbent` grouping (school indices), by `deadline`.
+fn lp_bound<const W: usize>(
+    prep: &Prepared,
+    classes: &[Class],
+    class_of: &[u32],
+    topic_bit: &[Option<u32>],
+    incumbent: &[Vec<usize>],
+    deadline: Instant,
+) -> Option<bound::LpBound> {
+    let n = prep.n();
+    let core = core::<W>(prep, topic_bit);
+    // A school's share of any group's score is at most its priorities that a possible partner covers.
+    let cap: Vec<u32> = (0..n)
+        .map(|i| {
+            let mut partners = [0u64; W];
+            for &j in &classes[class_of[i] as usize].members {
+                if j != i && !prep.clash(i, j) {
+                    partners = or(&partners, &core.s[j]);
+                }
+            }
+            and_count(&core.p[i], &partners)
+        })
+        .collect();
+    let mut pin_of = vec![None; n];
+    for (k, pin) in prep.pins.iter().enumerate() {
+        for &i in pin {
+            pin_of[i] = Some(k);
+        }
+    }
+    let bound_classes: Vec<bound::BoundClass> = classes
+        .iter()
+        .map(|c| bound::BoundClass {
+            members: c.members.iter().map(|&i| i as u32).collect(),
+            groups: c.groups,
+            fours: c.fours,
+        })
+        .collect();
+    let pricing = bound::Pricing {
+        core: &core,
+        classes: &bound_classes,
+        pin_of: &pin_of,
+        pins: &prep.pins,
+        cap: &cap,
+        deadline,
     };
+    pricing.solve(incumbent)
+}
+
+fn search<const W: usize>(
+    prep: &Prepared,
+    classes: &[Class],
+    class_of: &[u32],
+    topic_bit: &[Option<u32>],
+    params: &SolveParams,
+) -> Result<(Vec<Vec<usize>>, u64), Infeasible> {
+    let n = prep.n();
+    let core = core::<W>(prep, topic_bit);
     let mut pinned = vec![false; n];
     for pin in &prep.pins {
         for &i in pin {
@@ -1265,13 +1356,9 @@ fn no_grouping_found(prep: &Prepared, closest: Option<&State>) -> Infeasible {
     }
 }
 
-/// Forms the cohort into groups of three (four where forced) that keep every hard rule and cover
-/// as many priorities as the search finds, or says which rule makes that impossible.
-pub fn form(input: &FormingInput, params: &SolveParams) -> Result<Formed, Infeasible> {
-    let prep = Prepared::new(input)?;
-    let (classes, class_of) = prep.classes();
-    preflight(&prep, &classes, &class_of)?;
-    // Only topics that are someone's strength and someone's priority can score.
+/// The topics that can score (both someone's strength and someone's priority) as bit numbers,
+/// and how many 64-bit words they need.
+fn topic_bits(prep: &Prepared) -> (Vec<Option<u32>>, usize) {
     let mut is_strength = vec![false; prep.topic_count];
     let mut is_priority = vec![false; prep.topic_count];
     for s in &prep.strengths {
@@ -1293,31 +1380,129 @@ pub fn form(input: &FormingInput, params: &SolveParams) -> Result<Formed, Infeas
             })
         })
         .collect();
-    let words = (relevant as usize).div_ceil(64);
-    let (mut groups, iterations) = match words {
-        0 | 1 => search::<1>(&prep, &classes, &class_of, &topic_bit, params)?,
-        2 => search::<2>(&prep, &classes, &class_of, &topic_bit, params)?,
-        3 | 4 => search::<4>(&prep, &classes, &class_of, &topic_bit, params)?,
-        5..=8 => search::<8>(&prep, &classes, &class_of, &topic_bit, params)?,
-        9..=16 => search::<16>(&prep, &classes, &class_of, &topic_bit, params)?,
-        _ => {
-            return Err(Infeasible::new(
-                Rule::Topics,
-                format!(
-                    "{relevant} distinct topics are both a strength and a priority; the solver handles up to 1,024"
-                ),
-            ));
-        }
+    (topic_bit, (relevant as usize).div_ceil(64))
+}
+
+/// What [`run`] does: search (or take a given grouping), then bound (or not).
+struct Job<'a> {
+    params: &'a SolveParams,
+    /// A grouping to bound instead of searching.
+    given: Option<Vec<Vec<usize>>>,
+    /// The bound's deadline; `None` skips it.
+    bound_by: Option<Duration>,
+}
+
+/// A grouping (school indices), the moves tried and the LP bound when asked for.
+type Ran = (Vec<Vec<usize>>, u64, Option<bound::LpBound>);
+
+fn run_with<const W: usize>(
+    prep: &Prepared,
+    classes: &[Class],
+    class_of: &[u32],
+    topic_bit: &[Option<u32>],
+    job: Job,
+) -> Result<Ran, Infeasible> {
+    let (groups, iterations) = match job.given {
+        Some(groups) => (groups, 0),
+        None => search::<W>(prep, classes, class_of, topic_bit, job.params)?,
     };
+    let lp = job.bound_by.and_then(|limit| {
+        let deadline = Instant::now() + limit;
+        lp_bound::<W>(prep, classes, class_of, topic_bit, &groups, deadline)
+    });
+    Ok((groups, iterations, lp))
+}
+
+fn run(prep: &Prepared, classes: &[Class], class_of: &[u32], job: Job) -> Result<Ran, Infeasible> {
+    let (topic_bit, words) = topic_bits(prep);
+    match words {
+        0 | 1 => run_with::<1>(prep, classes, class_of, &topic_bit, job),
+        2 => run_with::<2>(prep, classes, class_of, &topic_bit, job),
+        3 | 4 => run_with::<4>(prep, classes, class_of, &topic_bit, job),
+        5..=8 => run_with::<8>(prep, classes, class_of, &topic_bit, job),
+        9..=16 => run_with::<16>(prep, classes, class_of, &topic_bit, job),
+        _ => Err(Infeasible::new(
+            Rule::Topics,
+            format!(
+                "{} distinct topics are both a strength and a priority; the solver handles up to 1,024",
+                topic_bit.iter().flatten().count()
+            ),
+        )),
+    }
+}
+
+/// The bound on a grouping: the LP's (floored; it never exceeds the simple bound, which is also
+/// valid), or the simple bound when the LP found none in time.
+fn bound_of(prep: &Prepared, class_of: &[u32], lp: Option<&bound::LpBound>, score: u64) -> Bound {
+    let simple = prep.upper_bound(class_of);
+    let bound = match lp {
+        Some(lp) => Bound {
+            upper_bound: ((lp.value + 1e-6).floor().max(0.0) as u64).min(simple),
+            complete: lp.complete,
+        },
+        None => Bound {
+            upper_bound: simple,
+            complete: false,
+        },
+    };
+    // A bound below a score reached would be a bug; never report one.
+    Bound {
+        upper_bound: bound.upper_bound.max(score),
+        complete: bound.complete || simple <= score,
+    }
+}
+
+fn formed(prep: &Prepared, mut groups: Vec<Vec<usize>>, iterations: u64, bound: impl FnOnce(u64) -> Bound) -> Formed {
     let ids = prep.ids(&mut groups);
     let explanations: Vec<GroupExplanation> = groups.iter().map(|g| prep.explain_group(g)).collect();
-    Ok(Formed {
+    let score = explanations.iter().map(|e| e.score).sum();
+    let bound = bound(score);
+    Formed {
         groups: ids,
-        score: explanations.iter().map(|e| e.score).sum(),
-        upper_bound: prep.upper_bound(&class_of),
+        score,
+        upper_bound: bound.upper_bound,
+        gap: bound.gap(score),
+        proven_optimal: bound.proves(score),
+        bound_complete: bound.complete,
         explanations,
         iterations,
-    })
+    }
+}
+
+/// Forms the cohort into groups of three (four where forced) that keep every hard rule and cover
+/// as many priorities as the search finds, or says which rule makes that impossible; then bounds
+/// the best possible score by the linear relaxation, in at most `params.time_limit` more (or
+/// [`BOUND_TIME`]).
+pub fn form(input: &FormingInput, params: &SolveParams) -> Result<Formed, Infeasible> {
+    let prep = Prepared::new(input)?;
+    let (classes, class_of) = prep.classes();
+    preflight(&prep, &classes, &class_of)?;
+    let job = Job {
+        params,
+        given: None,
+        bound_by: Some(params.time_limit.unwrap_or(BOUND_TIME)),
+    };
+    let (groups, iterations, lp) = run(&prep, &classes, &class_of, job)?;
+    Ok(formed(&prep, groups, iterations, |score| {
+        bound_of(&prep, &class_of, lp.as_ref(), score)
+    }))
+}
+
+/// [`form`] without the linear relaxation: the search alone, with the simple bound (each
+/// school's priorities that some possible partner covers).
+pub fn form_unbounded(input: &FormingInput, params: &SolveParams) -> Result<Formed, Infeasible> {
+    let prep = Prepared::new(input)?;
+    let (classes, class_of) = prep.classes();
+    preflight(&prep, &classes, &class_of)?;
+    let job = Job {
+        params,
+        given: None,
+        bound_by: None,
+    };
+    let (groups, iterations, _) = run(&prep, &classes, &class_of, job)?;
+    Ok(formed(&prep, groups, iterations, |score| {
+        bound_of(&prep, &class_of, None, score)
+    }))
 }
 
 /// Maps a grouping of ids to indices, checking that each school of the cohort is in exactly one group.
@@ -1465,11 +1650,44 @@ pub fn explain(input: &FormingInput, groups: &[Vec<String>]) -> Result<Vec<Group
     Ok(resolved.iter().map(|g| prep.explain_group(g)).collect())
 }
 
-/// The most any grouping of the cohort can score (see the module's notes on the score).
+/// The simple bound: each school's priorities that some possible partner covers (see the
+/// module's notes on the score). Cheap and valid, but loose; [`bound`] is tight.
 pub fn upper_bound(input: &FormingInput) -> Result<u64, Infeasible> {
     let prep = Prepared::new(input)?;
     let (_, class_of) = prep.classes();
     Ok(prep.upper_bound(&class_of))
+}
+
+/// The bound on the best score of the cohort by the linear relaxation, within `time_limit`,
+/// starting from `groups` (the current grouping, when it keeps every hard rule) or else from a
+/// short search. A cohort that cannot be grouped gets its simple bound (incomplete) when the
+/// search finds nothing, and the rule at fault when the checks that need no search fail.
+pub fn bound(input: &FormingInput, groups: Option<&[Vec<String>]>, time_limit: Duration) -> Result<Bound, Infeasible> {
+    let prep = Prepared::new(input)?;
+    let (classes, class_of) = prep.classes();
+    preflight(&prep, &classes, &class_of)?;
+    let given = groups
+        .filter(|g| check_groups(input, g).is_ok())
+        .and_then(|g| resolve(&prep, g).ok());
+    let started = Instant::now();
+    let params = SolveParams {
+        seed: 1,
+        max_iterations: Some(default_iterations(prep.n()) / 20),
+        time_limit: Some(time_limit / 4),
+    };
+    let job = Job {
+        params: &params,
+        given,
+        bound_by: Some(time_limit.saturating_sub(started.elapsed())),
+    };
+    match run(&prep, &classes, &class_of, job) {
+        Ok((groups, _, lp)) => {
+            let score = groups.iter().map(|g| prep.explain_group(g).score).sum();
+            Ok(bound_of(&prep, &class_of, lp.as_ref(), score))
+        }
+        Err(e) if e.rule == Rule::Topics => Err(e),
+        Err(_) => Ok(bound_of(&prep, &class_of, None, 0)),
+    }
 }
 
 #[cfg(test)]
@@ -1965,6 +2183,91 @@ mod tests {
         assert_valid(&input, &first);
     }
 
+    /// Pairs of schools that cover each other: two triads hold at most two whole pairs.
+    fn pairs(extra: bool) -> FormingInput {
+        let mut schools: Vec<School> = [
+            ("reading", "maths"),
+            ("maths", "reading"),
+            ("writing", "oracy"),
+            ("oracy", "writing"),
+            ("send", "science"),
+            ("science", "send"),
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, (s, p))| school(&format!("s{i}"), &format!("LA{i}"), "primary", &[s], &[p]))
+        .collect();
+        if extra {
+            schools.push(school("s6", "LA6", "primary", &["maths"], &["send"]));
+        }
+        FormingInput {
+            schools,
+            options: FormingOptions::default(),
+        }
+    }
+
+    #[test]
+    fn the_lp_bound_is_the_optimum_where_the_simple_bound_is_loose() {
+        let input = pairs(false);
+        assert_eq!(upper_bound(&input), Ok(6));
+        let formed = form(&input, &quick()).unwrap();
+        assert_eq!((formed.score, formed.upper_bound), (4, 4));
+        assert!(formed.proven_optimal && formed.bound_complete);
+        assert_eq!(formed.gap, 0.0);
+        // Seven schools: a triad and a quad; the bound against every grouping.
+        let seven = pairs(true);
+        let best = brute_force(&seven).unwrap();
+        let formed = form(&seven, &quick()).unwrap();
+        assert_eq!(formed.score, best);
+        assert_eq!(formed.upper_bound, best, "{formed:?}");
+        assert!(formed.proven_optimal);
+    }
+
+    #[test]
+    fn a_bound_out_of_time_is_still_valid_and_says_it_is_incomplete() {
+        let input = crate::solver::generate::cohort(30, 2);
+        let b = bound(&input, None, Duration::ZERO).unwrap();
+        assert!(!b.complete);
+        assert_eq!(b.upper_bound, upper_bound(&input).unwrap(), "the simple bound, valid");
+        let full = bound(&input, None, Duration::from_secs(30)).unwrap();
+        assert!(full.complete && full.upper_bound <= b.upper_bound);
+    }
+
+    #[test]
+    #[ignore = "a measurement: cargo test -p convene-api --release -- --ignored lp_bound_census --nocapture"]
+    fn lp_bound_census() {
+        let (mut tight, mut total) = (0, 0);
+        for seed in 0..300u64 {
+            let n = 6 + (seed % 7) as usize;
+            let input = random_input(
+                seed,
+                n,
+                4 + (seed % 3) as usize,
+                1 + (seed % 2) as usize,
+                seed % 3 == 0,
+                (seed % 3) as usize,
+                (seed % 4) as usize,
+            );
+            let Some(best) = brute_force(&input) else { continue };
+            let b = bound(&input, None, Duration::from_secs(5)).unwrap();
+            assert!(
+                b.upper_bound >= best,
+                "seed {seed}: bound {} < optimum {best}",
+                b.upper_bound
+            );
+            total += 1;
+            if b.upper_bound == best {
+                tight += 1;
+            } else {
+                println!(
+                    "seed {seed} n {n}: bound {} optimum {best} complete {}",
+                    b.upper_bound, b.complete
+                );
+            }
+        }
+        println!("tight {tight} of {total}");
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 96, failure_persistence: None, ..ProptestConfig::default() })]
 
@@ -2015,6 +2318,29 @@ mod tests {
                         );
                     }
                 }
+            }
+        }
+
+        /// Small cohorts with pins and forbidden pairs against every possible grouping: the LP
+        /// bound is never below the best score, and never above the simple bound.
+        #[test]
+        fn the_lp_bound_is_never_below_a_score_any_grouping_reaches(
+            seed in any::<u64>(),
+            n in 3usize..=10,
+            las in 2usize..6,
+            phases in 1usize..=2,
+            mixed in any::<bool>(),
+            pins in 0usize..3,
+            forbidden in 0usize..4,
+        ) {
+            let input = random_input(seed, n, las, phases, mixed, pins, forbidden);
+            if let Some(best) = brute_force(&input) {
+                let b = bound(&input, None, Duration::from_secs(20)).unwrap();
+                prop_assert!(b.upper_bound >= best, "bound {} < optimum {best}", b.upper_bound);
+                prop_assert!(b.upper_bound <= upper_bound(&input).unwrap());
+                let formed = form(&input, &SolveParams { seed, ..SolveParams::default() }).unwrap();
+                prop_assert!(formed.upper_bound >= best);
+                prop_assert_eq!(formed.proven_optimal, formed.score >= formed.upper_bound);
             }
         }
 

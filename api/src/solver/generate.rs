@@ -84,9 +84,33 @@ fn topics(rng: &mut ChaCha8Rng, weights: &[u32], count: usize, avoid: &[usize]) 
 /// No local authority has more schools than there are groups, so it is feasible for any `n`
 /// that can be split (not 1, 2 or 5).
 pub fn cohort(n: usize, seed: u64) -> FormingInput {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let weights: Vec<u32> = LOCAL_AUTHORITIES.iter().map(|&(_, w)| w).collect();
-    let mut la: Vec<usize> = (0..n).map(|_| weighted(&mut rng, &weights, &[])).collect();
+    cohort_with(n, seed, &weights, &STRENGTH_WEIGHTS, &PRIORITY_WEIGHTS)
+}
+
+/// Local authorities' sizes for [`skewed_cohort`]: three big ones (the largest near a third of
+/// the cohort, as many as there are groups), nine small.
+const SKEWED_AUTHORITIES: [u32; 12] = [30, 20, 14, 6, 5, 5, 4, 4, 3, 3, 3, 3];
+/// Topics for [`skewed_cohort`]: three common strengths, five rare ones, and priorities that
+/// favour the rare strengths.
+const SKEWED_STRENGTHS: [u32; 12] = [20, 3, 10, 1, 1, 14, 1, 6, 4, 2, 12, 1];
+const SKEWED_PRIORITIES: [u32; 12] = [2, 9, 6, 8, 10, 2, 10, 3, 5, 8, 2, 9];
+
+/// Like [`cohort`], with authorities and topics skewed harder: a few big authorities, common
+/// and rare strengths, priorities that are mostly the rare ones.
+pub fn skewed_cohort(n: usize, seed: u64) -> FormingInput {
+    cohort_with(n, seed, &SKEWED_AUTHORITIES, &SKEWED_STRENGTHS, &SKEWED_PRIORITIES)
+}
+
+fn cohort_with(
+    n: usize,
+    seed: u64,
+    weights: &[u32],
+    strength_weights: &[u32; 12],
+    priority_weights: &[u32; 12],
+) -> FormingInput {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut la: Vec<usize> = (0..n).map(|_| weighted(&mut rng, weights, &[])).collect();
     // Keep every authority within the number of groups by moving schools to the smallest.
     let groups = (n / 3).max(1);
     loop {
@@ -111,8 +135,8 @@ pub fn cohort(n: usize, seed: u64) -> FormingInput {
                 _ => "special",
             };
             let (s, p) = (rng.random_range(2..=4), rng.random_range(2..=4));
-            let strengths = topics(&mut rng, &STRENGTH_WEIGHTS, s, &[]);
-            let priorities = topics(&mut rng, &PRIORITY_WEIGHTS, p, &strengths);
+            let strengths = topics(&mut rng, strength_weights, s, &[]);
+            let priorities = topics(&mut rng, priority_weights, p, &strengths);
             School {
                 id: format!("s{}", i + 1),
                 local_authority: LOCAL_AUTHORITIES[la[i]].0.to_owned(),

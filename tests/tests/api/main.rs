@@ -39,3 +39,4 @@ mod shutdown;
 mod survey_charts;
 mod surveys;
 mod term_dates;
+mod triad_bound;

@@ -3,11 +3,11 @@
 use super::*;
 
 /// The forming problem of a cohort: its schools as the solver sees them, its rules, and pins
-/// for those of `triads` an organiser pinned.
+/// for the triads an organiser pinned (`pinned_triads`, each a triad's schools).
 pub(super) async fn forming_input<C: ConnectionTrait>(
     db: &C,
     c: &cohort::Model,
-    triads: &[Triad],
+    pinned_triads: &[Vec<i64>],
 ) -> DomainResult<FormingInput> {
     let ids = school_ids_of(db, c.id).await?;
     let schools = school::Entity::find()
@@ -21,8 +21,8 @@ pub(super) async fn forming_input<C: ConnectionTrait>(
         .iter()
         .map(|pin| pin.iter().map(i64::to_string).collect())
         .collect();
-    for t in triads.iter().filter(|t| t.pinned) {
-        pinned.push(t.school_ids.iter().map(i64::to_string).collect());
+    for t in pinned_triads {
+        pinned.push(t.iter().map(i64::to_string).collect());
     }
     Ok(FormingInput {
         schools: schools
@@ -189,18 +189,59 @@ pub(super) async fn store_triads<C: ConnectionTrait>(
     Ok(())
 }
 
+/// How long a view of the triads (after an edit, a pin, or on its own) may spend on the bound;
+/// a proposal gives it the solve's time limit.
+const VIEW_BOUND_TIME: Duration = Duration::from_secs(2);
+
+/// The schools of the pinned ones of `triads`.
+fn pinned_of(triads: &[Triad]) -> Vec<Vec<i64>> {
+    triads
+        .iter()
+        .filter(|t| t.pinned)
+        .map(|t| t.school_ids.clone())
+        .collect()
+}
+
+/// The bound on the best score of the cohort with `pinned` triads kept together, starting from
+/// the grouping `groups`, off the async threads; `None` when the cohort cannot be grouped.
+async fn bound_for<C: ConnectionTrait>(
+    db: &C,
+    c: &cohort::Model,
+    pinned: &[Vec<i64>],
+    groups: &[Vec<i64>],
+) -> DomainResult<Option<forming::Bound>> {
+    let input = forming_input(db, c, pinned).await?;
+    let groups: Vec<Vec<String>> = groups.iter().map(|g| g.iter().map(i64::to_string).collect()).collect();
+    let given = (!groups.is_empty()).then_some(groups);
+    off_thread(move || forming::bound(&input, given.as_deref(), VIEW_BOUND_TIME).ok()).await
+}
+
+/// The cohort's triads with their score against `bound` (computed here when `None`: pass it
+/// when it is known, to keep the work out of a write transaction).
 pub(super) async fn triads_view<C: ConnectionTrait>(
     db: &C,
     c: &cohort::Model,
     iterations: Option<u64>,
+    bound: Option<Option<forming::Bound>>,
 ) -> DomainResult<Triads> {
     let triads = current_triads(db, c.id).await?;
-    let input = forming_input(db, c, &triads).await?;
+    let bound = match bound {
+        Some(bound) => bound,
+        None => {
+            let groups: Vec<Vec<i64>> = triads.iter().map(|t| t.school_ids.clone()).collect();
+            bound_for(db, c, &pinned_of(&triads), &groups).await?
+        }
+    };
+    let score: i64 = triads.iter().map(|t| t.score).sum();
+    let score_u = u64::try_from(score).unwrap_or_default();
     Ok(Triads {
         cohort_id: c.id,
         status: c.status,
-        score: triads.iter().map(|t| t.score).sum(),
-        upper_bound: forming::upper_bound(&input).map_or(0, |b| i64::try_from(b).unwrap_or(i64::MAX)),
+        score,
+        upper_bound: bound.map_or(0, |b| i64::try_from(b.upper_bound).unwrap_or(i64::MAX)),
+        gap: bound.map_or(0.0, |b| b.gap(score_u)),
+        proven_optimal: bound.is_some_and(|b| !triads.is_empty() && b.proves(score_u)),
+        bound_complete: bound.is_some_and(|b| b.complete),
         iterations,
         triads,
     })
@@ -209,7 +250,7 @@ pub(super) async fn triads_view<C: ConnectionTrait>(
 /// The cohort's current triads (none until proposed).
 pub async fn triads<C: ConnectionTrait>(db: &C, cohort_id: i64) -> DomainResult<Triads> {
     let c = find(db, cohort_id).await?;
-    triads_view(db, &c, None).await
+    triads_view(db, &c, None, None).await
 }
 
 /// Runs the forming solver on the cohort and stores its answer as the proposed triads (replacing
@@ -226,7 +267,7 @@ pub async fn propose(
     let c = find(db, cohort_id).await?;
     refuse_if_scheduled(&c)?;
     let current = current_triads(db, cohort_id).await?;
-    let input = forming_input(db, &c, &current).await?;
+    let input = forming_input(db, &c, &pinned_of(&current)).await?;
     let pinned_sets: Vec<BTreeSet<i64>> = current
         .into_iter()
         .filter(|t| t.pinned)
@@ -252,7 +293,13 @@ pub async fn propose(
         refuse_if_scheduled(&c)?;
         store_triads(txn, cohort_id, &groups, &formed.explanations, "proposed", now).await?;
         let c = set_status(txn, c, CohortStatus::Draft, now).await?;
-        let view = triads_view(txn, &c, Some(formed.iterations)).await?;
+        // The proposal's bound holds for the stored triads' pins too: they only add to the
+        // pins it was solved under.
+        let bound = forming::Bound {
+            upper_bound: formed.upper_bound,
+            complete: formed.bound_complete,
+        };
+        let view = triads_view(txn, &c, Some(formed.iterations), Some(Some(bound))).await?;
         change
             .record(
                 txn,
@@ -408,6 +455,13 @@ async fn save_triads(
     // The organiser's own edits decide: earlier pinned triads are not pins on them, only the
     // cohort's own pins are.
     let forming_in = forming_input(db, &c, &[]).await?;
+    let saved_groups: Vec<Vec<i64>> = input.triads.iter().map(|t| t.school_ids.clone()).collect();
+    let saved_pins: Vec<Vec<i64>> = input
+        .triads
+        .iter()
+        .filter(|t| t.pinned)
+        .map(|t| t.school_ids.clone())
+        .collect();
     let groups: Vec<Vec<String>> = input
         .triads
         .iter()
@@ -425,6 +479,8 @@ async fn save_triads(
             (ids, t.pinned)
         })
         .collect();
+    // Bounded before the write transaction, so it does not hold the database while the LP runs.
+    let bound = bound_for(db, &c, &saved_pins, &saved_groups).await?;
     let (status, cohort_status, action) = match saved {
         Saved::Accepted => ("accepted", CohortStatus::TriadsAccepted, "triads.accepted"),
         Saved::Edited => ("proposed", CohortStatus::Draft, "triads.edited"),
@@ -434,7 +490,7 @@ async fn save_triads(
         refuse_if_scheduled(&c)?;
         store_triads(txn, cohort_id, &groups, &explanations, status, now).await?;
         let c = set_status(txn, c, cohort_status, now).await?;
-        let view = triads_view(txn, &c, None).await?;
+        let view = triads_view(txn, &c, None, Some(bound)).await?;
         change
             .record(
                 txn,
@@ -465,6 +521,16 @@ pub async fn pin(
     pinned: bool,
     change: &Change,
 ) -> DomainResult<Triads> {
+    // Bounded before the write transaction, as the triads will be with this one (un)pinned.
+    let before = find(db, cohort_id).await?;
+    let current = current_triads(db, cohort_id).await?;
+    let groups: Vec<Vec<i64>> = current.iter().map(|t| t.school_ids.clone()).collect();
+    let pins: Vec<Vec<i64>> = current
+        .iter()
+        .filter(|t| if t.id == triad_id { pinned } else { t.pinned })
+        .map(|t| t.school_ids.clone())
+        .collect();
+    let bound = bound_for(db, &before, &pins, &groups).await?;
     in_write_txn(db, async |txn| {
         let c = find(txn, cohort_id).await?;
         refuse_if_scheduled(&c)?;
@@ -490,7 +556,7 @@ pub async fn pin(
                 ),
             )
             .await?;
-        triads_view(txn, &c, None).await
+        triads_view(txn, &c, None, Some(bound)).await
     })
     .await
 }

@@ -253,8 +253,16 @@ pub struct Triads {
     pub status: CohortStatus,
     /// The sum of the triads' scores.
     pub score: i64,
-    /// No grouping can score more than this (each school's priorities that anyone is strong in).
+    /// No grouping can score more than this: the linear relaxation of the set-partitioning model
+    /// (every feasible triad, or quad where the numbers force quads), floored.
     pub upper_bound: i64,
+    /// How far the score may be from the best possible: (upper_bound − score) / upper_bound.
+    pub gap: f64,
+    /// The score reaches the bound: no grouping scores more.
+    pub proven_optimal: bool,
+    /// Whether the bound was finished in the time allowed; when not, `upper_bound` is the best
+    /// valid bound found by then.
+    pub bound_complete: bool,
     /// The solver's iterations, when it just ran.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub iterations: Option<u64>,
