@@ -29,6 +29,18 @@ EVERY_LIST = {"cursor": "is not a cursor"}
 # An id that names no row: the message `unknown_reference` writes.
 NO_ROW = "has id"
 
+# An announcement's audience: at least one filter or `all: true` alone; ids of stored rows; the
+# event it is about must be published.
+ANNOUNCEMENT = {
+    "audience": "must have at least one filter",
+    "audience.all": "cannot be combined|must be true",
+    "audience.programme_id": "no programme has id",
+    "audience.event_id": "no event has id",
+    "audience.exclude_booked_on_event_id": "no event has id",
+    "audience.school_ids": "no school has id",
+    "event_id": "no event has id|not published",
+}
+
 # By operation, the fields whose refusal depends on other fields or on stored rows, each with
 # the words of that refusal (None: any refusal of that field, for values that only stored rows
 # decide). A refusal of the same field for another reason (a malformed time, say) still fails.
@@ -67,6 +79,8 @@ FIELDS = {
         "facilitators.participant_id": NO_ROW,
     },
     "POST /v1/reflections": {"participant_id": NO_ROW, "event_id": NO_ROW},
+    "POST /v1/announcements": ANNOUNCEMENT,
+    "POST /v1/announcements:preview": ANNOUNCEMENT,
     "POST /v1/me/reflections": {"event_id": NO_ROW},
     "POST /v1/sessions/{id}/bookings": {"participant_id": NO_ROW},
     "POST /v1/me/bookings": {"session_id": NO_ROW},

@@ -21,17 +21,19 @@ pub struct Audience {
     pub event_id: Option<i64>,
     /// People of these schools.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "server", schema(min_items = 1, max_items = 500))]
     pub school_ids: Option<Vec<i64>>,
     /// People of schools in these local authorities (letter case ignored).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "server", schema(min_items = 1, max_items = 500, value_type = Option<Vec<crate::domain::contract::ShortLine>>))]
     pub local_authorities: Option<Vec<String>>,
     /// People of schools of these phases.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "server", schema(value_type = Option<Vec<crate::domain::contract::Phase>>))]
+    #[cfg_attr(feature = "server", schema(value_type = Option<Vec<crate::domain::contract::Phase>>, min_items = 1, max_items = 500))]
     pub phases: Option<Vec<String>>,
     /// People with these roles.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "server", schema(value_type = Option<Vec<crate::domain::contract::Role>>))]
+    #[cfg_attr(feature = "server", schema(value_type = Option<Vec<crate::domain::contract::Role>>, min_items = 1, max_items = 500))]
     pub roles: Option<Vec<String>>,
     /// Leaves out people booked (confirmed) or waitlisted on a session of this event (those who
     /// already have a place need no invitation).
@@ -45,9 +47,25 @@ pub struct Audience {
 #[serde(deny_unknown_fields)]
 pub struct AnnouncementInput {
     /// The subject line (required, one line of at most 200 characters).
-    #[cfg_attr(feature = "server", schema(example = "Places left at the summer conference"))]
+    #[cfg_attr(
+        feature = "server",
+        schema(
+            example = "Places left at the summer conference",
+            min_length = 1,
+            max_length = 200,
+            pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+        )
+    )]
     pub subject: Option<String>,
     /// The message (required, plain text of at most 10,000 characters; newlines kept).
+    #[cfg_attr(
+        feature = "server",
+        schema(
+            min_length = 1,
+            max_length = 10000,
+            pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+        )
+    )]
     pub body: Option<String>,
     /// The event it is about, if any: a published event. Its title, dates (in the event's
     /// zone), venue and a link to book on the participant pages go with the email.
