@@ -74,7 +74,7 @@ pub struct AnnouncementInput {
     pub audience: Option<Audience>,
     /// How it goes (required, at least one): `email`, `discord_dm` (a direct message from the
     /// bot), `discord_channel` (one post in the network's Discord channel).
-    #[cfg_attr(feature = "server", schema(value_type = Option<Vec<crate::domain::contract::AnnouncementChannel>>, example = json!(["email"])))]
+    #[cfg_attr(feature = "server", schema(value_type = Option<Vec<crate::domain::contract::AnnouncementChannel>>, example = json!(["email"]), min_items = 1, max_items = 3))]
     pub channels: Option<Vec<String>>,
 }
 
