@@ -81,6 +81,8 @@ pub struct Preferences {
     pub quiet_hours_start: Option<String>,
     /// End of their quiet hours.
     pub quiet_hours_end: Option<String>,
+    /// Whether they take announcements (off once they unsubscribe from one).
+    pub announcements: bool,
 }
 
 /// A participant's Discord link.
@@ -244,6 +246,7 @@ pub async fn export<C: ConnectionTrait>(db: &C, id: i64, now: DateTime<Utc>) -> 
         reminder_offsets_minutes: super::outbox::reminder_offsets(&person),
         quiet_hours_start: person.quiet_hours_start.clone(),
         quiet_hours_end: person.quiet_hours_end.clone(),
+        announcements: person.announcements,
     };
     let link_codes = discord_link_code::Entity::find()
         .filter(discord_link_code::Column::ParticipantId.eq(id))

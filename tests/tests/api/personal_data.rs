@@ -91,6 +91,7 @@ async fn exporting_a_participant_gives_everything_held_about_them() {
         assert_eq!(data["school"]["urn"], "100001");
         assert_eq!(data["preferences"]["quiet_hours_start"], "21:00");
         assert_eq!(data["preferences"]["reminder_offsets_minutes"], json!([1440, 60]));
+        assert_eq!(data["preferences"]["announcements"], true);
         assert_eq!(data["discord"]["discord_id"], Value::Null);
         assert_eq!(data["has_private_feed"], true);
         assert!(!reply.text.contains(&token), "the feed's secret is not in the export");
