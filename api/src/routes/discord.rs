@@ -2,38 +2,20 @@
 //! announcements channel and the scheduled events it keeps in step with sessions, and
 //! acknowledges each one done. Bot keys only.
 
-use std::time::Duration;
-
 use actix_web::{HttpResponse, web};
 
+use super::notifications::{bot_owner, lease_terms};
 use crate::auth::Bot;
 use crate::clock::Now;
 use crate::db;
 use crate::domain::notification as outbox;
 use crate::domain::{DomainError, Validator, discord};
 use crate::error::{ApiError, Problem};
-use crate::extract::{parse_json, parse_optional_json};
+use crate::extract::parse_json;
 use crate::problem_code::ProblemCode;
 use crate::state::AppState;
 pub use crate::wire::discord::{GuildEventAck, LeasedGuildEvents, LeasedPosts};
 use crate::wire::notifications::LeaseRequest;
-
-/// The lease's limit and length from an optional body: 1–100 (default 20) and 10–600 s (default 60).
-fn lease_terms(body: &[u8]) -> Result<(u64, Duration), ApiError> {
-    let input: LeaseRequest = parse_optional_json(body)?;
-    let mut v = Validator::new();
-    let limit = v.int_in("limit", input.limit.unwrap_or(20), 1..=100);
-    let seconds = v.int_in("lease_seconds", input.lease_seconds.unwrap_or(60), 10..=600);
-    v.finish().map_err(ApiError::invalid)?;
-    Ok((
-        u64::try_from(limit).unwrap_or(20),
-        Duration::from_secs(u64::try_from(seconds).unwrap_or(60)),
-    ))
-}
-
-fn bot_owner(key_name: &str) -> String {
-    format!("bot:{key_name}")
-}
 
 /// Lease posts for the announcements channel (the body may be empty): announcements and newly
 /// published conference and SLP sessions, with their places left as of now. Post each, then

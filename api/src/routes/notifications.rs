@@ -77,22 +77,9 @@ pub async fn lease(
     Bot(key): Bot,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let input: LeaseRequest = parse_optional_json(&body)?;
-    let mut v = Validator::new();
-    let limit = v.int_in("limit", input.limit.unwrap_or(20), 1..=100);
-    let seconds = v.int_in("lease_seconds", input.lease_seconds.unwrap_or(60), 10..=600);
-    v.finish().map_err(ApiError::invalid)?;
+    let (limit, lease) = lease_terms(&body)?;
     let owner = bot_owner(&key.name);
-    let lease = Duration::from_secs(u64::try_from(seconds).unwrap_or(60));
-    let rows = outbox::claim(
-        &state.db,
-        "discord",
-        &owner,
-        u64::try_from(limit).unwrap_or(20),
-        lease,
-        now,
-    )
-    .await?;
+    let rows = outbox::claim(&state.db, "discord", &owner, limit, lease, now).await?;
     let mut items = Vec::with_capacity(rows.len());
     for row in rows {
         match discord_message(&state, &row, now).await? {
@@ -138,7 +125,21 @@ pub async fn ack(
     }
 }
 
-fn bot_owner(key_name: &str) -> String {
+/// The lease's limit and length from an optional body: 1–100 (default 20) and 10–600 s (default 60).
+pub(super) fn lease_terms(body: &[u8]) -> Result<(u64, Duration), ApiError> {
+    let input: LeaseRequest = parse_optional_json(body)?;
+    let mut v = Validator::new();
+    let limit = v.int_in("limit", input.limit.unwrap_or(20), 1..=100);
+    let seconds = v.int_in("lease_seconds", input.lease_seconds.unwrap_or(60), 10..=600);
+    v.finish().map_err(ApiError::invalid)?;
+    Ok((
+        u64::try_from(limit).unwrap_or(20),
+        Duration::from_secs(u64::try_from(seconds).unwrap_or(60)),
+    ))
+}
+
+/// Who holds a bot's leases: its key's name.
+pub(super) fn bot_owner(key_name: &str) -> String {
     format!("bot:{key_name}")
 }
 
