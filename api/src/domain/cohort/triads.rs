@@ -193,6 +193,49 @@ pub(super) async fn store_triads<C: ConnectionTrait>(
 /// a proposal gives it the solve's time limit.
 const VIEW_BOUND_TIME: Duration = Duration::from_secs(2);
 
+/// Bounds already computed, by the forming problem they bound. A bound depends only on the
+/// cohort's schools, rules and pins, never on the grouping it starts from, so a view of triads
+/// whose problem has not changed since the proposal (or the last view) reuses it instead of
+/// spending up to [`VIEW_BOUND_TIME`] of a core again: 600 schools take about 5 s to bound, more
+/// than a view may spend, so without this each view of such a cohort would show a weaker bound
+/// than its proposal did. Bounded in entries; a problem is keyed by its JSON's SHA-256.
+static BOUNDS: std::sync::LazyLock<moka::sync::Cache<[u8; 32], Remembered>> =
+    std::sync::LazyLock::new(|| moka::sync::Cache::new(1_000));
+
+/// A bound and the time it was given (an incomplete bound is only as good as its time).
+#[derive(Clone, Copy)]
+struct Remembered {
+    bound: forming::Bound,
+    given: Duration,
+}
+
+/// The key of a forming problem in [`BOUNDS`].
+fn problem_key(input: &FormingInput) -> [u8; 32] {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(serde_json::to_vec(input).unwrap_or_default()).into()
+}
+
+/// The bound remembered for the problem `key` that is as good as one computed in `time` would be.
+fn recall(key: &[u8; 32], time: Duration) -> Option<forming::Bound> {
+    BOUNDS
+        .get(key)
+        .filter(|r| r.bound.complete || r.given >= time)
+        .map(|r| r.bound)
+}
+
+/// Remembers `bound`, computed in at most `given`, for the problem `key`, unless a better one is
+/// known.
+fn remember(key: [u8; 32], bound: forming::Bound, given: Duration) {
+    let known = BOUNDS.get(&key);
+    let better = known.is_none_or(|k| {
+        (bound.complete && !k.bound.complete)
+            || (bound.complete == k.bound.complete && bound.upper_bound < k.bound.upper_bound)
+    });
+    if better {
+        BOUNDS.insert(key, Remembered { bound, given });
+    }
+}
+
 /// The schools of the pinned ones of `triads`.
 fn pinned_of(triads: &[Triad]) -> Vec<Vec<i64>> {
     triads
@@ -211,9 +254,17 @@ async fn bound_for<C: ConnectionTrait>(
     groups: &[Vec<i64>],
 ) -> DomainResult<Option<forming::Bound>> {
     let input = forming_input(db, c, pinned).await?;
+    let key = problem_key(&input);
+    if let Some(bound) = recall(&key, VIEW_BOUND_TIME) {
+        return Ok(Some(bound));
+    }
     let groups: Vec<Vec<String>> = groups.iter().map(|g| g.iter().map(i64::to_string).collect()).collect();
     let given = (!groups.is_empty()).then_some(groups);
-    off_thread(move || forming::bound(&input, given.as_deref(), VIEW_BOUND_TIME).ok()).await
+    let bound = off_thread(move || forming::bound(&input, given.as_deref(), VIEW_BOUND_TIME).ok()).await?;
+    if let Some(bound) = bound {
+        remember(key, bound, VIEW_BOUND_TIME);
+    }
+    Ok(bound)
 }
 
 /// The cohort's triads with their score against `bound` (computed here when `None`: pass it
@@ -274,9 +325,19 @@ pub async fn propose(
         .map(|t| t.school_ids.into_iter().collect())
         .collect();
     let params = solve_params(request);
+    let key = problem_key(&input);
+    let bound_time = params.time_limit.unwrap_or(forming::BOUND_TIME);
     let formed = off_thread(move || forming::form(&input, &params))
         .await?
         .map_err(|why| infeasible(ProblemCode::TriadsInfeasible, why))?;
+    remember(
+        key,
+        forming::Bound {
+            upper_bound: formed.upper_bound,
+            complete: formed.bound_complete,
+        },
+        bound_time,
+    );
     let groups: Vec<(Vec<i64>, bool)> = formed
         .groups
         .iter()
@@ -559,4 +620,32 @@ pub async fn pin(
         triads_view(txn, &c, None, Some(bound)).await
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bound(upper_bound: u64, complete: bool) -> forming::Bound {
+        forming::Bound { upper_bound, complete }
+    }
+
+    #[test]
+    fn a_remembered_bound_is_reused_only_where_it_is_as_good_as_one_computed_now() {
+        let mut input = crate::solver::generate::cohort(12, 7_326);
+        let key = problem_key(&input);
+        assert_eq!(recall(&key, Duration::ZERO), None);
+        // An unfinished bound given 1 ms is not what a view given 2 s would find.
+        remember(key, bound(30, false), Duration::from_millis(1));
+        assert_eq!(recall(&key, VIEW_BOUND_TIME), None);
+        assert_eq!(recall(&key, Duration::from_millis(1)), Some(bound(30, false)));
+        // A finished one serves any view, and a worse one never replaces it.
+        remember(key, bound(24, true), VIEW_BOUND_TIME);
+        remember(key, bound(28, false), Duration::from_secs(60));
+        assert_eq!(recall(&key, Duration::from_secs(60)), Some(bound(24, true)));
+        // A pin makes another problem, with a bound of its own.
+        input.options.pinned.push(vec!["s1".into(), "s2".into()]);
+        assert_ne!(problem_key(&input), key);
+        assert_eq!(recall(&problem_key(&input), Duration::ZERO), None);
+    }
 }
