@@ -8,7 +8,8 @@ use std::collections::HashSet;
 use chrono::NaiveDate;
 use entity::{authority_closure, closure};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -435,13 +436,21 @@ pub fn authority_name(name: &str) -> DomainResult<String> {
 }
 
 async fn schools_of_authority<C: ConnectionTrait>(db: &C, key: &str) -> DomainResult<u64> {
-    // Compared folded in Rust: the same on both databases, whatever their collation.
-    Ok(entity::school::Entity::find()
+    // Compared folded in Rust: the same on both databases, whatever their collation. Only the
+    // names are read, one per distinct spelling.
+    let names: Vec<(String, i64)> = entity::school::Entity::find()
+        .select_only()
+        .column(entity::school::Column::LocalAuthority)
+        .column_as(entity::school::Column::Id.count(), "schools")
+        .group_by(entity::school::Column::LocalAuthority)
+        .into_tuple()
         .all(db)
-        .await?
+        .await?;
+    Ok(names
         .iter()
-        .filter(|s| closed_days::authority_key(&s.local_authority) == key)
-        .count() as u64)
+        .filter(|(name, _)| closed_days::authority_key(name) == key)
+        .map(|(_, schools)| u64::try_from(*schools).unwrap_or_default())
+        .sum())
 }
 
 /// Adds `closures` to a local authority's term dates in one transaction (all or nothing), leaving
