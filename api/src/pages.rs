@@ -62,6 +62,8 @@ fn templates() -> &'static Result<Environment<'static>, minijinja::Error> {
             "announcements",
             "announcement_new",
             "announcement",
+            "term_dates",
+            "term_dates_authority",
         ) {
             env.add_template(name, source)?;
         }

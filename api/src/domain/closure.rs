@@ -453,6 +453,92 @@ async fn schools_of_authority<C: ConnectionTrait>(db: &C, key: &str) -> DomainRe
         .sum())
 }
 
+/// A local authority as the console lists it: its schools and the term dates it has.
+#[derive(Clone, Debug, Serialize)]
+pub struct AuthoritySummary {
+    /// Its name, as most of its schools spell it (or its closures, when no school carries it).
+    pub name: String,
+    /// How many schools carry it.
+    pub schools: u64,
+    /// How many closures it has.
+    pub closures: u64,
+    /// Its first closed day, when it has any.
+    pub first: Option<NaiveDate>,
+    /// Its last closed day, when it has any.
+    pub last: Option<NaiveDate>,
+}
+
+/// Every local authority the network knows, by name: those its schools carry (names that differ
+/// only in case and spacing are one) and those with term dates loaded before any school carries
+/// them. Schools with no authority are left out.
+pub async fn authorities<C: ConnectionTrait>(db: &C) -> DomainResult<Vec<AuthoritySummary>> {
+    let spellings: Vec<(String, i64)> = entity::school::Entity::find()
+        .select_only()
+        .column(entity::school::Column::LocalAuthority)
+        .column_as(entity::school::Column::Id.count(), "schools")
+        .group_by(entity::school::Column::LocalAuthority)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let loaded: Vec<(String, String, i64, Option<NaiveDate>, Option<NaiveDate>)> = authority_closure::Entity::find()
+        .select_only()
+        .column(authority_closure::Column::AuthorityKey)
+        .column_as(authority_closure::Column::LocalAuthority.min(), "name")
+        .column_as(authority_closure::Column::Id.count(), "closures")
+        .column_as(authority_closure::Column::StartDate.min(), "first")
+        .column_as(authority_closure::Column::EndDate.max(), "last")
+        .group_by(authority_closure::Column::AuthorityKey)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut by_key: std::collections::BTreeMap<String, (AuthoritySummary, u64)> = std::collections::BTreeMap::new();
+    for (name, schools) in spellings {
+        let key = closed_days::authority_key(&name);
+        if key.is_empty() {
+            continue;
+        }
+        let schools = u64::try_from(schools).unwrap_or_default();
+        let entry = by_key.entry(key).or_insert_with(|| {
+            let summary = AuthoritySummary {
+                name: name.trim().to_owned(),
+                schools: 0,
+                closures: 0,
+                first: None,
+                last: None,
+            };
+            (summary, 0)
+        });
+        entry.0.schools += schools;
+        // The spelling most schools use names it (the first in order, when two tie).
+        let name = name.trim();
+        if schools > entry.1 || (schools == entry.1 && name < entry.0.name.as_str()) {
+            entry.0.name = name.to_owned();
+            entry.1 = schools;
+        }
+    }
+    for (key, name, closures, first, last) in loaded {
+        let entry = by_key.entry(key).or_insert_with(|| {
+            let summary = AuthoritySummary {
+                name: name.clone(),
+                schools: 0,
+                closures: 0,
+                first: None,
+                last: None,
+            };
+            (summary, 0)
+        });
+        if entry.1 == 0 {
+            entry.0.name = name;
+        }
+        entry.0.closures = u64::try_from(closures).unwrap_or_default();
+        entry.0.first = first;
+        entry.0.last = last;
+    }
+    let mut all: Vec<AuthoritySummary> = by_key.into_values().map(|(summary, _)| summary).collect();
+    all.sort_by_key(|a| a.name.to_lowercase());
+    Ok(all)
+}
+
 /// Adds `closures` to a local authority's term dates in one transaction (all or nothing), leaving
 /// out ranges it already has; with `replace`, its earlier closures are removed first.
 #[allow(clippy::too_many_arguments)]

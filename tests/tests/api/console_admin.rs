@@ -2,7 +2,7 @@
 //! messages sent again, schools, people and programmes added and changed, a spreadsheet checked
 //! line by line before it is imported, and a survey made from a template and sent now.
 
-use convene_tests::web::{WebVisitor, console_organiser, csrf_of, heading_of, location, plain, submit};
+use convene_tests::web::{WebVisitor, console_organiser, csrf_of, heading_of, location, plain, submit, words};
 use convene_tests::{Reply, TestApp, backends, json, spawn_app};
 use reqwest::Method;
 use sea_orm::ConnectionTrait as _;
@@ -229,18 +229,37 @@ async fn schools_people_and_programmes_are_found_added_and_changed_with_refusals
 /// Uploads `csv` as the file of the check form for `sheet`, as a browser sends a file.
 async fn upload(app: &TestApp, visitor: &WebVisitor, sheet: &str, csv: &str) -> Reply {
     let csrf = csrf_of(&visitor.get("/o/imports").await.text);
+    let path = format!("/o/imports/{sheet}/check");
+    post_multipart(app, visitor, &path, &[("csrf", &csrf)], &format!("{sheet}.csv"), csv).await
+}
+
+/// Posts a form with `fields` and a file (`name`, `content`) as `multipart/form-data`, as a
+/// browser sends an upload.
+async fn post_multipart(
+    app: &TestApp,
+    visitor: &WebVisitor,
+    path: &str,
+    fields: &[(&str, &str)],
+    name: &str,
+    content: &str,
+) -> Reply {
     let boundary = "----convene-test-boundary";
-    let body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
-         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{sheet}.csv\"\r\nContent-Type: text/csv\r\n\r\n{csv}\r\n\
-         --{boundary}--\r\n"
-    );
+    let mut body = String::new();
+    for (field, value) in fields {
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"\r\n\r\n{value}\r\n"
+        ));
+    }
+    body.push_str(&format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+         Content-Type: application/octet-stream\r\n\r\n{content}\r\n--{boundary}--\r\n"
+    ));
     let cookie = visitor.cookie("convene_console").expect("signed in");
     let response = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
-        .post(format!("{}/o/imports/{sheet}/check", app.address))
+        .post(format!("{}{path}", app.address))
         .header("Cookie", format!("convene_console={}", cookie.value))
         .header("Content-Type", format!("multipart/form-data; boundary={boundary}"))
         .body(body)
@@ -418,6 +437,167 @@ async fn a_survey_is_made_from_the_impact_template_sent_now_and_its_answers_coun
             organiser_actions(&app).await,
             ["survey.sent", "survey.created"],
             "{backend:?}"
+        );
+    }
+}
+
+/// A council's term dates: a term-start marker (not a closure), half term and Christmas.
+const HACKNEY_TERM_DATES: &str = "BEGIN:VCALENDAR\r\n\
+VERSION:2.0\r\n\
+PRODID:-//Hackney Council//Term dates//EN\r\n\
+BEGIN:VEVENT\r\n\
+UID:spring-start@hackney\r\n\
+DTSTART;VALUE=DATE:20270104\r\n\
+SUMMARY:Spring term starts\r\n\
+END:VEVENT\r\n\
+BEGIN:VEVENT\r\n\
+UID:half-term@hackney\r\n\
+DTSTART;VALUE=DATE:20270215\r\n\
+DTEND;VALUE=DATE:20270220\r\n\
+SUMMARY:Spring half term\r\n\
+END:VEVENT\r\n\
+BEGIN:VEVENT\r\n\
+UID:christmas@hackney\r\n\
+DTSTART;VALUE=DATE:20261221\r\n\
+DTEND;VALUE=DATE:20270102\r\n\
+SUMMARY:Christmas holiday\r\n\
+END:VEVENT\r\n\
+END:VCALENDAR\r\n";
+
+#[tokio::test]
+async fn a_councils_term_dates_are_uploaded_in_the_console_and_its_schools_are_closed_on_them_until_removed() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let (visitor, _) = console_organiser(&app).await;
+        let school = app.create_school(json!({"local_authority": "Hackney"})).await;
+        app.create_school(json!({"local_authority": "hackney "})).await;
+        app.create_school(json!({"local_authority": "Camden"})).await;
+        let closed_on = |day: &'static str| {
+            let (app, school) = (&app, &school);
+            async move {
+                let reply = app
+                    .get(&format!("/v1/schools/{}/closed-days?from={day}&to={day}", school["id"]))
+                    .await;
+                assert_eq!(reply.status, 200, "{}", reply.text);
+                reply
+                    .json()
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|d| d["source"] == "local_authority")
+            }
+        };
+
+        // The list shows both authorities, with both spellings of Hackney as one.
+        let page = visitor.get("/o/term-dates").await;
+        assert_eq!(page.status, 200, "{}", page.text);
+        let text = words(&page.text);
+        assert!(text.contains("Hackney 2 0"), "{text}");
+        assert!(text.contains("Camden 1 0"), "{text}");
+        let csrf = csrf_of(&page.text);
+
+        // A file that is not a calendar, or no authority: the form says which field, nothing written.
+        let broken = post_multipart(
+            &app,
+            &visitor,
+            "/o/term-dates",
+            &[("csrf", &csrf), ("authority", "Hackney")],
+            "dates.ics",
+            "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\n",
+        )
+        .await;
+        assert_eq!(broken.status, 422, "{}", broken.text);
+        assert!(broken.text.contains("href=\"#file\""), "{}", broken.text);
+        assert!(
+            words(&broken.text).contains("The calendar cannot be read at line"),
+            "{}",
+            words(&broken.text)
+        );
+        let nameless = post_multipart(
+            &app,
+            &visitor,
+            "/o/term-dates",
+            &[("csrf", &csrf), ("authority", " ")],
+            "dates.ics",
+            HACKNEY_TERM_DATES,
+        )
+        .await;
+        assert_eq!(nameless.status, 422, "{}", nameless.text);
+        assert!(nameless.text.contains("href=\"#authority\""), "{}", nameless.text);
+        let forged = post_multipart(
+            &app,
+            &visitor,
+            "/o/term-dates",
+            &[("authority", "Hackney")],
+            "d.ics",
+            HACKNEY_TERM_DATES,
+        )
+        .await;
+        assert_eq!(forged.status, 403);
+        assert_eq!(app.count("authority_closures").await, 0);
+        assert!(!closed_on("2027-02-16").await);
+
+        // The council's file: two closures, the term start left out and said so.
+        let uploaded = post_multipart(
+            &app,
+            &visitor,
+            "/o/term-dates",
+            &[("csrf", &csrf), ("authority", "HACKNEY")],
+            "hackney-2026-27.ics",
+            HACKNEY_TERM_DATES,
+        )
+        .await;
+        assert_eq!(uploaded.status, 200, "{}", uploaded.text);
+        let text = words(&uploaded.text);
+        assert!(text.contains("2 closures added"), "{text}");
+        assert!(
+            text.contains("Spring term starts"),
+            "the left-out event is named: {text}"
+        );
+        assert!(text.contains("2 schools of Hackney follow these dates"), "{text}");
+        assert_eq!(app.count("authority_closures").await, 2);
+        assert!(closed_on("2027-02-16").await, "half term closes the school");
+        assert!(closed_on("2026-12-23").await);
+        assert_eq!(organiser_actions(&app).await, ["closures.imported"], "{backend:?}");
+
+        // Its page lists them; one removed, then the rest.
+        let page = visitor.get("/o/term-dates/Hackney").await;
+        assert_eq!(page.status, 200, "{}", page.text);
+        assert!(
+            words(&page.text).contains("2027-02-15 2027-02-19 holiday Spring half term"),
+            "{}",
+            words(&page.text)
+        );
+        let id = {
+            let start = page.text.find("data-closure=\"").unwrap() + "data-closure=\"".len();
+            page.text[start..start + page.text[start..].find('"').unwrap()].to_owned()
+        };
+        let csrf = csrf_of(&page.text);
+        let removed = visitor
+            .post_form("/o/term-dates/Hackney/delete", &[("csrf", &csrf), ("closure_id", &id)])
+            .await;
+        assert_eq!(removed.status, 303, "{}", removed.text);
+        assert_eq!(location(&removed), "/o/term-dates/Hackney?done=deleted");
+        assert_eq!(app.count("authority_closures").await, 1);
+        assert!(
+            !closed_on("2026-12-23").await,
+            "Christmas, the first in date order, was removed"
+        );
+        let unknown = visitor
+            .post_form("/o/term-dates/Hackney/delete", &[("csrf", &csrf), ("closure_id", &id)])
+            .await;
+        assert_eq!(unknown.status, 404);
+        let cleared = visitor
+            .post_form("/o/term-dates/Hackney/delete", &[("csrf", &csrf)])
+            .await;
+        assert_eq!(cleared.status, 303, "{}", cleared.text);
+        assert_eq!(app.count("authority_closures").await, 0);
+        assert!(!closed_on("2027-02-16").await);
+        let page = visitor.get("/o/term-dates/Hackney?done=deleted").await;
+        assert!(
+            words(&page.text).contains("Removed. 0 closures left."),
+            "{}",
+            words(&page.text)
         );
     }
 }

@@ -545,6 +545,7 @@ async fn every_console_page_a_link_leads_to_renders_over_the_demo_network() {
             "/o/notifications",
             "/o/engagement",
             "/o/cohorts",
+            "/o/term-dates",
         ] {
             assert!(
                 seen.contains(must),
@@ -559,6 +560,10 @@ async fn every_console_page_a_link_leads_to_renders_over_the_demo_network() {
         assert!(
             seen.iter().filter(|p| p.starts_with("/o/events/")).count() > 5,
             "{seen:?}"
+        );
+        assert!(
+            seen.iter().filter(|p| p.starts_with("/o/term-dates/")).count() >= 6,
+            "{backend:?}: each of the demo's authorities has its term-dates page: {seen:?}"
         );
         for page in ["/visits", "/visits.csv", "/visits.ics"] {
             assert!(

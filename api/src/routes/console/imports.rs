@@ -90,7 +90,7 @@ fn report(sheet: &str, csv: &str, imported: &Imported, preview: bool) -> (Status
 
 /// Reads a `multipart/form-data` upload: its text fields and the `file` field's bytes. `None`
 /// when the body is not one (or is cut short).
-async fn read_upload(req: &HttpRequest, body: web::Bytes) -> Option<(Vec<(String, String)>, Vec<u8>)> {
+pub(super) async fn read_upload(req: &HttpRequest, body: web::Bytes) -> Option<(Vec<(String, String)>, Vec<u8>)> {
     let content_type = req.headers().get(header::CONTENT_TYPE)?.to_str().ok()?;
     let boundary = multer::parse_boundary(content_type).ok()?;
     let stream = futures_util::stream::once(async move { Ok::<_, std::io::Error>(body) });

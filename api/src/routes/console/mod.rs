@@ -25,6 +25,7 @@ mod insight;
 mod records;
 mod sessions;
 mod surveys;
+mod term_dates;
 
 use std::collections::BTreeMap;
 
@@ -60,6 +61,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, protection: &crate::protection::P
         .configure(impact::configure)
         .configure(announcements::configure)
         .configure(|cfg| imports::configure(cfg, protection.upload_limit))
+        .configure(|cfg| term_dates::configure(cfg, protection.upload_limit))
         .configure(records::configure::<records::Programmes>)
         .configure(records::configure::<records::Schools>)
         .configure(records::configure::<records::People>)
@@ -87,6 +89,7 @@ const SECTIONS: &[(&str, &str)] = &[
     ("people", "/o/people"),
     ("person", "/o/people"),
     ("imports", "/o/imports"),
+    ("term_dates", "/o/term-dates"),
     ("survey", "/o/surveys"),
     ("engagement", "/o/engagement"),
     ("cohort", "/o/cohorts"),
