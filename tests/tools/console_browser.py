@@ -243,6 +243,12 @@ def morning(c, link, plan):
     c.step = "9 audit: /o/audit"
     c.open(urljoin(c.driver.current_url, "/o/audit"), "audit")
     c.outcome["audit_rows"] = c.texts("#audit tbody tr")[:AUDIT_ROWS]
+
+    c.step = "10 term dates: the console's navigation link to /o/term-dates"
+    c.click('nav[aria-label="Console"] a[href="/o/term-dates"]', "term-dates")
+    c.step = "10 term dates: the first authority's page, from #authorities"
+    c.click("#authorities tbody a", "term-dates-authority")
+    c.outcome["term_dates_rows"] = c.texts("#closures tbody tr")
     c.step = "done"
 
 

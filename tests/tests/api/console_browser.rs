@@ -48,6 +48,17 @@ async fn the_console_is_used_in_headless_chromium_at_phone_and_desktop_width_wit
             .create_participant(json!({"name": "Priya Shah", "email": "priya@network.example", "role": "organiser"}))
             .await;
         let school = app.create_school(json!({"name": "Northfield Primary School"})).await;
+        // Its authority's term dates, to be seen on their console page.
+        let loaded = app
+            .post(
+                "/v1/local-authorities/Camden/closures",
+                &json!({"closures": [
+                    {"start_date": "2027-02-15", "end_date": "2027-02-19", "kind": "holiday", "summary": "Spring half term"},
+                    {"start_date": "2027-04-05", "end_date": "2027-04-16", "kind": "holiday", "summary": "Easter holiday"},
+                ]}),
+            )
+            .await;
+        assert_eq!(loaded.status, 201, "{}", loaded.text);
         let mut people = Vec::new();
         for name in ["Ann Jones", "Bob Smith", "Cara Walker"] {
             let person = app
@@ -173,6 +184,12 @@ async fn the_console_is_used_in_headless_chromium_at_phone_and_desktop_width_wit
             ] {
                 assert!(audit.contains(action), "{at}: {action} is in the audit log:\n{audit}");
             }
+
+            let term_dates = rows(outcome, "term_dates_rows");
+            assert!(
+                term_dates.len() == 2 && term_dates[0].contains("Spring half term"),
+                "{at}: Camden's term dates are listed on its page: {term_dates:?}"
+            );
 
             // The event made in the browser is the API's too, cancelled.
             let path = outcome["event_path"].as_str().unwrap_or_default();
