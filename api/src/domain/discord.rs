@@ -37,6 +37,10 @@ pub const ANNOUNCEMENT: &str = "announcement";
 const NAME_MAX: usize = 100;
 const DESCRIPTION_MAX: usize = 1000;
 /// What stands in for an online link that an organiser also pasted into a description.
+/// How many times a scheduled event's sync is leased without being acknowledged (Discord keeps
+/// refusing it, say) before it waits for its session to change again: each change, and each sync
+/// done, starts the count again.
+pub const MAX_SYNC_ATTEMPTS: i32 = 8;
 const LINK_WITHHELD: &str = "[the join link is sent to people who book]";
 
 /// Whether sessions of `event` are posted and mirrored: conferences and SLP sessions, published.
@@ -96,6 +100,7 @@ pub async fn sessions_published<C: ConnectionTrait>(
                     Expr::col((discord_guild_event::Entity, discord_guild_event::Column::Version)).add(1),
                 )
                 .value(discord_guild_event::Column::UpdatedAt, Expr::value(now))
+                .value(discord_guild_event::Column::Attempts, Expr::value(0))
                 .to_owned(),
         )
         .exec_without_returning(txn)
@@ -119,6 +124,7 @@ pub async fn sessions_changed<C: ConnectionTrait>(
             Expr::col(discord_guild_event::Column::Version).add(1),
         )
         .col_expr(discord_guild_event::Column::UpdatedAt, Expr::value(now))
+        .col_expr(discord_guild_event::Column::Attempts, Expr::value(0))
         .filter(discord_guild_event::Column::SessionId.is_in(session_ids.iter().copied()))
         .exec(txn)
         .await?;
@@ -276,7 +282,9 @@ pub async fn channel_post<C: ConnectionTrait>(
 
 /// Leases up to `limit` scheduled events that are behind their sessions to `owner` for `lease`,
 /// each with what to do now. Rows with nothing to do (a session cancelled before its event was
-/// made, or one already started) are marked done instead of handed out.
+/// made, or one already started) are marked done instead of handed out. One leased
+/// [`MAX_SYNC_ATTEMPTS`] times without being acknowledged is not offered again until its session
+/// changes.
 pub async fn lease_guild_events<C: ConnectionTrait>(
     db: &C,
     owner: &str,
@@ -293,7 +301,9 @@ pub async fn lease_guild_events<C: ConnectionTrait>(
     let sql = format!(
         "UPDATE discord_guild_events SET leased_until = {until}, lease_owner = {owner}, attempts = attempts + 1, \
          updated_at = {now} WHERE id IN (SELECT id FROM discord_guild_events WHERE version > synced_version \
-         AND (leased_until IS NULL OR leased_until < {now2}) ORDER BY updated_at, id LIMIT {limit}{lock}) RETURNING *",
+         AND attempts < {max} AND (leased_until IS NULL OR leased_until < {now2}) \
+         ORDER BY updated_at, id LIMIT {limit}{lock}) RETURNING *",
+        max = MAX_SYNC_ATTEMPTS,
         until = p[0],
         owner = p[1],
         now = p[2],
@@ -312,6 +322,14 @@ pub async fn lease_guild_events<C: ConnectionTrait>(
     rows.sort_by_key(|r| (r.updated_at, r.id));
     let mut items = Vec::with_capacity(rows.len());
     for row in rows {
+        if row.attempts >= MAX_SYNC_ATTEMPTS {
+            tracing::warn!(
+                session_id = row.session_id,
+                attempts = row.attempts,
+                "a session's Discord scheduled event is leased for the last time; unless this try is \
+                 acknowledged it waits for the session to change"
+            );
+        }
         match guild_event_sync(db, &row, now).await? {
             Some(item) => items.push(item),
             None => {
@@ -400,6 +418,7 @@ pub async fn finish<C: ConnectionTrait>(
             discord_guild_event::Column::LeaseOwner,
             Expr::value(Option::<String>::None),
         )
+        .col_expr(discord_guild_event::Column::Attempts, Expr::value(0))
         .filter(discord_guild_event::Column::SessionId.eq(session_id))
         .filter(discord_guild_event::Column::LeaseOwner.eq(owner))
         .filter(discord_guild_event::Column::Version.gte(version))

@@ -213,6 +213,45 @@ async fn two_leases_at_once_get_disjoint_scheduled_events_and_an_expired_lease_c
 }
 
 #[tokio::test]
+async fn a_scheduled_event_discord_keeps_refusing_is_offered_eight_times_then_waits_for_its_session_to_change() {
+    for app in spawn_apps().await {
+        let bot = app.bot_key().await;
+        let lease = async || {
+            let reply = as_bot(
+                &app,
+                &bot,
+                "/v1/bot/guild-events/lease",
+                Some(json!({"lease_seconds": 10})),
+            )
+            .await;
+            assert_eq!(reply.status, 200, "{}", reply.text);
+            reply.json()["items"].as_array().unwrap().len()
+        };
+        let (event, session) = draft_slp(&app, 5).await;
+        publish(&app, &event).await;
+        // The bot leases it and never acknowledges it (each try refused); the lease runs out.
+        for attempt in 1..=8 {
+            assert_eq!(lease().await, 1, "try {attempt}");
+            app.clock.advance(chrono::Duration::seconds(11));
+        }
+        assert_eq!(lease().await, 0, "after eight tries it is not offered again");
+        app.clock.advance(chrono::Duration::minutes(30));
+        assert_eq!(lease().await, 0);
+
+        // The session changes: it is offered again, with eight more tries.
+        let later = chrono::Utc::now() + chrono::Duration::days(9);
+        let moved = app
+            .patch(
+                &format!("/v1/sessions/{}", session["id"]),
+                &json!({"start": later.format("%Y-%m-%dT10:00").to_string(), "end": later.format("%Y-%m-%dT11:00").to_string()}),
+            )
+            .await;
+        assert_eq!(moved.status, 200, "{}", moved.text);
+        assert_eq!(lease().await, 1, "the moved session's event is tried again");
+    }
+}
+
+#[tokio::test]
 async fn a_session_moved_during_a_lease_is_synced_again_and_a_cancelled_one_asks_for_a_cancel() {
     for app in spawn_apps().await {
         let bot = app.bot_key().await;
