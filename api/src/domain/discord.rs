@@ -20,7 +20,10 @@ use chrono::{DateTime, Utc};
 use entity::state::{EventStatus, NotificationState, SessionStatus};
 use entity::{discord_guild_event, event, notification, session};
 use sea_orm::sea_query::{Expr, ExprTrait as _, OnConflict};
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, Set, Statement, Value};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
+    Value,
+};
 
 use super::DomainResult;
 use crate::time::format_utc;
@@ -36,11 +39,14 @@ pub const ANNOUNCEMENT: &str = "announcement";
 /// Discord's limits: a scheduled event's name and location, and its description.
 const NAME_MAX: usize = 100;
 const DESCRIPTION_MAX: usize = 1000;
-/// What stands in for an online link that an organiser also pasted into a description.
 /// How many times a scheduled event's sync is leased without being acknowledged (Discord keeps
-/// refusing it, say) before it waits for its session to change again: each change, and each sync
-/// done, starts the count again.
+/// refusing it, say) before it waits for its session to change, or for an organiser to ask for it
+/// again: each change, and each sync done, starts the count again.
 pub const MAX_SYNC_ATTEMPTS: i32 = 8;
+/// How long after its first unacknowledged try a sync is offered again; each later try waits
+/// twice as long (at most an hour), so eight tries span about two hours of a Discord outage.
+const SYNC_RETRY_BASE: Duration = Duration::from_secs(30);
+/// What stands in for an online link that an organiser also pasted into a description.
 const LINK_WITHHELD: &str = "[the join link is sent to people who book]";
 
 /// Whether sessions of `event` are posted and mirrored: conferences and SLP sessions, published.
@@ -322,6 +328,17 @@ pub async fn lease_guild_events<C: ConnectionTrait>(
     rows.sort_by_key(|r| (r.updated_at, r.id));
     let mut items = Vec::with_capacity(rows.len());
     for row in rows {
+        // Not acknowledged within its lease (Discord refused it, say), it is offered again only
+        // after a wait that doubles with each try.
+        let retry_at = until
+            + chrono::Duration::from_std(super::notification::backoff(SYNC_RETRY_BASE, row.attempts))
+                .unwrap_or(chrono::Duration::hours(1));
+        discord_guild_event::Entity::update_many()
+            .col_expr(discord_guild_event::Column::LeasedUntil, Expr::value(retry_at))
+            .filter(discord_guild_event::Column::Id.eq(row.id))
+            .filter(discord_guild_event::Column::LeaseOwner.eq(owner))
+            .exec(db)
+            .await?;
         if row.attempts >= MAX_SYNC_ATTEMPTS {
             tracing::warn!(
                 session_id = row.session_id,
@@ -338,6 +355,103 @@ pub async fn lease_guild_events<C: ConnectionTrait>(
         }
     }
     Ok(items)
+}
+
+/// A session whose scheduled event Discord kept refusing: its sync was tried
+/// [`MAX_SYNC_ATTEMPTS`] times and now waits for the session to change or an organiser to ask.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct GivenUp {
+    /// The session.
+    pub session_id: i64,
+    /// Its event.
+    pub event_id: i64,
+    /// The event's title.
+    pub title: String,
+    /// The session's start (UTC).
+    pub start: String,
+    /// The tries made.
+    pub attempts: i32,
+}
+
+/// The scheduled-event syncs given up on (at most `limit`, oldest change first).
+pub async fn given_up<C: ConnectionTrait>(db: &C, limit: u64, now: DateTime<Utc>) -> DomainResult<Vec<GivenUp>> {
+    let rows = discord_guild_event::Entity::find()
+        .filter(discord_guild_event::Column::Attempts.gte(MAX_SYNC_ATTEMPTS))
+        .filter(
+            Expr::col(discord_guild_event::Column::Version).gt(Expr::col(discord_guild_event::Column::SyncedVersion)),
+        )
+        .filter(
+            discord_guild_event::Column::LeasedUntil
+                .is_null()
+                .or(discord_guild_event::Column::LeasedUntil.lt(now)),
+        )
+        .order_by_asc(discord_guild_event::Column::UpdatedAt)
+        .order_by_asc(discord_guild_event::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    let mut found = Vec::with_capacity(rows.len());
+    for row in rows {
+        let Some((s, Some(e))) = session::Entity::find_by_id(row.session_id)
+            .find_also_related(event::Entity)
+            .one(db)
+            .await?
+        else {
+            continue;
+        };
+        found.push(GivenUp {
+            session_id: s.id,
+            event_id: e.id,
+            title: e.title,
+            start: format_utc(s.starts_at),
+            attempts: row.attempts,
+        });
+    }
+    Ok(found)
+}
+
+/// Offers a given-up scheduled-event sync to the bot again, with a fresh count of tries (an
+/// organiser fixed the cause, say). Not found unless the session's sync was given up.
+pub async fn retry_sync(
+    db: &sea_orm::DatabaseConnection,
+    session_id: i64,
+    change: &super::audit::Change,
+) -> DomainResult<()> {
+    super::in_write_txn(db, async |txn| {
+        let done = discord_guild_event::Entity::update_many()
+            .col_expr(discord_guild_event::Column::Attempts, Expr::value(0))
+            .col_expr(
+                discord_guild_event::Column::LeasedUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .col_expr(
+                discord_guild_event::Column::LeaseOwner,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(discord_guild_event::Column::UpdatedAt, Expr::value(change.now))
+            .filter(discord_guild_event::Column::SessionId.eq(session_id))
+            .filter(discord_guild_event::Column::Attempts.gte(MAX_SYNC_ATTEMPTS))
+            .filter(
+                discord_guild_event::Column::LeasedUntil
+                    .is_null()
+                    .or(discord_guild_event::Column::LeasedUntil.lt(change.now)),
+            )
+            .exec(txn)
+            .await?;
+        if done.rows_affected == 0 {
+            return Err(super::DomainError::not_found("scheduled event sync", session_id));
+        }
+        change
+            .record(
+                txn,
+                "discord_sync.retried",
+                super::audit::Target("session", session_id),
+                format!("session {session_id}: its Discord scheduled event is tried again"),
+            )
+            .await?;
+        Ok(())
+    })
+    .await
 }
 
 /// What a leased row asks the bot to do, as its session is now; `None` when nothing.

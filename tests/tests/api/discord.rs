@@ -1,6 +1,7 @@
 //! Discord, natively, at the API: the bot's leases of channel posts and scheduled events, who may
 //! call them, what they refuse, and what they hand out (never a join link).
 
+use convene_tests::web::{WebVisitor, console_link, console_organiser, csrf_of, location, words};
 use convene_tests::{Reply, TestApp, json, spawn_apps};
 use reqwest::Method;
 use serde_json::Value;
@@ -203,17 +204,19 @@ async fn two_leases_at_once_get_disjoint_scheduled_events_and_an_expired_lease_c
         a.sort_unstable();
         assert_eq!(a, sessions, "between them, every session once");
 
-        // Nobody acknowledges; once the leases run out, the events are offered again.
+        // Nobody acknowledges; once the leases and the first wait after a try run out, the
+        // events are offered again.
         let none = as_bot(&app, &first, "/v1/bot/guild-events/lease", Some(body.clone())).await;
         assert_eq!(none.json()["items"], json!([]));
-        app.clock.advance(chrono::Duration::seconds(11));
+        app.clock.advance(chrono::Duration::seconds(60));
         let again = as_bot(&app, &first, "/v1/bot/guild-events/lease", Some(json!({"limit": 10}))).await;
         assert_eq!(ids(&again).len(), 4, "{}", again.text);
     }
 }
 
 #[tokio::test]
-async fn a_scheduled_event_discord_keeps_refusing_is_offered_eight_times_then_waits_for_its_session_to_change() {
+async fn a_scheduled_event_discord_keeps_refusing_is_retried_less_and_less_often_then_waits_for_a_change_or_an_organiser()
+ {
     for app in spawn_apps().await {
         let bot = app.bot_key().await;
         let lease = async || {
@@ -229,25 +232,63 @@ async fn a_scheduled_event_discord_keeps_refusing_is_offered_eight_times_then_wa
         };
         let (event, session) = draft_slp(&app, 5).await;
         publish(&app, &event).await;
-        // The bot leases it and never acknowledges it (each try refused); the lease runs out.
-        for attempt in 1..=8 {
+
+        // The bot leases it and never acknowledges it (each try refused). Once the lease runs
+        // out it waits a while before it is offered again.
+        assert_eq!(lease().await, 1, "try 1");
+        app.clock.advance(chrono::Duration::seconds(11));
+        assert_eq!(lease().await, 0, "not at once after a failed try");
+        app.clock.advance(chrono::Duration::seconds(60));
+        assert_eq!(lease().await, 1, "try 2, after the first wait");
+        for attempt in 3..=8 {
+            app.clock.advance(chrono::Duration::hours(2));
             assert_eq!(lease().await, 1, "try {attempt}");
-            app.clock.advance(chrono::Duration::seconds(11));
         }
+        app.clock.advance(chrono::Duration::hours(2));
         assert_eq!(lease().await, 0, "after eight tries it is not offered again");
-        app.clock.advance(chrono::Duration::minutes(30));
+        app.clock.advance(chrono::Duration::days(1));
         assert_eq!(lease().await, 0);
 
-        // The session changes: it is offered again, with eight more tries.
+        // The console's Undelivered page names it; an organiser tries it again.
+        let (visitor, organiser) = console_organiser(&app).await;
+        let page = visitor.get("/o/notifications").await;
+        assert_eq!(page.status, 200, "{}", page.text);
+        let text = words(&page.text);
+        assert!(text.contains("Discord scheduled events not made"), "{text}");
+        assert!(text.contains("Oracy in Year 3"), "{text}");
+        let sid = session["id"].as_i64().unwrap();
+        let path = format!("/o/notifications/discord-events/{sid}/retry");
+        let forged = visitor.post_form(&path, &[]).await;
+        assert_eq!(forged.status, 403);
+        let retried = visitor.post_form(&path, &[("csrf", &csrf_of(&page.text))]).await;
+        assert_eq!(location(&retried), "/o/notifications?done=synced");
+        assert_eq!(lease().await, 1, "offered again");
+        let again = visitor.post_form(&path, &[("csrf", &csrf_of(&page.text))]).await;
+        assert_eq!(again.status, 404, "only a given-up sync is tried again");
+        let audit = app.get("/v1/audit?actor=organiser").await.json();
+        assert_eq!(audit["items"][0]["action"], "discord_sync.retried", "{audit}");
+
+        // Given up again, then the session changes: it is offered again, with eight more tries.
+        for _ in 2..=8 {
+            app.clock.advance(chrono::Duration::hours(2));
+            assert_eq!(lease().await, 1);
+        }
+        app.clock.advance(chrono::Duration::hours(2));
+        assert_eq!(lease().await, 0);
         let later = chrono::Utc::now() + chrono::Duration::days(9);
         let moved = app
             .patch(
-                &format!("/v1/sessions/{}", session["id"]),
+                &format!("/v1/sessions/{sid}"),
                 &json!({"start": later.format("%Y-%m-%dT10:00").to_string(), "end": later.format("%Y-%m-%dT11:00").to_string()}),
             )
             .await;
         assert_eq!(moved.status, 200, "{}", moved.text);
         assert_eq!(lease().await, 1, "the moved session's event is tried again");
+        let visitor = WebVisitor::new(&app);
+        let followed = visitor.get(&console_link(&app, &organiser).await).await;
+        assert_eq!(followed.status, 303, "signed in again: {}", followed.text);
+        let page = visitor.get("/o/notifications").await;
+        assert!(!words(&page.text).contains("Discord scheduled events not made"));
     }
 }
 

@@ -21,7 +21,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(web::resource("/o/keys/revoke").route(web::post().to(revoke_key)))
     .service(web::resource("/o/notifications").route(web::get().to(notifications_page)))
-    .service(web::resource("/o/notifications/{id}/retry").route(web::post().to(retry)));
+    .service(web::resource("/o/notifications/{id}/retry").route(web::post().to(retry)))
+    .service(web::resource("/o/notifications/discord-events/{session_id}/retry").route(web::post().to(retry_sync)));
 }
 
 /// The keys page: every key with its state, the form to make one, and a new key's secret once.
@@ -146,11 +147,12 @@ async fn notifications_view(
             c,
         )
     });
+    let syncs = crate::domain::discord::given_up(&state.db, 100, visitor.now).await?;
     Ok(render(
         visitor,
         problems.status(),
         "console/notifications.html",
-        minijinja::context! { dead => dead.items, next, problems, done },
+        minijinja::context! { dead => dead.items, next, problems, done, syncs },
     ))
 }
 
@@ -181,6 +183,30 @@ async fn retry(
                 state.wake.notify_one();
                 Ok(see_other(&format!("/o/notifications?done=retried-{id}")))
             }
+            Err(err) => notifications_view(state, &visitor, None, Problems::of(err)?, None).await,
+        },
+    )
+    .await
+}
+
+/// `POST /o/notifications/discord-events/{session_id}/retry`: offers a given-up scheduled-event
+/// sync to the bot again.
+async fn retry_sync(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    posted(
+        &state,
+        &req,
+        &body,
+        &path,
+        "scheduled event",
+        async |state, visitor, _form, id| match crate::domain::discord::retry_sync(&state.db, id, &visitor.change())
+            .await
+        {
+            Ok(()) => Ok(see_other("/o/notifications?done=synced")),
             Err(err) => notifications_view(state, &visitor, None, Problems::of(err)?, None).await,
         },
     )
