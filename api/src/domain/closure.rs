@@ -435,18 +435,23 @@ pub fn authority_name(name: &str) -> DomainResult<String> {
     Ok(name)
 }
 
-async fn schools_of_authority<C: ConnectionTrait>(db: &C, key: &str) -> DomainResult<u64> {
-    // Compared folded in Rust: the same on both databases, whatever their collation. Only the
-    // names are read, one per distinct spelling.
-    let names: Vec<(String, i64)> = entity::school::Entity::find()
+/// Each spelling of a local authority the schools carry, with how many carry it. Names are
+/// compared folded in Rust (the same on both databases, whatever their collation), so only one
+/// row per spelling is read.
+async fn spellings<C: ConnectionTrait>(db: &C) -> DomainResult<Vec<(String, i64)>> {
+    Ok(entity::school::Entity::find()
         .select_only()
         .column(entity::school::Column::LocalAuthority)
         .column_as(entity::school::Column::Id.count(), "schools")
         .group_by(entity::school::Column::LocalAuthority)
         .into_tuple()
         .all(db)
-        .await?;
-    Ok(names
+        .await?)
+}
+
+async fn schools_of_authority<C: ConnectionTrait>(db: &C, key: &str) -> DomainResult<u64> {
+    Ok(spellings(db)
+        .await?
         .iter()
         .filter(|(name, _)| closed_days::authority_key(name) == key)
         .map(|(_, schools)| u64::try_from(*schools).unwrap_or_default())
@@ -468,19 +473,14 @@ pub struct AuthoritySummary {
     pub last: Option<NaiveDate>,
 }
 
+/// An authority's closures in one row: its key, a spelling, how many, the first and last day.
+type Loaded = (String, String, i64, Option<NaiveDate>, Option<NaiveDate>);
+
 /// Every local authority the network knows, by name: those its schools carry (names that differ
 /// only in case and spacing are one) and those with term dates loaded before any school carries
 /// them. Schools with no authority are left out.
 pub async fn authorities<C: ConnectionTrait>(db: &C) -> DomainResult<Vec<AuthoritySummary>> {
-    let spellings: Vec<(String, i64)> = entity::school::Entity::find()
-        .select_only()
-        .column(entity::school::Column::LocalAuthority)
-        .column_as(entity::school::Column::Id.count(), "schools")
-        .group_by(entity::school::Column::LocalAuthority)
-        .into_tuple()
-        .all(db)
-        .await?;
-    let loaded: Vec<(String, String, i64, Option<NaiveDate>, Option<NaiveDate>)> = authority_closure::Entity::find()
+    let loaded: Vec<Loaded> = authority_closure::Entity::find()
         .select_only()
         .column(authority_closure::Column::AuthorityKey)
         .column_as(authority_closure::Column::LocalAuthority.min(), "name")
@@ -492,7 +492,7 @@ pub async fn authorities<C: ConnectionTrait>(db: &C) -> DomainResult<Vec<Authori
         .all(db)
         .await?;
     let mut by_key: std::collections::BTreeMap<String, (AuthoritySummary, u64)> = std::collections::BTreeMap::new();
-    for (name, schools) in spellings {
+    for (name, schools) in spellings(db).await? {
         let key = closed_days::authority_key(&name);
         if key.is_empty() {
             continue;
@@ -636,34 +636,40 @@ pub async fn list_for_authority<C: ConnectionTrait>(
     Ok(rows.into_iter().map(AuthorityClosure::from).collect())
 }
 
-/// Removes one closure of a local authority, or (`id` left out) all of them; says how many went.
-pub async fn delete_for_authority<C: ConnectionTrait>(
-    db: &C,
+/// Removes one closure of a local authority, or (`id` left out) all of them, in one transaction
+/// with its audit row; says how many went (and records nothing when none did).
+pub async fn delete_for_authority(
+    db: &DatabaseConnection,
     name: &str,
     id: Option<i64>,
     change: &Change,
 ) -> DomainResult<u64> {
     let name = authority_name(name)?;
-    let mut delete = authority_closure::Entity::delete_many()
-        .filter(authority_closure::Column::AuthorityKey.eq(closed_days::authority_key(&name)));
-    if let Some(id) = id {
-        delete = delete.filter(authority_closure::Column::Id.eq(id));
-    }
-    let removed = delete.exec(db).await?.rows_affected;
-    if let (Some(id), 0) = (id, removed) {
-        return Err(DomainError::not_found("closure", id));
-    }
-    let what = id.map_or_else(
-        || format!("{removed} closures removed"),
-        |id| format!("closure {id} removed"),
-    );
-    change
-        .record(
-            db,
-            "closure.deleted",
-            Target("local_authority", 0),
-            format!("{name}: {what}"),
-        )
-        .await?;
-    Ok(removed)
+    in_write_txn(db, async |txn| {
+        let mut delete = authority_closure::Entity::delete_many()
+            .filter(authority_closure::Column::AuthorityKey.eq(closed_days::authority_key(&name)));
+        if let Some(id) = id {
+            delete = delete.filter(authority_closure::Column::Id.eq(id));
+        }
+        let removed = delete.exec(txn).await?.rows_affected;
+        match (id, removed) {
+            (Some(id), 0) => return Err(DomainError::not_found("closure", id)),
+            (None, 0) => return Ok(0),
+            _ => {}
+        }
+        let what = id.map_or_else(
+            || format!("{removed} closures removed"),
+            |id| format!("closure {id} removed"),
+        );
+        change
+            .record(
+                txn,
+                "closure.deleted",
+                Target("local_authority", 0),
+                format!("{name}: {what}"),
+            )
+            .await?;
+        Ok(removed)
+    })
+    .await
 }

@@ -587,12 +587,54 @@ async fn a_councils_term_dates_are_uploaded_in_the_console_and_its_schools_are_c
             .post_form("/o/term-dates/Hackney/delete", &[("csrf", &csrf), ("closure_id", &id)])
             .await;
         assert_eq!(unknown.status, 404);
+        // Only a closure named, or all of them asked for, is removed.
+        for fields in [
+            vec![("csrf", csrf.as_str())],
+            vec![("csrf", &csrf), ("closure_id", " ")],
+        ] {
+            let refused = visitor.post_form("/o/term-dates/Hackney/delete", &fields).await;
+            assert_eq!(refused.status, 404, "{fields:?}");
+        }
+        assert_eq!(app.count("authority_closures").await, 1);
         let cleared = visitor
-            .post_form("/o/term-dates/Hackney/delete", &[("csrf", &csrf)])
+            .post_form("/o/term-dates/Hackney/delete", &[("csrf", &csrf), ("all", "true")])
             .await;
         assert_eq!(cleared.status, 303, "{}", cleared.text);
         assert_eq!(app.count("authority_closures").await, 0);
         assert!(!closed_on("2027-02-16").await);
+        // A name with spaces, an ampersand or a letter outside ASCII: its link leads to its page.
+        app.create_school(json!({"local_authority": "Bath & North East Somerset"}))
+            .await;
+        let bath = "/o/term-dates/Bath%20%26%20North%20East%20Somerset";
+        let uploaded = post_multipart(
+            &app,
+            &visitor,
+            "/o/term-dates",
+            &[("csrf", &csrf), ("authority", "Bath & North East Somerset")],
+            "banes.ics",
+            HACKNEY_TERM_DATES,
+        )
+        .await;
+        assert_eq!(uploaded.status, 200, "{}", uploaded.text);
+        let list = visitor.get("/o/term-dates").await;
+        assert!(plain(&list.text).contains(&format!("href=\"{bath}\"")), "{}", list.text);
+        let page = visitor.get(bath).await;
+        assert_eq!(heading_of(&page.text), "Bath & North East Somerset");
+        assert!(plain(&page.text).contains(&format!("action=\"{bath}/delete\"")));
+        let cleared = visitor
+            .post_form(&format!("{bath}/delete"), &[("csrf", &csrf), ("all", "true")])
+            .await;
+        assert_eq!(location(&cleared), format!("{bath}?done=deleted"));
+        assert_eq!(app.count("authority_closures").await, 0);
+        let welsh = visitor.get("/o/term-dates/Ynys%20M%C3%B4n").await;
+        assert_eq!(welsh.status, 200);
+        assert_eq!(heading_of(&welsh.text), "Ynys Môn");
+        assert_eq!(
+            visitor.get("/o/term-dates/%20").await.status,
+            404,
+            "a blank name is no page"
+        );
+
         let page = visitor.get("/o/term-dates/Hackney?done=deleted").await;
         assert!(
             words(&page.text).contains("Removed. 0 closures left."),

@@ -103,6 +103,9 @@ async fn authority_page(
 /// `/o/term-dates/{name}`.
 async fn show(state: web::Data<AppState>, req: HttpRequest, name: web::Path<String>) -> HttpResponse {
     signed_in_page(&state, &req, async |visitor| {
+        if closure::authority_name(&name).is_err() {
+            return Ok(CONSOLE.not_found("local authority"));
+        }
         let done = query(&req).get("done").map(str::to_owned);
         authority_page(&state, &visitor, &name, None, done.as_deref()).await
     })
@@ -161,10 +164,27 @@ async fn import(
         &visitor.change(),
     )
     .await
+    .map_err(|e| match e {
+        // The API's body is the form's file.
+        DomainError::Invalid(errors) => DomainError::Invalid(
+            errors
+                .into_iter()
+                .map(|e| {
+                    if e.field == "body" {
+                        FieldError::new("file", e.message)
+                    } else {
+                        e
+                    }
+                })
+                .collect(),
+        ),
+        other => other,
+    })
 }
 
-/// `POST /o/term-dates/{name}/delete` (`csrf`, and `closure_id` for one closure, else all of
-/// them): removes them, and goes back to the authority's page.
+/// `POST /o/term-dates/{name}/delete` (`csrf`, and `closure_id` for one closure or `all=true`
+/// for all of them): removes them, and goes back to the authority's page. Anything else (a blank
+/// or unknown closure) is a page that is not there, and removes nothing.
 async fn delete(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -173,12 +193,13 @@ async fn delete(
 ) -> HttpResponse {
     CONSOLE
         .guarded(&state, &req, &body, async |state, visitor, form| {
-            let id = match form.text("closure_id") {
-                None => None,
-                Some(text) => match super::id_of(&text) {
+            let id = match (form.get("closure_id"), form.get("all")) {
+                (Some(text), None) => match super::id_of(text.trim()) {
                     Some(id) => Some(id),
                     None => return Ok(CONSOLE.not_found("closure")),
                 },
+                (None, Some("true")) => None,
+                _ => return Ok(CONSOLE.not_found("closure")),
             };
             match closure::delete_for_authority(&state.db, &name, id, &visitor.change()).await {
                 Ok(_) => Ok(see_other(&format!("{}?done=deleted", page_of(&name)))),
