@@ -209,10 +209,22 @@ struct Remembered {
     given: Duration,
 }
 
-/// The key of a forming problem in [`BOUNDS`].
-fn problem_key(input: &FormingInput) -> [u8; 32] {
+/// The key of a forming problem in [`BOUNDS`]: its pins and forbidden pairs in a set order (a
+/// proposal stores pinned triads in its own order), so one problem has one key; `None` if it
+/// cannot be written out.
+fn problem_key(input: &FormingInput) -> Option<[u8; 32]> {
     use sha2::Digest as _;
-    sha2::Sha256::digest(serde_json::to_vec(input).unwrap_or_default()).into()
+    let mut input = input.clone();
+    for pin in &mut input.options.pinned {
+        pin.sort_unstable();
+    }
+    input.options.pinned.sort_unstable();
+    for pair in &mut input.options.forbidden_pairs {
+        pair.sort_unstable();
+    }
+    input.options.forbidden_pairs.sort_unstable();
+    let json = serde_json::to_vec(&input).ok()?;
+    Some(sha2::Sha256::digest(json).into())
 }
 
 /// The bound remembered for the problem `key` that is as good as one computed in `time` would be.
@@ -255,13 +267,13 @@ async fn bound_for<C: ConnectionTrait>(
 ) -> DomainResult<Option<forming::Bound>> {
     let input = forming_input(db, c, pinned).await?;
     let key = problem_key(&input);
-    if let Some(bound) = recall(&key, VIEW_BOUND_TIME) {
+    if let Some(bound) = key.as_ref().and_then(|key| recall(key, VIEW_BOUND_TIME)) {
         return Ok(Some(bound));
     }
     let groups: Vec<Vec<String>> = groups.iter().map(|g| g.iter().map(i64::to_string).collect()).collect();
     let given = (!groups.is_empty()).then_some(groups);
     let bound = off_thread(move || forming::bound(&input, given.as_deref(), VIEW_BOUND_TIME).ok()).await?;
-    if let Some(bound) = bound {
+    if let (Some(key), Some(bound)) = (key, bound) {
         remember(key, bound, VIEW_BOUND_TIME);
     }
     Ok(bound)
@@ -330,14 +342,13 @@ pub async fn propose(
     let formed = off_thread(move || forming::form(&input, &params))
         .await?
         .map_err(|why| infeasible(ProblemCode::TriadsInfeasible, why))?;
-    remember(
-        key,
-        forming::Bound {
+    if let Some(key) = key {
+        let bound = forming::Bound {
             upper_bound: formed.upper_bound,
             complete: formed.bound_complete,
-        },
-        bound_time,
-    );
+        };
+        remember(key, bound, bound_time);
+    }
     let groups: Vec<(Vec<i64>, bool)> = formed
         .groups
         .iter()
@@ -633,7 +644,7 @@ mod tests {
     #[test]
     fn a_remembered_bound_is_reused_only_where_it_is_as_good_as_one_computed_now() {
         let mut input = crate::solver::generate::cohort(12, 7_326);
-        let key = problem_key(&input);
+        let key = problem_key(&input).unwrap();
         assert_eq!(recall(&key, Duration::ZERO), None);
         // An unfinished bound given 1 ms is not what a view given 2 s would find.
         remember(key, bound(30, false), Duration::from_millis(1));
@@ -645,7 +656,14 @@ mod tests {
         assert_eq!(recall(&key, Duration::from_secs(60)), Some(bound(24, true)));
         // A pin makes another problem, with a bound of its own.
         input.options.pinned.push(vec!["s1".into(), "s2".into()]);
-        assert_ne!(problem_key(&input), key);
-        assert_eq!(recall(&problem_key(&input), Duration::ZERO), None);
+        let pinned = problem_key(&input).unwrap();
+        assert_ne!(pinned, key);
+        assert_eq!(recall(&pinned, Duration::ZERO), None);
+        // The same pins in another order are the same problem.
+        input.options.pinned.insert(0, vec!["s5".into(), "s4".into()]);
+        let both = problem_key(&input).unwrap();
+        input.options.pinned.swap(0, 1);
+        input.options.pinned[1].reverse();
+        assert_eq!(problem_key(&input).unwrap(), both);
     }
 }
