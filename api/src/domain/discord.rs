@@ -373,18 +373,37 @@ pub struct GivenUp {
     pub attempts: i32,
 }
 
-/// The scheduled-event syncs given up on (at most `limit`, oldest change first).
-pub async fn given_up<C: ConnectionTrait>(db: &C, limit: u64, now: DateTime<Utc>) -> DomainResult<Vec<GivenUp>> {
-    let rows = discord_guild_event::Entity::find()
-        .filter(discord_guild_event::Column::Attempts.gte(MAX_SYNC_ATTEMPTS))
-        .filter(
-            Expr::col(discord_guild_event::Column::Version).gt(Expr::col(discord_guild_event::Column::SyncedVersion)),
-        )
-        .filter(
+/// Rows whose sync was given up on by `now`: tried [`MAX_SYNC_ATTEMPTS`] times, still behind
+/// their session, and not leased.
+fn gave_up(now: DateTime<Utc>) -> sea_orm::Condition {
+    sea_orm::Condition::all()
+        .add(discord_guild_event::Column::Attempts.gte(MAX_SYNC_ATTEMPTS))
+        .add(Expr::col(discord_guild_event::Column::Version).gt(Expr::col(discord_guild_event::Column::SyncedVersion)))
+        .add(
             discord_guild_event::Column::LeasedUntil
                 .is_null()
                 .or(discord_guild_event::Column::LeasedUntil.lt(now)),
         )
+}
+
+/// An update that lets go of a row's lease and starts its count of tries again.
+fn released() -> sea_orm::UpdateMany<discord_guild_event::Entity> {
+    discord_guild_event::Entity::update_many()
+        .col_expr(
+            discord_guild_event::Column::LeasedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(
+            discord_guild_event::Column::LeaseOwner,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(discord_guild_event::Column::Attempts, Expr::value(0))
+}
+
+/// The scheduled-event syncs given up on (at most `limit`, oldest change first).
+pub async fn given_up<C: ConnectionTrait>(db: &C, limit: u64, now: DateTime<Utc>) -> DomainResult<Vec<GivenUp>> {
+    let rows = discord_guild_event::Entity::find()
+        .filter(gave_up(now))
         .order_by_asc(discord_guild_event::Column::UpdatedAt)
         .order_by_asc(discord_guild_event::Column::Id)
         .limit(limit)
@@ -418,24 +437,10 @@ pub async fn retry_sync(
     change: &super::audit::Change,
 ) -> DomainResult<()> {
     super::in_write_txn(db, async |txn| {
-        let done = discord_guild_event::Entity::update_many()
-            .col_expr(discord_guild_event::Column::Attempts, Expr::value(0))
-            .col_expr(
-                discord_guild_event::Column::LeasedUntil,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            )
-            .col_expr(
-                discord_guild_event::Column::LeaseOwner,
-                Expr::value(Option::<String>::None),
-            )
+        let done = released()
             .col_expr(discord_guild_event::Column::UpdatedAt, Expr::value(change.now))
             .filter(discord_guild_event::Column::SessionId.eq(session_id))
-            .filter(discord_guild_event::Column::Attempts.gte(MAX_SYNC_ATTEMPTS))
-            .filter(
-                discord_guild_event::Column::LeasedUntil
-                    .is_null()
-                    .or(discord_guild_event::Column::LeasedUntil.lt(change.now)),
-            )
+            .filter(gave_up(change.now))
             .exec(txn)
             .await?;
         if done.rows_affected == 0 {
@@ -522,17 +527,8 @@ pub async fn finish<C: ConnectionTrait>(
     discord_event_id: Option<&str>,
     version: i32,
 ) -> DomainResult<bool> {
-    let mut update = discord_guild_event::Entity::update_many()
+    let mut update = released()
         .col_expr(discord_guild_event::Column::SyncedVersion, Expr::value(version))
-        .col_expr(
-            discord_guild_event::Column::LeasedUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .col_expr(
-            discord_guild_event::Column::LeaseOwner,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(discord_guild_event::Column::Attempts, Expr::value(0))
         .filter(discord_guild_event::Column::SessionId.eq(session_id))
         .filter(discord_guild_event::Column::LeaseOwner.eq(owner))
         .filter(discord_guild_event::Column::Version.gte(version))
