@@ -64,6 +64,7 @@ fn templates() -> &'static Result<Environment<'static>, minijinja::Error> {
             "announcement",
             "term_dates",
             "term_dates_authority",
+            "term_dates_remove",
         ) {
             env.add_template(name, source)?;
         }

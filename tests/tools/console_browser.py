@@ -249,6 +249,9 @@ def morning(c, link, plan):
     c.step = "10 term dates: the first authority's page, from #authorities"
     c.click("#authorities tbody a", "term-dates-authority")
     c.outcome["term_dates_rows"] = c.texts("#closures tbody tr")
+    c.step = "10 term dates: #remove-all leads to a page asking first"
+    c.click("#remove-all", "term-dates-remove")
+    c.outcome["remove_count_text"] = c.text("#remove-count")
     c.step = "done"
 
 

@@ -596,8 +596,22 @@ async fn a_councils_term_dates_are_uploaded_in_the_console_and_its_schools_are_c
             assert_eq!(refused.status, 404, "{fields:?}");
         }
         assert_eq!(app.count("authority_closures").await, 1);
+        // Removing all is asked for on a page of its own, which says what it means.
+        assert!(page.text.contains("id=\"remove-all\""));
+        let confirm = visitor.get("/o/term-dates/Hackney/delete").await;
+        assert_eq!(confirm.status, 200, "{}", confirm.text);
+        assert!(
+            words(&confirm.text)
+                .contains("This removes 1 closure, from 2027-02-15 to 2027-02-19. 2 schools of Hackney"),
+            "{}",
+            words(&confirm.text)
+        );
+        assert_eq!(app.count("authority_closures").await, 1, "asking removes nothing");
         let cleared = visitor
-            .post_form("/o/term-dates/Hackney/delete", &[("csrf", &csrf), ("all", "true")])
+            .post_form(
+                "/o/term-dates/Hackney/delete",
+                &[("csrf", &csrf_of(&confirm.text)), ("all", "true")],
+            )
             .await;
         assert_eq!(cleared.status, 303, "{}", cleared.text);
         assert_eq!(app.count("authority_closures").await, 0);

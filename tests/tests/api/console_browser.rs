@@ -190,6 +190,11 @@ async fn the_console_is_used_in_headless_chromium_at_phone_and_desktop_width_wit
                 term_dates.len() == 2 && term_dates[0].contains("Spring half term"),
                 "{at}: Camden's term dates are listed on its page: {term_dates:?}"
             );
+            let remove = outcome["remove_count_text"].as_str().unwrap_or_default();
+            assert!(
+                remove.contains("This removes 2 closures, from 2027-02-15 to 2027-04-16"),
+                "{at}: removing all says what it removes first: {remove:?}"
+            );
 
             // The event made in the browser is the API's too, cancelled.
             let path = outcome["event_path"].as_str().unwrap_or_default();

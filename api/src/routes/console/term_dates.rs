@@ -22,7 +22,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, upload_limit: usize) {
             .route(web::post().to(upload)),
     )
     .service(web::resource("/o/term-dates/{name}").route(web::get().to(show)))
-    .service(web::resource("/o/term-dates/{name}/delete").route(web::post().to(delete)));
+    .service(
+        web::resource("/o/term-dates/{name}/delete")
+            .route(web::get().to(confirm_delete))
+            .route(web::post().to(delete)),
+    );
 }
 
 /// A local authority's page, its name percent-encoded as one path segment.
@@ -78,13 +82,7 @@ async fn authority_page(
     done: Option<&str>,
 ) -> crate::domain::DomainResult<HttpResponse> {
     let closures = closure::list_for_authority(&state.db, name, &ClosureQuery::default()).await?;
-    let summary = closure::authorities(&state.db).await?.into_iter().find(|a| {
-        crate::domain::closed_days::authority_key(&a.name) == crate::domain::closed_days::authority_key(name)
-    });
-    let name = summary
-        .as_ref()
-        .map_or_else(|| name.trim().to_owned(), |a| a.name.clone());
-    let schools = summary.map_or(0, |a| a.schools);
+    let (name, schools) = named(state, name).await?;
     Ok(render(
         visitor,
         StatusCode::OK,
@@ -98,6 +96,16 @@ async fn authority_page(
             deleted => done == Some("deleted"),
         },
     ))
+}
+
+/// An authority's name as the list shows it (else as given), and how many schools carry it.
+async fn named(state: &AppState, name: &str) -> crate::domain::DomainResult<(String, u64)> {
+    let key = crate::domain::closed_days::authority_key(name);
+    let summary = closure::authorities(&state.db)
+        .await?
+        .into_iter()
+        .find(|a| crate::domain::closed_days::authority_key(&a.name) == key);
+    Ok(summary.map_or_else(|| (name.trim().to_owned(), 0), |a| (a.name, a.schools)))
 }
 
 /// `/o/term-dates/{name}`.
@@ -180,6 +188,25 @@ async fn import(
         ),
         other => other,
     })
+}
+
+/// `GET /o/term-dates/{name}/delete`: what removing all of an authority's term dates means, and
+/// the button that does it.
+async fn confirm_delete(state: web::Data<AppState>, req: HttpRequest, name: web::Path<String>) -> HttpResponse {
+    signed_in_page(&state, &req, async |visitor| {
+        if closure::authority_name(&name).is_err() {
+            return Ok(CONSOLE.not_found("local authority"));
+        }
+        let closures = closure::list_for_authority(&state.db, &name, &ClosureQuery::default()).await?;
+        let (name, schools) = named(&state, &name).await?;
+        Ok(render(
+            &visitor,
+            StatusCode::OK,
+            "console/term_dates_remove.html",
+            minijinja::context! { href => page_of(&name), name, schools, closures },
+        ))
+    })
+    .await
 }
 
 /// `POST /o/term-dates/{name}/delete` (`csrf`, and `closure_id` for one closure or `all=true`
