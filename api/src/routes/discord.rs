@@ -4,7 +4,7 @@
 
 use actix_web::{HttpResponse, web};
 
-use super::notifications::{bot_owner, lease_terms};
+use super::notifications::{bot_owner, lease_terms, not_leased};
 use crate::auth::Bot;
 use crate::clock::Now;
 use crate::db;
@@ -12,7 +12,6 @@ use crate::domain::notification as outbox;
 use crate::domain::{DomainError, Validator, discord};
 use crate::error::{ApiError, Problem};
 use crate::extract::parse_json;
-use crate::problem_code::ProblemCode;
 use crate::state::AppState;
 pub use crate::wire::discord::{GuildEventAck, LeasedGuildEvents, LeasedPosts};
 use crate::wire::notifications::LeaseRequest;
@@ -98,10 +97,6 @@ pub async fn ack_post(
             "post {id} is not leased to this bot (it may have been posted already, or its lease ran out)"
         ))),
     }
-}
-
-fn not_leased(detail: String) -> ApiError {
-    DomainError::conflict(ProblemCode::NotLeased, detail, None).into()
 }
 
 /// Lease scheduled events to bring in step with their sessions (the body may be empty): each

@@ -7,6 +7,7 @@ use actix_web::{HttpResponse, web};
 
 use crate::auth::{Bot, Organiser};
 use crate::clock::Now;
+use crate::db;
 use crate::domain::announcement;
 use crate::domain::notification::{self as outbox, Notification, NotificationFilter};
 use crate::domain::outbox::Kind;
@@ -79,7 +80,11 @@ pub async fn lease(
 ) -> Result<HttpResponse, ApiError> {
     let (limit, lease) = lease_terms(&body)?;
     let owner = bot_owner(&key.name);
-    let rows = outbox::claim(&state.db, "discord", &owner, limit, lease, now).await?;
+    // Each write takes its turn on SQLite, as the worker's and the channel posts' do.
+    let rows = {
+        let _turn = db::write_turn(&state.db).await.map_err(DomainError::from)?;
+        outbox::claim(&state.db, "discord", &owner, limit, lease, now).await?
+    };
     let mut items = Vec::with_capacity(rows.len());
     for row in rows {
         match discord_message(&state, &row, now).await? {
@@ -88,6 +93,7 @@ pub async fn lease(
                 let reason = announcement::why_not_sent(&state.db, &row)
                     .await?
                     .unwrap_or("no linked Discord account, or it no longer applies");
+                let _turn = db::write_turn(&state.db).await.map_err(DomainError::from)?;
                 outbox::withdraw(&state.db, row.id, &owner, reason, now).await?;
             }
         }
@@ -112,17 +118,23 @@ pub async fn ack(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let message_id = format!("discord-{id}");
-    if let Some(kind) = outbox::mark_sent(&state.db, id, &bot_owner(&key.name), &message_id, now).await? {
+    let marked = {
+        let _turn = db::write_turn(&state.db).await.map_err(DomainError::from)?;
+        outbox::mark_sent(&state.db, id, &bot_owner(&key.name), &message_id, now).await?
+    };
+    if let Some(kind) = marked {
         state.metrics.message_sent("discord", &kind);
         Ok(HttpResponse::NoContent().finish())
     } else {
-        Err(DomainError::conflict(
-            ProblemCode::NotLeased,
-            format!("message {id} is not leased to this bot (it may have been sent already, or its lease ran out)"),
-            None,
-        )
-        .into())
+        Err(not_leased(format!(
+            "message {id} is not leased to this bot (it may have been sent already, or its lease ran out)"
+        )))
     }
+}
+
+/// The answer to an acknowledgement of something this bot does not hold.
+pub(super) fn not_leased(detail: String) -> ApiError {
+    DomainError::conflict(ProblemCode::NotLeased, detail, None).into()
 }
 
 /// The lease's limit and length from an optional body: 1–100 (default 20) and 10–600 s (default 60).
