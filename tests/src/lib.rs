@@ -655,6 +655,29 @@ pub fn serve_address(child: &mut std::process::Child) -> String {
         .to_owned()
 }
 
+/// A council's published term dates (as Camden publishes them): a term-start marker (not a closure), half term, Christmas.
+pub const COUNCIL_TERM_DATES: &str = "BEGIN:VCALENDAR\r\n\
+VERSION:2.0\r\n\
+PRODID:-//Camden Council//Term dates//EN\r\n\
+BEGIN:VEVENT\r\n\
+UID:spring-start@camden\r\n\
+DTSTART;VALUE=DATE:20270104\r\n\
+SUMMARY:Spring term starts\r\n\
+END:VEVENT\r\n\
+BEGIN:VEVENT\r\n\
+UID:half-term@camden\r\n\
+DTSTART;VALUE=DATE:20270215\r\n\
+DTEND;VALUE=DATE:20270220\r\n\
+SUMMARY:Spring half term\r\n\
+END:VEVENT\r\n\
+BEGIN:VEVENT\r\n\
+UID:christmas@camden\r\n\
+DTSTART;VALUE=DATE:20261221\r\n\
+DTEND;VALUE=DATE:20270102\r\n\
+SUMMARY:Christmas holiday\r\n\
+END:VEVENT\r\n\
+END:VCALENDAR\r\n";
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,7 @@
 //! line by line before it is imported, and a survey made from a template and sent now.
 
 use convene_tests::web::{WebVisitor, console_organiser, csrf_of, heading_of, location, plain, submit, words};
-use convene_tests::{Reply, TestApp, backends, json, spawn_app};
+use convene_tests::{COUNCIL_TERM_DATES, Reply, TestApp, backends, json, spawn_app};
 use reqwest::Method;
 use sea_orm::ConnectionTrait as _;
 use serde_json::Value;
@@ -441,29 +441,6 @@ async fn a_survey_is_made_from_the_impact_template_sent_now_and_its_answers_coun
     }
 }
 
-/// A council's term dates: a term-start marker (not a closure), half term and Christmas.
-const HACKNEY_TERM_DATES: &str = "BEGIN:VCALENDAR\r\n\
-VERSION:2.0\r\n\
-PRODID:-//Hackney Council//Term dates//EN\r\n\
-BEGIN:VEVENT\r\n\
-UID:spring-start@hackney\r\n\
-DTSTART;VALUE=DATE:20270104\r\n\
-SUMMARY:Spring term starts\r\n\
-END:VEVENT\r\n\
-BEGIN:VEVENT\r\n\
-UID:half-term@hackney\r\n\
-DTSTART;VALUE=DATE:20270215\r\n\
-DTEND;VALUE=DATE:20270220\r\n\
-SUMMARY:Spring half term\r\n\
-END:VEVENT\r\n\
-BEGIN:VEVENT\r\n\
-UID:christmas@hackney\r\n\
-DTSTART;VALUE=DATE:20261221\r\n\
-DTEND;VALUE=DATE:20270102\r\n\
-SUMMARY:Christmas holiday\r\n\
-END:VEVENT\r\n\
-END:VCALENDAR\r\n";
-
 #[tokio::test]
 async fn a_councils_term_dates_are_uploaded_in_the_console_and_its_schools_are_closed_on_them_until_removed() {
     for backend in backends() {
@@ -519,7 +496,7 @@ async fn a_councils_term_dates_are_uploaded_in_the_console_and_its_schools_are_c
             "/o/term-dates",
             &[("csrf", &csrf), ("authority", " ")],
             "dates.ics",
-            HACKNEY_TERM_DATES,
+            COUNCIL_TERM_DATES,
         )
         .await;
         assert_eq!(nameless.status, 422, "{}", nameless.text);
@@ -530,7 +507,7 @@ async fn a_councils_term_dates_are_uploaded_in_the_console_and_its_schools_are_c
             "/o/term-dates",
             &[("authority", "Hackney")],
             "d.ics",
-            HACKNEY_TERM_DATES,
+            COUNCIL_TERM_DATES,
         )
         .await;
         assert_eq!(forged.status, 403);
@@ -544,7 +521,7 @@ async fn a_councils_term_dates_are_uploaded_in_the_console_and_its_schools_are_c
             "/o/term-dates",
             &[("csrf", &csrf), ("authority", "HACKNEY")],
             "hackney-2026-27.ics",
-            HACKNEY_TERM_DATES,
+            COUNCIL_TERM_DATES,
         )
         .await;
         assert_eq!(uploaded.status, 200, "{}", uploaded.text);
@@ -626,7 +603,7 @@ async fn a_councils_term_dates_are_uploaded_in_the_console_and_its_schools_are_c
             "/o/term-dates",
             &[("csrf", &csrf), ("authority", "Bath & North East Somerset")],
             "banes.ics",
-            HACKNEY_TERM_DATES,
+            COUNCIL_TERM_DATES,
         )
         .await;
         assert_eq!(uploaded.status, 200, "{}", uploaded.text);

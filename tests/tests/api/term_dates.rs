@@ -7,31 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{Datelike as _, Days, NaiveDate, Utc, Weekday};
 use convene_tests::reqwest::Method;
 use convene_tests::web::{console_organiser, words};
-use convene_tests::{Reply, TestApp, json, spawn_apps};
+use convene_tests::{COUNCIL_TERM_DATES, Reply, TestApp, json, spawn_apps};
 use serde_json::Value;
-
-/// A council's published term dates: a term-start marker (not a closure), half term, Christmas.
-const CAMDEN_TERM_DATES: &str = "BEGIN:VCALENDAR\r\n\
-VERSION:2.0\r\n\
-PRODID:-//Camden Council//Term dates//EN\r\n\
-BEGIN:VEVENT\r\n\
-UID:spring-start@camden\r\n\
-DTSTART;VALUE=DATE:20270104\r\n\
-SUMMARY:Spring term starts\r\n\
-END:VEVENT\r\n\
-BEGIN:VEVENT\r\n\
-UID:half-term@camden\r\n\
-DTSTART;VALUE=DATE:20270215\r\n\
-DTEND;VALUE=DATE:20270220\r\n\
-SUMMARY:Spring half term\r\n\
-END:VEVENT\r\n\
-BEGIN:VEVENT\r\n\
-UID:christmas@camden\r\n\
-DTSTART;VALUE=DATE:20261221\r\n\
-DTEND;VALUE=DATE:20270102\r\n\
-SUMMARY:Christmas holiday\r\n\
-END:VEVENT\r\n\
-END:VCALENDAR\r\n";
 
 async fn post_ics(app: &TestApp, path: &str, body: &str) -> Reply {
     app.send(
@@ -95,7 +72,7 @@ async fn a_local_authoritys_term_dates_are_imported_listed_and_removed_whatever_
         app.create_school(json!({"local_authority": "camden "})).await;
         app.create_school(json!({"local_authority": "Hackney"})).await;
 
-        let reply = post_ics(&app, "/v1/local-authorities/Camden/closures", CAMDEN_TERM_DATES).await;
+        let reply = post_ics(&app, "/v1/local-authorities/Camden/closures", COUNCIL_TERM_DATES).await;
         assert_eq!(reply.status, 201, "{}", reply.text);
         let body = reply.json();
         assert_eq!(body["imported"].as_array().unwrap().len(), 2, "{body}");
@@ -104,7 +81,7 @@ async fn a_local_authoritys_term_dates_are_imported_listed_and_removed_whatever_
         assert_eq!(body["imported"][0]["local_authority"], "Camden");
 
         // The same file again adds nothing; JSON ranges add to it.
-        let again = post_ics(&app, "/v1/local-authorities/CAMDEN/closures", CAMDEN_TERM_DATES).await;
+        let again = post_ics(&app, "/v1/local-authorities/CAMDEN/closures", COUNCIL_TERM_DATES).await;
         assert_eq!(again.json()["already_present"], 2);
         let json_reply = app
             .post(
@@ -222,7 +199,7 @@ async fn a_schools_closed_days_join_its_own_closures_its_authoritys_term_dates_a
                 json!({"name": "Harbour Primary", "local_authority": "Belfast", "region": "Northern Ireland"}),
             )
             .await;
-        let reply = post_ics(&app, "/v1/local-authorities/Camden/closures", CAMDEN_TERM_DATES).await;
+        let reply = post_ics(&app, "/v1/local-authorities/Camden/closures", COUNCIL_TERM_DATES).await;
         assert_eq!(reply.status, 201, "{}", reply.text);
         // The academy sets its own holidays for 2026/27: a week earlier at February half term,
         // and a different Christmas. Its own INSET day comes on top.
@@ -431,7 +408,7 @@ async fn a_session_on_a_day_its_schools_are_closed_is_saved_with_a_warning() {
         let fleet = app
             .create_school(json!({"name": "Fleet Primary School", "local_authority": "Camden", "region": "London"}))
             .await;
-        let reply = post_ics(&app, "/v1/local-authorities/Camden/closures", CAMDEN_TERM_DATES).await;
+        let reply = post_ics(&app, "/v1/local-authorities/Camden/closures", COUNCIL_TERM_DATES).await;
         assert_eq!(reply.status, 201, "{}", reply.text);
         let year = Utc::now().year() + 1;
         // St Andrew's Day: a bank holiday in Scotland, not in England.
