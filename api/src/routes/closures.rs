@@ -212,8 +212,13 @@ pub async fn import_for_authority(
 }
 
 fn authority_location(name: &str) -> String {
+    format!("/v1/local-authorities/{}/closures", path_segment(name))
+}
+
+/// A local authority's name as one segment of a path: percent-encoded, spaces as `%20`.
+pub(crate) fn path_segment(name: &str) -> String {
     let encoded: String = url::form_urlencoded::byte_serialize(name.as_bytes()).collect();
-    format!("/v1/local-authorities/{}/closures", encoded.replace('+', "%20"))
+    encoded.replace('+', "%20")
 }
 
 /// A local authority's closed days in date order (`from`/`to` keep those touching that span).

@@ -31,15 +31,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, upload_limit: usize) {
 
 /// A local authority's page, its name percent-encoded as one path segment.
 fn page_of(name: &str) -> String {
-    let mut path = String::from("/o/term-dates/");
-    for byte in name.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            path.push(char::from(byte));
-        } else {
-            path.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    path
+    format!("/o/term-dates/{}", crate::routes::closures::path_segment(name))
 }
 
 /// The list of authorities with the upload form, after a refused upload with its problems.
